@@ -1,0 +1,278 @@
+/**
+ * Public types of @llmux/callbacks: the one event per call (SPEC §4), the lifecycle events,
+ * the sink interface, request hooks and the plugin interface through which @llmux/otel,
+ * @llmux/prometheus and @llmux/mlflow attach to the gateway.
+ */
+import type { CostBreakdown, Usage } from "@llmux/pricing";
+
+export type CallType = "chat" | "embeddings" | "messages";
+
+/** The error classes of the router, decided once in @llmux/core. */
+export type ErrorKind =
+  | "bad_request"
+  | "authentication"
+  | "permission_denied"
+  | "not_found"
+  | "request_too_large"
+  | "context_window_exceeded"
+  | "content_policy"
+  | "rate_limit"
+  | "timeout"
+  | "connection"
+  | "server_error"
+  | "unavailable"
+  | "aborted"
+  | "internal";
+
+export interface CallError {
+  type: ErrorKind;
+  /** HTTP status the client received. */
+  status: number;
+  message: string;
+  /** Provider that produced the error, when it came from upstream. */
+  provider?: string;
+  /** Upstream HTTP status, when there was one. */
+  upstreamStatus?: number;
+}
+
+/** One upstream attempt of a call. */
+export interface AttemptRecord {
+  index: number;
+  modelGroup: string;
+  deploymentId: string;
+  provider: string;
+  model: string;
+  /** Upstream origin without credentials or query string. */
+  apiBase?: string;
+  startTime: number;
+  endTime: number;
+  latencyMs: number;
+  outcome: "success" | "failure" | "aborted";
+  /** true when this attempt served a fallback group. */
+  fallback: boolean;
+  error?: CallError;
+}
+
+export interface CallTimings {
+  /** Epoch milliseconds when the gateway received the call. */
+  startTime: number;
+  /** Epoch milliseconds of the first streamed token (streams) or of the response (non-streams). */
+  firstTokenTime?: number;
+  endTime: number;
+  durationMs: number;
+  /** Time to first token, streams only. */
+  ttftMs?: number;
+  /** Time spent in upstream attempts. */
+  upstreamMs: number;
+  /** durationMs − upstreamMs: what the gateway itself added. */
+  overheadMs: number;
+}
+
+/** Who and what a call belongs to (request fields, headers and the host's resolveContext hook). */
+export interface CallContext {
+  user?: string;
+  team?: string;
+  session?: string;
+  tags: string[];
+  traceName?: string;
+  generationName?: string;
+  /** The caller's `metadata` object minus the keys above. */
+  metadata: Record<string, unknown>;
+}
+
+/** Emitted when a call starts, before routing. */
+export interface CallStartEvent extends CallContext {
+  callId: string;
+  traceId?: string;
+  spanId?: string;
+  callType: CallType;
+  stream: boolean;
+  modelGroup: string;
+  requestedModel: string;
+  startTime: number;
+  requestParams: Record<string, unknown>;
+  /** Prompt messages (or embedding input); absent when redaction is on. */
+  messages?: unknown;
+  redacted: boolean;
+}
+
+/** The one event per call, emitted at its end (success or failure). */
+export interface CallEvent extends CallStartEvent {
+  status: "success" | "failure";
+  deploymentId?: string;
+  provider?: string;
+  apiBase?: string;
+  responseModel?: string;
+  responseId?: string;
+  finishReasons?: string[];
+  usage: Usage | null;
+  cost: CostBreakdown | null;
+  /** Why cost is null (unpriced model, no usage, failure before a response). */
+  costReason?: string;
+  timings: CallTimings;
+  error?: CallError;
+  attempts: AttemptRecord[];
+  /** Number of fallback groups tried. */
+  fallbacks: number;
+  /** Response content (assistant message, tool calls, embeddings summary); absent when redacted. */
+  response?: unknown;
+}
+
+export interface FallbackEvent {
+  callId: string;
+  time: number;
+  fromGroup: string;
+  toGroup: string;
+  reason: ErrorKind;
+}
+
+export interface CooldownEvent {
+  time: number;
+  modelGroup: string;
+  deploymentId: string;
+  provider: string;
+  reason: ErrorKind;
+  /** Epoch milliseconds when the deployment returns to rotation. */
+  until: number;
+}
+
+export interface AttemptEvent extends AttemptRecord {
+  callId: string;
+}
+
+export interface StreamChunkEvent {
+  callId: string;
+  index: number;
+  time: number;
+  /** The OpenAI-format chunk; absent content when redacted. */
+  chunk: unknown;
+}
+
+/**
+ * A callback sink. Every method is optional, is called off the request path through the
+ * sink's own bounded queue, and may be async; what it throws is counted and logged, never
+ * seen by a client.
+ */
+export interface CallbackSink {
+  readonly name: string;
+  /** Receive `onStreamChunk` (off by default: it is one event per chunk). */
+  readonly wantsStreamChunks?: boolean;
+  /** Queue capacity for this sink (default 10 000 events). */
+  readonly queueSize?: number;
+  /** Which outcomes it gets: "all" (callbacks), "success" (success_callback) or "failure" (failure_callback). */
+  readonly only?: "all" | "success" | "failure";
+  onStart?(event: CallStartEvent): void | Promise<void>;
+  onSuccess?(event: CallEvent): void | Promise<void>;
+  onFailure?(event: CallEvent): void | Promise<void>;
+  onStreamChunk?(event: StreamChunkEvent): void | Promise<void>;
+  onAttempt?(event: AttemptEvent): void | Promise<void>;
+  onFallback?(event: FallbackEvent): void | Promise<void>;
+  onCooldown?(event: CooldownEvent): void | Promise<void>;
+  /** Deliver what the sink buffers itself (batching sinks). */
+  flush?(): Promise<void>;
+  shutdown?(): Promise<void>;
+}
+
+/** What a request hook sees and may change before routing. */
+export interface BeforeCallContext {
+  callId: string;
+  callType: CallType;
+  modelGroup: string;
+  /** The request body; a hook may mutate it or return a replacement. */
+  body: Record<string, unknown>;
+  context: CallContext;
+  /** The host's request object (framework-specific), for hooks that need it. */
+  request: unknown;
+}
+
+export interface AfterCallContext extends BeforeCallContext {
+  /** The final event (status, usage, cost) of the call. */
+  event: CallEvent;
+}
+
+/** Request hooks run on the request path (guardrails, budgets); keep them fast. */
+export interface RequestHooks {
+  /** Throw `rejectCall(status, message)` to refuse; return a body to replace it. */
+  beforeCall?(
+    context: BeforeCallContext,
+  ): void | Record<string, unknown> | Promise<void | Record<string, unknown>>;
+  /** Sees the finished call; cannot change the response already sent. */
+  afterCall?(context: AfterCallContext): void | Promise<void>;
+}
+
+/**
+ * Synchronous tracing hooks, for span-based telemetry that must capture the host's active
+ * context at call start. Implemented by @llmux/otel. Must be cheap and must not throw.
+ */
+export interface CallTracer {
+  startCall(event: CallStartEvent, carrier: { traceparent?: string; tracestate?: string }): CallTrace;
+}
+
+export interface CallTrace {
+  readonly traceId: string;
+  readonly spanId: string;
+  startAttempt(attempt: { index: number; deploymentId: string; provider: string; model: string; apiBase?: string; fallback: boolean; startTime: number }): AttemptTrace;
+  /** Ends the call span with everything the event knows. */
+  end(event: CallEvent): void;
+}
+
+export interface AttemptTrace {
+  end(record: AttemptRecord): void;
+}
+
+/** A framework-agnostic route a plugin adds (e.g. /metrics, /v1/feedback). */
+export interface PluginRoute {
+  method: "GET" | "POST";
+  /** Path relative to the mount point, e.g. "/metrics" or "/feedback". */
+  path: string;
+  handle(
+    request: import("node:http").IncomingMessage,
+    response: import("node:http").ServerResponse,
+    body?: unknown,
+  ): void | Promise<void>;
+}
+
+/**
+ * What @llmux/otel, @llmux/prometheus and @llmux/mlflow export as `createPlugin(name, options)`,
+ * and what a host may pass in `plugins: []`.
+ */
+export interface LlmuxPlugin {
+  readonly name: string;
+  readonly sink?: CallbackSink;
+  readonly tracer?: CallTracer;
+  readonly routes?: PluginRoute[];
+  /** Called by the gateway with engine statistics so a plugin can report drops (e.g. a metric). */
+  observeEngine?(engine: EngineStatsSource): void;
+  /** Called by the router when a deployment's state changes (healthy / cooling). */
+  onDeploymentState?(state: DeploymentState): void;
+  flush?(): Promise<void>;
+  shutdown?(): Promise<void>;
+}
+
+export interface DeploymentState {
+  modelGroup: string;
+  deploymentId: string;
+  provider: string;
+  model: string;
+  state: "healthy" | "cooling";
+  until?: number;
+}
+
+export interface SinkStats {
+  sink: string;
+  delivered: number;
+  dropped: number;
+  errors: number;
+  queued: number;
+}
+
+export interface EngineStatsSource {
+  stats(): SinkStats[];
+}
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
