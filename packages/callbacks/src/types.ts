@@ -276,3 +276,21 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** What the gateway gives a plugin factory when a callback name from the config activates it. */
+export interface PluginFactoryContext {
+  logger: Logger;
+  env: Record<string, string | undefined>;
+  /** `litellm_settings` from the config (callback-specific keys live there, as in LiteLLM). */
+  settings: Record<string, unknown>;
+  /** true when `turn_off_message_logging` is set: no prompt or response content may leave the process. */
+  redact: boolean;
+}
+
+/**
+ * Each of @llmux/otel, @llmux/prometheus and @llmux/mlflow exports `createPlugin` of this type; the core
+ * imports the package when its callback name appears in `litellm_settings.callbacks`.
+ * Names: "prometheus" → @llmux/prometheus; "otel", "langfuse_otel", "langfuse" → @llmux/otel; "mlflow" → @llmux/mlflow.
+ * Several plugins may return the same `tracer` object: the gateway calls each distinct tracer once per call.
+ */
+export type PluginFactory = (name: string, context: PluginFactoryContext) => LlmuxPlugin | Promise<LlmuxPlugin>;
