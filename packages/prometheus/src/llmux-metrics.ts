@@ -1,0 +1,298 @@
+/**
+ * The llmux metric instruments in one prom-client registry, and the state some of them read at
+ * scrape time (calls in flight, deployment states, observed engines). One instance exists per
+ * (registry, prefix): plugins created twice on the same registry share it instead of clashing.
+ */
+import type { EngineStatsSource } from "@llmux/callbacks";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import {
+  OPERATION_DURATION_BUCKETS,
+  OVERHEAD_DURATION_BUCKETS,
+  TIME_TO_FIRST_TOKEN_BUCKETS,
+  TOKEN_USAGE_BUCKETS,
+} from "./buckets";
+import { DeploymentStates } from "./deployment-states";
+import { prometheusError } from "./errors";
+import { InFlightCalls } from "./in-flight-calls";
+import { LabelGuard } from "./label-guard";
+
+export interface LlmuxMetricsConfig {
+  prefix: string;
+  userLabels: boolean;
+  teamLabels: boolean;
+  keyLabels: boolean;
+  maxLabelValues: number;
+  inFlightStaleAfterMs: number;
+}
+
+/** Labels of every per-deployment metric. */
+export const DEPLOYMENT_LABELS = ["model_group", "model", "provider", "deployment"] as const;
+
+type Labels = Record<string, string>;
+
+export class LlmuxMetrics {
+  readonly config: LlmuxMetricsConfig;
+  /** Labels added to the request, token and cost counters when opted in. */
+  readonly optInLabels: string[];
+  readonly guards: { modelGroup: LabelGuard; user: LabelGuard; team: LabelGuard; key: LabelGuard };
+  readonly inFlightCalls: InFlightCalls;
+  readonly deploymentStates = new DeploymentStates();
+  /** deployment id → model, learned from attempts and state changes, for cooldown labels. */
+  readonly deploymentModels = new Map<string, string>();
+  readonly engines = new Set<EngineStatsSource>();
+  processMetricsCollected = false;
+
+  readonly requests: Counter<string>;
+  readonly requestDuration: Histogram<string>;
+  readonly upstreamDuration: Histogram<string>;
+  readonly timeToFirstToken: Histogram<string>;
+  readonly overheadDuration: Histogram<string>;
+  readonly tokens: Counter<string>;
+  readonly tokensPerRequest: Histogram<string>;
+  readonly cost: Counter<string>;
+  readonly inFlight: Gauge<string>;
+  readonly retries: Counter<string>;
+  readonly fallbacks: Counter<string>;
+  readonly deploymentState: Gauge<string>;
+  readonly cooldowns: Counter<string>;
+  readonly droppedEvents: Counter<string>;
+  readonly callbackErrors: Counter<string>;
+  readonly queuedEvents: Gauge<string>;
+
+  constructor(registry: Registry, config: LlmuxMetricsConfig) {
+    this.config = config;
+    const { prefix } = config;
+    this.optInLabels = [
+      ...(config.userLabels ? ["user"] : []),
+      ...(config.teamLabels ? ["team"] : []),
+      ...(config.keyLabels ? ["key"] : []),
+    ];
+    this.guards = {
+      modelGroup: new LabelGuard(config.maxLabelValues),
+      user: new LabelGuard(config.maxLabelValues),
+      team: new LabelGuard(config.maxLabelValues),
+      key: new LabelGuard(config.maxLabelValues),
+    };
+    this.inFlightCalls = new InFlightCalls(config.inFlightStaleAfterMs);
+
+    const names = [
+      "requests_total",
+      "request_duration_seconds",
+      "upstream_duration_seconds",
+      "time_to_first_token_seconds",
+      "overhead_duration_seconds",
+      "tokens_total",
+      "tokens_per_request",
+      "cost_usd_total",
+      "in_flight_requests",
+      "retries_total",
+      "fallbacks_total",
+      "deployment_state",
+      "deployment_cooldowns_total",
+      "callback_dropped_events_total",
+      "callback_errors_total",
+      "callback_queued_events",
+    ].map((name) => prefix + name);
+    for (const name of names) {
+      if (registry.getSingleMetric(name) !== undefined) {
+        throw prometheusError(
+          "llmux.prometheus.metric_conflict",
+          `@llmux/prometheus: the registry already has a metric named "${name}" that llmux did not create; ` +
+            `pass another \`prefix\` (now "${prefix}") or another \`registry\``,
+        );
+      }
+    }
+
+    const registers = [registry];
+    const deployment = [...DEPLOYMENT_LABELS];
+    const self = this;
+
+    this.requests = new Counter({
+      name: `${prefix}requests_total`,
+      help: "LLM calls handled by the gateway, by the outcome's HTTP status code",
+      labelNames: [...deployment, "status_code", ...this.optInLabels],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: `${prefix}request_duration_seconds`,
+      help: "Whole-call duration as the client saw it (all attempts and fallbacks), in seconds",
+      labelNames: [...deployment, "status_code"],
+      buckets: [...OPERATION_DURATION_BUCKETS],
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: `${prefix}upstream_duration_seconds`,
+      help: "Duration of each upstream attempt, in seconds",
+      labelNames: [...deployment, "status_code"],
+      buckets: [...OPERATION_DURATION_BUCKETS],
+      registers,
+    });
+    this.timeToFirstToken = new Histogram({
+      name: `${prefix}time_to_first_token_seconds`,
+      help: "Time from the call's start to its first streamed token (streams only), in seconds",
+      labelNames: deployment,
+      buckets: [...TIME_TO_FIRST_TOKEN_BUCKETS],
+      registers,
+    });
+    this.overheadDuration = new Histogram({
+      name: `${prefix}overhead_duration_seconds`,
+      help: "Time the gateway itself added to a call (duration minus upstream time), in seconds",
+      labelNames: [...deployment, "status_code"],
+      buckets: [...OVERHEAD_DURATION_BUCKETS],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: `${prefix}tokens_total`,
+      help:
+        "Tokens by type: input (cached included), output (reasoning included), cached_input, " +
+        "cache_creation, reasoning. Types overlap: do not sum across them",
+      labelNames: [...deployment, "type", ...this.optInLabels],
+      registers,
+    });
+    this.tokensPerRequest = new Histogram({
+      name: `${prefix}tokens_per_request`,
+      help: "Input and output tokens of one call",
+      labelNames: [...deployment, "type"],
+      buckets: [...TOKEN_USAGE_BUCKETS],
+      registers,
+    });
+    this.cost = new Counter({
+      name: `${prefix}cost_usd_total`,
+      help: "Cost of calls in US dollars (calls of unpriced models add nothing)",
+      labelNames: [...deployment, ...this.optInLabels],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: `${prefix}in_flight_requests`,
+      help: "Calls started and not yet ended, by requested model group",
+      labelNames: ["model_group"],
+      registers,
+      collect() {
+        self.inFlight.reset();
+        for (const [group, count] of self.inFlightCalls.countByGroup())
+          self.inFlight.set({ model_group: group }, count);
+      },
+    });
+    this.retries = new Counter({
+      name: `${prefix}retries_total`,
+      help: "Attempts retried in the same model group, by the deployment and status of the failed attempt",
+      labelNames: [...deployment, "status_code"],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: `${prefix}fallbacks_total`,
+      help: "Fallbacks from one model group to another, by reason (error kind)",
+      labelNames: ["model_group", "fallback_model_group", "reason"],
+      registers,
+    });
+    this.deploymentState = new Gauge({
+      name: `${prefix}deployment_state`,
+      help: "Deployment state: 0 healthy, 1 cooling down (out of rotation)",
+      labelNames: deployment,
+      registers,
+      collect() {
+        self.deploymentState.reset();
+        for (const entry of self.deploymentStates.current(Date.now())) {
+          self.deploymentState.set(entry.labels, entry.value);
+        }
+      },
+    });
+    this.cooldowns = new Counter({
+      name: `${prefix}deployment_cooldowns_total`,
+      help: "Times a deployment was put in cooldown, by reason (error kind)",
+      labelNames: [...deployment, "reason"],
+      registers,
+    });
+    this.droppedEvents = new Counter({
+      name: `${prefix}callback_dropped_events_total`,
+      help: "Callback events dropped because a sink's queue was full",
+      labelNames: ["sink"],
+      registers,
+      collect() {
+        self.#reportEngineStat(self.droppedEvents, "dropped");
+      },
+    });
+    this.callbackErrors = new Counter({
+      name: `${prefix}callback_errors_total`,
+      help: "Errors thrown by callback sinks (counted and logged, never seen by clients)",
+      labelNames: ["sink"],
+      registers,
+      collect() {
+        self.#reportEngineStat(self.callbackErrors, "errors");
+      },
+    });
+    this.queuedEvents = new Gauge({
+      name: `${prefix}callback_queued_events`,
+      help: "Callback events waiting in a sink's queue",
+      labelNames: ["sink"],
+      registers,
+      collect() {
+        const totals = self.#engineTotals("queued");
+        self.queuedEvents.reset();
+        for (const [sink, value] of totals) self.queuedEvents.set({ sink }, value);
+      },
+    });
+  }
+
+  /** Labels with the opt-in user/team/key labels added (guarded) when enabled. */
+  withOptInLabels(labels: Labels, who: { user?: string; team?: string; key?: string }): Labels {
+    if (this.config.userLabels) labels["user"] = this.guards.user.value(who.user);
+    if (this.config.teamLabels) labels["team"] = this.guards.team.value(who.team);
+    if (this.config.keyLabels) labels["key"] = this.guards.key.value(who.key);
+    return labels;
+  }
+
+  #engineTotals(field: "dropped" | "errors" | "queued"): Map<string, number> {
+    const totals = new Map<string, number>();
+    for (const engine of this.engines) {
+      let stats: ReturnType<EngineStatsSource["stats"]>;
+      try {
+        stats = engine.stats();
+      } catch {
+        continue;
+      }
+      for (const entry of stats) {
+        const value = Number(entry[field]);
+        if (!Number.isFinite(value) || value < 0) continue;
+        totals.set(entry.sink, (totals.get(entry.sink) ?? 0) + value);
+      }
+    }
+    return totals;
+  }
+
+  #reportEngineStat(counter: Counter<string>, field: "dropped" | "errors"): void {
+    const totals = this.#engineTotals(field);
+    counter.reset();
+    for (const [sink, value] of totals) counter.inc({ sink }, value);
+  }
+}
+
+const shared = new WeakMap<Registry, Map<string, LlmuxMetrics>>();
+
+/** The llmux metrics of `registry` under `config.prefix`, created on first use. */
+export function llmuxMetricsFor(registry: Registry, config: LlmuxMetricsConfig): LlmuxMetrics {
+  let byPrefix = shared.get(registry);
+  if (byPrefix === undefined) {
+    byPrefix = new Map();
+    shared.set(registry, byPrefix);
+  }
+  const existing = byPrefix.get(config.prefix);
+  if (existing !== undefined) {
+    const a = existing.config;
+    if (
+      a.userLabels !== config.userLabels ||
+      a.teamLabels !== config.teamLabels ||
+      a.keyLabels !== config.keyLabels
+    ) {
+      throw prometheusError(
+        "llmux.prometheus.metric_conflict",
+        `@llmux/prometheus: another plugin already registered "${config.prefix}*" metrics in this registry ` +
+          "with different user/team/key labels; use the same label options or another `prefix`",
+      );
+    }
+    return existing;
+  }
+  const created = new LlmuxMetrics(registry, config);
+  byPrefix.set(config.prefix, created);
+  return created;
+}

@@ -1,0 +1,68 @@
+/** Public types of @llmux/prometheus. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type {
+  CallbackSink,
+  CallEvent,
+  DeploymentState,
+  EngineStatsSource,
+  LlmuxPlugin,
+  PluginRoute,
+} from "@llmux/callbacks";
+import type { Registry } from "prom-client";
+
+/** Decides whether a scrape of `/metrics` may proceed. */
+export type MetricsAuthCheck = (request: IncomingMessage) => boolean | Promise<boolean>;
+
+/** `{ bearerToken }` requires `Authorization: Bearer <token>`; a function decides itself. */
+export type MetricsAuth = { bearerToken?: string } | MetricsAuthCheck;
+
+export interface PrometheusPluginOptions {
+  /**
+   * The prom-client registry to register the llmux metrics in. Pass the host's registry (for example
+   * prom-client's global `register`) so one `/metrics` endpoint shows the host's and llmux's metrics.
+   * Default: a new registry owned by the plugin.
+   */
+  registry?: Registry;
+  /** Metric name prefix. Default "llmux_". */
+  prefix?: string;
+  /** Add a `user` label to the request, token and cost counters (opt-in: cardinality). */
+  userLabels?: boolean;
+  /** Add a `team` label to the request, token and cost counters (opt-in: cardinality). */
+  teamLabels?: boolean;
+  /** Add a `key` label (an API key alias, never the key) to the request, token and cost counters. */
+  keyLabels?: boolean;
+  /**
+   * Distinct values kept per guarded label (user, team, key and model_group); later new values are
+   * reported as "__other__". Default 1000.
+   */
+  maxLabelValues?: number;
+  /** Where the `key` label value comes from. Default: metadata `key_alias`, then `user_api_key_alias`. */
+  resolveKeyLabel?: (event: CallEvent) => string | undefined;
+  /** Also collect prom-client's default process and Node.js metrics into the registry. Default false. */
+  processMetrics?: boolean;
+  /** Protect `/metrics`. Default: no check (the host's own middleware may guard the mount point). */
+  metricsAuth?: MetricsAuth;
+  /**
+   * Seconds after which a call that started but whose end event never arrived stops counting as in
+   * flight (the end event was dropped). Default 900.
+   */
+  inFlightStaleAfterSeconds?: number;
+}
+
+export interface PrometheusPlugin extends LlmuxPlugin {
+  readonly name: "prometheus";
+  /** The callback sink that turns call events into metrics, off the request path. */
+  readonly sink: CallbackSink;
+  /** `GET /metrics`, relative to where the gateway is mounted. */
+  readonly routes: PluginRoute[];
+  /** The registry the metrics live in (the one passed in, or the plugin's own). */
+  readonly registry: Registry;
+  /** Serves the registry in the Prometheus text format; usable as a plain Node/Express handler. */
+  metricsHandler(request: IncomingMessage, response: ServerResponse): Promise<void>;
+  /** Report the engine's per-sink drops, errors and queue depth at scrape time. */
+  observeEngine(engine: EngineStatsSource): void;
+  /** Sets `llmux_deployment_state` (0 healthy, 1 cooling). */
+  onDeploymentState(state: DeploymentState): void;
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
