@@ -1,1 +1,57 @@
-export {};
+export type {
+  BatchingSinkOptions,
+  BatchingSinkStats,
+  CallbackEngine,
+  CallbackEngineOptions,
+  CallRejection,
+  ConsoleSinkOptions,
+  JsonlSinkOptions,
+  RejectCallOptions,
+  RunHooksOptions,
+  SecretScrubber,
+  SinkFactory,
+  SinkRegistry,
+} from "./api-types";
+export { BatchingSink } from "./batching-sink";
+export { isCallRejection, rejectCall } from "./call-rejection";
+export {
+  createCallbackEngine,
+  DEFAULT_ERROR_LOG_INTERVAL_MS,
+  DEFAULT_HANDLER_TIMEOUT_MS,
+  DEFAULT_QUEUE_SIZE,
+} from "./callback-engine";
+export { consoleSink, formatCallLine } from "./console-sink";
+export { createDefaultLogger } from "./default-logger";
+export { jsonlSink } from "./jsonl-sink";
+export { createSecretScrubber, REDACTED, redactEvent, scrubSecrets } from "./redaction";
+export { runAfterCallHooks, runBeforeCallHooks } from "./request-hooks";
+export { createSinkRegistry, defaultSinkRegistry } from "./sink-registry";
+export type {
+  AfterCallContext,
+  AttemptEvent,
+  AttemptRecord,
+  AttemptTrace,
+  BeforeCallContext,
+  CallbackSink,
+  CallContext,
+  CallError,
+  CallEvent,
+  CallStartEvent,
+  CallTimings,
+  CallTrace,
+  CallTracer,
+  CallType,
+  CooldownEvent,
+  DeploymentState,
+  EngineStatsSource,
+  ErrorKind,
+  FallbackEvent,
+  LlmuxPlugin,
+  Logger,
+  PluginFactory,
+  PluginFactoryContext,
+  PluginRoute,
+  RequestHooks,
+  SinkStats,
+  StreamChunkEvent,
+} from "./types";

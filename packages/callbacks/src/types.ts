@@ -211,7 +211,15 @@ export interface CallTracer {
 export interface CallTrace {
   readonly traceId: string;
   readonly spanId: string;
-  startAttempt(attempt: { index: number; deploymentId: string; provider: string; model: string; apiBase?: string; fallback: boolean; startTime: number }): AttemptTrace;
+  startAttempt(attempt: {
+    index: number;
+    deploymentId: string;
+    provider: string;
+    model: string;
+    apiBase?: string;
+    fallback: boolean;
+    startTime: number;
+  }): AttemptTrace;
   /** Ends the call span with everything the event knows. */
   end(event: CallEvent): void;
 }
@@ -293,4 +301,7 @@ export interface PluginFactoryContext {
  * Names: "prometheus" → @llmux/prometheus; "otel", "langfuse_otel", "langfuse" → @llmux/otel; "mlflow" → @llmux/mlflow.
  * Several plugins may return the same `tracer` object: the gateway calls each distinct tracer once per call.
  */
-export type PluginFactory = (name: string, context: PluginFactoryContext) => LlmuxPlugin | Promise<LlmuxPlugin>;
+export type PluginFactory = (
+  name: string,
+  context: PluginFactoryContext,
+) => LlmuxPlugin | Promise<LlmuxPlugin>;

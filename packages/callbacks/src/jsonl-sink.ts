@@ -1,0 +1,216 @@
+/**
+ * A sink that appends one JSON line per finished call (the CallEvent as is) to a file, through a
+ * buffered append stream, rotating by size: when a line would take the file past `maxBytes`, the
+ * file becomes `path.1`, `path.1` becomes `path.2`, … and `path.maxFiles` is overwritten.
+ * Handlers return nothing while the stream accepts data, and a promise while it rotates or is
+ * over its high-water mark, so the engine's bounded queue (not memory) absorbs a slow disk.
+ * `flush()` / `shutdown()` resolve once every line is written (and fsync'ed, by default).
+ */
+import { createWriteStream, fsync, mkdirSync, statSync, type WriteStream } from "node:fs";
+import { rename, unlink } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { JsonlSinkOptions } from "./api-types";
+import { safeJsonStringify } from "./safe-json";
+import type { CallbackSink, CallEvent } from "./types";
+
+const DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
+const DEFAULT_MAX_FILES = 5;
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+}
+
+async function renameIfExists(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+}
+
+function endStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolveEnd) => {
+    if (stream.closed || stream.destroyed) {
+      resolveEnd();
+      return;
+    }
+    stream.once("close", () => resolveEnd());
+    stream.end();
+  });
+}
+
+class JsonlSink implements CallbackSink {
+  readonly name: string;
+  readonly only: "all" | "success" | "failure";
+  private readonly path: string;
+  private readonly maxBytes: number;
+  private readonly maxFiles: number;
+  private readonly fsyncOnFlush: boolean;
+  private stream: WriteStream;
+  private size: number;
+  private pendingWrites = 0;
+  private writeWaiters: Array<() => void> = [];
+  private rotating: Promise<void> | undefined;
+  private streamError: unknown;
+  private closed = false;
+  private shutdownPromise: Promise<void> | undefined;
+  private readonly onWritten = (error?: Error | null): void => {
+    if (error) this.streamError ??= error;
+    this.pendingWrites--;
+    if (this.pendingWrites === 0) {
+      const waiters = this.writeWaiters;
+      this.writeWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  };
+
+  constructor(options: JsonlSinkOptions) {
+    if (typeof options?.path !== "string" || options.path === "") {
+      throw new TypeError('jsonlSink: option "path" (the file to append to) is required');
+    }
+    this.name = options.name ?? "jsonl";
+    this.only = options.only ?? "all";
+    this.path = resolve(options.path);
+    this.maxBytes =
+      typeof options.maxBytes === "number" && options.maxBytes > 0 ? options.maxBytes : DEFAULT_MAX_BYTES;
+    this.maxFiles =
+      typeof options.maxFiles === "number" && options.maxFiles >= 0
+        ? Math.floor(options.maxFiles)
+        : DEFAULT_MAX_FILES;
+    this.fsyncOnFlush = options.fsync ?? true;
+    mkdirSync(dirname(this.path), { recursive: true });
+    try {
+      this.size = statSync(this.path).size;
+    } catch {
+      this.size = 0;
+    }
+    this.stream = this.open();
+  }
+
+  onSuccess(event: CallEvent): void | Promise<void> {
+    return this.write(event);
+  }
+
+  onFailure(event: CallEvent): void | Promise<void> {
+    return this.write(event);
+  }
+
+  async flush(): Promise<void> {
+    while (this.rotating !== undefined) await this.rotating;
+    if (this.pendingWrites > 0) {
+      await new Promise<void>((resolveWrites) => this.writeWaiters.push(resolveWrites));
+    }
+    const error = this.takeStreamError();
+    if (error !== undefined) throw error;
+    if (this.fsyncOnFlush) await this.sync();
+  }
+
+  shutdown(): Promise<void> {
+    if (this.shutdownPromise === undefined) {
+      this.closed = true;
+      this.shutdownPromise = (async () => {
+        try {
+          await this.flush();
+        } finally {
+          await endStream(this.stream);
+        }
+      })();
+    }
+    return this.shutdownPromise;
+  }
+
+  private write(event: CallEvent): void | Promise<void> {
+    if (this.closed) return;
+    const error = this.takeStreamError();
+    if (error !== undefined) {
+      // The stream broke (disk full, permissions…): report it once, then try a fresh stream.
+      this.stream.destroy();
+      this.stream = this.open();
+      throw error;
+    }
+    const line = `${safeJsonStringify(event)}\n`;
+    const bytes = Buffer.byteLength(line);
+    if (this.rotating !== undefined) {
+      return this.rotating.then(() => this.write(event));
+    }
+    if (this.size > 0 && this.size + bytes > this.maxBytes) {
+      const rotation = this.rotate().finally(() => {
+        this.rotating = undefined;
+      });
+      this.rotating = rotation;
+      return rotation.then(() => this.append(line, bytes));
+    }
+    return this.append(line, bytes);
+  }
+
+  private append(line: string, bytes: number): void | Promise<void> {
+    this.size += bytes;
+    this.pendingWrites++;
+    if (this.stream.write(line, this.onWritten)) return;
+    const stream = this.stream;
+    return new Promise((resolveDrain) => {
+      const done = (): void => {
+        stream.off("drain", done);
+        stream.off("close", done);
+        resolveDrain();
+      };
+      stream.on("drain", done);
+      stream.on("close", done);
+    });
+  }
+
+  private async rotate(): Promise<void> {
+    const old = this.stream;
+    try {
+      await endStream(old);
+      if (this.maxFiles === 0) {
+        await unlink(this.path).catch((error: unknown) => {
+          if (!isMissing(error)) throw error;
+        });
+      } else {
+        for (let index = this.maxFiles - 1; index >= 1; index--) {
+          await renameIfExists(`${this.path}.${index}`, `${this.path}.${index + 1}`);
+        }
+        await renameIfExists(this.path, `${this.path}.1`);
+      }
+    } finally {
+      try {
+        this.size = statSync(this.path).size;
+      } catch {
+        this.size = 0;
+      }
+      this.stream = this.open();
+    }
+  }
+
+  private open(): WriteStream {
+    const stream = createWriteStream(this.path, { flags: "a" });
+    stream.on("error", (error) => {
+      this.streamError ??= error;
+    });
+    return stream;
+  }
+
+  private takeStreamError(): unknown {
+    const error = this.streamError;
+    this.streamError = undefined;
+    return error;
+  }
+
+  private sync(): Promise<void> {
+    // WriteStream has `fd` at run time (null until open); @types/node does not declare it.
+    const fd = (this.stream as unknown as { fd?: number | null }).fd;
+    if (typeof fd !== "number") return Promise.resolve();
+    return new Promise((resolveSync, rejectSync) => {
+      fsync(fd, (error) => (error ? rejectSync(error) : resolveSync()));
+    });
+  }
+}
+
+/**
+ * Appends one JSON line per finished call to `path`, rotating by size into `path.1` … `path.N`.
+ * Throws a TypeError without `path`.
+ */
+export function jsonlSink(options: JsonlSinkOptions): CallbackSink {
+  return new JsonlSink(options);
+}
