@@ -18,6 +18,8 @@ export class Exchange {
   closed = false;
   /** True when the mock itself cut the connection (disconnectAfterChunks, close()). */
   cutByServer = false;
+  /** The request path exactly as received (scenario prefix and percent-encoding intact, no query). */
+  rawPath = "";
   private pendingTimer: NodeJS.Timeout | undefined;
   private pendingWake: ((open: boolean) => void) | undefined;
 
@@ -162,10 +164,14 @@ export class Exchange {
     contentType: string,
     chunks: ReadonlyArray<string | Uint8Array>,
     tail?: string | Uint8Array,
+    extraHeaders?: OutgoingHttpHeaders,
   ): Promise<void> {
     if (this.closed) return;
     const response = this.response;
-    response.writeHead(200, this.faultHeaders({ "content-type": contentType, "cache-control": "no-cache" }));
+    response.writeHead(
+      200,
+      this.faultHeaders({ "content-type": contentType, "cache-control": "no-cache", ...extraHeaders }),
+    );
     const fault = this.fault;
     const firstDelay = fault?.firstChunkDelayMs ?? 0;
     const delay = this.chunkDelayMs;

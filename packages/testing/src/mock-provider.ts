@@ -4,8 +4,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ErrorWriter, Exchange, type ExchangeSettings } from "./exchange.js";
-import { routeRequest } from "./routes.js";
+import { Exchange, type ExchangeSettings } from "./exchange.js";
+import { errorWriterFor, routeRequest } from "./routes.js";
 import type {
   BedrockCredentials,
   Fault,
@@ -155,6 +155,7 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     if (fault !== undefined) record.fault = fault;
 
     const exchange = new Exchange(request, response, record, body, rawBody, fault, settings);
+    exchange.rawPath = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart);
     response.once("finish", () => {
       record.completed = true;
     });
@@ -165,13 +166,14 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     notifyWaiters();
 
     const route = routeRequest(record.method, path, settings);
+    const writeError = route?.writeError ?? errorWriterFor(path);
     if (faultError !== undefined) {
-      (route?.writeError ?? fallbackError)(exchange, 400, faultError);
+      writeError(exchange, 400, faultError);
       return;
     }
     if (route === undefined) {
-      if (!(await exchange.prelude(false, fallbackError))) return;
-      fallbackError(exchange, 404, `Mock: no route for ${record.method} ${path}`);
+      if (!(await exchange.prelude(false, writeError))) return;
+      writeError(exchange, 404, `Mock: no route for ${record.method} ${path}`);
       return;
     }
     await route.handle(exchange);
@@ -231,17 +233,6 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     },
   };
 }
-
-const fallbackError: ErrorWriter = (exchange, status, message) => {
-  exchange.sendJson(status, {
-    error: {
-      message,
-      type: status >= 500 ? "server_error" : "invalid_request_error",
-      param: null,
-      code: null,
-    },
-  });
-};
 
 function readBody(request: IncomingMessage): Promise<Buffer> {
   const method = request.method;

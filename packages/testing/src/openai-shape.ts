@@ -158,7 +158,7 @@ export async function handleChatCompletions(exchange: Exchange, deployment?: str
     chunks.length = 1;
     if (fault.malformed === "json") chunks.push(`${prefix}{"content":"broken\n\n`);
     else chunks.push(`${first.slice(6, -2)}\n`);
-    await exchange.stream("text/event-stream", chunks);
+    await exchange.stream("text/event-stream", chunks, undefined, extraHeaders);
     return;
   }
   chunks.push(
@@ -169,7 +169,7 @@ export async function handleChatCompletions(exchange: Exchange, deployment?: str
       `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_mock","choices":[],"usage":${JSON.stringify(usageObject(usage))}}\n\n`,
     );
   }
-  await exchange.stream("text/event-stream", chunks, "data: [DONE]\n\n");
+  await exchange.stream("text/event-stream", chunks, "data: [DONE]\n\n", extraHeaders);
 }
 
 /** POST /v1/embeddings: deterministic unit vectors from a hash of each input; `dimensions` (default 8). */
