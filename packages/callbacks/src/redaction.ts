@@ -88,15 +88,46 @@ const SENSITIVE_KEYS = new Set([
   "cookie",
   "set-cookie",
 ]);
+/** Object keys seen so far → sensitive or not (keys repeat from event to event; bounded). */
+const keyVerdicts = new Map<string, boolean>();
+const MAX_KEY_VERDICTS = 4_096;
+
+function isSensitiveKey(key: string): boolean {
+  let verdict = keyVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = SENSITIVE_KEYS.has(key.toLowerCase());
+    if (keyVerdicts.size >= MAX_KEY_VERDICTS) keyVerdicts.clear();
+    keyVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+/** A case-insensitive pattern for a literal, without the `i` flag (which would also apply to secrets). */
+function anyCase(literal: string): string {
+  let pattern = "";
+  for (const character of literal) {
+    const lower = character.toLowerCase();
+    const upper = character.toUpperCase();
+    pattern += lower === upper ? escapeRegExp(character) : `[${lower}${upper}]`;
+  }
+  return pattern;
+}
 
 /**
  * `Bearer <token>` in free text: a token of 8+ characters holding a digit or one of `-._~+/`
  * (so "the bearer instrument" in a prompt is left alone).
  */
-const BEARER_PATTERN = /\b[Bb]earer\s+(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/])[A-Za-z0-9\-._~+/]{8,}=*/g;
+const BEARER_SOURCE = "\\b[Bb]earer\\s+(?=[A-Za-z0-9\\-._~+/]*[0-9\\-._~+/])[A-Za-z0-9\\-._~+/]{8,}=*";
 /** `x-api-key: value`, `"api_key":"value"`, `authorization=Basic value`, … in free text. */
-const HEADER_PATTERN =
-  /\b(proxy-authorization|authorization|x-api-key|x-goog-api-key|api-key|api_key|apikey)(\\?["']?\s*[:=]\s*\\?["']?)((?:(?:Bearer|Basic|Token)\s+)?[^\s"'\\,;}&]+)/gi;
+const HEADER_SOURCE =
+  "\\b(" +
+  ["proxy-authorization", "authorization", "x-api-key", "x-goog-api-key", "api-key", "api_key", "apikey"]
+    .map(anyCase)
+    .join("|") +
+  ")(\\\\?[\"']?\\s*[:=]\\s*\\\\?[\"']?)" +
+  "((?:(?:" +
+  ["bearer", "basic", "token"].map(anyCase).join("|") +
+  ")\\s+)?(?:\\[REDACTED\\]|[^\\s\"'\\\\,;})\\]>&]+))";
 
 /** Shorter strings are ignored as secrets (they would redact ordinary text). */
 const MIN_SECRET_LENGTH = 4;
@@ -108,32 +139,32 @@ function escapeRegExp(text: string): string {
 
 /**
  * Compiles a scrubber for a fixed list of secrets (compile once, run on every event).
- * Secrets shorter than 4 characters are ignored.
+ * Secrets shorter than 4 characters are ignored. One regular expression (secrets | Bearer token |
+ * credential header) scans each string once.
  */
 export function createSecretScrubber(secrets: readonly string[]): SecretScrubber {
   const usable = [
     ...new Set(secrets.filter((secret) => typeof secret === "string" && secret.length >= MIN_SECRET_LENGTH)),
   ];
   usable.sort((a, b) => b.length - a.length);
-  const secretPattern = usable.length > 0 ? new RegExp(usable.map(escapeRegExp).join("|"), "g") : undefined;
-
-  const scrubString = (text: string): string => {
-    let result = text;
-    if (secretPattern !== undefined) {
-      secretPattern.lastIndex = 0;
-      if (secretPattern.test(result)) {
-        secretPattern.lastIndex = 0;
-        result = result.replace(secretPattern, REDACTED);
-      }
-    }
-    // replace() returns the same string when nothing matches, so unchanged text stays identical.
-    result = result.replace(BEARER_PATTERN, `Bearer ${REDACTED}`);
-    result = result.replace(
-      HEADER_PATTERN,
-      (_match, name: string, separator: string) => `${name}${separator}${REDACTED}`,
-    );
-    return result;
+  const secretSource = usable.length > 0 ? `(${usable.map(escapeRegExp).join("|")})` : "((?!))";
+  const pattern = new RegExp(`${secretSource}|(${BEARER_SOURCE})|${HEADER_SOURCE}`, "g");
+  const shortest = Math.min(MIN_SECRET_LENGTH, ...usable.map((secret) => secret.length));
+  const replace = (
+    _match: string,
+    secret: string | undefined,
+    bearer: string | undefined,
+    name: string,
+    separator: string,
+  ): string => {
+    if (secret !== undefined) return REDACTED;
+    if (bearer !== undefined) return `Bearer ${REDACTED}`;
+    return `${name}${separator}${REDACTED}`;
   };
+
+  // replace() returns the same string when nothing matches, so unchanged text stays identical.
+  const scrubString = (text: string): string =>
+    text.length < shortest ? text : text.replace(pattern, replace);
 
   const scrubValue = (value: unknown, depth: number): unknown => {
     if (typeof value === "string") return scrubString(value);
@@ -154,10 +185,11 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
     if (prototype !== Object.prototype && prototype !== null) return value;
     const source = value as Record<string, unknown>;
     let copy: Record<string, unknown> | undefined;
-    for (const key of Object.keys(source)) {
+    for (const key in source) {
+      if (!Object.hasOwn(source, key)) continue;
       const item = source[key];
       let scrubbed: unknown;
-      if (SENSITIVE_KEYS.has(key.toLowerCase()) && item !== undefined && item !== null && item !== REDACTED) {
+      if (item !== undefined && item !== null && item !== REDACTED && isSensitiveKey(key)) {
         scrubbed = REDACTED;
       } else {
         scrubbed = scrubValue(item, depth + 1);
