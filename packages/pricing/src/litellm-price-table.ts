@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { pricesTokens } from "./litellm-rates.js";
+import { modelNameCandidates, providerKeyPrefixes, providerRoot } from "./model-names.js";
+
+export type LitellmEntry = Record<string, unknown>;
+
+export interface LitellmMatch {
+  key: string;
+  entry: LitellmEntry;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A LiteLLM `model_prices_and_context_window.json` (the bundled snapshot or a user's file), indexed
+ * for the names LiteLLM users write. Keys are matched exactly, then case-insensitively.
+ */
+export class LitellmPriceTable {
+  readonly #entries = new Map<string, LitellmEntry>();
+  readonly #lowercase = new Map<string, string>();
+
+  constructor(data: Record<string, unknown>) {
+    for (const [key, value] of Object.entries(data)) {
+      if (key === "sample_spec" || !isRecord(value) || !pricesTokens(value)) continue;
+      this.#entries.set(key, value);
+      const lower = key.toLowerCase();
+      if (!this.#lowercase.has(lower)) this.#lowercase.set(lower, key);
+    }
+  }
+
+  /** Reads a price file from a path or takes its parsed object. Throws a clear error when unusable. */
+  static from(source: string | Record<string, unknown>, label: string): LitellmPriceTable {
+    if (typeof source === "string") {
+      let text: string;
+      try {
+        text = readFileSync(source, "utf8");
+      } catch (error) {
+        throw new Error(`${label}: cannot read ${source}: ${(error as Error).message}`);
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        throw new Error(`${label}: ${source} is not valid JSON: ${(error as Error).message}`);
+      }
+      if (!isRecord(parsed)) throw new Error(`${label}: ${source} must hold a JSON object of model entries`);
+      return new LitellmPriceTable(parsed);
+    }
+    if (!isRecord(source)) throw new Error(`${label}: expected a path or an object of model entries`);
+    return new LitellmPriceTable(source);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #get(key: string): LitellmMatch | undefined {
+    const exact = this.#entries.get(key);
+    if (exact) return { key, entry: exact };
+    const original = this.#lowercase.get(key.toLowerCase());
+    const entry = original === undefined ? undefined : this.#entries.get(original);
+    return original !== undefined && entry ? { key: original, entry } : undefined;
+  }
+
+  /**
+   * The entry pricing `provider`/`model`: for each name candidate, first "<provider>/<name>" (and the
+   * provider family's prefix, e.g. "ollama/" for ollama_chat), then the bare "<name>" when its
+   * `litellm_provider` is of the same family (or the entry names none, as hand-written files may):
+   * an Ollama "mistral" is never priced as Mistral's API, an Azure deployment never at OpenAI's rate.
+   */
+  find(provider: string, model: string): LitellmMatch | undefined {
+    const prefixes = providerKeyPrefixes(provider);
+    const root = providerRoot(provider);
+    for (const name of modelNameCandidates(provider, model)) {
+      for (const prefix of prefixes) {
+        const match = this.#get(`${prefix}/${name}`);
+        if (match) return match;
+      }
+      const bare = this.#get(name);
+      if (bare) {
+        const owner = bare.entry["litellm_provider"];
+        if (typeof owner !== "string" || providerRoot(owner) === root) return bare;
+      }
+    }
+    return undefined;
+  }
+}
