@@ -1,0 +1,74 @@
+import type { Server } from "node:http";
+import type { GatewayOptions } from "@llmux/core";
+import { llmux } from "@llmux/express";
+import express from "express";
+
+export interface ReferenceAppOptions extends Partial<GatewayOptions> {
+  /** Path of the llmux config (LiteLLM YAML) or a config object. */
+  config: GatewayOptions["config"];
+}
+
+/**
+ * The reference "existing backend": an Express app with routes and middleware of its own (a request
+ * id, JSON notes API) and the llmux gateway mounted at /v1, health checks at /health/* and
+ * Prometheus metrics at /metrics when the `prometheus` callback is configured.
+ */
+export function createReferenceApp(options: ReferenceAppOptions) {
+  const app = express();
+  const gateway = llmux(options as GatewayOptions);
+
+  // The host's own middleware: a request id on every response.
+  let requestCounter = 0;
+  app.use((_request, response, next) => {
+    response.setHeader("x-request-id", `app-${++requestCounter}`);
+    next();
+  });
+
+  // The host parses JSON for its own routes; llmux works with or without it.
+  app.use(express.json({ limit: "10mb" }));
+
+  // The host's own routes.
+  const notes: Array<{ id: number; text: string }> = [];
+  app.get("/", (_request, response) => {
+    response.json({ service: "reference-express-app", gateway: "/v1", health: "/health/readiness" });
+  });
+  app.get("/api/notes", (_request, response) => {
+    response.json(notes);
+  });
+  app.post("/api/notes", (request, response) => {
+    const text = (request.body as { text?: unknown } | undefined)?.text;
+    if (typeof text !== "string" || text.length === 0) {
+      response.status(400).json({ error: "text is required" });
+      return;
+    }
+    const note = { id: notes.length + 1, text };
+    notes.push(note);
+    response.status(201).json(note);
+  });
+
+  // The gateway.
+  app.use("/v1", gateway);
+  app.get(["/health/liveliness", "/health/readiness", "/metrics"], gateway);
+
+  return { app, gateway: gateway.gateway };
+}
+
+/** Listens and returns the server with a graceful close: stop accepting, finish in-flight calls, flush sinks. */
+export async function startReferenceApp(options: ReferenceAppOptions & { port?: number; host?: string }) {
+  const { app, gateway } = createReferenceApp(options);
+  await gateway.ready;
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve(listening));
+    listening.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const close = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await gateway.shutdown();
+  };
+  return { server, gateway, port, url: `http://${options.host ?? "127.0.0.1"}:${port}`, close };
+}

@@ -1,0 +1,138 @@
+import { z } from "zod";
+
+/**
+ * The configuration schema: LiteLLM's proxy config keys (SPEC §2), used for both the YAML file
+ * and the TypeScript object. Numbers accept numeric strings from YAML/env (`"600"`).
+ */
+
+const number = z.coerce.number<unknown>();
+const positive = number.refine((value) => value > 0, { message: "expected a number > 0" });
+const nonNegative = number.refine((value) => value >= 0, { message: "expected a number >= 0" });
+
+export const litellmParamsSchema = z.looseObject({
+  model: z
+    .string({ error: "expected a string like 'openai/gpt-4o'" })
+    .regex(/^[a-z_]+\/.+/, { message: "expected 'provider/model', e.g. 'openai/gpt-4o' or 'mock/echo'" }),
+  api_key: z.string().optional(),
+  api_base: z.string().url({ message: "expected a URL such as https://api.openai.com/v1" }).optional(),
+  api_version: z.string().optional(),
+  organization: z.string().optional(),
+  rpm: positive.optional(),
+  tpm: positive.optional(),
+  weight: nonNegative.optional(),
+  order: number.int().optional(),
+  timeout: positive.optional(),
+  stream_timeout: positive.optional(),
+  max_parallel_requests: positive.int().optional(),
+  input_cost_per_token: nonNegative.optional(),
+  output_cost_per_token: nonNegative.optional(),
+  cache_read_input_token_cost: nonNegative.optional(),
+  cache_creation_input_token_cost: nonNegative.optional(),
+  output_cost_per_reasoning_token: nonNegative.optional(),
+  input_cost_per_token_above_200k_tokens: nonNegative.optional(),
+  output_cost_per_token_above_200k_tokens: nonNegative.optional(),
+  aws_region_name: z.string().optional(),
+  aws_access_key_id: z.string().optional(),
+  aws_secret_access_key: z.string().optional(),
+  aws_session_token: z.string().optional(),
+  azure_ad_token: z.string().optional(),
+  mock_response: z.string().optional(),
+  mock_latency_ms: nonNegative.optional(),
+  extra_headers: z.record(z.string(), z.string()).optional(),
+});
+
+export const modelInfoSchema = z.looseObject({
+  id: z.string().optional(),
+  base_model: z.string().optional(),
+  max_input_tokens: positive.int().optional(),
+  max_output_tokens: positive.int().optional(),
+  max_tokens: positive.int().optional(),
+  mode: z.enum(["chat", "embedding", "completion"]).optional(),
+});
+
+export const deploymentSchema = z.looseObject({
+  model_name: z.string({ error: "expected the model group name clients send, e.g. 'gpt-4o'" }).min(1),
+  litellm_params: litellmParamsSchema,
+  model_info: modelInfoSchema.optional(),
+});
+
+const groupMap = z.array(z.record(z.string(), z.array(z.string())));
+
+export const routingStrategySchema = z.enum([
+  "simple-shuffle",
+  "least-busy",
+  "latency-based-routing",
+  "usage-based-routing",
+  "usage-based-routing-v2",
+  "cost-based-routing",
+]);
+
+export const routerSettingsSchema = z.looseObject({
+  routing_strategy: routingStrategySchema.optional(),
+  num_retries: nonNegative.int().optional(),
+  retry_policy: z.record(z.string(), nonNegative.int()).optional(),
+  allowed_fails: nonNegative.int().optional(),
+  cooldown_time: nonNegative.optional(),
+  timeout: positive.optional(),
+  stream_timeout: positive.optional(),
+  fallbacks: groupMap.optional(),
+  context_window_fallbacks: groupMap.optional(),
+  content_policy_fallbacks: groupMap.optional(),
+  default_fallbacks: z.array(z.string()).optional(),
+  max_fallbacks: nonNegative.int().optional(),
+  model_group_alias: z.record(z.string(), z.union([z.string(), z.object({ model: z.string() })])).optional(),
+  retry_after: nonNegative.optional(),
+  max_parallel_wait: nonNegative.optional(),
+  routing_strategy_args: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const litellmSettingsSchema = z.looseObject({
+  callbacks: z.array(z.string()).optional(),
+  success_callback: z.array(z.string()).optional(),
+  failure_callback: z.array(z.string()).optional(),
+  turn_off_message_logging: z.boolean().optional(),
+  drop_params: z.boolean().optional(),
+  num_retries: nonNegative.int().optional(),
+  request_timeout: positive.optional(),
+});
+
+export const generalSettingsSchema = z.looseObject({
+  master_key: z.string().min(1).optional(),
+  max_request_size_mb: positive.optional(),
+  allow_client_side_credentials: z.boolean().optional(),
+  environment: z.string().optional(),
+  release: z.string().optional(),
+  jsonl_path: z.string().optional(),
+});
+
+export const configSchema = z.looseObject({
+  model_list: z.array(deploymentSchema).min(1, { message: "expected at least one model" }),
+  router_settings: routerSettingsSchema.optional(),
+  litellm_settings: litellmSettingsSchema.optional(),
+  general_settings: generalSettingsSchema.optional(),
+  environment_variables: z.record(z.string(), z.string()).optional(),
+});
+
+/** Known keys per section, for unknown-key warnings. */
+export const KNOWN_KEYS = {
+  root: Object.keys(configSchema.shape),
+  deployment: Object.keys(deploymentSchema.shape),
+  litellm_params: Object.keys(litellmParamsSchema.shape),
+  model_info: [
+    ...Object.keys(modelInfoSchema.shape),
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "supports_vision",
+    "supports_function_calling",
+    "description",
+  ],
+  router_settings: [
+    ...Object.keys(routerSettingsSchema.shape),
+    "enable_pre_call_checks",
+    "redis_host",
+    "redis_port",
+    "redis_password",
+  ],
+  litellm_settings: Object.keys(litellmSettingsSchema.shape),
+  general_settings: Object.keys(generalSettingsSchema.shape),
+} as const;

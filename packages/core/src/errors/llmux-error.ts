@@ -1,0 +1,105 @@
+import type { ErrorKind } from "@llmux/callbacks";
+
+const BRAND = Symbol.for("llmux.error");
+
+export interface LlmuxErrorOptions {
+  kind: ErrorKind;
+  message: string;
+  /** Status the client receives. Defaults to the kind's status. */
+  status?: number;
+  /** Upstream HTTP status, when the error came from a provider. */
+  upstreamStatus?: number;
+  provider?: string;
+  deploymentId?: string;
+  /** OpenAI's error.param. */
+  param?: string | null;
+  /** OpenAI's error.code. */
+  code?: string | null;
+  /** Milliseconds the upstream asked us to wait (retry-after / retry-after-ms). */
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  bad_request: 400,
+  authentication: 401,
+  permission_denied: 403,
+  not_found: 404,
+  request_too_large: 413,
+  context_window_exceeded: 400,
+  content_policy: 400,
+  rate_limit: 429,
+  timeout: 408,
+  connection: 502,
+  server_error: 502,
+  unavailable: 503,
+  aborted: 499,
+  internal: 500,
+};
+
+export function statusForKind(kind: ErrorKind): number {
+  return STATUS_BY_KIND[kind];
+}
+
+/**
+ * The one error type of llmux. Recognised with `isLlmuxError` (a Symbol.for brand), so two copies
+ * of the package in one process still understand each other's errors.
+ */
+export class LlmuxError extends Error {
+  readonly [BRAND] = true;
+  readonly kind: ErrorKind;
+  readonly status: number;
+  readonly upstreamStatus: number | undefined;
+  readonly provider: string | undefined;
+  readonly deploymentId: string | undefined;
+  readonly param: string | null;
+  readonly code: string | null;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(options: LlmuxErrorOptions) {
+    super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "LlmuxError";
+    this.kind = options.kind;
+    this.status = options.status ?? STATUS_BY_KIND[options.kind];
+    this.upstreamStatus = options.upstreamStatus;
+    this.provider = options.provider;
+    this.deploymentId = options.deploymentId;
+    this.param = options.param ?? null;
+    this.code = options.code ?? null;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+export function isLlmuxError(value: unknown): value is LlmuxError {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** Wraps anything thrown into an LlmuxError (unknown errors become `internal`, message kept generic). */
+export function toLlmuxError(value: unknown): LlmuxError {
+  if (isLlmuxError(value)) return value;
+  const candidate = value as { status?: unknown; message?: unknown; type?: unknown } | undefined;
+  // A request hook's rejectCall() (branded by @llmux/callbacks).
+  if (candidate && (candidate as Record<symbol, unknown>)[Symbol.for("llmux.call-rejection")] === true) {
+    const status = typeof candidate.status === "number" ? candidate.status : 400;
+    return new LlmuxError({
+      kind: (candidate.type as ErrorKind) ?? kindForStatus(status),
+      status,
+      message: String(candidate.message ?? "Rejected"),
+    });
+  }
+  return new LlmuxError({ kind: "internal", message: "Internal gateway error", cause: value });
+}
+
+export function kindForStatus(status: number): ErrorKind {
+  if (status === 400 || status === 422) return "bad_request";
+  if (status === 401) return "authentication";
+  if (status === 403) return "permission_denied";
+  if (status === 404) return "not_found";
+  if (status === 408) return "timeout";
+  if (status === 413) return "request_too_large";
+  if (status === 429) return "rate_limit";
+  if (status === 503 || status === 529) return "unavailable";
+  if (status >= 500) return "server_error";
+  if (status === 409) return "server_error";
+  return "bad_request";
+}

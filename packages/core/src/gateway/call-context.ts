@@ -1,0 +1,42 @@
+import type { IncomingMessage } from "node:http";
+import type { CallContext } from "@llmux/callbacks";
+
+const CONTEXT_KEYS = new Set(["session_id", "trace_id", "trace_name", "generation_name", "tags", "user_id", "team_id"]);
+
+/**
+ * Who and what a call belongs to: OpenAI's `user`, the `metadata` object, the x-llmux-session-id and
+ * x-llmux-tags headers, and what the host's resolveContext/authorize hooks return (those win).
+ */
+export function buildCallContext(
+  body: Record<string, unknown>,
+  headers: IncomingMessage["headers"],
+  fromHost: Partial<CallContext> | undefined,
+): CallContext & { traceId?: string } {
+  const metadataInput = body.metadata && typeof body.metadata === "object" ? (body.metadata as Record<string, unknown>) : {};
+  const metadata: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadataInput)) if (!CONTEXT_KEYS.has(key)) metadata[key] = value;
+  const tags = new Set<string>();
+  if (Array.isArray(metadataInput.tags)) for (const tag of metadataInput.tags) if (typeof tag === "string") tags.add(tag);
+  const headerTags = headers["x-llmux-tags"];
+  if (typeof headerTags === "string") for (const tag of headerTags.split(",")) if (tag.trim()) tags.add(tag.trim());
+  for (const tag of fromHost?.tags ?? []) tags.add(tag);
+
+  const context: CallContext & { traceId?: string } = { tags: [...tags], metadata: { ...metadata, ...(fromHost?.metadata ?? {}) } };
+  const user = fromHost?.user ?? stringOr(body.user) ?? stringOr(metadataInput.user_id);
+  const team = fromHost?.team ?? stringOr(metadataInput.team_id);
+  const session = fromHost?.session ?? stringOr(metadataInput.session_id) ?? stringOr(headers["x-llmux-session-id"]);
+  const traceName = fromHost?.traceName ?? stringOr(metadataInput.trace_name);
+  const generationName = fromHost?.generationName ?? stringOr(metadataInput.generation_name);
+  const traceId = stringOr(metadataInput.trace_id);
+  if (user) context.user = user;
+  if (team) context.team = team;
+  if (session) context.session = session;
+  if (traceName) context.traceName = traceName;
+  if (generationName) context.generationName = generationName;
+  if (traceId) context.traceId = traceId;
+  return context;
+}
+
+function stringOr(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value.slice(0, 256) : undefined;
+}

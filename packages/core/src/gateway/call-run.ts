@@ -1,0 +1,253 @@
+import type { AttemptRecord, CallContext, CallEvent, CallStartEvent, CallTrace, CallType } from "@llmux/callbacks";
+import type { CostBreakdown, Usage } from "@llmux/pricing";
+import type { Deployment } from "../config/types";
+import type { LlmuxError } from "../errors/llmux-error";
+import type { ActiveAttempt, RouteRequest } from "../router/router";
+import { safeOrigin } from "../router/router";
+import type { GatewayInternals } from "./gateway-internals";
+import { requestParams } from "./request-params";
+
+export interface CallInput {
+  callType: CallType;
+  /** The request body as the client sent it (after request hooks). */
+  body: Record<string, unknown>;
+  context: CallContext & { traceId?: string };
+  stream: boolean;
+  signal: AbortSignal;
+  /** W3C trace context from the incoming request. */
+  carrier: { traceparent?: string; tracestate?: string };
+  /** The host's request object, for hooks. */
+  request: unknown;
+  timeoutMs?: number;
+  /** Per-request opt-out of content logging. */
+  noLog: boolean;
+  /** Whole-call start (before body parsing), epoch ms. */
+  startTime: number;
+  callId: string;
+}
+
+export interface CallSuccess {
+  deployment: Deployment;
+  usage: Usage | null;
+  responseModel?: string;
+  responseId?: string;
+  finishReasons?: string[];
+  /** Response content for events (omitted when redacted). */
+  response?: unknown;
+  firstTokenTime?: number;
+}
+
+/**
+ * One call's lifecycle: the start event, the tracer spans, the attempts, and the single final event
+ * with usage, cost and timings. Events are only built when something listens.
+ */
+export class CallRun {
+  readonly redacted: boolean;
+  readonly attempts: AttemptRecord[] = [];
+  fallbacks = 0;
+  private readonly traces: CallTrace[] = [];
+  private readonly attemptTraces = new Map<number, Array<{ end(record: AttemptRecord): void }>>();
+  private startEvent: CallStartEvent | undefined;
+  private readonly listening: boolean;
+  private ended = false;
+
+  constructor(
+    private readonly gateway: GatewayInternals,
+    readonly input: CallInput,
+  ) {
+    this.redacted = gateway.config.redact || input.noLog;
+    this.listening = gateway.listening();
+  }
+
+  get callId(): string {
+    return this.input.callId;
+  }
+
+  begin(): void {
+    if (!this.listening) return;
+    const { input } = this;
+    const event: CallStartEvent = {
+      callId: input.callId,
+      callType: input.callType,
+      stream: input.stream,
+      modelGroup: String(input.body.model ?? ""),
+      requestedModel: String(input.body.model ?? ""),
+      startTime: input.startTime,
+      requestParams: requestParams(input.body),
+      redacted: this.redacted,
+      tags: input.context.tags,
+      metadata: input.context.metadata,
+    };
+    copyContext(event, input.context);
+    if (!this.redacted) event.messages = input.callType === "embeddings" ? input.body.input : input.body.messages;
+    for (const tracer of this.gateway.tracers) {
+      try {
+        const trace = tracer.startCall(event, input.carrier);
+        this.traces.push(trace);
+        if (!event.traceId) {
+          event.traceId = trace.traceId;
+          event.spanId = trace.spanId;
+        }
+      } catch (error) {
+        this.gateway.logger.warn("tracer failed to start a call span", { error: String(error) });
+      }
+    }
+    if (!event.traceId && input.context.traceId) event.traceId = input.context.traceId;
+    this.startEvent = event;
+    this.gateway.engine.start(event);
+  }
+
+  /** Router hooks wiring attempts, fallbacks and spans to this call. */
+  routeRequest(modelGroup: string, estimatedInputTokens: number): RouteRequest {
+    const { input } = this;
+    const maxTokens = input.body.max_completion_tokens ?? input.body.max_tokens;
+    const request: RouteRequest = {
+      callId: input.callId,
+      modelGroup,
+      stream: input.stream,
+      estimatedInputTokens,
+      estimatedOutputTokens: typeof maxTokens === "number" ? maxTokens : 256,
+      signal: input.signal,
+      onAttemptEnd: (record) => {
+        this.attempts.push(record);
+        const spans = this.attemptTraces.get(record.index);
+        if (spans) for (const span of spans) safe(() => span.end(record));
+        if (this.listening) this.gateway.engine.attempt({ ...record, callId: input.callId });
+      },
+      onFallback: (event) => {
+        this.fallbacks++;
+        if (this.listening) this.gateway.engine.fallback(event);
+      },
+    };
+    if (this.traces.length > 0) {
+      request.onAttemptStart = (attempt: ActiveAttempt) => {
+        const spans = this.traces.map((trace) => {
+          const info: Parameters<CallTrace["startAttempt"]>[0] = {
+            index: attempt.index,
+            deploymentId: attempt.deployment.id,
+            provider: attempt.deployment.provider,
+            model: attempt.deployment.model,
+            fallback: attempt.fallback,
+            startTime: attempt.startTime,
+          };
+          if (attempt.deployment.apiBase) info.apiBase = safeOrigin(attempt.deployment.apiBase);
+          return trace.startAttempt(info);
+        });
+        this.attemptTraces.set(attempt.index, spans);
+      };
+    }
+    if (input.timeoutMs !== undefined) request.timeoutMs = input.timeoutMs;
+    const fallbacks = input.body.fallbacks;
+    if (Array.isArray(fallbacks) && fallbacks.every((item) => typeof item === "string")) request.fallbacks = fallbacks as string[];
+    return request;
+  }
+
+  /** Cost of the call (null with a reason when unpriced). */
+  price(deployment: Deployment, usage: Usage | null): { cost: CostBreakdown | null; reason?: string } {
+    if (!usage) return { cost: null, reason: "the provider reported no usage" };
+    try {
+      const query: Parameters<GatewayInternals["pricing"]["cost"]>[0] = { provider: deployment.provider, model: deployment.model, usage };
+      if (deployment.baseModel) query.baseModel = deployment.baseModel;
+      if (deployment.priceOverride) query.override = deployment.priceOverride;
+      const result = this.gateway.pricing.cost(query);
+      return result.cost ? { cost: result.cost } : { cost: null, reason: result.reason };
+    } catch (error) {
+      return { cost: null, reason: `pricing failed: ${String(error)}` };
+    }
+  }
+
+  upstreamMs(): number {
+    let total = 0;
+    for (const attempt of this.attempts) total += attempt.latencyMs;
+    return total;
+  }
+
+  succeed(result: CallSuccess, cost: { cost: CostBreakdown | null; reason?: string }): CallEvent | undefined {
+    if (this.ended) return undefined;
+    this.ended = true;
+    const { deployment } = result;
+    if (result.usage) this.gateway.router.recordTokens(deployment.id, result.usage.totalTokens);
+    if (!this.listening) return undefined;
+    const event = this.finalEvent("success", deployment, result.usage, cost);
+    if (result.responseModel) event.responseModel = result.responseModel;
+    if (result.responseId) event.responseId = result.responseId;
+    if (result.finishReasons) event.finishReasons = result.finishReasons;
+    if (result.firstTokenTime !== undefined) {
+      event.timings.firstTokenTime = result.firstTokenTime;
+      if (this.input.stream) event.timings.ttftMs = result.firstTokenTime - this.input.startTime;
+    }
+    if (!this.redacted && result.response !== undefined) event.response = result.response;
+    this.deliver(event);
+    return event;
+  }
+
+  fail(error: LlmuxError, deployment?: Deployment): CallEvent | undefined {
+    if (this.ended) return undefined;
+    this.ended = true;
+    if (!this.listening) return undefined;
+    const event = this.finalEvent("failure", deployment, null, { cost: null, reason: "the call failed" });
+    event.error = { type: error.kind, status: error.status, message: this.gateway.scrub(error.message) };
+    if (error.provider) event.error.provider = error.provider;
+    if (error.upstreamStatus) event.error.upstreamStatus = error.upstreamStatus;
+    this.deliver(event);
+    return event;
+  }
+
+  private finalEvent(
+    status: "success" | "failure",
+    deployment: Deployment | undefined,
+    usage: Usage | null,
+    cost: { cost: CostBreakdown | null; reason?: string },
+  ): CallEvent {
+    const start = this.startEvent!;
+    const endTime = Date.now();
+    const durationMs = endTime - this.input.startTime;
+    const upstreamMs = this.upstreamMs();
+    const event: CallEvent = {
+      ...start,
+      status,
+      usage,
+      cost: cost.cost,
+      timings: { startTime: this.input.startTime, endTime, durationMs, upstreamMs, overheadMs: Math.max(0, durationMs - upstreamMs) },
+      attempts: this.attempts,
+      fallbacks: this.fallbacks,
+    };
+    if (cost.reason) event.costReason = cost.reason;
+    const last = deployment ?? this.lastAttemptDeployment();
+    if (last) {
+      event.deploymentId = last.id;
+      event.provider = last.provider;
+      event.modelGroup = last.modelGroup;
+      if (last.apiBase) event.apiBase = safeOrigin(last.apiBase);
+    }
+    return event;
+  }
+
+  private lastAttemptDeployment(): Deployment | undefined {
+    const last = this.attempts.at(-1);
+    return last ? this.gateway.router.deployments(last.modelGroup).find((deployment) => deployment.id === last.deploymentId) : undefined;
+  }
+
+  private deliver(event: CallEvent): void {
+    for (const trace of this.traces) safe(() => trace.end(event));
+    if (event.status === "success") this.gateway.engine.success(event);
+    else this.gateway.engine.failure(event);
+    if (this.gateway.afterCallHooks.length > 0) this.gateway.runAfterCall(this, event);
+  }
+}
+
+function copyContext(event: CallStartEvent, context: CallContext): void {
+  if (context.user) event.user = context.user;
+  if (context.team) event.team = context.team;
+  if (context.session) event.session = context.session;
+  if (context.traceName) event.traceName = context.traceName;
+  if (context.generationName) event.generationName = context.generationName;
+}
+
+function safe(run: () => void): void {
+  try {
+    run();
+  } catch {
+    // tracers must never break a call
+  }
+}

@@ -1,0 +1,421 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import {
+  type BeforeCallContext,
+  type CallEvent,
+  type CallTracer,
+  type CallbackEngine,
+  type LlmuxPlugin,
+  type Logger,
+  type PluginRoute,
+  type RequestHooks,
+  createCallbackEngine,
+} from "@llmux/callbacks";
+import { type Pricing, type Usage, createPricing } from "@llmux/pricing";
+import { loadConfigFile, resolveConfig } from "../config/load-config";
+import type { Deployment, LlmuxConfig, ResolvedConfig } from "../config/types";
+import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { createProviderRegistry } from "../providers/registry";
+import type { ChatCompletion, ChatRequest, EmbeddingRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
+import { Router } from "../router/router";
+import { UpstreamClient } from "../upstream/upstream-client";
+import { type CallInput, CallRun } from "./call-run";
+import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
+import type { GatewayInternals } from "./gateway-internals";
+import { loadConfiguredPlugins } from "./load-plugins";
+import { createConsoleLogger } from "./logger";
+import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
+import { createSecretScrubber } from "./secret-scrubber";
+import { StreamAssembler } from "./stream-assembler";
+import type { GatewayOptions } from "./types";
+
+export interface CallOutcome<T> {
+  body: T;
+  headers: Record<string, string>;
+  event?: CallEvent;
+}
+
+export interface StreamOutcome {
+  headers: Record<string, string>;
+  /** OpenAI-format chunks as they arrive; usage chunk only when asked. Throws LlmuxError mid-stream. */
+  chunks: AsyncGenerator<StreamItem>;
+}
+
+export interface Gateway extends GatewayInternals {
+  /** Resolves when the configured plugins are loaded; rejects with the start-up error. */
+  readonly ready: Promise<void>;
+  readonly options: GatewayOptions;
+  /** Routes added by plugins (e.g. GET /metrics, POST /feedback). */
+  routes(): PluginRoute[];
+  plugins(): readonly LlmuxPlugin[];
+  newCallId(): string;
+  runBeforeCall(context: BeforeCallContext): Promise<Record<string, unknown>>;
+  chat(input: CallInput): Promise<CallOutcome<ChatCompletion>>;
+  chatStream(input: CallInput): Promise<StreamOutcome>;
+  embeddings(input: CallInput): Promise<CallOutcome<Record<string, unknown>>>;
+  /** Model groups (and aliases) a caller may use. */
+  models(allowed?: readonly string[]): Array<{ id: string; object: "model"; created: number; owned_by: string }>;
+  readiness(): { status: "healthy" | "degraded"; deployments: number; cooling: Array<{ model_group: string; deployment: string; until: string }> };
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Builds a gateway from a config: router, providers, pricing, callback engine and plugins. The HTTP
+ * handler, the framework adapters and the in-process API are all thin layers over it.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createConsoleLogger();
+  const config: ResolvedConfig = isResolved(options.config)
+    ? options.config
+    : typeof options.config === "string"
+      ? loadConfigFile(options.config, { env, warn: (message) => logger.warn(message) })
+      : resolveConfig(options.config as LlmuxConfig, { env, warn: (message) => logger.warn(message) });
+
+  const pricing: Pricing = options.pricing ?? createPricing({ logger });
+  const engine: CallbackEngine = createCallbackEngine({ sinks: options.sinks ?? [], logger });
+  const providerFor = createProviderRegistry(options.providers);
+  const http = new UpstreamClient();
+  const plugins: LlmuxPlugin[] = [];
+  const tracers: CallTracer[] = [];
+  const hooks: RequestHooks[] = options.hooks ?? [];
+  const afterCallHooks = hooks.map((hook) => hook.afterCall).filter((hook): hook is NonNullable<RequestHooks["afterCall"]> => !!hook);
+  const scrub = createSecretScrubber([
+    config.masterKey,
+    ...config.deployments.flatMap((deployment) => [
+      deployment.apiKey,
+      deployment.params.aws_secret_access_key as string | undefined,
+      deployment.params.aws_session_token as string | undefined,
+      deployment.params.azure_ad_token as string | undefined,
+    ]),
+  ]);
+
+  const addPlugin = (plugin: LlmuxPlugin) => {
+    plugins.push(plugin);
+    if (plugin.sink) engine.add(plugin.sink);
+    if (plugin.tracer && !tracers.includes(plugin.tracer)) tracers.push(plugin.tracer);
+    plugin.observeEngine?.(engine);
+  };
+
+  const router = new Router({
+    deployments: config.deployments,
+    settings: config.router,
+    ...(options.routerState ? { state: options.routerState } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.strategy ? { strategy: options.strategy } : {}),
+    expectedCost: (deployment, inputTokens, outputTokens) => {
+      const usage: Usage = {
+        inputTokens,
+        outputTokens,
+        totalTokens: inputTokens + outputTokens,
+        cachedInputTokens: 0,
+        cacheCreationInputTokens: 0,
+        reasoningTokens: 0,
+      };
+      const query: Parameters<Pricing["cost"]>[0] = { provider: deployment.provider, model: deployment.model, usage };
+      if (deployment.baseModel) query.baseModel = deployment.baseModel;
+      if (deployment.priceOverride) query.override = deployment.priceOverride;
+      return pricing.cost(query).cost?.total ?? null;
+    },
+    onCooldown: (event) => {
+      logger.warn(`deployment '${event.deploymentId}' of '${event.modelGroup}' cooling down until ${new Date(event.until).toISOString()}`, { reason: event.reason });
+      engine.cooldown(event);
+    },
+    onDeploymentState: (state) => {
+      for (const plugin of plugins) plugin.onDeploymentState?.(state);
+    },
+  });
+
+  for (const plugin of options.plugins ?? []) addPlugin(plugin);
+  const ready = loadConfiguredPlugins(config, env, logger).then((loaded) => {
+    for (const sink of loaded.sinks) engine.add(sink);
+    for (const plugin of loaded.plugins) addPlugin(plugin);
+    for (const deployment of config.deployments) {
+      for (const plugin of plugins) {
+        plugin.onDeploymentState?.({ modelGroup: deployment.modelGroup, deploymentId: deployment.id, provider: deployment.provider, model: deployment.model, state: "healthy" });
+      }
+    }
+  });
+  ready.catch(() => undefined);
+
+  if (!config.masterKey && !options.authorize && !options.quietOpenWarning) {
+    logger.warn("no general_settings.master_key and no authorize hook: the gateway is open to anyone who can reach it");
+  }
+
+  const providerCall = (deployment: Deployment, signal: AbortSignal, body: Record<string, unknown>): ProviderCall => {
+    if (config.allowClientSideCredentials) {
+      const apiBase = body.api_base ?? body.base_url;
+      const apiKey = body.api_key;
+      if (typeof apiBase === "string" || typeof apiKey === "string") {
+        const copy: Deployment = { ...deployment };
+        if (typeof apiBase === "string") copy.apiBase = apiBase.replace(/\/+$/, "");
+        if (typeof apiKey === "string") copy.apiKey = apiKey;
+        return { deployment: copy, signal, http };
+      }
+    }
+    return { deployment, signal, http };
+  };
+
+  const stripCredentials = (body: Record<string, unknown>): Record<string, unknown> => {
+    const present = CREDENTIAL_KEYS.filter((key) => body[key] !== undefined);
+    if (present.length === 0) return upstreamBody(body);
+    if (!config.allowClientSideCredentials) {
+      throw new LlmuxError({
+        kind: "bad_request",
+        message: `'${present[0]}' may not be set by the caller: the gateway chooses the upstream and its credentials (general_settings.allow_client_side_credentials enables it)`,
+        param: present[0]!,
+        code: "client_credentials_not_allowed",
+      });
+    }
+    const copy = { ...upstreamBody(body) };
+    for (const key of present) delete copy[key];
+    return copy;
+  };
+
+  const failure = (run: CallRun, raw: unknown): LlmuxError => {
+    let error = toLlmuxError(raw);
+    const message = scrub(error.message);
+    if (message !== error.message) {
+      error = new LlmuxError({
+        kind: error.kind,
+        status: error.status,
+        message,
+        ...(error.provider ? { provider: error.provider } : {}),
+        ...(error.upstreamStatus ? { upstreamStatus: error.upstreamStatus } : {}),
+        ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+        code: error.code,
+        param: error.param,
+      });
+    }
+    if (error.kind === "internal") logger.error("internal error during a call", { callId: run.callId, error: scrub(String((raw as Error)?.stack ?? raw)) });
+    run.fail(error);
+    return error;
+  };
+
+  const baseHeaders = (run: CallRun, deployment: Deployment, attempts: number): Record<string, string> => ({
+    "x-llmux-call-id": run.callId,
+    "x-llmux-model-group": deployment.modelGroup,
+    "x-llmux-model-id": deployment.id,
+    "x-llmux-provider": deployment.provider,
+    "x-llmux-attempts": String(attempts),
+    "x-llmux-fallbacks": String(run.fallbacks),
+    "x-llmux-overhead-ms": (Math.max(0, Date.now() - run.input.startTime - run.upstreamMs())).toFixed(2),
+  });
+
+  const gateway: Gateway = {
+    config,
+    router,
+    engine,
+    pricing,
+    logger,
+    tracers,
+    afterCallHooks,
+    ready,
+    options,
+    scrub,
+    listening: () => engine.stats().length > 0 || tracers.length > 0 || afterCallHooks.length > 0,
+    runAfterCall(run, event) {
+      for (const hook of afterCallHooks) {
+        Promise.resolve()
+          .then(() =>
+            hook({
+              callId: run.callId,
+              callType: run.input.callType,
+              modelGroup: event.modelGroup,
+              body: run.input.body,
+              context: run.input.context,
+              request: run.input.request,
+              event,
+            }),
+          )
+          .catch((error) => logger.warn("afterCall hook failed", { error: scrub(String(error)) }));
+      }
+    },
+    routes: () => plugins.flatMap((plugin) => plugin.routes ?? []),
+    plugins: () => plugins,
+    newCallId: () => randomUUID(),
+
+    async runBeforeCall(context) {
+      let body = context.body;
+      for (const hook of hooks) {
+        if (!hook.beforeCall) continue;
+        const replaced = await hook.beforeCall({ ...context, body });
+        if (replaced && typeof replaced === "object") body = replaced;
+      }
+      return body;
+    },
+
+    async chat(input) {
+      const run = new CallRun(gateway, input);
+      run.begin();
+      try {
+        const body = stripCredentials(input.body) as ChatRequest;
+        const routed = await router.route(run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)), (attempt) =>
+          providerOf(attempt.deployment).chat(body, providerCall(attempt.deployment, attempt.signal, input.body)),
+        );
+        routed.attempt.finish("success");
+        const { completion, usage } = routed.value;
+        const deployment = routed.attempt.deployment;
+        const cost = run.price(deployment, usage);
+        const headers = baseHeaders(run, deployment, run.attempts.length);
+        if (cost.cost) headers["x-llmux-response-cost"] = String(cost.cost.total);
+        const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: Date.now() };
+        if (typeof completion.model === "string") result.responseModel = completion.model;
+        if (typeof completion.id === "string") result.responseId = completion.id;
+        result.finishReasons = completion.choices.map((choice) => String(choice.finish_reason ?? ""));
+        result.response = completion.choices.map((choice) => choice.message);
+        const event = run.succeed(result, cost);
+        return event ? { body: completion, headers, event } : { body: completion, headers };
+      } catch (raw) {
+        throw failure(run, raw);
+      }
+    },
+
+    async chatStream(input) {
+      const run = new CallRun(gateway, input);
+      run.begin();
+      const includeUsage = (input.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      try {
+        const body = stripCredentials(input.body) as ChatRequest;
+        const routed = await router.route(run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)), async (attempt) => {
+          const iterator = await providerOf(attempt.deployment).chatStream(body, providerCall(attempt.deployment, attempt.signal, input.body));
+          let first: IteratorResult<StreamItem>;
+          try {
+            first = await iterator.next();
+          } catch (error) {
+            await iterator.return?.(undefined)?.catch(() => undefined);
+            throw error;
+          }
+          if (first.done) {
+            throw new LlmuxError({ kind: "connection", message: `${attempt.deployment.provider} stream ended before its first chunk`, provider: attempt.deployment.provider });
+          }
+          attempt.markFirstToken();
+          const idle = attempt.deployment.timeoutMs ?? config.router.timeoutMs;
+          attempt.setTimeout(idle, `Deployment '${attempt.deployment.id}' sent no chunk for ${idle} ms`);
+          return { iterator, first: first.value, firstTokenTime: Date.now() };
+        });
+        const { attempt } = routed;
+        const deployment = attempt.deployment;
+        const headers = baseHeaders(run, deployment, run.attempts.length + 1);
+        const assembler = new StreamAssembler(run.redacted || !gateway.listening());
+        async function* chunks(): AsyncGenerator<StreamItem> {
+          let item: StreamItem = routed.value.first;
+          let usage: Usage | null = null;
+          let settled = false;
+          try {
+            while (true) {
+              assembler.add(item.chunk);
+              if (item.usage) {
+                usage = item.usage;
+                const cost = run.price(deployment, usage);
+                if (includeUsage) {
+                  const chunkUsage = { ...(item.chunk.usage as Record<string, unknown>), cost: cost.cost ? cost.cost.total : null };
+                  yield { chunk: { ...item.chunk, usage: chunkUsage }, usage, usageOnly: item.usageOnly === true };
+                } else if (!item.usageOnly) {
+                  const { usage: _removed, ...rest } = item.chunk;
+                  yield { chunk: rest };
+                }
+              } else {
+                yield item;
+              }
+              const next = await routed.value.iterator.next();
+              if (next.done) break;
+              item = next.value;
+              attempt.setTimeout(deployment.timeoutMs ?? config.router.timeoutMs, `Deployment '${deployment.id}' went silent mid-stream`);
+            }
+            settled = true;
+            attempt.finish("success");
+            const cost = run.price(deployment, usage);
+            const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: routed.value.firstTokenTime };
+            assembler.describe(result);
+            run.succeed(result, cost);
+          } catch (raw) {
+            settled = true;
+            const error = input.signal.aborted ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" }) : toLlmuxError(raw);
+            attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
+            throw failure(run, error);
+          } finally {
+            if (!settled) {
+              // The consumer stopped early (client gone): release the upstream and record the abort.
+              const aborted = new LlmuxError({ kind: "aborted", message: "The client closed the connection" });
+              attempt.abort(aborted);
+              await routed.value.iterator.return?.(undefined)?.catch(() => undefined);
+              attempt.finish("aborted", aborted);
+              failure(run, aborted);
+            }
+          }
+        }
+        return { headers, chunks: chunks() };
+      } catch (raw) {
+        throw failure(run, raw);
+      }
+    },
+
+    async embeddings(input) {
+      const run = new CallRun(gateway, input);
+      run.begin();
+      try {
+        const body = stripCredentials(input.body) as EmbeddingRequest;
+        const routed = await router.route(run.routeRequest(String(input.body.model), estimateTokens(input.body.input)), (attempt) =>
+          providerOf(attempt.deployment).embeddings(body, providerCall(attempt.deployment, attempt.signal, input.body)),
+        );
+        routed.attempt.finish("success");
+        const { response, usage } = routed.value;
+        const deployment = routed.attempt.deployment;
+        const cost = run.price(deployment, usage);
+        const headers = baseHeaders(run, deployment, run.attempts.length);
+        if (cost.cost) headers["x-llmux-response-cost"] = String(cost.cost.total);
+        const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: Date.now() };
+        if (typeof response.model === "string") result.responseModel = response.model;
+        result.response = { embeddings: response.data.length };
+        const event = run.succeed(result, cost);
+        return event ? { body: response, headers, event } : { body: response, headers };
+      } catch (raw) {
+        throw failure(run, raw);
+      }
+    },
+
+    models(allowed) {
+      const created = Math.floor(Date.now() / 1000);
+      return router
+        .modelGroups()
+        .filter((name) => !allowed || allowed.includes(name))
+        .map((id) => ({ id, object: "model" as const, created, owned_by: "llmux" }));
+    },
+
+    readiness() {
+      const cooling = router.coolingDeployments().map(({ deployment, until }) => ({
+        model_group: deployment.modelGroup,
+        deployment: deployment.id,
+        until: new Date(until).toISOString(),
+      }));
+      return { status: cooling.length === 0 ? "healthy" : "degraded", deployments: config.deployments.length, cooling };
+    },
+
+    async flush() {
+      await engine.flush();
+      await Promise.all(plugins.map((plugin) => plugin.flush?.().catch((error) => logger.warn("plugin flush failed", { plugin: plugin.name, error: String(error) }))));
+    },
+
+    async shutdown() {
+      await engine.shutdown();
+      await Promise.all(plugins.map((plugin) => plugin.shutdown?.().catch((error) => logger.warn("plugin shutdown failed", { plugin: plugin.name, error: String(error) }))));
+      router.close();
+      await http.close().catch(() => undefined);
+    },
+  };
+
+  function providerOf(deployment: Deployment): Provider {
+    return providerFor(deployment.provider);
+  }
+
+  return gateway;
+}
+
+function isResolved(config: GatewayOptions["config"]): config is ResolvedConfig {
+  return typeof config === "object" && config !== null && Array.isArray((config as ResolvedConfig).deployments);
+}
+
+export type { IncomingMessage };

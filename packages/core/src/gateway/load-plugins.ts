@@ -1,0 +1,61 @@
+import type { CallbackSink, LlmuxPlugin, Logger, PluginFactory } from "@llmux/callbacks";
+import { defaultSinkRegistry } from "@llmux/callbacks";
+import type { ResolvedConfig } from "../config/types";
+
+/**
+ * Turns the callback names of the config into sinks and plugins. Built-in sinks (console, jsonl) come
+ * from @llmux/callbacks; the others load their package on demand, so a host installs only what it uses.
+ */
+const PLUGIN_PACKAGES: Record<string, { packageName: string; load: () => Promise<{ createPlugin: PluginFactory }> }> = {
+  prometheus: { packageName: "@llmux/prometheus", load: () => import("@llmux/prometheus") },
+  otel: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
+  langfuse_otel: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
+  langfuse: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
+  mlflow: { packageName: "@llmux/mlflow", load: () => import("@llmux/mlflow") },
+};
+
+export interface LoadedPlugins {
+  sinks: CallbackSink[];
+  plugins: LlmuxPlugin[];
+}
+
+export async function loadConfiguredPlugins(
+  config: ResolvedConfig,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+): Promise<LoadedPlugins> {
+  const result: LoadedPlugins = { sinks: [], plugins: [] };
+  const names = new Map<string, "all" | "success" | "failure">();
+  for (const name of config.callbacks.all) names.set(name, "all");
+  for (const name of config.callbacks.success) if (!names.has(name)) names.set(name, "success");
+  for (const name of config.callbacks.failure) {
+    const current = names.get(name);
+    names.set(name, current && current !== "failure" ? "all" : "failure");
+  }
+  for (const [name, only] of names) {
+    if (defaultSinkRegistry.has(name)) {
+      const options = name === "jsonl" ? { path: String(config.generalSettings.jsonl_path ?? env.LLMUX_JSONL_PATH ?? ".llmux/calls.jsonl") } : {};
+      result.sinks.push(restrict(defaultSinkRegistry.create(name, options), only));
+      continue;
+    }
+    const entry = PLUGIN_PACKAGES[name];
+    if (!entry) {
+      logger.warn(`callback '${name}' is not supported by llmux and is ignored`, { supported: ["console", "jsonl", ...Object.keys(PLUGIN_PACKAGES)] });
+      continue;
+    }
+    let module: { createPlugin: PluginFactory };
+    try {
+      module = await entry.load();
+    } catch (error) {
+      throw new Error(`callback '${name}' needs the package ${entry.packageName}: npm install ${entry.packageName} (${(error as Error).message})`);
+    }
+    const plugin = await module.createPlugin(name, { logger, env, settings: config.litellmSettings, redact: config.redact });
+    result.plugins.push(plugin.sink && only !== "all" ? { ...plugin, sink: restrict(plugin.sink, only) } : plugin);
+  }
+  return result;
+}
+
+function restrict(sink: CallbackSink, only: "all" | "success" | "failure"): CallbackSink {
+  if (only === "all") return sink;
+  return Object.assign(Object.create(sink) as CallbackSink, { only });
+}

@@ -1,0 +1,57 @@
+/** Body keys that belong to the gateway and are never sent upstream. */
+export const GATEWAY_KEYS = ["metadata", "fallbacks", "timeout", "no_log", "num_retries", "context_window_fallback_dict", "mock_testing_fallbacks"];
+
+/** Body keys that would choose the upstream or its credentials. */
+export const CREDENTIAL_KEYS = [
+  "api_base",
+  "base_url",
+  "api_key",
+  "api_version",
+  "organization",
+  "aws_access_key_id",
+  "aws_secret_access_key",
+  "aws_session_token",
+  "aws_region_name",
+  "azure_ad_token",
+  "extra_headers",
+];
+
+/** Sampling parameters recorded in events (never content). */
+const PARAM_KEYS = [
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "max_completion_tokens",
+  "n",
+  "stop",
+  "presence_penalty",
+  "frequency_penalty",
+  "seed",
+  "response_format",
+  "tool_choice",
+  "parallel_tool_calls",
+  "reasoning_effort",
+  "dimensions",
+  "encoding_format",
+  "top_k",
+  "stop_sequences",
+];
+
+export function requestParams(body: Record<string, unknown>): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const key of PARAM_KEYS) if (body[key] !== undefined) params[key] = body[key];
+  if (Array.isArray(body.tools)) params.tools = (body.tools as Array<{ function?: { name?: string }; name?: string }>).map((tool) => tool.function?.name ?? tool.name);
+  return params;
+}
+
+/** The body as sent upstream: gateway keys removed (the original is not modified). */
+export function upstreamBody<T extends Record<string, unknown>>(body: T): T {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of GATEWAY_KEYS) {
+    if (key in body) {
+      copy ??= { ...body };
+      delete copy[key];
+    }
+  }
+  return (copy ?? body) as T;
+}

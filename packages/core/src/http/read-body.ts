@@ -1,0 +1,57 @@
+import type { IncomingMessage } from "node:http";
+import { LlmuxError } from "../errors/llmux-error";
+
+/**
+ * The JSON body of a request, whether or not the host parsed it already. `parsed` is what the host's
+ * body parser produced (express.json, koa-bodyparser, Nest); when absent the stream is read here,
+ * up to `limit` bytes (413 beyond), and parsed (400 when it is not a JSON object).
+ */
+export async function readJsonBody(request: IncomingMessage, limit: number, parsed?: unknown): Promise<Record<string, unknown>> {
+  if (parsed !== undefined) return asObject(parsed);
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    request.resume();
+    throw tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      request.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+  if (text.length === 0) throw new LlmuxError({ kind: "bad_request", message: "The request body is empty; expected a JSON object", code: "invalid_json" });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new LlmuxError({ kind: "bad_request", message: `The request body is not valid JSON: ${(error as Error).message}`, code: "invalid_json" });
+  }
+  return asObject(value);
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch (error) {
+      throw new LlmuxError({ kind: "bad_request", message: `The request body is not valid JSON: ${(error as Error).message}`, code: "invalid_json" });
+    }
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    throw new LlmuxError({ kind: "bad_request", message: "The request body must be a JSON object", code: "invalid_json" });
+  }
+  return value as Record<string, unknown>;
+}
+
+function tooLarge(limit: number): LlmuxError {
+  return new LlmuxError({
+    kind: "request_too_large",
+    message: `The request body exceeds the limit of ${limit} bytes (general_settings.max_request_size_mb)`,
+    code: "request_too_large",
+  });
+}

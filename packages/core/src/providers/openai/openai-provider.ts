@@ -1,0 +1,93 @@
+import { usageFromOpenAI } from "@llmux/pricing";
+import { LlmuxError } from "../../errors/llmux-error";
+import { transportError } from "../../upstream/upstream-client";
+import type { ChatCompletion, ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResult, Provider, ProviderCall, StreamItem } from "../types";
+import { openAiStream } from "./openai-stream";
+
+const DEFAULT_BASE = "https://api.openai.com/v1";
+
+/** Builds the request target for an OpenAI-compatible server (OpenAI, vLLM, Groq, LM Studio, ...). */
+export interface OpenAiTarget {
+  url(call: ProviderCall, operation: "chat/completions" | "embeddings"): string;
+  headers(call: ProviderCall): Record<string, string>;
+  /** The model name sent upstream. */
+  model(call: ProviderCall): string;
+}
+
+export const openAiTarget: OpenAiTarget = {
+  url: (call, operation) => `${call.deployment.apiBase ?? DEFAULT_BASE}/${operation}`,
+  headers: (call) => {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (call.deployment.apiKey) headers.authorization = `Bearer ${call.deployment.apiKey}`;
+    const organization = call.deployment.params.organization;
+    if (typeof organization === "string") headers["openai-organization"] = organization;
+    const extra = call.deployment.params.extra_headers as Record<string, string> | undefined;
+    if (extra) Object.assign(headers, extra);
+    return headers;
+  },
+  model: (call) => call.deployment.model,
+};
+
+/** The OpenAI provider; Azure reuses it with another target. */
+export function createOpenAiProvider(name = "openai", target: OpenAiTarget = openAiTarget): Provider {
+  return {
+    name,
+
+    async chat(request: ChatRequest, call: ProviderCall): Promise<ChatResult> {
+      const body = { ...request, model: target.model(call), stream: false };
+      const { data } = await call.http.json({
+        url: target.url(call, "chat/completions"),
+        headers: target.headers(call),
+        body: JSON.stringify(body),
+        signal: call.signal,
+        provider: name,
+        deploymentId: call.deployment.id,
+      });
+      const completion = data as ChatCompletion;
+      if (!completion || !Array.isArray(completion.choices)) throw malformed(name, call);
+      return { completion, usage: completion.usage ? usageFromOpenAI(completion.usage) : null };
+    },
+
+    async chatStream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterator<StreamItem>> {
+      // Always ask for usage so every call is measured; the handler strips the usage chunk when the client did not ask.
+      const streamOptions = { ...((request.stream_options as object | undefined) ?? {}), include_usage: true };
+      const body = { ...request, model: target.model(call), stream: true, stream_options: streamOptions };
+      const response = await call.http.send({
+        url: target.url(call, "chat/completions"),
+        headers: { ...target.headers(call), accept: "text/event-stream" },
+        body: JSON.stringify(body),
+        signal: call.signal,
+        provider: name,
+        deploymentId: call.deployment.id,
+      });
+      return openAiStream(response.body, { provider: name, deploymentId: call.deployment.id, signal: call.signal });
+    },
+
+    async embeddings(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResult> {
+      const body = { ...request, model: target.model(call) };
+      const { data } = await call.http.json({
+        url: target.url(call, "embeddings"),
+        headers: target.headers(call),
+        body: JSON.stringify(body),
+        signal: call.signal,
+        provider: name,
+        deploymentId: call.deployment.id,
+      });
+      const response = data as EmbeddingResult["response"];
+      if (!response || !Array.isArray(response.data)) throw malformed(name, call);
+      const usage = response.usage as Record<string, unknown> | undefined;
+      return { response, usage: usage ? usageFromOpenAI(usage) : null };
+    },
+  };
+}
+
+function malformed(provider: string, call: ProviderCall): LlmuxError {
+  return new LlmuxError({
+    kind: "server_error",
+    message: `${provider} returned an unexpected response shape`,
+    provider,
+    deploymentId: call.deployment.id,
+  });
+}
+
+export { transportError };

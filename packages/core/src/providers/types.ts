@@ -1,0 +1,63 @@
+import type { Usage } from "@llmux/pricing";
+import type { Deployment } from "../config/types";
+import type { UpstreamClient } from "../upstream/upstream-client";
+
+/**
+ * The provider contract. Every provider translates between the gateway's canonical format (OpenAI
+ * chat completions and embeddings) and its upstream API, and has the same file set:
+ * `{name}-provider.ts` (the adapter), `{name}-stream.ts` (stream decoding) and tests beside them.
+ */
+
+export type ChatRequest = Record<string, unknown> & {
+  model: string;
+  messages: Array<Record<string, unknown>>;
+  stream?: boolean;
+};
+
+export type EmbeddingRequest = Record<string, unknown> & { model: string; input: unknown };
+
+/** An OpenAI-format chat completion (non-stream). */
+export type ChatCompletion = Record<string, unknown> & {
+  id: string;
+  model: string;
+  choices: Array<Record<string, unknown>>;
+  usage?: Record<string, unknown>;
+};
+
+export interface ProviderCall {
+  deployment: Deployment;
+  signal: AbortSignal;
+  http: UpstreamClient;
+}
+
+export interface ChatResult {
+  completion: ChatCompletion;
+  usage: Usage | null;
+}
+
+/** One OpenAI-format chunk; `raw` is the upstream JSON text when it can be forwarded unchanged. */
+export interface StreamItem {
+  chunk: Record<string, unknown>;
+  raw?: string;
+  /** Set on the chunk that carries the call's usage (the chunk itself may also carry content). */
+  usage?: Usage;
+  /** True for a usage-only chunk (empty choices), which reaches the client only when it asked. */
+  usageOnly?: boolean;
+}
+
+export interface EmbeddingResult {
+  response: Record<string, unknown> & { data: unknown[]; model: string };
+  usage: Usage | null;
+}
+
+export interface Provider {
+  readonly name: string;
+  chat(request: ChatRequest, call: ProviderCall): Promise<ChatResult>;
+  /**
+   * Starts a stream. Resolves once the upstream accepted the call (2xx); HTTP errors reject with a
+   * classified LlmuxError. The iterator yields chunks as they arrive and closes the upstream when
+   * returned early.
+   */
+  chatStream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterator<StreamItem>>;
+  embeddings(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResult>;
+}

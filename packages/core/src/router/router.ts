@@ -1,0 +1,516 @@
+import type { AttemptRecord, CooldownEvent, DeploymentState, ErrorKind, FallbackEvent } from "@llmux/callbacks";
+import type { Deployment, RouterSettings } from "../config/types";
+import { canFallback, countsAgainstDeployment, retriesAllowed } from "../errors/classify";
+import { LlmuxError, isLlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { type Clock, MemoryRouterState, type RouterState, systemClock } from "./router-state";
+import { type RoutingStrategy, strategyByName } from "./strategies";
+
+export interface RouterOptions {
+  deployments: readonly Deployment[];
+  settings: RouterSettings;
+  state?: RouterState;
+  clock?: Clock;
+  random?: () => number;
+  /** A custom strategy replaces routing_strategy. */
+  strategy?: RoutingStrategy;
+  strategyArgs?: Record<string, unknown>;
+  /** Expected cost of a request on a deployment (cost-based routing). */
+  expectedCost?: (deployment: Deployment, inputTokens: number, outputTokens: number) => number | null;
+  onCooldown?: (event: CooldownEvent) => void;
+  onDeploymentState?: (state: DeploymentState) => void;
+  /** Sleep used for backoff (injectable for tests). */
+  sleep?: (milliseconds: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface RouteRequest {
+  callId: string;
+  modelGroup: string;
+  stream: boolean;
+  estimatedInputTokens: number;
+  estimatedOutputTokens: number;
+  /** Client disconnect. */
+  signal: AbortSignal;
+  /** Whole-call timeout override (body `timeout` or `x-llmux-timeout`), milliseconds. */
+  timeoutMs?: number;
+  /** Request-level fallbacks (body `fallbacks`). */
+  fallbacks?: string[];
+  onAttemptStart?: (attempt: ActiveAttempt) => void;
+  onAttemptEnd?: (record: AttemptRecord, attempt: ActiveAttempt) => void;
+  onFallback?: (event: FallbackEvent) => void;
+}
+
+/** One upstream attempt in progress. The operation uses its signal; the caller finishes it. */
+export interface ActiveAttempt {
+  readonly index: number;
+  readonly deployment: Deployment;
+  readonly modelGroup: string;
+  readonly fallback: boolean;
+  readonly startTime: number;
+  /** Aborted by client disconnect, by the attempt timeout or by `abort()`. */
+  readonly signal: AbortSignal;
+  /** Replaces the attempt's timer (streams: switch from first-chunk timeout to idle timeout). */
+  setTimeout(milliseconds: number, message: string): void;
+  /** Records time to first token (streams). */
+  markFirstToken(): void;
+  abort(reason: LlmuxError): void;
+  /** Ends the attempt: releases its slot and timers and records its outcome. Idempotent. */
+  finish(outcome: "success" | "failure" | "aborted", error?: LlmuxError): AttemptRecord;
+}
+
+export interface RouteResult<T> {
+  value: T;
+  attempt: ActiveAttempt;
+  /** Every attempt so far (failed ones finished; the successful one is finished by the caller). */
+  attempts: AttemptRecord[];
+  fallbacks: number;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * The router: picks a deployment per attempt and runs the retry / fallback / cooldown algorithm
+ * (docs/routing.md). One attempt budget per call: 1 + the retries the error kinds allow (shared by
+ * every group) + one attempt per fallback group, at most max_fallbacks groups.
+ */
+export class Router {
+  readonly settings: RouterSettings;
+  private readonly state: RouterState;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly strategy: RoutingStrategy;
+  private readonly groups = new Map<string, Deployment[]>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly recoveryTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly options: RouterOptions) {
+    this.settings = options.settings;
+    this.state = options.state ?? new MemoryRouterState();
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.strategy = options.strategy ?? strategyByName(options.settings.routingStrategy, options.strategyArgs);
+    for (const deployment of options.deployments) {
+      const list = this.groups.get(deployment.modelGroup) ?? [];
+      list.push(deployment);
+      this.groups.set(deployment.modelGroup, list);
+    }
+  }
+
+  /** The group a client name refers to (aliases resolved), or undefined. */
+  resolveGroup(name: string): string | undefined {
+    if (this.groups.has(name)) return name;
+    const target = this.settings.modelGroupAlias[name];
+    return target && this.groups.has(target) ? target : undefined;
+  }
+
+  modelGroups(): string[] {
+    return [...this.groups.keys(), ...Object.keys(this.settings.modelGroupAlias)];
+  }
+
+  deployments(group: string): readonly Deployment[] {
+    return this.groups.get(group) ?? [];
+  }
+
+  /** Deployments cooling down now, with when they return. */
+  coolingDeployments(): Array<{ deployment: Deployment; until: number }> {
+    const now = this.clock.now();
+    const result: Array<{ deployment: Deployment; until: number }> = [];
+    for (const list of this.groups.values()) {
+      for (const deployment of list) {
+        const until = this.state.cooldownUntil(deployment.id, now);
+        if (until !== undefined) result.push({ deployment, until });
+      }
+    }
+    return result;
+  }
+
+  recordTokens(deploymentId: string, tokens: number): void {
+    this.state.recordTokens(deploymentId, tokens, this.clock.now());
+  }
+
+  inFlight(deploymentId: string): number {
+    return this.state.inFlight(deploymentId);
+  }
+
+  async route<T>(request: RouteRequest, operation: (attempt: ActiveAttempt) => Promise<T>): Promise<RouteResult<T>> {
+    const firstGroup = this.resolveGroup(request.modelGroup);
+    if (!firstGroup) {
+      throw new LlmuxError({ kind: "not_found", message: `Model '${request.modelGroup}' is not configured`, param: "model", code: "model_not_found" });
+    }
+    const start = this.clock.now();
+    const deadline = start + (request.timeoutMs ?? this.settings.timeoutMs);
+    const attempts: AttemptRecord[] = [];
+    const visited = new Set<string>([firstGroup]);
+    const tried = new Set<string>();
+    let group = firstGroup;
+    let fallbacks = 0;
+    let retriesUsed = 0;
+
+    while (true) {
+      if (request.signal.aborted) throw abortedError();
+      let deployment: Deployment;
+      try {
+        deployment = await this.select(group, request, tried, deadline);
+      } catch (raw) {
+        const error = toLlmuxError(raw);
+        const next = canFallback(error.kind) ? this.nextGroup(group, error.kind, visited, request, fallbacks) : undefined;
+        if (!next) throw error;
+        fallbacks++;
+        request.onFallback?.({ callId: request.callId, time: this.clock.now(), fromGroup: group, toGroup: next, reason: error.kind });
+        visited.add(next);
+        group = next;
+        tried.clear();
+        continue;
+      }
+
+      const attempt = this.startAttempt(attempts.length, deployment, group, group !== firstGroup, request, deadline);
+      request.onAttemptStart?.(attempt);
+      try {
+        const value = await operation(attempt);
+        return { value, attempt, attempts, fallbacks };
+      } catch (raw) {
+        const error = request.signal.aborted ? abortedError() : withDeployment(toLlmuxError(raw), deployment);
+        const record = attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
+        attempts.push(record);
+        if (error.kind === "aborted") throw error;
+        tried.add(deployment.id);
+
+        const now = this.clock.now();
+        const allowed = retriesAllowed(error.kind, this.settings.numRetries, { byKind: this.settings.retryPolicy });
+        if (retriesUsed < allowed && now < deadline) {
+          retriesUsed++;
+          if (this.hasHealthyUntried(group, tried, now)) continue;
+          const wait = this.backoff(retriesUsed, error.retryAfterMs);
+          if (wait <= this.settings.maxRetryWaitMs && now + wait < deadline) {
+            await (this.options.sleep ?? abortableSleep)(wait, request.signal).catch(() => undefined);
+            if (request.signal.aborted) throw abortedError();
+            tried.clear();
+            continue;
+          }
+        }
+        const next = canFallback(error.kind) ? this.nextGroup(group, error.kind, visited, request, fallbacks) : undefined;
+        if (next && this.clock.now() < deadline) {
+          fallbacks++;
+          request.onFallback?.({ callId: request.callId, time: this.clock.now(), fromGroup: group, toGroup: next, reason: error.kind });
+          visited.add(next);
+          group = next;
+          tried.clear();
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** Exponential backoff with full jitter above a floor; a retry-after wins when longer. */
+  private backoff(retry: number, retryAfterMs: number | undefined): number {
+    const floor = this.settings.retryAfterFloorMs;
+    const exponential = Math.min(8_000, floor * 2 ** (retry - 1));
+    const jittered = floor + this.random() * exponential;
+    return retryAfterMs !== undefined ? Math.max(retryAfterMs, floor) : jittered;
+  }
+
+  private nextGroup(
+    group: string,
+    kind: ErrorKind,
+    visited: Set<string>,
+    request: RouteRequest,
+    fallbacksSoFar: number,
+  ): string | undefined {
+    if (fallbacksSoFar >= this.settings.maxFallbacks) return undefined;
+    let candidates: string[];
+    if (kind === "context_window_exceeded") candidates = this.settings.contextWindowFallbacks[group] ?? [];
+    else if (kind === "content_policy") candidates = this.settings.contentPolicyFallbacks[group] ?? [];
+    else {
+      candidates = request.fallbacks ?? this.settings.fallbacks[group] ?? this.settings.fallbacks["*"] ?? this.settings.defaultFallbacks;
+    }
+    for (const candidate of candidates) {
+      const resolved = this.resolveGroup(candidate);
+      if (resolved && !visited.has(resolved)) return resolved;
+    }
+    return undefined;
+  }
+
+  private hasHealthyUntried(group: string, tried: Set<string>, now: number): boolean {
+    return (this.groups.get(group) ?? []).some(
+      (deployment) => !tried.has(deployment.id) && this.state.cooldownUntil(deployment.id, now) === undefined,
+    );
+  }
+
+  /** Healthy candidates in order: untried first, lowest `order` first, within limits; then the strategy. */
+  private async select(group: string, request: RouteRequest, tried: Set<string>, deadline: number): Promise<Deployment> {
+    const all = this.groups.get(group) ?? [];
+    let now = this.clock.now();
+    const fitting = all.filter((deployment) => !deployment.maxInputTokens || request.estimatedInputTokens <= deployment.maxInputTokens);
+    if (fitting.length === 0) {
+      throw new LlmuxError({
+        kind: "context_window_exceeded",
+        message: `The request (about ${request.estimatedInputTokens} tokens) exceeds the context window of every deployment of '${group}'`,
+        code: "context_length_exceeded",
+      });
+    }
+    const healthy = fitting.filter((deployment) => this.state.cooldownUntil(deployment.id, now) === undefined);
+    if (healthy.length === 0) throw this.allCooling(group, fitting, now);
+    const withinRate = healthy.filter((deployment) => {
+      if (!deployment.rpm && !deployment.tpm) return true;
+      const usage = this.state.usage(deployment.id, now);
+      if (deployment.rpm && usage.requests >= deployment.rpm) return false;
+      if (deployment.tpm && usage.tokens + request.estimatedInputTokens > deployment.tpm) return false;
+      return true;
+    });
+    if (withinRate.length === 0) {
+      const retryAfterMs = MINUTE - (now % MINUTE);
+      throw new LlmuxError({
+        kind: "rate_limit",
+        message: `Every deployment of '${group}' is at its rpm/tpm limit for this minute; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+        retryAfterMs,
+      });
+    }
+    const untried = withinRate.filter((deployment) => !tried.has(deployment.id));
+    const pool = untried.length > 0 ? untried : withinRate;
+    let lowestOrder = Number.POSITIVE_INFINITY;
+    for (const deployment of pool) lowestOrder = Math.min(lowestOrder, deployment.order);
+    const ordered = pool.filter((deployment) => deployment.order === lowestOrder);
+
+    let free = ordered.filter((deployment) => !deployment.maxParallelRequests || this.state.inFlight(deployment.id) < deployment.maxParallelRequests);
+    if (free.length === 0) {
+      const waitUntil = Math.min(deadline, this.clock.now() + this.settings.maxParallelWaitMs);
+      while (free.length === 0) {
+        const remaining = waitUntil - this.clock.now();
+        if (remaining <= 0 || request.signal.aborted) {
+          throw new LlmuxError({
+            kind: "rate_limit",
+            message: `Every deployment of '${group}' is at max_parallel_requests; waited ${this.settings.maxParallelWaitMs} ms`,
+            retryAfterMs: 1000,
+          });
+        }
+        await this.waitForSlot(group, remaining, request.signal);
+        free = ordered.filter((deployment) => this.state.inFlight(deployment.id) < (deployment.maxParallelRequests ?? Number.POSITIVE_INFINITY));
+      }
+      now = this.clock.now();
+    }
+    if (free.length === 1) return free[0]!;
+    return this.strategy(free, {
+      state: this.state,
+      now,
+      random: this.random,
+      stream: request.stream,
+      estimatedInputTokens: request.estimatedInputTokens,
+      estimatedOutputTokens: request.estimatedOutputTokens,
+      expectedCost: (deployment) =>
+        this.options.expectedCost?.(deployment, request.estimatedInputTokens, request.estimatedOutputTokens) ?? null,
+    });
+  }
+
+  private allCooling(group: string, deployments: Deployment[], now: number): LlmuxError {
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const deployment of deployments) soonest = Math.min(soonest, this.state.cooldownUntil(deployment.id, now) ?? now);
+    const retryAfterMs = Math.max(0, soonest - now);
+    return new LlmuxError({
+      kind: "unavailable",
+      status: 503,
+      message: `Every deployment of '${group}' is cooling down after failures; the first returns in ${Math.ceil(retryAfterMs / 1000)} s (at ${new Date(soonest).toISOString()})`,
+      retryAfterMs,
+      code: "all_deployments_cooling",
+    });
+  }
+
+  private waitForSlot(group: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.waiters.get(group) ?? new Set();
+      this.waiters.set(group, set);
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener("abort", done, { once: true });
+      set.add(done);
+    });
+  }
+
+  private startAttempt(
+    index: number,
+    deployment: Deployment,
+    group: string,
+    fallback: boolean,
+    request: RouteRequest,
+    deadline: number,
+  ): ActiveAttempt {
+    const startTime = this.clock.now();
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort(abortedError());
+    if (request.signal.aborted) onClientAbort();
+    else request.signal.addEventListener("abort", onClientAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (milliseconds: number, message: string) => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        controller.abort(new LlmuxError({ kind: "timeout", status: 504, message, provider: deployment.provider, deploymentId: deployment.id }));
+      }, Math.max(1, milliseconds));
+      timer.unref?.();
+    };
+    const callTimeout = Math.min(deployment.timeoutMs ?? this.settings.timeoutMs, deadline - startTime);
+    const streamTimeout = deployment.streamTimeoutMs ?? this.settings.streamTimeoutMs;
+    if (request.stream && streamTimeout !== undefined && streamTimeout < callTimeout) {
+      arm(streamTimeout, `Deployment '${deployment.id}' sent no first chunk within stream_timeout (${streamTimeout} ms)`);
+    } else {
+      arm(callTimeout, `Deployment '${deployment.id}' did not answer within ${callTimeout} ms`);
+    }
+    this.state.acquire(deployment.id);
+    this.state.recordRequest(deployment.id, startTime);
+    let finished: AttemptRecord | undefined;
+    let firstTokenAt: number | undefined;
+
+    const attempt: ActiveAttempt = {
+      index,
+      deployment,
+      modelGroup: group,
+      fallback,
+      startTime,
+      signal: controller.signal,
+      setTimeout: arm,
+      markFirstToken: () => {
+        if (firstTokenAt === undefined) {
+          firstTokenAt = this.clock.now();
+          this.state.recordLatency(deployment.id, "ttft", firstTokenAt - startTime);
+        }
+      },
+      abort: (reason) => controller.abort(reason),
+      finish: (outcome, error) => {
+        if (finished) return finished;
+        if (timer) clearTimeout(timer);
+        request.signal.removeEventListener("abort", onClientAbort);
+        const endTime = this.clock.now();
+        this.state.release(deployment.id);
+        this.notifySlot(group);
+        if (outcome === "success" && !request.stream) this.state.recordLatency(deployment.id, "latency", endTime - startTime);
+        if (outcome === "failure" && error) this.onFailure(deployment, error, endTime);
+        finished = {
+          index,
+          modelGroup: group,
+          deploymentId: deployment.id,
+          provider: deployment.provider,
+          model: deployment.model,
+          startTime,
+          endTime,
+          latencyMs: endTime - startTime,
+          outcome,
+          fallback,
+        };
+        if (deployment.apiBase) finished.apiBase = safeOrigin(deployment.apiBase);
+        if (error) {
+          finished.error = { type: error.kind, status: error.status, message: error.message };
+          if (error.provider) finished.error.provider = error.provider;
+          if (error.upstreamStatus) finished.error.upstreamStatus = error.upstreamStatus;
+        }
+        request.onAttemptEnd?.(finished, attempt);
+        return finished;
+      },
+    };
+    return attempt;
+  }
+
+  private notifySlot(group: string): void {
+    const set = this.waiters.get(group);
+    if (!set || set.size === 0) return;
+    const [first] = set;
+    first?.();
+  }
+
+  /** Cooldown rules: 429 → retry-after or cooldown_time; 401/403/404 → cooldown_time; allowed_fails per minute. */
+  private onFailure(deployment: Deployment, error: LlmuxError, now: number): void {
+    if (!countsAgainstDeployment(error.kind)) return;
+    let until: number | undefined;
+    if (error.kind === "rate_limit" && error.upstreamStatus === 429) {
+      until = now + (error.retryAfterMs ?? this.settings.cooldownTimeMs);
+    } else if (error.kind === "authentication" || error.kind === "permission_denied" || error.kind === "not_found") {
+      until = now + this.settings.cooldownTimeMs;
+    } else {
+      const failures = this.state.recordFailure(deployment.id, now);
+      if (failures >= this.settings.allowedFails) until = now + this.settings.cooldownTimeMs;
+    }
+    if (until === undefined || until <= now) return;
+    this.state.setCooldown(deployment.id, until);
+    this.options.onCooldown?.({
+      time: now,
+      modelGroup: deployment.modelGroup,
+      deploymentId: deployment.id,
+      provider: deployment.provider,
+      reason: error.kind,
+      until,
+    });
+    this.options.onDeploymentState?.({
+      modelGroup: deployment.modelGroup,
+      deploymentId: deployment.id,
+      provider: deployment.provider,
+      model: deployment.model,
+      state: "cooling",
+      until,
+    });
+    const previous = this.recoveryTimers.get(deployment.id);
+    if (previous) clearTimeout(previous);
+    const timer = setTimeout(() => {
+      this.recoveryTimers.delete(deployment.id);
+      this.options.onDeploymentState?.({
+        modelGroup: deployment.modelGroup,
+        deploymentId: deployment.id,
+        provider: deployment.provider,
+        model: deployment.model,
+        state: "healthy",
+      });
+    }, until - now);
+    timer.unref?.();
+    this.recoveryTimers.set(deployment.id, timer);
+  }
+
+  close(): void {
+    for (const timer of this.recoveryTimers.values()) clearTimeout(timer);
+    this.recoveryTimers.clear();
+  }
+}
+
+function abortedError(): LlmuxError {
+  return new LlmuxError({ kind: "aborted", message: "The client closed the connection" });
+}
+
+function withDeployment(error: LlmuxError, deployment: Deployment): LlmuxError {
+  if (error.deploymentId || !isLlmuxError(error)) return error;
+  return new LlmuxError({
+    kind: error.kind,
+    status: error.status,
+    message: error.message,
+    provider: error.provider ?? deployment.provider,
+    deploymentId: deployment.id,
+    ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    code: error.code,
+    param: error.param,
+  });
+}
+
+/** An api_base without credentials, path or query (no secrets in events). */
+export function safeOrigin(apiBase: string): string {
+  try {
+    const url = new URL(apiBase);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return "invalid-url";
+  }
+}
+
+function abortableSleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, milliseconds);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,41 @@
+import type { Readable } from "node:stream";
+import { type EventSourceMessage, createParser } from "eventsource-parser";
+
+/**
+ * Reads an upstream SSE body and yields each event's data as it arrives (eventsource-parser does
+ * the framing). Closing the iterator early destroys the body, which releases the upstream socket.
+ */
+export async function* readSse(body: Readable): AsyncGenerator<EventSourceMessage> {
+  const pending: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => pending.push(event) });
+  body.setEncoding("utf8");
+  try {
+    for await (const text of body as AsyncIterable<string>) {
+      parser.feed(text);
+      while (pending.length > 0) yield pending.shift()!;
+    }
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+}
+
+/** Reads newline-delimited JSON (Ollama's stream format). */
+export async function* readNdjson(body: Readable): AsyncGenerator<string> {
+  let buffer = "";
+  body.setEncoding("utf8");
+  try {
+    for await (const text of body as AsyncIterable<string>) {
+      buffer += text;
+      let newline = buffer.indexOf("\n");
+      while (newline !== -1) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line) yield line;
+        newline = buffer.indexOf("\n");
+      }
+    }
+    if (buffer.trim()) yield buffer.trim();
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+}
