@@ -76,7 +76,7 @@ describe("dashboard and alert queries use only exported metrics", () => {
     );
     expect(variables).toEqual(["datasource:datasource", "model_group:query"]);
     for (const panel of dashboard.panels as Array<{ type: string; datasource?: { uid: string } }>) {
-      if (panel.type !== "row") expect(panel.datasource?.uid).toBe("${datasource}");
+      if (panel.type !== "row") expect(panel.datasource?.uid).toBe(["$", "{datasource}"].join(""));
     }
   });
 
