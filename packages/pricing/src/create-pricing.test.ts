@@ -495,6 +495,25 @@ describe("Azure deployments, Ollama and the mock provider", () => {
   });
 });
 
+describe("provider given inside the model name", () => {
+  it("reads the provider from 'openai/gpt-4o' when none is given", () => {
+    // 1,000 × 0.0000025 + 100 × 0.00001 = 0.0025 + 0.001 = 0.0035
+    const usage = makeUsage({ inputTokens: 1_000, outputTokens: 100 });
+    const result = priced(createPricing().cost({ provider: "", model: "openai/gpt-4o", usage }));
+    expect(result.pricedAs).toBe("genai-prices:openai/gpt-4o");
+    expect(result.cost.total).toBe(0.0035);
+  });
+});
+
+describe("preload", () => {
+  it("loads the sources up front; pricing afterwards is unchanged", () => {
+    const pricing = createPricing();
+    pricing.preload?.();
+    const usage = makeUsage({ inputTokens: 1_000, outputTokens: 100 });
+    expect(priced(pricing.cost({ provider: "ollama", model: "llama3", usage })).cost.total).toBe(0);
+  });
+});
+
 describe("embeddings", () => {
   it("bill input only", () => {
     // text-embedding-3-small: $0.02/M input. 1,000 × 0.00000002 = 0.00002; outputTokens are ignored.
@@ -538,9 +557,20 @@ describe("a user-supplied LiteLLM price file", () => {
     expect(result.cost.total).toBe(0.00012);
   });
 
-  it("an unreadable file is a start-up error naming the path", () => {
+  it("an unreadable or malformed file is a start-up error naming the path, with a kind", () => {
     expect(() => createPricing({ priceFile: "/nonexistent/prices.json" })).toThrow(
       /cannot read \/nonexistent/,
     );
+    const directory = mkdtempSync(join(tmpdir(), "llmux-pricing-"));
+    const path = join(directory, "broken.json");
+    writeFileSync(path, "{ not json");
+    let thrown: unknown;
+    try {
+      createPricing({ priceFile: path });
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as { kind?: string }).kind).toBe("llmux.pricing.config");
+    expect((thrown as Error).message).toContain(`${path} is not valid JSON`);
   });
 });

@@ -154,9 +154,14 @@ export function createPricing(options: PricingOptions = {}): Pricing {
   }
 
   function cost(query: CostQuery): CostResult {
-    const provider = String(query?.provider ?? "").trim();
+    let provider = String(query?.provider ?? "").trim();
     const requestedModel = String(query?.model ?? "").trim();
-    const model = query?.baseModel ? String(query.baseModel).trim() : requestedModel;
+    let model = query?.baseModel ? String(query.baseModel).trim() : requestedModel;
+    if (!provider && model.includes("/")) {
+      // "openai/gpt-4o" with no provider given: the prefix is the provider, as in LiteLLM.
+      provider = model.slice(0, model.indexOf("/"));
+      model = model.slice(model.indexOf("/") + 1);
+    }
     const usageProblem = invalidUsage(query?.usage);
     if (usageProblem) return { cost: null, reason: `invalid usage: ${usageProblem}` };
     const usage = query.usage;

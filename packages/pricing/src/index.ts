@@ -6,6 +6,7 @@
 export { BUNDLED_LITELLM_SNAPSHOT, bundledPriceFilePath } from "./bundled-prices.js";
 export { createPricing } from "./create-pricing.js";
 export { priceOverrideFromLitellmParams } from "./litellm-rates.js";
+export { PricingConfigError } from "./pricing-config-error.js";
 export type {
   AnthropicUsageLike,
   BedrockUsageLike,

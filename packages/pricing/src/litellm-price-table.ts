@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { pricesTokens } from "./litellm-rates.js";
 import { modelNameCandidates, providerKeyPrefixes, providerRoot } from "./model-names.js";
+import { PricingConfigError } from "./pricing-config-error.js";
 
 export type LitellmEntry = Record<string, unknown>;
 
@@ -37,18 +38,20 @@ export class LitellmPriceTable {
       try {
         text = readFileSync(source, "utf8");
       } catch (error) {
-        throw new Error(`${label}: cannot read ${source}: ${(error as Error).message}`);
+        throw new PricingConfigError(`${label}: cannot read ${source}: ${(error as Error).message}`);
       }
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch (error) {
-        throw new Error(`${label}: ${source} is not valid JSON: ${(error as Error).message}`);
+        throw new PricingConfigError(`${label}: ${source} is not valid JSON: ${(error as Error).message}`);
       }
-      if (!isRecord(parsed)) throw new Error(`${label}: ${source} must hold a JSON object of model entries`);
+      if (!isRecord(parsed))
+        throw new PricingConfigError(`${label}: ${source} must hold a JSON object of model entries`);
       return new LitellmPriceTable(parsed);
     }
-    if (!isRecord(source)) throw new Error(`${label}: expected a path or an object of model entries`);
+    if (!isRecord(source))
+      throw new PricingConfigError(`${label}: expected a path or an object of model entries`);
     return new LitellmPriceTable(source);
   }
 
