@@ -8,4 +8,6 @@ export default defineConfig({
   clean: true,
   target: "node20",
   platform: "node",
+  skipNodeModulesBundle: true,
+  splitting: false,
 });

@@ -47,7 +47,7 @@ export function createReferenceApp(options: ReferenceAppOptions) {
   });
 
   // The gateway.
-  app.use("/v1", gateway);
+  app.use("/v1", gateway, gateway.errorHandler);
   app.get(["/health/liveliness", "/health/readiness", "/metrics"], gateway);
 
   return { app, gateway: gateway.gateway };

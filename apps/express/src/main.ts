@@ -8,7 +8,9 @@ const host = process.env.HOST ?? "127.0.0.1";
 
 try {
   const app = await startReferenceApp({ config: configPath, port, host });
-  process.stdout.write(`reference Express app listening on ${app.url} (gateway at ${app.url}/v1, config ${configPath})\n`);
+  process.stdout.write(
+    `reference Express app listening on ${app.url} (gateway at ${app.url}/v1, config ${configPath})\n`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -27,6 +29,8 @@ try {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 } catch (error) {
-  process.stderr.write(`${isConfigError(error) ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  process.stderr.write(
+    `${isConfigError(error) ? error.message : String((error as Error)?.stack ?? error)}\n`,
+  );
   process.exit(1);
 }

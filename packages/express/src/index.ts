@@ -1,10 +1,30 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Gateway, type GatewayOptions, createGateway, createHandler, hostParsedBody } from "@llmux/core";
+import {
+  createGateway,
+  createHandler,
+  type Gateway,
+  type GatewayOptions,
+  hostParsedBody,
+  LlmuxError,
+  sendError,
+} from "@llmux/core";
+
+type Next = (error?: unknown) => void;
 
 /** Express middleware with the gateway it serves (for flush/shutdown and in-process calls). */
 export interface LlmuxMiddleware {
-  (request: IncomingMessage & { body?: unknown }, response: ServerResponse, next: (error?: unknown) => void): void;
+  (request: IncomingMessage & { body?: unknown }, response: ServerResponse, next: Next): void;
   readonly gateway: Gateway;
+  /**
+   * Error middleware for the mount: turns a host body parser's failure (malformed JSON, body too large)
+   * into an OpenAI-format 400/413. `app.use("/v1", gateway, gateway.errorHandler)`.
+   */
+  readonly errorHandler: (
+    error: unknown,
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: Next,
+  ) => void;
 }
 
 /**
@@ -14,15 +34,42 @@ export interface LlmuxMiddleware {
 export function llmux(options: GatewayOptions | Gateway): LlmuxMiddleware {
   const gateway = isGateway(options) ? options : createGateway(options);
   const handle = createHandler(gateway);
-  const middleware = (request: IncomingMessage & { body?: unknown }, response: ServerResponse, next: (error?: unknown) => void) => {
-    handle(request, response, hostParsedBody(request, request.body)).then(
-      (handled) => {
-        if (!handled) next();
-      },
-      (error: unknown) => next(error),
-    );
+  const middleware = (
+    request: IncomingMessage & { body?: unknown },
+    response: ServerResponse,
+    next: Next,
+  ) => {
+    handle(request, response, hostParsedBody(request, request.body)).then((handled) => {
+      if (!handled) next();
+    }, next);
   };
-  return Object.assign(middleware, { gateway });
+  const errorHandler = (error: unknown, _request: IncomingMessage, response: ServerResponse, next: Next) => {
+    const type = (error as { type?: unknown } | undefined)?.type;
+    if (type === "entity.parse.failed") {
+      sendError(
+        response,
+        new LlmuxError({
+          kind: "bad_request",
+          message: `The request body is not valid JSON: ${(error as Error).message}`,
+          code: "invalid_json",
+        }),
+        "openai",
+        gateway.scrub,
+      );
+    } else if (type === "entity.too.large") {
+      sendError(
+        response,
+        new LlmuxError({
+          kind: "request_too_large",
+          message: "The request body is too large",
+          code: "request_too_large",
+        }),
+        "openai",
+        gateway.scrub,
+      );
+    } else next(error);
+  };
+  return Object.assign(middleware, { gateway, errorHandler });
 }
 
 function isGateway(value: GatewayOptions | Gateway): value is Gateway {

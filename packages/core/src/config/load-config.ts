@@ -5,7 +5,7 @@ import type { z } from "zod";
 import { RETRY_POLICY_KEYS } from "../errors/classify";
 import { ConfigError } from "./config-error";
 import { resolveEnvironmentReferences } from "./resolve-env";
-import { KNOWN_KEYS, configSchema } from "./schema";
+import { configSchema, KNOWN_KEYS } from "./schema";
 import type { Deployment, LlmuxConfig, ResolvedConfig, RouterSettings } from "./types";
 
 export interface LoadConfigOptions {
@@ -14,7 +14,15 @@ export interface LoadConfigOptions {
   warn?: (message: string) => void;
 }
 
-export const PROVIDERS = ["openai", "azure", "anthropic", "bedrock", "ollama", "ollama_chat", "mock"] as const;
+export const PROVIDERS = [
+  "openai",
+  "azure",
+  "anthropic",
+  "bedrock",
+  "ollama",
+  "ollama_chat",
+  "mock",
+] as const;
 
 /** Reads a LiteLLM-style YAML file and resolves it. */
 export function loadConfigFile(path: string, options: LoadConfigOptions = {}): ResolvedConfig {
@@ -27,7 +35,11 @@ export function loadConfigFile(path: string, options: LoadConfigOptions = {}): R
   return parseConfigYaml(text, options, path);
 }
 
-export function parseConfigYaml(text: string, options: LoadConfigOptions = {}, source = "config"): ResolvedConfig {
+export function parseConfigYaml(
+  text: string,
+  options: LoadConfigOptions = {},
+  source = "config",
+): ResolvedConfig {
   let data: unknown;
   try {
     data = parseYaml(text);
@@ -107,7 +119,8 @@ export function resolveConfig(input: LlmuxConfig, options: LoadConfigOptions = {
   });
   const ids = new Set<string>();
   for (const deployment of deployments) {
-    if (ids.has(deployment.id)) problems.push(`model_info.id '${deployment.id}' is used by more than one deployment`);
+    if (ids.has(deployment.id))
+      problems.push(`model_info.id '${deployment.id}' is used by more than one deployment`);
     ids.add(deployment.id);
   }
 
@@ -140,7 +153,11 @@ export function resolveConfig(input: LlmuxConfig, options: LoadConfigOptions = {
 
 type ParsedConfig = z.output<typeof configSchema>;
 
-function resolveRouterSettings(config: ParsedConfig, deployments: Deployment[], problems: string[]): RouterSettings {
+function resolveRouterSettings(
+  config: ParsedConfig,
+  deployments: Deployment[],
+  problems: string[],
+): RouterSettings {
   const settings = config.router_settings ?? {};
   const groups = new Set(deployments.map((deployment) => deployment.modelGroup));
   const alias: Record<string, string> = {};
@@ -153,7 +170,8 @@ function resolveRouterSettings(config: ParsedConfig, deployments: Deployment[], 
     for (const entry of list ?? []) {
       for (const [from, targets] of Object.entries(entry)) {
         for (const target of targets) {
-          if (!isKnown(target)) problems.push(`router_settings.${key}: '${from}' falls back to unknown model group '${target}'`);
+          if (!isKnown(target))
+            problems.push(`router_settings.${key}: '${from}' falls back to unknown model group '${target}'`);
         }
         map[from] = targets;
       }
@@ -163,7 +181,10 @@ function resolveRouterSettings(config: ParsedConfig, deployments: Deployment[], 
   const retryPolicy: Record<string, number> = {};
   for (const [key, value] of Object.entries(settings.retry_policy ?? {})) {
     const kind = RETRY_POLICY_KEYS[key];
-    if (!kind) problems.push(`router_settings.retry_policy.${key}: unknown key, expected one of ${Object.keys(RETRY_POLICY_KEYS).join(", ")}`);
+    if (!kind)
+      problems.push(
+        `router_settings.retry_policy.${key}: unknown key, expected one of ${Object.keys(RETRY_POLICY_KEYS).join(", ")}`,
+      );
     else retryPolicy[kind] = value;
   }
   const router: RouterSettings = {
@@ -189,7 +210,8 @@ function resolveRouterSettings(config: ParsedConfig, deployments: Deployment[], 
     if (!isKnown(target)) problems.push(`router_settings.default_fallbacks: unknown model group '${target}'`);
   }
   for (const [name, target] of Object.entries(alias)) {
-    if (!groups.has(target)) problems.push(`router_settings.model_group_alias.${name}: unknown model group '${target}'`);
+    if (!groups.has(target))
+      problems.push(`router_settings.model_group_alias.${name}: unknown model group '${target}'`);
   }
   return router;
 }
@@ -205,7 +227,10 @@ function assignDefined<T extends object>(target: T, values: Partial<T>): void {
 }
 
 function describeIssue(issue: z.core.$ZodIssue, input: LlmuxConfig): string {
-  const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("").replace(/^\./, "");
+  const path = issue.path
+    .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+    .join("")
+    .replace(/^\./, "");
   let where = path || "(root)";
   if (issue.path[0] === "model_list" && typeof issue.path[1] === "number") {
     const entry = (input as { model_list?: Array<{ model_name?: unknown }> }).model_list?.[issue.path[1]];
@@ -216,7 +241,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: LlmuxConfig): string {
   let received = "";
   if (issue.code === "invalid_type") {
     const value = issue.path.reduce<unknown>(
-      (current, key) => (current && typeof current === "object" ? (current as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined),
+      (current, key) =>
+        current && typeof current === "object"
+          ? (current as Record<PropertyKey, unknown>)[key as PropertyKey]
+          : undefined,
       input,
     );
     received = `, got ${value === undefined ? "nothing" : JSON.stringify(value)}`;
@@ -232,9 +260,12 @@ function* unknownKeys(config: ParsedConfig): Generator<string> {
     yield* unknownIn(entry.litellm_params, KNOWN_KEYS.litellm_params, `${prefix}.litellm_params`);
     if (entry.model_info) yield* unknownIn(entry.model_info, KNOWN_KEYS.model_info, `${prefix}.model_info`);
   }
-  if (config.router_settings) yield* unknownIn(config.router_settings, KNOWN_KEYS.router_settings, "router_settings");
-  if (config.litellm_settings) yield* unknownIn(config.litellm_settings, KNOWN_KEYS.litellm_settings, "litellm_settings");
-  if (config.general_settings) yield* unknownIn(config.general_settings, KNOWN_KEYS.general_settings, "general_settings");
+  if (config.router_settings)
+    yield* unknownIn(config.router_settings, KNOWN_KEYS.router_settings, "router_settings");
+  if (config.litellm_settings)
+    yield* unknownIn(config.litellm_settings, KNOWN_KEYS.litellm_settings, "litellm_settings");
+  if (config.general_settings)
+    yield* unknownIn(config.general_settings, KNOWN_KEYS.general_settings, "general_settings");
 }
 
 function* unknownIn(section: object, known: readonly string[], prefix: string): Generator<string> {

@@ -25,7 +25,13 @@ export function resolveEnvironmentReferences(
   if (Array.isArray(value)) {
     return value.map((item, index) => {
       const itemModel = path.length === 1 && path[0] === "model_list" ? modelName(item) : model;
-      return resolveEnvironmentReferences(item, env, problems, [...path.slice(0, -1), `${path.at(-1)}[${index}]`], itemModel);
+      return resolveEnvironmentReferences(
+        item,
+        env,
+        problems,
+        [...path.slice(0, -1), `${path.at(-1)}[${index}]`],
+        itemModel,
+      );
     });
   }
   if (value && typeof value === "object") {

@@ -1,5 +1,5 @@
 import type { ErrorKind } from "@llmux/callbacks";
-import { LlmuxError, kindForStatus } from "./llmux-error";
+import { kindForStatus, LlmuxError } from "./llmux-error";
 
 /**
  * The single place that decides what an upstream failure is and whether it may succeed on retry.
@@ -13,7 +13,12 @@ const CONTEXT_PATTERNS = [
   /too many tokens/i,
   /input is too long/i,
 ];
-const CONTENT_POLICY_PATTERNS = [/content[_ ]policy/i, /content_filter/i, /safety system/i, /responsible ?ai/i];
+const CONTENT_POLICY_PATTERNS = [
+  /content[_ ]policy/i,
+  /content_filter/i,
+  /safety system/i,
+  /responsible ?ai/i,
+];
 
 export interface UpstreamFailure {
   status: number;
@@ -73,7 +78,13 @@ export interface RetryPolicy {
   byKind: Partial<Record<ErrorKind, number>>;
 }
 
-const RETRYABLE: ReadonlySet<ErrorKind> = new Set(["rate_limit", "timeout", "connection", "server_error", "unavailable"]);
+const RETRYABLE: ReadonlySet<ErrorKind> = new Set([
+  "rate_limit",
+  "timeout",
+  "connection",
+  "server_error",
+  "unavailable",
+]);
 
 /** How many retries this kind of error allows: retry_policy first, else numRetries for retryable kinds, else 0. */
 export function retriesAllowed(kind: ErrorKind, numRetries: number, policy: RetryPolicy): number {

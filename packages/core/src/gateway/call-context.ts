@@ -1,7 +1,15 @@
 import type { IncomingMessage } from "node:http";
 import type { CallContext } from "@llmux/callbacks";
 
-const CONTEXT_KEYS = new Set(["session_id", "trace_id", "trace_name", "generation_name", "tags", "user_id", "team_id"]);
+const CONTEXT_KEYS = new Set([
+  "session_id",
+  "trace_id",
+  "trace_name",
+  "generation_name",
+  "tags",
+  "user_id",
+  "team_id",
+]);
 
 /**
  * Who and what a call belongs to: OpenAI's `user`, the `metadata` object, the x-llmux-session-id and
@@ -12,19 +20,26 @@ export function buildCallContext(
   headers: IncomingMessage["headers"],
   fromHost: Partial<CallContext> | undefined,
 ): CallContext & { traceId?: string } {
-  const metadataInput = body.metadata && typeof body.metadata === "object" ? (body.metadata as Record<string, unknown>) : {};
+  const metadataInput =
+    body.metadata && typeof body.metadata === "object" ? (body.metadata as Record<string, unknown>) : {};
   const metadata: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(metadataInput)) if (!CONTEXT_KEYS.has(key)) metadata[key] = value;
   const tags = new Set<string>();
-  if (Array.isArray(metadataInput.tags)) for (const tag of metadataInput.tags) if (typeof tag === "string") tags.add(tag);
+  if (Array.isArray(metadataInput.tags))
+    for (const tag of metadataInput.tags) if (typeof tag === "string") tags.add(tag);
   const headerTags = headers["x-llmux-tags"];
-  if (typeof headerTags === "string") for (const tag of headerTags.split(",")) if (tag.trim()) tags.add(tag.trim());
+  if (typeof headerTags === "string")
+    for (const tag of headerTags.split(",")) if (tag.trim()) tags.add(tag.trim());
   for (const tag of fromHost?.tags ?? []) tags.add(tag);
 
-  const context: CallContext & { traceId?: string } = { tags: [...tags], metadata: { ...metadata, ...(fromHost?.metadata ?? {}) } };
+  const context: CallContext & { traceId?: string } = {
+    tags: [...tags],
+    metadata: { ...metadata, ...(fromHost?.metadata ?? {}) },
+  };
   const user = fromHost?.user ?? stringOr(body.user) ?? stringOr(metadataInput.user_id);
   const team = fromHost?.team ?? stringOr(metadataInput.team_id);
-  const session = fromHost?.session ?? stringOr(metadataInput.session_id) ?? stringOr(headers["x-llmux-session-id"]);
+  const session =
+    fromHost?.session ?? stringOr(metadataInput.session_id) ?? stringOr(headers["x-llmux-session-id"]);
   const traceName = fromHost?.traceName ?? stringOr(metadataInput.trace_name);
   const generationName = fromHost?.generationName ?? stringOr(metadataInput.generation_name);
   const traceId = stringOr(metadataInput.trace_id);

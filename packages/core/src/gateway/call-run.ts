@@ -1,4 +1,11 @@
-import type { AttemptRecord, CallContext, CallEvent, CallStartEvent, CallTrace, CallType } from "@llmux/callbacks";
+import type {
+  AttemptRecord,
+  CallContext,
+  CallEvent,
+  CallStartEvent,
+  CallTrace,
+  CallType,
+} from "@llmux/callbacks";
 import type { CostBreakdown, Usage } from "@llmux/pricing";
 import type { Deployment } from "../config/types";
 import type { LlmuxError } from "../errors/llmux-error";
@@ -79,7 +86,8 @@ export class CallRun {
       metadata: input.context.metadata,
     };
     copyContext(event, input.context);
-    if (!this.redacted) event.messages = input.callType === "embeddings" ? input.body.input : input.body.messages;
+    if (!this.redacted)
+      event.messages = input.callType === "embeddings" ? input.body.input : input.body.messages;
     for (const tracer of this.gateway.tracers) {
       try {
         const trace = tracer.startCall(event, input.carrier);
@@ -138,7 +146,8 @@ export class CallRun {
     }
     if (input.timeoutMs !== undefined) request.timeoutMs = input.timeoutMs;
     const fallbacks = input.body.fallbacks;
-    if (Array.isArray(fallbacks) && fallbacks.every((item) => typeof item === "string")) request.fallbacks = fallbacks as string[];
+    if (Array.isArray(fallbacks) && fallbacks.every((item) => typeof item === "string"))
+      request.fallbacks = fallbacks as string[];
     return request;
   }
 
@@ -146,7 +155,11 @@ export class CallRun {
   price(deployment: Deployment, usage: Usage | null): { cost: CostBreakdown | null; reason?: string } {
     if (!usage) return { cost: null, reason: "the provider reported no usage" };
     try {
-      const query: Parameters<GatewayInternals["pricing"]["cost"]>[0] = { provider: deployment.provider, model: deployment.model, usage };
+      const query: Parameters<GatewayInternals["pricing"]["cost"]>[0] = {
+        provider: deployment.provider,
+        model: deployment.model,
+        usage,
+      };
       if (deployment.baseModel) query.baseModel = deployment.baseModel;
       if (deployment.priceOverride) query.override = deployment.priceOverride;
       const result = this.gateway.pricing.cost(query);
@@ -208,7 +221,13 @@ export class CallRun {
       status,
       usage,
       cost: cost.cost,
-      timings: { startTime: this.input.startTime, endTime, durationMs, upstreamMs, overheadMs: Math.max(0, durationMs - upstreamMs) },
+      timings: {
+        startTime: this.input.startTime,
+        endTime,
+        durationMs,
+        upstreamMs,
+        overheadMs: Math.max(0, durationMs - upstreamMs),
+      },
       attempts: this.attempts,
       fallbacks: this.fallbacks,
     };
@@ -225,7 +244,11 @@ export class CallRun {
 
   private lastAttemptDeployment(): Deployment | undefined {
     const last = this.attempts.at(-1);
-    return last ? this.gateway.router.deployments(last.modelGroup).find((deployment) => deployment.id === last.deploymentId) : undefined;
+    return last
+      ? this.gateway.router
+          .deployments(last.modelGroup)
+          .find((deployment) => deployment.id === last.deploymentId)
+      : undefined;
   }
 
   private deliver(event: CallEvent): void {

@@ -2,21 +2,28 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import {
   type BeforeCallContext,
+  type CallbackEngine,
   type CallEvent,
   type CallTracer,
-  type CallbackEngine,
+  createCallbackEngine,
   type LlmuxPlugin,
   type Logger,
   type PluginRoute,
   type RequestHooks,
-  createCallbackEngine,
 } from "@llmux/callbacks";
-import { type Pricing, type Usage, createPricing } from "@llmux/pricing";
+import { createPricing, type Pricing, type Usage } from "@llmux/pricing";
 import { loadConfigFile, resolveConfig } from "../config/load-config";
 import type { Deployment, LlmuxConfig, ResolvedConfig } from "../config/types";
 import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import { createProviderRegistry } from "../providers/registry";
-import type { ChatCompletion, ChatRequest, EmbeddingRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
+import type {
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingRequest,
+  Provider,
+  ProviderCall,
+  StreamItem,
+} from "../providers/types";
 import { Router } from "../router/router";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { type CallInput, CallRun } from "./call-run";
@@ -54,8 +61,14 @@ export interface Gateway extends GatewayInternals {
   chatStream(input: CallInput): Promise<StreamOutcome>;
   embeddings(input: CallInput): Promise<CallOutcome<Record<string, unknown>>>;
   /** Model groups (and aliases) a caller may use. */
-  models(allowed?: readonly string[]): Array<{ id: string; object: "model"; created: number; owned_by: string }>;
-  readiness(): { status: "healthy" | "degraded"; deployments: number; cooling: Array<{ model_group: string; deployment: string; until: string }> };
+  models(
+    allowed?: readonly string[],
+  ): Array<{ id: string; object: "model"; created: number; owned_by: string }>;
+  readiness(): {
+    status: "healthy" | "degraded";
+    deployments: number;
+    cooling: Array<{ model_group: string; deployment: string; until: string }>;
+  };
   flush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -80,7 +93,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const plugins: LlmuxPlugin[] = [];
   const tracers: CallTracer[] = [];
   const hooks: RequestHooks[] = options.hooks ?? [];
-  const afterCallHooks = hooks.map((hook) => hook.afterCall).filter((hook): hook is NonNullable<RequestHooks["afterCall"]> => !!hook);
+  const afterCallHooks = hooks
+    .map((hook) => hook.afterCall)
+    .filter((hook): hook is NonNullable<RequestHooks["afterCall"]> => !!hook);
   const scrub = createSecretScrubber([
     config.masterKey,
     ...config.deployments.flatMap((deployment) => [
@@ -114,13 +129,20 @@ export function createGateway(options: GatewayOptions): Gateway {
         cacheCreationInputTokens: 0,
         reasoningTokens: 0,
       };
-      const query: Parameters<Pricing["cost"]>[0] = { provider: deployment.provider, model: deployment.model, usage };
+      const query: Parameters<Pricing["cost"]>[0] = {
+        provider: deployment.provider,
+        model: deployment.model,
+        usage,
+      };
       if (deployment.baseModel) query.baseModel = deployment.baseModel;
       if (deployment.priceOverride) query.override = deployment.priceOverride;
       return pricing.cost(query).cost?.total ?? null;
     },
     onCooldown: (event) => {
-      logger.warn(`deployment '${event.deploymentId}' of '${event.modelGroup}' cooling down until ${new Date(event.until).toISOString()}`, { reason: event.reason });
+      logger.warn(
+        `deployment '${event.deploymentId}' of '${event.modelGroup}' cooling down until ${new Date(event.until).toISOString()}`,
+        { reason: event.reason },
+      );
       engine.cooldown(event);
     },
     onDeploymentState: (state) => {
@@ -134,17 +156,29 @@ export function createGateway(options: GatewayOptions): Gateway {
     for (const plugin of loaded.plugins) addPlugin(plugin);
     for (const deployment of config.deployments) {
       for (const plugin of plugins) {
-        plugin.onDeploymentState?.({ modelGroup: deployment.modelGroup, deploymentId: deployment.id, provider: deployment.provider, model: deployment.model, state: "healthy" });
+        plugin.onDeploymentState?.({
+          modelGroup: deployment.modelGroup,
+          deploymentId: deployment.id,
+          provider: deployment.provider,
+          model: deployment.model,
+          state: "healthy",
+        });
       }
     }
   });
   ready.catch(() => undefined);
 
   if (!config.masterKey && !options.authorize && !options.quietOpenWarning) {
-    logger.warn("no general_settings.master_key and no authorize hook: the gateway is open to anyone who can reach it");
+    logger.warn(
+      "no general_settings.master_key and no authorize hook: the gateway is open to anyone who can reach it",
+    );
   }
 
-  const providerCall = (deployment: Deployment, signal: AbortSignal, body: Record<string, unknown>): ProviderCall => {
+  const providerCall = (
+    deployment: Deployment,
+    signal: AbortSignal,
+    body: Record<string, unknown>,
+  ): ProviderCall => {
     if (config.allowClientSideCredentials) {
       const apiBase = body.api_base ?? body.base_url;
       const apiKey = body.api_key;
@@ -189,7 +223,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         param: error.param,
       });
     }
-    if (error.kind === "internal") logger.error("internal error during a call", { callId: run.callId, error: scrub(String((raw as Error)?.stack ?? raw)) });
+    if (error.kind === "internal")
+      logger.error("internal error during a call", {
+        callId: run.callId,
+        error: scrub(String((raw as Error)?.stack ?? raw)),
+      });
     run.fail(error);
     return error;
   };
@@ -201,7 +239,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     "x-llmux-provider": deployment.provider,
     "x-llmux-attempts": String(attempts),
     "x-llmux-fallbacks": String(run.fallbacks),
-    "x-llmux-overhead-ms": (Math.max(0, Date.now() - run.input.startTime - run.upstreamMs())).toFixed(2),
+    "x-llmux-overhead-ms": Math.max(0, Date.now() - run.input.startTime - run.upstreamMs()).toFixed(2),
   });
 
   const gateway: Gateway = {
@@ -252,8 +290,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       run.begin();
       try {
         const body = stripCredentials(input.body) as ChatRequest;
-        const routed = await router.route(run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)), (attempt) =>
-          providerOf(attempt.deployment).chat(body, providerCall(attempt.deployment, attempt.signal, input.body)),
+        const routed = await router.route(
+          run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)),
+          (attempt) =>
+            providerOf(attempt.deployment).chat(
+              body,
+              providerCall(attempt.deployment, attempt.signal, input.body),
+            ),
         );
         routed.attempt.finish("success");
         const { completion, usage } = routed.value;
@@ -276,26 +319,37 @@ export function createGateway(options: GatewayOptions): Gateway {
     async chatStream(input) {
       const run = new CallRun(gateway, input);
       run.begin();
-      const includeUsage = (input.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      const includeUsage =
+        (input.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
       try {
         const body = stripCredentials(input.body) as ChatRequest;
-        const routed = await router.route(run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)), async (attempt) => {
-          const iterator = await providerOf(attempt.deployment).chatStream(body, providerCall(attempt.deployment, attempt.signal, input.body));
-          let first: IteratorResult<StreamItem>;
-          try {
-            first = await iterator.next();
-          } catch (error) {
-            await iterator.return?.(undefined)?.catch(() => undefined);
-            throw error;
-          }
-          if (first.done) {
-            throw new LlmuxError({ kind: "connection", message: `${attempt.deployment.provider} stream ended before its first chunk`, provider: attempt.deployment.provider });
-          }
-          attempt.markFirstToken();
-          const idle = attempt.deployment.timeoutMs ?? config.router.timeoutMs;
-          attempt.setTimeout(idle, `Deployment '${attempt.deployment.id}' sent no chunk for ${idle} ms`);
-          return { iterator, first: first.value, firstTokenTime: Date.now() };
-        });
+        const routed = await router.route(
+          run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)),
+          async (attempt) => {
+            const iterator = await providerOf(attempt.deployment).chatStream(
+              body,
+              providerCall(attempt.deployment, attempt.signal, input.body),
+            );
+            let first: IteratorResult<StreamItem>;
+            try {
+              first = await iterator.next();
+            } catch (error) {
+              await iterator.return?.(undefined)?.catch(() => undefined);
+              throw error;
+            }
+            if (first.done) {
+              throw new LlmuxError({
+                kind: "connection",
+                message: `${attempt.deployment.provider} stream ended before its first chunk`,
+                provider: attempt.deployment.provider,
+              });
+            }
+            attempt.markFirstToken();
+            const idle = attempt.deployment.timeoutMs ?? config.router.timeoutMs;
+            attempt.setTimeout(idle, `Deployment '${attempt.deployment.id}' sent no chunk for ${idle} ms`);
+            return { iterator, first: first.value, firstTokenTime: Date.now() };
+          },
+        );
         const { attempt } = routed;
         const deployment = attempt.deployment;
         const headers = baseHeaders(run, deployment, run.attempts.length + 1);
@@ -311,8 +365,15 @@ export function createGateway(options: GatewayOptions): Gateway {
                 usage = item.usage;
                 const cost = run.price(deployment, usage);
                 if (includeUsage) {
-                  const chunkUsage = { ...(item.chunk.usage as Record<string, unknown>), cost: cost.cost ? cost.cost.total : null };
-                  yield { chunk: { ...item.chunk, usage: chunkUsage }, usage, usageOnly: item.usageOnly === true };
+                  const chunkUsage = {
+                    ...(item.chunk.usage as Record<string, unknown>),
+                    cost: cost.cost ? cost.cost.total : null,
+                  };
+                  yield {
+                    chunk: { ...item.chunk, usage: chunkUsage },
+                    usage,
+                    usageOnly: item.usageOnly === true,
+                  };
                 } else if (!item.usageOnly) {
                   const { usage: _removed, ...rest } = item.chunk;
                   yield { chunk: rest };
@@ -323,23 +384,35 @@ export function createGateway(options: GatewayOptions): Gateway {
               const next = await routed.value.iterator.next();
               if (next.done) break;
               item = next.value;
-              attempt.setTimeout(deployment.timeoutMs ?? config.router.timeoutMs, `Deployment '${deployment.id}' went silent mid-stream`);
+              attempt.setTimeout(
+                deployment.timeoutMs ?? config.router.timeoutMs,
+                `Deployment '${deployment.id}' went silent mid-stream`,
+              );
             }
             settled = true;
             attempt.finish("success");
             const cost = run.price(deployment, usage);
-            const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: routed.value.firstTokenTime };
+            const result: Parameters<CallRun["succeed"]>[0] = {
+              deployment,
+              usage,
+              firstTokenTime: routed.value.firstTokenTime,
+            };
             assembler.describe(result);
             run.succeed(result, cost);
           } catch (raw) {
             settled = true;
-            const error = input.signal.aborted ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" }) : toLlmuxError(raw);
+            const error = input.signal.aborted
+              ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" })
+              : toLlmuxError(raw);
             attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
             throw failure(run, error);
           } finally {
             if (!settled) {
               // The consumer stopped early (client gone): release the upstream and record the abort.
-              const aborted = new LlmuxError({ kind: "aborted", message: "The client closed the connection" });
+              const aborted = new LlmuxError({
+                kind: "aborted",
+                message: "The client closed the connection",
+              });
               attempt.abort(aborted);
               await routed.value.iterator.return?.(undefined)?.catch(() => undefined);
               attempt.finish("aborted", aborted);
@@ -358,8 +431,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       run.begin();
       try {
         const body = stripCredentials(input.body) as EmbeddingRequest;
-        const routed = await router.route(run.routeRequest(String(input.body.model), estimateTokens(input.body.input)), (attempt) =>
-          providerOf(attempt.deployment).embeddings(body, providerCall(attempt.deployment, attempt.signal, input.body)),
+        const routed = await router.route(
+          run.routeRequest(String(input.body.model), estimateTokens(input.body.input)),
+          (attempt) =>
+            providerOf(attempt.deployment).embeddings(
+              body,
+              providerCall(attempt.deployment, attempt.signal, input.body),
+            ),
         );
         routed.attempt.finish("success");
         const { response, usage } = routed.value;
@@ -391,17 +469,37 @@ export function createGateway(options: GatewayOptions): Gateway {
         deployment: deployment.id,
         until: new Date(until).toISOString(),
       }));
-      return { status: cooling.length === 0 ? "healthy" : "degraded", deployments: config.deployments.length, cooling };
+      return {
+        status: cooling.length === 0 ? "healthy" : "degraded",
+        deployments: config.deployments.length,
+        cooling,
+      };
     },
 
     async flush() {
       await engine.flush();
-      await Promise.all(plugins.map((plugin) => plugin.flush?.().catch((error) => logger.warn("plugin flush failed", { plugin: plugin.name, error: String(error) }))));
+      await Promise.all(
+        plugins.map((plugin) =>
+          plugin
+            .flush?.()
+            .catch((error) =>
+              logger.warn("plugin flush failed", { plugin: plugin.name, error: String(error) }),
+            ),
+        ),
+      );
     },
 
     async shutdown() {
       await engine.shutdown();
-      await Promise.all(plugins.map((plugin) => plugin.shutdown?.().catch((error) => logger.warn("plugin shutdown failed", { plugin: plugin.name, error: String(error) }))));
+      await Promise.all(
+        plugins.map((plugin) =>
+          plugin
+            .shutdown?.()
+            .catch((error) =>
+              logger.warn("plugin shutdown failed", { plugin: plugin.name, error: String(error) }),
+            ),
+        ),
+      );
       router.close();
       await http.close().catch(() => undefined);
     },
@@ -415,7 +513,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 }
 
 function isResolved(config: GatewayOptions["config"]): config is ResolvedConfig {
-  return typeof config === "object" && config !== null && Array.isArray((config as ResolvedConfig).deployments);
+  return (
+    typeof config === "object" && config !== null && Array.isArray((config as ResolvedConfig).deployments)
+  );
 }
 
 export type { IncomingMessage };

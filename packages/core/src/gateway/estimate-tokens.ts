@@ -20,7 +20,8 @@ function countCharacters(value: unknown): number {
     if (record.content !== undefined) total += countCharacters(record.content);
     if (typeof record.text === "string") total += record.text.length;
     if (record.tool_calls !== undefined) total += JSON.stringify(record.tool_calls).length;
-    if (record.function !== undefined && record.content === undefined) total += JSON.stringify(record.function).length;
+    if (record.function !== undefined && record.content === undefined)
+      total += JSON.stringify(record.function).length;
     return total;
   }
   return 0;

@@ -1,5 +1,4 @@
-import type { CallEvent, CallTracer, Logger, RequestHooks } from "@llmux/callbacks";
-import type { CallbackEngine } from "@llmux/callbacks";
+import type { CallbackEngine, CallEvent, CallTracer, Logger, RequestHooks } from "@llmux/callbacks";
 import type { Pricing } from "@llmux/pricing";
 import type { ResolvedConfig } from "../config/types";
 import type { Router } from "../router/router";

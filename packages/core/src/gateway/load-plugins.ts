@@ -6,7 +6,10 @@ import type { ResolvedConfig } from "../config/types";
  * Turns the callback names of the config into sinks and plugins. Built-in sinks (console, jsonl) come
  * from @llmux/callbacks; the others load their package on demand, so a host installs only what it uses.
  */
-const PLUGIN_PACKAGES: Record<string, { packageName: string; load: () => Promise<{ createPlugin: PluginFactory }> }> = {
+const PLUGIN_PACKAGES: Record<
+  string,
+  { packageName: string; load: () => Promise<{ createPlugin: PluginFactory }> }
+> = {
   prometheus: { packageName: "@llmux/prometheus", load: () => import("@llmux/prometheus") },
   otel: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
   langfuse_otel: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
@@ -34,23 +37,39 @@ export async function loadConfiguredPlugins(
   }
   for (const [name, only] of names) {
     if (defaultSinkRegistry.has(name)) {
-      const options = name === "jsonl" ? { path: String(config.generalSettings.jsonl_path ?? env.LLMUX_JSONL_PATH ?? ".llmux/calls.jsonl") } : {};
+      const options =
+        name === "jsonl"
+          ? {
+              path: String(config.generalSettings.jsonl_path ?? env.LLMUX_JSONL_PATH ?? ".llmux/calls.jsonl"),
+            }
+          : {};
       result.sinks.push(restrict(defaultSinkRegistry.create(name, options), only));
       continue;
     }
     const entry = PLUGIN_PACKAGES[name];
     if (!entry) {
-      logger.warn(`callback '${name}' is not supported by llmux and is ignored`, { supported: ["console", "jsonl", ...Object.keys(PLUGIN_PACKAGES)] });
+      logger.warn(`callback '${name}' is not supported by llmux and is ignored`, {
+        supported: ["console", "jsonl", ...Object.keys(PLUGIN_PACKAGES)],
+      });
       continue;
     }
     let module: { createPlugin: PluginFactory };
     try {
       module = await entry.load();
     } catch (error) {
-      throw new Error(`callback '${name}' needs the package ${entry.packageName}: npm install ${entry.packageName} (${(error as Error).message})`);
+      throw new Error(
+        `callback '${name}' needs the package ${entry.packageName}: npm install ${entry.packageName} (${(error as Error).message})`,
+      );
     }
-    const plugin = await module.createPlugin(name, { logger, env, settings: config.litellmSettings, redact: config.redact });
-    result.plugins.push(plugin.sink && only !== "all" ? { ...plugin, sink: restrict(plugin.sink, only) } : plugin);
+    const plugin = await module.createPlugin(name, {
+      logger,
+      env,
+      settings: config.litellmSettings,
+      redact: config.redact,
+    });
+    result.plugins.push(
+      plugin.sink && only !== "all" ? { ...plugin, sink: restrict(plugin.sink, only) } : plugin,
+    );
   }
   return result;
 }

@@ -1,5 +1,13 @@
 /** Body keys that belong to the gateway and are never sent upstream. */
-export const GATEWAY_KEYS = ["metadata", "fallbacks", "timeout", "no_log", "num_retries", "context_window_fallback_dict", "mock_testing_fallbacks"];
+export const GATEWAY_KEYS = [
+  "metadata",
+  "fallbacks",
+  "timeout",
+  "no_log",
+  "num_retries",
+  "context_window_fallback_dict",
+  "mock_testing_fallbacks",
+];
 
 /** Body keys that would choose the upstream or its credentials. */
 export const CREDENTIAL_KEYS = [
@@ -40,7 +48,10 @@ const PARAM_KEYS = [
 export function requestParams(body: Record<string, unknown>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const key of PARAM_KEYS) if (body[key] !== undefined) params[key] = body[key];
-  if (Array.isArray(body.tools)) params.tools = (body.tools as Array<{ function?: { name?: string }; name?: string }>).map((tool) => tool.function?.name ?? tool.name);
+  if (Array.isArray(body.tools))
+    params.tools = (body.tools as Array<{ function?: { name?: string }; name?: string }>).map(
+      (tool) => tool.function?.name ?? tool.name,
+    );
   return params;
 }
 

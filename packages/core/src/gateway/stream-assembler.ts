@@ -6,7 +6,11 @@ import type { CallSuccess } from "./call-run";
  */
 export class StreamAssembler {
   private text = "";
-  private readonly toolCalls: Array<{ id?: string; type: string; function: { name: string; arguments: string } }> = [];
+  private readonly toolCalls: Array<{
+    id?: string;
+    type: string;
+    function: { name: string; arguments: string };
+  }> = [];
   private readonly finishReasons: string[] = [];
   private id: string | undefined;
   private model: string | undefined;
@@ -16,18 +20,30 @@ export class StreamAssembler {
   add(chunk: Record<string, unknown>): void {
     if (this.id === undefined && typeof chunk.id === "string") this.id = chunk.id;
     if (this.model === undefined && typeof chunk.model === "string") this.model = chunk.model;
-    const choices = chunk.choices as Array<{ delta?: Record<string, unknown>; finish_reason?: unknown }> | undefined;
+    const choices = chunk.choices as
+      | Array<{ delta?: Record<string, unknown>; finish_reason?: unknown }>
+      | undefined;
     if (!choices) return;
     for (const choice of choices) {
       if (typeof choice.finish_reason === "string") this.finishReasons.push(choice.finish_reason);
       if (this.metadataOnly || !choice.delta) continue;
       const delta = choice.delta;
       if (typeof delta.content === "string") this.text += delta.content;
-      const calls = delta.tool_calls as Array<{ index?: number; id?: string; type?: string; function?: { name?: string; arguments?: string } }> | undefined;
+      const calls = delta.tool_calls as
+        | Array<{
+            index?: number;
+            id?: string;
+            type?: string;
+            function?: { name?: string; arguments?: string };
+          }>
+        | undefined;
       if (calls) {
         for (const call of calls) {
           const index = call.index ?? this.toolCalls.length;
-          const slot = (this.toolCalls[index] ??= { type: "function", function: { name: "", arguments: "" } });
+          const slot = (this.toolCalls[index] ??= {
+            type: "function",
+            function: { name: "", arguments: "" },
+          });
           if (call.id) slot.id = call.id;
           if (call.function?.name) slot.function.name += call.function.name;
           if (call.function?.arguments) slot.function.arguments += call.function.arguments;

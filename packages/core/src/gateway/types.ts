@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { CallContext, CallbackSink, LlmuxPlugin, Logger, RequestHooks } from "@llmux/callbacks";
+import type { CallbackSink, CallContext, LlmuxPlugin, Logger, RequestHooks } from "@llmux/callbacks";
 import type { Pricing } from "@llmux/pricing";
 import type { LlmuxConfig, ResolvedConfig } from "../config/types";
 import type { Provider } from "../providers/types";
@@ -7,7 +7,9 @@ import type { Clock, RouterState } from "../router/router-state";
 import type { RoutingStrategy } from "../router/strategies";
 
 /** What `authorize` may return: false/throw to refuse, true to allow, or context to attach to the call. */
-export type AuthorizeResult = boolean | Partial<Pick<CallContext, "user" | "team" | "tags" | "metadata">> & { allowedModels?: string[] };
+export type AuthorizeResult =
+  | boolean
+  | (Partial<Pick<CallContext, "user" | "team" | "tags" | "metadata">> & { allowedModels?: string[] });
 
 export interface GatewayOptions {
   /** A config object (LiteLLM keys), a path to a YAML file, or an already resolved config. */
@@ -20,7 +22,9 @@ export interface GatewayOptions {
    */
   authorize?: (request: IncomingMessage) => AuthorizeResult | Promise<AuthorizeResult>;
   /** Takes user, team, session and tags from the host's own request context (its auth, its session). */
-  resolveContext?: (request: IncomingMessage) => Partial<CallContext> | undefined | Promise<Partial<CallContext> | undefined>;
+  resolveContext?: (
+    request: IncomingMessage,
+  ) => Partial<CallContext> | undefined | Promise<Partial<CallContext> | undefined>;
   hooks?: RequestHooks[];
   /** Sinks added to those named in the config. */
   sinks?: CallbackSink[];

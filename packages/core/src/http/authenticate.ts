@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { CallContext } from "@llmux/callbacks";
-import { LlmuxError, isLlmuxError } from "../errors/llmux-error";
+import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
 import type { AuthorizeResult, GatewayOptions } from "../gateway/types";
 
 export interface Access {
@@ -13,7 +13,11 @@ export interface Access {
  * Access control: the master key (Authorization: Bearer or x-api-key) and/or the host's authorize
  * hook. With both, either one admits the caller. With neither, the gateway is open.
  */
-export async function authenticate(request: IncomingMessage, masterKey: string | undefined, authorize: GatewayOptions["authorize"]): Promise<Access> {
+export async function authenticate(
+  request: IncomingMessage,
+  masterKey: string | undefined,
+  authorize: GatewayOptions["authorize"],
+): Promise<Access> {
   if (!masterKey && !authorize) return {};
   if (masterKey) {
     const presented = presentedKey(request);
@@ -21,7 +25,10 @@ export async function authenticate(request: IncomingMessage, masterKey: string |
     if (!authorize) {
       throw new LlmuxError({
         kind: "authentication",
-        message: presented === undefined ? "Missing API key: send Authorization: Bearer <key> or x-api-key" : "Invalid API key",
+        message:
+          presented === undefined
+            ? "Missing API key: send Authorization: Bearer <key> or x-api-key"
+            : "Invalid API key",
         code: "invalid_api_key",
       });
     }
@@ -33,7 +40,8 @@ export async function authenticate(request: IncomingMessage, masterKey: string |
     if (isLlmuxError(error)) throw error;
     throw new LlmuxError({ kind: "authentication", message: "Unauthorized", code: "unauthorized" });
   }
-  if (result === false) throw new LlmuxError({ kind: "authentication", message: "Unauthorized", code: "unauthorized" });
+  if (result === false)
+    throw new LlmuxError({ kind: "authentication", message: "Unauthorized", code: "unauthorized" });
   if (result === true) return {};
   const access: Access = { context: result };
   if (result.allowedModels) access.allowedModels = result.allowedModels;

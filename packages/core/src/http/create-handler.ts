@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallType } from "@llmux/callbacks";
-import { LlmuxError, isLlmuxError, toLlmuxError } from "../errors/llmux-error";
-import type { CallInput } from "../gateway/call-run";
+import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import { buildCallContext } from "../gateway/call-context";
+import type { CallInput } from "../gateway/call-run";
 import type { Gateway } from "../gateway/create-gateway";
 import { type Access, authenticate } from "./authenticate";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
@@ -14,7 +14,11 @@ import { SseWriter } from "./sse-writer";
  * gateway's (the adapter then passes the request on). `parsedBody` is the host's parsed JSON body,
  * when a body parser ran before the gateway.
  */
-export type LlmuxHandler = (request: IncomingMessage, response: ServerResponse, parsedBody?: unknown) => Promise<boolean>;
+export type LlmuxHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  parsedBody?: unknown,
+) => Promise<boolean>;
 
 type ErrorFormat = "openai" | "anthropic";
 
@@ -24,17 +28,20 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     const path = normalisePath(request.url ?? "/");
     const method = request.method ?? "GET";
     try {
-      if (method === "GET" && path === "/health/liveliness") return json(response, 200, { status: "ok" }), true;
+      if (method === "GET" && path === "/health/liveliness")
+        return (json(response, 200, { status: "ok" }), true);
       if (method === "GET" && path === "/health/readiness") {
         await gateway.ready;
         const readiness = gateway.readiness();
-        return json(response, 200, readiness), true;
+        return (json(response, 200, readiness), true);
       }
-      if (method === "POST" && path === "/chat/completions") return await completion("chat", request, response, parsedBody, startTime), true;
-      if (method === "POST" && path === "/embeddings") return await completion("embeddings", request, response, parsedBody, startTime), true;
+      if (method === "POST" && path === "/chat/completions")
+        return (await completion("chat", request, response, parsedBody, startTime), true);
+      if (method === "POST" && path === "/embeddings")
+        return (await completion("embeddings", request, response, parsedBody, startTime), true);
       if (method === "GET" && path === "/models") {
         const access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
-        return json(response, 200, { object: "list", data: gateway.models(access.allowedModels) }), true;
+        return (json(response, 200, { object: "list", data: gateway.models(access.allowedModels) }), true);
       }
       await gateway.ready;
       for (const route of gateway.routes()) {
@@ -65,13 +72,27 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     validate(callType, body);
     const model = body.model as string;
     if (access.allowedModels && !access.allowedModels.includes(model)) {
-      throw new LlmuxError({ kind: "permission_denied", message: `This key may not use model '${model}'`, param: "model", code: "model_not_allowed" });
+      throw new LlmuxError({
+        kind: "permission_denied",
+        message: `This key may not use model '${model}'`,
+        param: "model",
+        code: "model_not_allowed",
+      });
     }
     if (!gateway.router.resolveGroup(model)) {
-      throw new LlmuxError({ kind: "not_found", message: `Model '${model}' is not configured on this gateway`, param: "model", code: "model_not_found" });
+      throw new LlmuxError({
+        kind: "not_found",
+        message: `Model '${model}' is not configured on this gateway`,
+        param: "model",
+        code: "model_not_found",
+      });
     }
     const fromHost = await gateway.options.resolveContext?.(request);
-    const context = buildCallContext(body, request.headers, { ...access.context, ...fromHost, tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])] });
+    const context = buildCallContext(body, request.headers, {
+      ...access.context,
+      ...fromHost,
+      tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
+    });
     body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
 
     const controller = new AbortController();
@@ -120,31 +141,65 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
 
 function validate(callType: CallType, body: Record<string, unknown>): void {
   if (typeof body.model !== "string" || body.model.length === 0) {
-    throw new LlmuxError({ kind: "bad_request", message: "'model' is required and must be a string", param: "model", code: "missing_model" });
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: "'model' is required and must be a string",
+      param: "model",
+      code: "missing_model",
+    });
   }
   if (callType === "chat") {
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
-      throw new LlmuxError({ kind: "bad_request", message: "'messages' is required and must be a non-empty array", param: "messages", code: "invalid_messages" });
+      throw new LlmuxError({
+        kind: "bad_request",
+        message: "'messages' is required and must be a non-empty array",
+        param: "messages",
+        code: "invalid_messages",
+      });
     }
     for (const [index, message] of body.messages.entries()) {
-      if (!message || typeof message !== "object" || typeof (message as { role?: unknown }).role !== "string") {
-        throw new LlmuxError({ kind: "bad_request", message: `messages[${index}] must be an object with a 'role'`, param: `messages[${index}]`, code: "invalid_messages" });
+      if (
+        !message ||
+        typeof message !== "object" ||
+        typeof (message as { role?: unknown }).role !== "string"
+      ) {
+        throw new LlmuxError({
+          kind: "bad_request",
+          message: `messages[${index}] must be an object with a 'role'`,
+          param: `messages[${index}]`,
+          code: "invalid_messages",
+        });
       }
     }
     if (body.stream !== undefined && typeof body.stream !== "boolean") {
       throw new LlmuxError({ kind: "bad_request", message: "'stream' must be a boolean", param: "stream" });
     }
-  } else if (body.input === undefined || body.input === null || (Array.isArray(body.input) && body.input.length === 0) || body.input === "") {
-    throw new LlmuxError({ kind: "bad_request", message: "'input' is required: a string or an array", param: "input", code: "invalid_input" });
+  } else if (
+    body.input === undefined ||
+    body.input === null ||
+    (Array.isArray(body.input) && body.input.length === 0) ||
+    body.input === ""
+  ) {
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: "'input' is required: a string or an array",
+      param: "input",
+      code: "invalid_input",
+    });
   }
 }
 
 function timeoutOverride(request: IncomingMessage, body: Record<string, unknown>): number | undefined {
   const header = request.headers["x-llmux-timeout"];
-  const value = typeof header === "string" ? Number(header) : typeof body.timeout === "number" ? body.timeout : undefined;
+  const value =
+    typeof header === "string" ? Number(header) : typeof body.timeout === "number" ? body.timeout : undefined;
   if (value === undefined) return undefined;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new LlmuxError({ kind: "bad_request", message: "timeout must be a positive number of seconds", param: "timeout" });
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: "timeout must be a positive number of seconds",
+      param: "timeout",
+    });
   }
   return value * 1000;
 }
@@ -166,23 +221,46 @@ function normalisePath(url: string): string {
   return path;
 }
 
-export function json(response: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+export function json(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
-export function sendError(response: ServerResponse, error: LlmuxError, format: ErrorFormat, scrub: (text: string) => string): void {
+export function sendError(
+  response: ServerResponse,
+  error: LlmuxError,
+  format: ErrorFormat,
+  scrub: (text: string) => string,
+): void {
   if (error.kind === "aborted" || response.destroyed) {
     if (!response.headersSent) response.destroy();
     return;
   }
-  const safe = isLlmuxError(error) && scrub(error.message) !== error.message ? new LlmuxError({ kind: error.kind, status: error.status, message: scrub(error.message) }) : error;
+  const safe =
+    isLlmuxError(error) && scrub(error.message) !== error.message
+      ? new LlmuxError({ kind: error.kind, status: error.status, message: scrub(error.message) })
+      : error;
   if (response.headersSent) {
     response.end();
     return;
   }
   const headers: Record<string, string> = {};
-  if (error.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-  json(response, error.status, format === "anthropic" ? anthropicErrorBody(safe) : openAiErrorBody(safe), headers);
+  if (error.retryAfterMs !== undefined)
+    headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+  json(
+    response,
+    error.status,
+    format === "anthropic" ? anthropicErrorBody(safe) : openAiErrorBody(safe),
+    headers,
+  );
 }

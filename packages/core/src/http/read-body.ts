@@ -6,13 +6,17 @@ import { LlmuxError } from "../errors/llmux-error";
  * body parser produced (express.json, koa-bodyparser, Nest); when absent the stream is read here,
  * up to `limit` bytes (413 beyond), and parsed (400 when it is not a JSON object).
  */
-export async function readJsonBody(request: IncomingMessage, limit: number, parsed?: unknown): Promise<Record<string, unknown>> {
-  if (parsed !== undefined) return asObject(parsed);
+export async function readJsonBody(
+  request: IncomingMessage,
+  limit: number,
+  parsed?: unknown,
+): Promise<Record<string, unknown>> {
   const declared = Number(request.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
-    request.resume();
+    if (parsed === undefined) request.resume();
     throw tooLarge(limit);
   }
+  if (parsed !== undefined) return asObject(parsed);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -24,12 +28,21 @@ export async function readJsonBody(request: IncomingMessage, limit: number, pars
     chunks.push(chunk);
   }
   const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
-  if (text.length === 0) throw new LlmuxError({ kind: "bad_request", message: "The request body is empty; expected a JSON object", code: "invalid_json" });
+  if (text.length === 0)
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: "The request body is empty; expected a JSON object",
+      code: "invalid_json",
+    });
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new LlmuxError({ kind: "bad_request", message: `The request body is not valid JSON: ${(error as Error).message}`, code: "invalid_json" });
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: `The request body is not valid JSON: ${(error as Error).message}`,
+      code: "invalid_json",
+    });
   }
   return asObject(value);
 }
@@ -39,11 +52,19 @@ function asObject(value: unknown): Record<string, unknown> {
     try {
       value = JSON.parse(value);
     } catch (error) {
-      throw new LlmuxError({ kind: "bad_request", message: `The request body is not valid JSON: ${(error as Error).message}`, code: "invalid_json" });
+      throw new LlmuxError({
+        kind: "bad_request",
+        message: `The request body is not valid JSON: ${(error as Error).message}`,
+        code: "invalid_json",
+      });
     }
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
-    throw new LlmuxError({ kind: "bad_request", message: "The request body must be a JSON object", code: "invalid_json" });
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: "The request body must be a JSON object",
+      code: "invalid_json",
+    });
   }
   return value as Record<string, unknown>;
 }

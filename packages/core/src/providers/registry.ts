@@ -13,7 +13,10 @@ export function createProviderRegistry(extra: Record<string, Provider> = {}): (n
   return (name) => {
     const provider = providers[name];
     if (!provider) {
-      throw new LlmuxError({ kind: "internal", message: `Provider '${name}' is not available in this build` });
+      throw new LlmuxError({
+        kind: "internal",
+        message: `Provider '${name}' is not available in this build`,
+      });
     }
     return provider;
   };

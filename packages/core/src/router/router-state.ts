@@ -46,7 +46,16 @@ export class MemoryRouterState implements RouterState {
   private record(id: string): DeploymentRecord {
     let record = this.records.get(id);
     if (!record) {
-      record = { inFlight: 0, latency: [], ttft: [], minute: 0, requests: 0, tokens: 0, failures: [], cooldownUntil: 0 };
+      record = {
+        inFlight: 0,
+        latency: [],
+        ttft: [],
+        minute: 0,
+        requests: 0,
+        tokens: 0,
+        failures: [],
+        cooldownUntil: 0,
+      };
       this.records.set(id, record);
     }
     return record;

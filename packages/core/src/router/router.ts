@@ -1,7 +1,13 @@
-import type { AttemptRecord, CooldownEvent, DeploymentState, ErrorKind, FallbackEvent } from "@llmux/callbacks";
+import type {
+  AttemptRecord,
+  CooldownEvent,
+  DeploymentState,
+  ErrorKind,
+  FallbackEvent,
+} from "@llmux/callbacks";
 import type { Deployment, RouterSettings } from "../config/types";
 import { canFallback, countsAgainstDeployment, retriesAllowed } from "../errors/classify";
-import { LlmuxError, isLlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import { type Clock, MemoryRouterState, type RouterState, systemClock } from "./router-state";
 import { type RoutingStrategy, strategyByName } from "./strategies";
 
@@ -87,7 +93,8 @@ export class Router {
     this.state = options.state ?? new MemoryRouterState();
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    this.strategy = options.strategy ?? strategyByName(options.settings.routingStrategy, options.strategyArgs);
+    this.strategy =
+      options.strategy ?? strategyByName(options.settings.routingStrategy, options.strategyArgs);
     for (const deployment of options.deployments) {
       const list = this.groups.get(deployment.modelGroup) ?? [];
       list.push(deployment);
@@ -131,10 +138,18 @@ export class Router {
     return this.state.inFlight(deploymentId);
   }
 
-  async route<T>(request: RouteRequest, operation: (attempt: ActiveAttempt) => Promise<T>): Promise<RouteResult<T>> {
+  async route<T>(
+    request: RouteRequest,
+    operation: (attempt: ActiveAttempt) => Promise<T>,
+  ): Promise<RouteResult<T>> {
     const firstGroup = this.resolveGroup(request.modelGroup);
     if (!firstGroup) {
-      throw new LlmuxError({ kind: "not_found", message: `Model '${request.modelGroup}' is not configured`, param: "model", code: "model_not_found" });
+      throw new LlmuxError({
+        kind: "not_found",
+        message: `Model '${request.modelGroup}' is not configured`,
+        param: "model",
+        code: "model_not_found",
+      });
     }
     const start = this.clock.now();
     const deadline = start + (request.timeoutMs ?? this.settings.timeoutMs);
@@ -152,17 +167,32 @@ export class Router {
         deployment = await this.select(group, request, tried, deadline);
       } catch (raw) {
         const error = toLlmuxError(raw);
-        const next = canFallback(error.kind) ? this.nextGroup(group, error.kind, visited, request, fallbacks) : undefined;
+        const next = canFallback(error.kind)
+          ? this.nextGroup(group, error.kind, visited, request, fallbacks)
+          : undefined;
         if (!next) throw error;
         fallbacks++;
-        request.onFallback?.({ callId: request.callId, time: this.clock.now(), fromGroup: group, toGroup: next, reason: error.kind });
+        request.onFallback?.({
+          callId: request.callId,
+          time: this.clock.now(),
+          fromGroup: group,
+          toGroup: next,
+          reason: error.kind,
+        });
         visited.add(next);
         group = next;
         tried.clear();
         continue;
       }
 
-      const attempt = this.startAttempt(attempts.length, deployment, group, group !== firstGroup, request, deadline);
+      const attempt = this.startAttempt(
+        attempts.length,
+        deployment,
+        group,
+        group !== firstGroup,
+        request,
+        deadline,
+      );
       request.onAttemptStart?.(attempt);
       try {
         const value = await operation(attempt);
@@ -175,7 +205,9 @@ export class Router {
         tried.add(deployment.id);
 
         const now = this.clock.now();
-        const allowed = retriesAllowed(error.kind, this.settings.numRetries, { byKind: this.settings.retryPolicy });
+        const allowed = retriesAllowed(error.kind, this.settings.numRetries, {
+          byKind: this.settings.retryPolicy,
+        });
         if (retriesUsed < allowed && now < deadline) {
           retriesUsed++;
           if (this.hasHealthyUntried(group, tried, now)) continue;
@@ -187,10 +219,18 @@ export class Router {
             continue;
           }
         }
-        const next = canFallback(error.kind) ? this.nextGroup(group, error.kind, visited, request, fallbacks) : undefined;
+        const next = canFallback(error.kind)
+          ? this.nextGroup(group, error.kind, visited, request, fallbacks)
+          : undefined;
         if (next && this.clock.now() < deadline) {
           fallbacks++;
-          request.onFallback?.({ callId: request.callId, time: this.clock.now(), fromGroup: group, toGroup: next, reason: error.kind });
+          request.onFallback?.({
+            callId: request.callId,
+            time: this.clock.now(),
+            fromGroup: group,
+            toGroup: next,
+            reason: error.kind,
+          });
           visited.add(next);
           group = next;
           tried.clear();
@@ -221,7 +261,11 @@ export class Router {
     if (kind === "context_window_exceeded") candidates = this.settings.contextWindowFallbacks[group] ?? [];
     else if (kind === "content_policy") candidates = this.settings.contentPolicyFallbacks[group] ?? [];
     else {
-      candidates = request.fallbacks ?? this.settings.fallbacks[group] ?? this.settings.fallbacks["*"] ?? this.settings.defaultFallbacks;
+      candidates =
+        request.fallbacks ??
+        this.settings.fallbacks[group] ??
+        this.settings.fallbacks["*"] ??
+        this.settings.defaultFallbacks;
     }
     for (const candidate of candidates) {
       const resolved = this.resolveGroup(candidate);
@@ -237,10 +281,17 @@ export class Router {
   }
 
   /** Healthy candidates in order: untried first, lowest `order` first, within limits; then the strategy. */
-  private async select(group: string, request: RouteRequest, tried: Set<string>, deadline: number): Promise<Deployment> {
+  private async select(
+    group: string,
+    request: RouteRequest,
+    tried: Set<string>,
+    deadline: number,
+  ): Promise<Deployment> {
     const all = this.groups.get(group) ?? [];
     let now = this.clock.now();
-    const fitting = all.filter((deployment) => !deployment.maxInputTokens || request.estimatedInputTokens <= deployment.maxInputTokens);
+    const fitting = all.filter(
+      (deployment) => !deployment.maxInputTokens || request.estimatedInputTokens <= deployment.maxInputTokens,
+    );
     if (fitting.length === 0) {
       throw new LlmuxError({
         kind: "context_window_exceeded",
@@ -248,7 +299,9 @@ export class Router {
         code: "context_length_exceeded",
       });
     }
-    const healthy = fitting.filter((deployment) => this.state.cooldownUntil(deployment.id, now) === undefined);
+    const healthy = fitting.filter(
+      (deployment) => this.state.cooldownUntil(deployment.id, now) === undefined,
+    );
     if (healthy.length === 0) throw this.allCooling(group, fitting, now);
     const withinRate = healthy.filter((deployment) => {
       if (!deployment.rpm && !deployment.tpm) return true;
@@ -271,7 +324,11 @@ export class Router {
     for (const deployment of pool) lowestOrder = Math.min(lowestOrder, deployment.order);
     const ordered = pool.filter((deployment) => deployment.order === lowestOrder);
 
-    let free = ordered.filter((deployment) => !deployment.maxParallelRequests || this.state.inFlight(deployment.id) < deployment.maxParallelRequests);
+    let free = ordered.filter(
+      (deployment) =>
+        !deployment.maxParallelRequests ||
+        this.state.inFlight(deployment.id) < deployment.maxParallelRequests,
+    );
     if (free.length === 0) {
       const waitUntil = Math.min(deadline, this.clock.now() + this.settings.maxParallelWaitMs);
       while (free.length === 0) {
@@ -284,7 +341,10 @@ export class Router {
           });
         }
         await this.waitForSlot(group, remaining, request.signal);
-        free = ordered.filter((deployment) => this.state.inFlight(deployment.id) < (deployment.maxParallelRequests ?? Number.POSITIVE_INFINITY));
+        free = ordered.filter(
+          (deployment) =>
+            this.state.inFlight(deployment.id) < (deployment.maxParallelRequests ?? Number.POSITIVE_INFINITY),
+        );
       }
       now = this.clock.now();
     }
@@ -297,13 +357,18 @@ export class Router {
       estimatedInputTokens: request.estimatedInputTokens,
       estimatedOutputTokens: request.estimatedOutputTokens,
       expectedCost: (deployment) =>
-        this.options.expectedCost?.(deployment, request.estimatedInputTokens, request.estimatedOutputTokens) ?? null,
+        this.options.expectedCost?.(
+          deployment,
+          request.estimatedInputTokens,
+          request.estimatedOutputTokens,
+        ) ?? null,
     });
   }
 
   private allCooling(group: string, deployments: Deployment[], now: number): LlmuxError {
     let soonest = Number.POSITIVE_INFINITY;
-    for (const deployment of deployments) soonest = Math.min(soonest, this.state.cooldownUntil(deployment.id, now) ?? now);
+    for (const deployment of deployments)
+      soonest = Math.min(soonest, this.state.cooldownUntil(deployment.id, now) ?? now);
     const retryAfterMs = Math.max(0, soonest - now);
     return new LlmuxError({
       kind: "unavailable",
@@ -346,15 +411,29 @@ export class Router {
     let timer: NodeJS.Timeout | undefined;
     const arm = (milliseconds: number, message: string) => {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        controller.abort(new LlmuxError({ kind: "timeout", status: 504, message, provider: deployment.provider, deploymentId: deployment.id }));
-      }, Math.max(1, milliseconds));
+      timer = setTimeout(
+        () => {
+          controller.abort(
+            new LlmuxError({
+              kind: "timeout",
+              status: 504,
+              message,
+              provider: deployment.provider,
+              deploymentId: deployment.id,
+            }),
+          );
+        },
+        Math.max(1, milliseconds),
+      );
       timer.unref?.();
     };
     const callTimeout = Math.min(deployment.timeoutMs ?? this.settings.timeoutMs, deadline - startTime);
     const streamTimeout = deployment.streamTimeoutMs ?? this.settings.streamTimeoutMs;
     if (request.stream && streamTimeout !== undefined && streamTimeout < callTimeout) {
-      arm(streamTimeout, `Deployment '${deployment.id}' sent no first chunk within stream_timeout (${streamTimeout} ms)`);
+      arm(
+        streamTimeout,
+        `Deployment '${deployment.id}' sent no first chunk within stream_timeout (${streamTimeout} ms)`,
+      );
     } else {
       arm(callTimeout, `Deployment '${deployment.id}' did not answer within ${callTimeout} ms`);
     }
@@ -385,7 +464,8 @@ export class Router {
         const endTime = this.clock.now();
         this.state.release(deployment.id);
         this.notifySlot(group);
-        if (outcome === "success" && !request.stream) this.state.recordLatency(deployment.id, "latency", endTime - startTime);
+        if (outcome === "success" && !request.stream)
+          this.state.recordLatency(deployment.id, "latency", endTime - startTime);
         if (outcome === "failure" && error) this.onFailure(deployment, error, endTime);
         finished = {
           index,
@@ -425,7 +505,11 @@ export class Router {
     let until: number | undefined;
     if (error.kind === "rate_limit" && error.upstreamStatus === 429) {
       until = now + (error.retryAfterMs ?? this.settings.cooldownTimeMs);
-    } else if (error.kind === "authentication" || error.kind === "permission_denied" || error.kind === "not_found") {
+    } else if (
+      error.kind === "authentication" ||
+      error.kind === "permission_denied" ||
+      error.kind === "not_found"
+    ) {
       until = now + this.settings.cooldownTimeMs;
     } else {
       const failures = this.state.recordFailure(deployment.id, now);

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { type EventSourceMessage, createParser } from "eventsource-parser";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 
 /**
  * Reads an upstream SSE body and yields each event's data as it arrives (eventsource-parser does
@@ -8,10 +8,10 @@ import { type EventSourceMessage, createParser } from "eventsource-parser";
 export async function* readSse(body: Readable): AsyncGenerator<EventSourceMessage> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
-  body.setEncoding("utf8");
+  const decoder = new TextDecoder();
   try {
-    for await (const text of body as AsyncIterable<string>) {
-      parser.feed(text);
+    for await (const bytes of body as AsyncIterable<Uint8Array>) {
+      parser.feed(decoder.decode(bytes, { stream: true }));
       while (pending.length > 0) yield pending.shift()!;
     }
   } finally {
@@ -22,10 +22,10 @@ export async function* readSse(body: Readable): AsyncGenerator<EventSourceMessag
 /** Reads newline-delimited JSON (Ollama's stream format). */
 export async function* readNdjson(body: Readable): AsyncGenerator<string> {
   let buffer = "";
-  body.setEncoding("utf8");
+  const decoder = new TextDecoder();
   try {
-    for await (const text of body as AsyncIterable<string>) {
-      buffer += text;
+    for await (const bytes of body as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(bytes, { stream: true });
       let newline = buffer.indexOf("\n");
       while (newline !== -1) {
         const line = buffer.slice(0, newline).trim();

@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher, errors as undiciErrors } from "undici";
 import { classifyUpstreamFailure } from "../errors/classify";
-import { LlmuxError, isLlmuxError } from "../errors/llmux-error";
+import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
 
 /**
  * Upstream HTTP through undici's pooled request API: one keep-alive pool per origin (the Agent keeps
@@ -77,7 +77,9 @@ export class UpstreamClient {
   }
 
   /** Sends and parses a JSON body. */
-  async json(request: UpstreamRequest): Promise<{ status: number; headers: UpstreamResponse["headers"]; data: unknown }> {
+  async json(
+    request: UpstreamRequest,
+  ): Promise<{ status: number; headers: UpstreamResponse["headers"]; data: unknown }> {
     const response = await this.send(request);
     let text: string;
     try {
@@ -103,15 +105,24 @@ export class UpstreamClient {
 }
 
 /** Maps transport failures (abort, reset, refused, DNS) to classified errors. */
-export function transportError(error: unknown, request: { provider: string; deploymentId: string; signal: AbortSignal }): LlmuxError {
+export function transportError(
+  error: unknown,
+  request: { provider: string; deploymentId: string; signal: AbortSignal },
+): LlmuxError {
   if (isLlmuxError(error)) return error;
   if (request.signal.aborted) {
     const reason = request.signal.reason;
     if (isLlmuxError(reason)) return reason;
-    return new LlmuxError({ kind: "aborted", message: "The call was aborted", provider: request.provider, deploymentId: request.deploymentId });
+    return new LlmuxError({
+      kind: "aborted",
+      message: "The call was aborted",
+      provider: request.provider,
+      deploymentId: request.deploymentId,
+    });
   }
   const code = (error as { code?: string } | undefined)?.code;
-  const isTimeout = error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError;
+  const isTimeout =
+    error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError;
   return new LlmuxError({
     kind: isTimeout ? "timeout" : "connection",
     message: `${request.provider} connection failed${code ? ` (${code})` : ""}`,

@@ -2,14 +2,39 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Usage } from "@llmux/pricing";
 import { estimatePromptTokens, estimateTokens } from "../../gateway/estimate-tokens";
-import type { ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResult, Provider, ProviderCall, StreamItem } from "../types";
+import type {
+  ChatRequest,
+  ChatResult,
+  EmbeddingRequest,
+  EmbeddingResult,
+  Provider,
+  ProviderCall,
+  StreamItem,
+} from "../types";
 
 /**
  * The built-in `mock/` provider: deterministic replies with real-looking usage, streaming, embeddings,
  * and no network. The reply is derived from the last user message (same prompt → same reply);
  * `litellm_params.mock_response` fixes it; `mock_latency_ms` adds a delay before the reply.
  */
-const WORDS = ["This", "is", "a", "deterministic", "reply", "from", "the", "llmux", "mock", "provider", "for", "testing", "without", "keys", "or", "network"];
+const WORDS = [
+  "This",
+  "is",
+  "a",
+  "deterministic",
+  "reply",
+  "from",
+  "the",
+  "llmux",
+  "mock",
+  "provider",
+  "for",
+  "testing",
+  "without",
+  "keys",
+  "or",
+  "network",
+];
 
 export function createMockProvider(): Provider {
   return {
@@ -26,7 +51,14 @@ export function createMockProvider(): Provider {
           object: "chat.completion",
           created,
           model: call.deployment.model,
-          choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }],
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: text },
+              finish_reason: "stop",
+              logprobs: null,
+            },
+          ],
           usage: openAiUsage(usage),
         },
         usage,
@@ -44,11 +76,20 @@ export function createMockProvider(): Provider {
       await delay(call);
       const inputs = Array.isArray(request.input) ? request.input : [request.input];
       const dimensions = typeof request.dimensions === "number" ? request.dimensions : 8;
-      const data = inputs.map((input, index) => ({ object: "embedding", index, embedding: vectorFor(JSON.stringify(input), dimensions) }));
+      const data = inputs.map((input, index) => ({
+        object: "embedding",
+        index,
+        embedding: vectorFor(JSON.stringify(input), dimensions),
+      }));
       const inputTokens = estimateTokens(inputs);
       const usage: Usage = { ...emptyUsage(), inputTokens, totalTokens: inputTokens };
       return {
-        response: { object: "list", data, model: call.deployment.model, usage: { prompt_tokens: inputTokens, total_tokens: inputTokens } },
+        response: {
+          object: "list",
+          data,
+          model: call.deployment.model,
+          usage: { prompt_tokens: inputTokens, total_tokens: inputTokens },
+        },
         usage,
       };
     },
@@ -100,7 +141,14 @@ function openAiUsage(usage: Usage): Record<string, unknown> {
 }
 
 function emptyUsage(): Usage {
-  return { inputTokens: 0, cachedInputTokens: 0, cacheCreationInputTokens: 0, outputTokens: 0, reasoningTokens: 0, totalTokens: 0 };
+  return {
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    cacheCreationInputTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+    totalTokens: 0,
+  };
 }
 
 function vectorFor(text: string, dimensions: number): number[] {

@@ -1,7 +1,16 @@
 import { usageFromOpenAI } from "@llmux/pricing";
 import { LlmuxError } from "../../errors/llmux-error";
 import { transportError } from "../../upstream/upstream-client";
-import type { ChatCompletion, ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResult, Provider, ProviderCall, StreamItem } from "../types";
+import type {
+  ChatCompletion,
+  ChatRequest,
+  ChatResult,
+  EmbeddingRequest,
+  EmbeddingResult,
+  Provider,
+  ProviderCall,
+  StreamItem,
+} from "../types";
 import { openAiStream } from "./openai-stream";
 
 const DEFAULT_BASE = "https://api.openai.com/v1";
@@ -50,7 +59,10 @@ export function createOpenAiProvider(name = "openai", target: OpenAiTarget = ope
 
     async chatStream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterator<StreamItem>> {
       // Always ask for usage so every call is measured; the handler strips the usage chunk when the client did not ask.
-      const streamOptions = { ...((request.stream_options as object | undefined) ?? {}), include_usage: true };
+      const streamOptions = {
+        ...((request.stream_options as object | undefined) ?? {}),
+        include_usage: true,
+      };
       const body = { ...request, model: target.model(call), stream: true, stream_options: streamOptions };
       const response = await call.http.send({
         url: target.url(call, "chat/completions"),
@@ -60,7 +72,11 @@ export function createOpenAiProvider(name = "openai", target: OpenAiTarget = ope
         provider: name,
         deploymentId: call.deployment.id,
       });
-      return openAiStream(response.body, { provider: name, deploymentId: call.deployment.id, signal: call.signal });
+      return openAiStream(response.body, {
+        provider: name,
+        deploymentId: call.deployment.id,
+        signal: call.signal,
+      });
     },
 
     async embeddings(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResult> {

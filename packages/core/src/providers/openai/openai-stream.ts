@@ -51,7 +51,12 @@ export async function* openAiStream(
       const usage = chunk.usage as Record<string, unknown> | null | undefined;
       if (usage) {
         const choices = chunk.choices as unknown[] | undefined;
-        yield { chunk, raw: data, usage: usageFromOpenAI(usage), usageOnly: !choices || choices.length === 0 };
+        yield {
+          chunk,
+          raw: data,
+          usage: usageFromOpenAI(usage),
+          usageOnly: !choices || choices.length === 0,
+        };
       } else {
         yield { chunk, raw: data };
       }

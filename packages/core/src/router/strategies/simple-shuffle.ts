@@ -8,13 +8,25 @@ import { pickRandom, pickWeighted } from "./types";
  */
 export const simpleShuffle: RoutingStrategy = (candidates, context) => {
   if (candidates.some((deployment) => deployment.weight !== undefined)) {
-    return pickWeighted(candidates, candidates.map((deployment) => deployment.weight ?? 1), context.random);
+    return pickWeighted(
+      candidates,
+      candidates.map((deployment) => deployment.weight ?? 1),
+      context.random,
+    );
   }
   if (candidates.every((deployment) => deployment.rpm !== undefined)) {
-    return pickWeighted(candidates, candidates.map((deployment) => deployment.rpm!), context.random);
+    return pickWeighted(
+      candidates,
+      candidates.map((deployment) => deployment.rpm!),
+      context.random,
+    );
   }
   if (candidates.every((deployment) => deployment.tpm !== undefined)) {
-    return pickWeighted(candidates, candidates.map((deployment) => deployment.tpm!), context.random);
+    return pickWeighted(
+      candidates,
+      candidates.map((deployment) => deployment.tpm!),
+      context.random,
+    );
   }
   return pickRandom(candidates, context.random);
 };
