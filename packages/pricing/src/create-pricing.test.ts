@@ -515,6 +515,16 @@ describe("preload", () => {
 });
 
 describe("embeddings", () => {
+  it("a model priced for input only costs its input (genai-prices text-embedding-3-large)", () => {
+    // text-embedding-3-large: $0.13/M input, no output price. 2,000 × 0.00000013 = 0.00026.
+    const usage = makeUsage({ inputTokens: 2_000, outputTokens: 0 });
+    const result = priced(
+      createPricing().cost({ provider: "openai", model: "text-embedding-3-large", usage }),
+    );
+    expect(result.pricedAs).toBe("genai-prices:openai/text-embedding-3-large");
+    expect(result.cost).toMatchObject({ input: 0.00026, output: 0, total: 0.00026 });
+  });
+
   it("bill input only", () => {
     // text-embedding-3-small: $0.02/M input. 1,000 × 0.00000002 = 0.00002; outputTokens are ignored.
     const usage = makeUsage({ inputTokens: 1_000, outputTokens: 50 });
@@ -572,5 +582,37 @@ describe("a user-supplied LiteLLM price file", () => {
     }
     expect((thrown as { kind?: string }).kind).toBe("llmux.pricing.config");
     expect((thrown as Error).message).toContain(`${path} is not valid JSON`);
+  });
+});
+
+describe("agreement with genai-prices' own calculation", () => {
+  // The same calls priced by genai-prices' calcPrice (float arithmetic) and by createPricing (exact
+  // decimals, then one rounding) must agree to 12 decimal places; tiers included.
+  it.each([
+    ["openai", "openai", "gpt-4o", 12_345, 2_048, 0, 777],
+    ["anthropic", "anthropic", "claude-3-5-sonnet-20241022", 30_000, 20_000, 4_000, 1_500],
+    ["gemini", "google", "gemini-2.5-pro", 260_000, 60_000, 0, 9_000],
+    ["bedrock", "aws", "amazon.nova-pro-v1:0", 5_000, 1_000, 0, 300],
+  ])("%s %s", (provider, genaiProvider, model, input, cacheRead, cacheWrite, output) => {
+    const usage = makeUsage({
+      inputTokens: input,
+      cachedInputTokens: cacheRead,
+      cacheCreationInputTokens: cacheWrite,
+      outputTokens: output,
+    });
+    const ours = priced(createPricing().cost({ provider, model, usage }));
+    const theirs = calcPrice(
+      {
+        input_tokens: input,
+        cache_read_tokens: cacheRead,
+        cache_write_tokens: cacheWrite,
+        output_tokens: output,
+      },
+      model,
+      { providerId: genaiProvider },
+    );
+    expect(theirs).not.toBeNull();
+    expect(ours.cost.total).toBeCloseTo(theirs?.total_price ?? Number.NaN, 12);
+    expect(ours.cost.output).toBeCloseTo(theirs?.output_price ?? Number.NaN, 12);
   });
 });

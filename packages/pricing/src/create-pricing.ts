@@ -1,5 +1,6 @@
 import type { ModelPrice } from "@pydantic/genai-prices";
 import { bundledLitellmTable } from "./bundled-prices.js";
+import { ZERO } from "./decimal.js";
 import { genaiPricesMatch, genaiRates, loadGenaiPrices } from "./genai-prices-source.js";
 import { LitellmPriceTable } from "./litellm-price-table.js";
 import { isEmbeddingEntry, litellmRates } from "./litellm-rates.js";
@@ -174,26 +175,29 @@ export function createPricing(options: PricingOptions = {}): Pricing {
     const overridden = hasAnyRate(override);
     const inputOnly = query.callType === "embeddings" || (found?.inputOnly ?? false);
 
-    const missing: string[] = [];
-    if (rates.input === undefined) missing.push("input_cost_per_token");
-    if (rates.output === undefined && !inputOnly) missing.push("output_cost_per_token");
-    if (missing.length > 0 || (!found && !overridden)) {
-      const key = `${provider}/${model}`;
-      let reason = `no price for ${key}`;
-      if (overridden && !found) {
-        reason += ` (the override lacks ${missing.join(", ")} and no price source has the model)`;
-      } else if (found) {
-        reason += ` (${found.pricedAs} has no ${missing.join(", ")})`;
+    if (!found) {
+      // Only an override can price the call: it needs an input rate, and an output rate unless the
+      // call bills input only.
+      const missing: string[] = [];
+      if (rates.input === undefined) missing.push("input_cost_per_token");
+      if (rates.output === undefined && !inputOnly) missing.push("output_cost_per_token");
+      if (!overridden || missing.length > 0) {
+        const key = `${provider}/${model}`;
+        const reason = overridden
+          ? `no price for ${key} (the override lacks ${missing.join(", ")} and no price source has the model)`
+          : `no price for ${key}`;
+        warnings.record(key, reason, {
+          provider,
+          model,
+          ...(query.baseModel ? { deployedModel: requestedModel } : {}),
+        });
+        return { cost: null, reason };
       }
-      warnings.record(key, reason, {
-        provider,
-        model,
-        ...(query.baseModel ? { deployedModel: requestedModel } : {}),
-      });
-      return { cost: null, reason };
     }
 
-    const complete: RateCard = { ...rates, input: rates.input!, output: rates.output ?? FREE_RATES.output };
+    // A price source that knows the model but lists no rate for a kind of token charges nothing for
+    // it (an embedding model has no output price), as in LiteLLM and genai-prices.
+    const complete: RateCard = { ...rates, input: rates.input ?? ZERO, output: rates.output ?? ZERO };
     const breakdown = computeCost(complete, usage, inputOnly);
     if (overridden) {
       return {
@@ -202,7 +206,7 @@ export function createPricing(options: PricingOptions = {}): Pricing {
         pricedAs: found ? `override+${found.pricedAs}` : "override",
       };
     }
-    // found is defined here: the branch above returned when neither an override nor a source priced it.
+    // found is defined here: without it, only an override reaches this point.
     const priced = found as SourcePrice;
     return { cost: breakdown, source: priced.source, pricedAs: priced.pricedAs };
   }
