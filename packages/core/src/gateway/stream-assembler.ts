@@ -40,10 +40,11 @@ export class StreamAssembler {
       if (calls) {
         for (const call of calls) {
           const index = call.index ?? this.toolCalls.length;
-          const slot = (this.toolCalls[index] ??= {
-            type: "function",
-            function: { name: "", arguments: "" },
-          });
+          let slot = this.toolCalls[index];
+          if (!slot) {
+            slot = { type: "function", function: { name: "", arguments: "" } };
+            this.toolCalls[index] = slot;
+          }
           if (call.id) slot.id = call.id;
           if (call.function?.name) slot.function.name += call.function.name;
           if (call.function?.arguments) slot.function.arguments += call.function.arguments;

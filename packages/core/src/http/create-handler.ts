@@ -28,20 +28,29 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     const path = normalisePath(request.url ?? "/");
     const method = request.method ?? "GET";
     try {
-      if (method === "GET" && path === "/health/liveliness")
-        return (json(response, 200, { status: "ok" }), true);
+      if (method === "GET" && path === "/health/liveliness") {
+        json(response, 200, { status: "ok" });
+        return true;
+      }
       if (method === "GET" && path === "/health/readiness") {
         await gateway.ready;
-        const readiness = gateway.readiness();
-        return (json(response, 200, readiness), true);
+        json(response, 200, gateway.readiness());
+        return true;
       }
-      if (method === "POST" && path === "/chat/completions")
-        return (await completion("chat", request, response, parsedBody, startTime), true);
-      if (method === "POST" && path === "/embeddings")
-        return (await completion("embeddings", request, response, parsedBody, startTime), true);
+      if (method === "POST" && (path === "/chat/completions" || path === "/embeddings")) {
+        await completion(
+          path === "/embeddings" ? "embeddings" : "chat",
+          request,
+          response,
+          parsedBody,
+          startTime,
+        );
+        return true;
+      }
       if (method === "GET" && path === "/models") {
         const access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
-        return (json(response, 200, { object: "list", data: gateway.models(access.allowedModels) }), true);
+        json(response, 200, { object: "list", data: gateway.models(access.allowedModels) });
+        return true;
       }
       await gateway.ready;
       for (const route of gateway.routes()) {
