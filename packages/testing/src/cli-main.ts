@@ -65,7 +65,8 @@ export async function runCli(
     return undefined;
   }
   const { help: _help, ...serverOptions } = options;
-  const provider = await startMockProvider(serverOptions);
+  // Nothing can read the recorded requests of a CLI server: keep memory flat for long benchmark runs.
+  const provider = await startMockProvider({ ...serverOptions, recordRequests: false });
   output.log(provider.url);
   const stop = () => {
     process.off("SIGINT", stop);

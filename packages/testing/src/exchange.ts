@@ -85,9 +85,12 @@ export class Exchange {
     if (!stream) delay += fault.firstChunkDelayMs ?? 0;
     if (delay > 0 && !(await this.wait(delay))) return false;
     if (this.closed) return false;
+    if (fault.body !== undefined) {
+      this.sendBody(fault.status ?? 200, fault.body);
+      return false;
+    }
     if (fault.status !== undefined && fault.status >= 400) {
-      if (fault.body !== undefined) this.sendBody(fault.status, fault.body);
-      else writeError(this, fault.status, defaultMessage(fault.status));
+      writeError(this, fault.status, defaultMessage(fault.status));
       return false;
     }
     return true;

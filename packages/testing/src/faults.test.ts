@@ -208,6 +208,16 @@ describe("faults", () => {
     expect(completion.usage).toMatchObject({ prompt_tokens: 1000, completion_tokens: 7, total_tokens: 1007 });
   });
 
+  it("body without status replaces the answer with a 200 and exactly that body", async () => {
+    const response = await post(
+      "/v1/chat/completions",
+      { model: "m", messages },
+      { body: { anything: ["goes"] } },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ anything: ["goes"] });
+  });
+
   it("an invalid x-mock-fault header is a 400", async () => {
     const response = await fetch(`${mock.url}/v1/chat/completions`, {
       method: "POST",

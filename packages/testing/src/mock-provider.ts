@@ -46,6 +46,7 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
       secretAccessKey: "mock-secret",
     },
   };
+  const recordRequests = options.recordRequests !== false;
   const requests: RecordedRequest[] = [];
   const scenarios = new Map<string, ScenarioBehaviour>();
   let waiters: Waiter[] = [];
@@ -133,7 +134,7 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
       completed: false,
     };
     if (scenario !== undefined) record.scenario = scenario;
-    requests.push(record);
+    if (recordRequests) requests.push(record);
 
     // Choose the fault: x-mock-fault header, then the body's mock_fault, then the scenario.
     let fault: Fault | undefined;

@@ -103,6 +103,15 @@ describe("lifecycle", () => {
     await again.close();
   });
 
+  it("recordRequests: false keeps nothing (for long benchmark runs)", async () => {
+    const local = await startMockProvider({ recordRequests: false });
+    const response = await fetch(`${local.url}/v1/models`);
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+    expect(local.requests).toHaveLength(0);
+    await local.close();
+  });
+
   it("keeps connections alive across requests", async () => {
     const local = await startMockProvider();
     const first = await fetch(`${local.url}/v1/models`);

@@ -16,6 +16,11 @@ export interface MockProviderOptions {
   bedrockCredentials?: BedrockCredentials;
   /** Model ids listed by GET /v1/models and GET /api/tags. */
   models?: string[];
+  /**
+   * Keep every request in `requests` (default true). Set false for long benchmark runs so memory stays flat;
+   * `requests` then stays empty and `waitForRequests` only resolves for a count of 0.
+   */
+  recordRequests?: boolean;
 }
 
 export interface BedrockCredentials {
@@ -87,7 +92,10 @@ export interface FaultUsage {
 export interface Fault {
   /** Answer with this HTTP status (an error body in the route's provider shape when >= 400). */
   status?: number;
-  /** Response body for `status` (objects are sent as JSON, strings as-is); default: the provider's error shape. */
+  /**
+   * Send exactly this body (objects as JSON, strings as-is) with `status` (default 200) instead of the normal
+   * answer. Without it, a status >= 400 gets the route's provider error shape.
+   */
   body?: unknown;
   /** Sends `retry-after: N`. */
   retryAfterSeconds?: number;
