@@ -162,6 +162,7 @@ export class CallRun {
       };
       if (deployment.baseModel) query.baseModel = deployment.baseModel;
       if (deployment.priceOverride) query.override = deployment.priceOverride;
+      if (this.input.callType === "embeddings") query.callType = "embeddings";
       const result = this.gateway.pricing.cost(query);
       return result.cost ? { cost: result.cost } : { cost: null, reason: result.reason };
     } catch (error) {

@@ -6,6 +6,7 @@ import {
   type CallEvent,
   type CallTracer,
   createCallbackEngine,
+  createSecretScrubber,
   type LlmuxPlugin,
   type Logger,
   type PluginRoute,
@@ -32,7 +33,6 @@ import type { GatewayInternals } from "./gateway-internals";
 import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
 import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
-import { createSecretScrubber } from "./secret-scrubber";
 import { StreamAssembler } from "./stream-assembler";
 import type { GatewayOptions } from "./types";
 
@@ -86,8 +86,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       ? loadConfigFile(options.config, { env, warn: (message) => logger.warn(message) })
       : resolveConfig(options.config as LlmuxConfig, { env, warn: (message) => logger.warn(message) });
 
+  const secrets = [
+    config.masterKey,
+    ...config.deployments.flatMap((deployment) => [
+      deployment.apiKey,
+      deployment.params.aws_secret_access_key,
+      deployment.params.aws_session_token,
+      deployment.params.azure_ad_token,
+    ]),
+  ].filter((secret): secret is string => typeof secret === "string");
+  const scrubValue = createSecretScrubber(secrets);
+  const scrub = (text: string): string => scrubValue(text);
   const pricing: Pricing = options.pricing ?? createPricing({ logger });
-  const engine: CallbackEngine = createCallbackEngine({ sinks: options.sinks ?? [], logger });
+  const engine: CallbackEngine = createCallbackEngine({ sinks: options.sinks ?? [], logger, secrets });
   const providerFor = createProviderRegistry(options.providers);
   const http = new UpstreamClient();
   const plugins: LlmuxPlugin[] = [];
@@ -96,15 +107,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const afterCallHooks = hooks
     .map((hook) => hook.afterCall)
     .filter((hook): hook is NonNullable<RequestHooks["afterCall"]> => !!hook);
-  const scrub = createSecretScrubber([
-    config.masterKey,
-    ...config.deployments.flatMap((deployment) => [
-      deployment.apiKey,
-      deployment.params.aws_secret_access_key as string | undefined,
-      deployment.params.aws_session_token as string | undefined,
-      deployment.params.azure_ad_token as string | undefined,
-    ]),
-  ]);
 
   const addPlugin = (plugin: LlmuxPlugin) => {
     plugins.push(plugin);
@@ -152,6 +154,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   for (const plugin of options.plugins ?? []) addPlugin(plugin);
   const ready = loadConfiguredPlugins(config, env, logger).then((loaded) => {
+    pricing.preload?.();
     for (const sink of loaded.sinks) engine.add(sink);
     for (const plugin of loaded.plugins) addPlugin(plugin);
     for (const deployment of config.deployments) {
