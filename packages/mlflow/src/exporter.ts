@@ -390,7 +390,16 @@ class MlflowExporter implements MlflowSpanExporter {
     if (this.buffer.length > 0) {
       const spans = this.buffer;
       this.buffer = [];
-      for (const span of spans) this.assembler.add(span);
+      for (const span of spans) {
+        try {
+          this.assembler.add(span);
+        } catch (error) {
+          this.counters.droppedSpans++;
+          this.limited.log("error", "assemble", "mlflow exporter could not read a span", {
+            error: describe(error),
+          });
+        }
+      }
       if (this.closing) this.assembler.releaseAll();
     }
     const work = this.restQueue[0];

@@ -2,8 +2,9 @@
  * REST mode groups spans into one MLflow trace per llmux call before writing it: the trace info
  * (StartTraceV3) is written once, so the call span and its attempt spans must be together.
  * Attempt spans end (and are exported) before their call span, so a trace is complete when its
- * local root arrives: a span without a parent, with a remote parent (W3C traceparent from the
- * client), with buffered children, or one the `isRootSpan` option picks. A group whose root does
+ * local root arrives: the llmux call span (attribute `llmux.call_id`, set by @llmux/otel), a span
+ * without a parent, with a remote parent (W3C traceparent from the client), with buffered
+ * children, or one the `isRootSpan` option picks. A group whose root does
  * not arrive within the assembly timeout is written as it is. Late spans of a written group are
  * dropped and counted.
  */
@@ -27,6 +28,8 @@ export interface TraceAssemblerOptions {
 }
 
 const MAX_REMEMBERED_SPANS = 20_000;
+/** @llmux/otel's call span attribute (attributes.LLMUX_CALL_ID). */
+const CALL_ID_ATTRIBUTE = "llmux.call_id";
 
 export class TraceAssembler {
   private readonly pending = new Map<string, Pending>();
@@ -87,6 +90,7 @@ export class TraceAssembler {
         // a broken predicate falls back to the default rule
       }
     }
+    if (span.attributes[CALL_ID_ATTRIBUTE] !== undefined) return true;
     const parent = span.parentSpanContext;
     if (parent === undefined || parent.isRemote === true) return true;
     const spanId = span.spanContext().spanId;

@@ -3,7 +3,7 @@
  * REST trace API for MLflow 3.0–3.5), SageMaker managed MLflow (ARN tracking URIs, SigV4) and the
  * optional per-call run logger.
  */
-import type { Logger } from "./contracts";
+import type { BatchingSinkStats, Logger } from "./contracts";
 
 /** The subset of `fetch` this package uses (pass undici's fetch, a test double, ...). */
 export type FetchLike = (input: string, init: FetchInit) => Promise<FetchResponseLike>;
@@ -163,7 +163,7 @@ export interface MlflowRunLoggerOptions extends MlflowConnectionOptions {
   runPer?: MlflowRunGrouping;
   /** Sink name. Default "mlflow". */
   name?: string;
-  /** Calls per flush. Default 50. */
+  /** Calls per flush (in "batch" mode: per run). Default 50. */
   maxBatchSize?: number;
   /** Buffered calls are written at least this often. Default 5 000 ms. */
   flushIntervalMs?: number;
@@ -173,19 +173,17 @@ export interface MlflowRunLoggerOptions extends MlflowConnectionOptions {
   concurrency?: number;
   /** Which outcomes are logged. Default "all". */
   only?: "all" | "success" | "failure";
-  retry?: RetryOptions;
+  /** Retries of a failed flush (network, 429, 5xx) before its calls are dropped. Default 3. */
+  maxRetries?: number;
+  /** First retry backoff, doubling up to 30 s. Default 500 ms. */
+  retryBackoffMs?: number;
   logger?: Logger;
   errorLogIntervalMs?: number;
 }
 
-export interface MlflowRunLoggerStats {
-  buffered: number;
-  /** Calls written to MLflow. */
-  logged: number;
-  /** Calls dropped (buffer full, shut down, or writing failed after retries). */
-  dropped: number;
+export interface MlflowRunLoggerStats extends BatchingSinkStats {
   /** Runs created. */
   runs: number;
-  /** log-batch requests sent. */
+  /** runs/log-batch requests sent. */
   logBatchRequests: number;
 }

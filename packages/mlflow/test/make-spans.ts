@@ -22,7 +22,11 @@ export interface CallSpansOptions {
   /** The host's span the call nests under (local, not remote). */
   hostParent?: boolean;
   user?: string;
+  /** Set llmux.call_id on the call span, as @llmux/otel does. Default true. */
+  withCallId?: boolean;
 }
+
+let calls = 0;
 
 /** Returns [attempt spans..., call span] in the order they end (and a BatchSpanProcessor exports them). */
 export function makeCallSpans(options: CallSpansOptions = {}): ReadableSpan[] {
@@ -49,6 +53,7 @@ export function makeCallSpans(options: CallSpansOptions = {}): ReadableSpan[] {
         "mlflow.chat.tokenUsage": JSON.stringify({ input_tokens: 3, output_tokens: 2, total_tokens: 5 }),
         "mlflow.llm.cost": JSON.stringify({ input_cost: 0.1, output_cost: 0.2, total_cost: 0.3 }),
         "gen_ai.usage.input_tokens": 3,
+        ...(options.withCallId === false ? {} : { "llmux.call_id": `call-${++calls}` }),
         ...(options.user ? { "user.id": options.user } : {}),
       },
     },
