@@ -1,4 +1,5 @@
 export { startMockProvider } from "./mock-provider.js";
+export * from "./otlp/index.js";
 export type {
   BedrockCredentials,
   Fault,

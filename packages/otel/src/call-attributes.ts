@@ -1,0 +1,360 @@
+/**
+ * Turns llmux call events into span attributes: GenAI conventions, Langfuse keys and MLflow keys.
+ * Usage and cost go on the call span only (Langfuse and MLflow add up usage over spans).
+ */
+import type { AttemptRecord, CallEvent, CallStartEvent } from "@llmux/callbacks";
+import type { Attributes, AttributeValue } from "@opentelemetry/api";
+import * as A from "./attributes";
+import { toInputMessages, toOutputMessages } from "./messages";
+
+type Usage = NonNullable<CallEvent["usage"]>;
+type CostBreakdown = NonNullable<CallEvent["cost"]>;
+
+const MAX_METADATA_KEYS = 64;
+const MAX_METADATA_VALUE_LENGTH = 4096;
+
+/** llmux provider prefix → `gen_ai.provider.name` well-known value (others pass through). */
+const PROVIDER_NAMES: Record<string, string> = {
+  openai: "openai",
+  azure: "azure.ai.openai",
+  azure_ai: "azure.ai.inference",
+  anthropic: "anthropic",
+  bedrock: "aws.bedrock",
+  vertex_ai: "gcp.vertex_ai",
+  gemini: "gcp.gemini",
+  groq: "groq",
+  mistral: "mistral_ai",
+  deepseek: "deepseek",
+  xai: "x_ai",
+  ollama: "ollama",
+  ollama_chat: "ollama",
+};
+
+export function providerName(provider: string): string {
+  return PROVIDER_NAMES[provider] ?? provider;
+}
+
+export function operationName(event: { callType: string }): string {
+  return event.callType === "embeddings" ? A.GEN_AI_OPERATION_EMBEDDINGS : A.GEN_AI_OPERATION_CHAT;
+}
+
+const serverCache = new Map<string, { address: string; port: number } | null>();
+
+/** server.address / server.port of an api base, parsed once per distinct base. */
+export function serverOf(apiBase: string | undefined): { address: string; port: number } | null {
+  if (!apiBase) return null;
+  const cached = serverCache.get(apiBase);
+  if (cached !== undefined) return cached;
+  let result: { address: string; port: number } | null = null;
+  try {
+    const url = new URL(apiBase);
+    const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    result = { address: url.hostname, port };
+  } catch {
+    result = null;
+  }
+  if (serverCache.size > 256) serverCache.clear();
+  serverCache.set(apiBase, result);
+  return result;
+}
+
+function isPrimitive(value: unknown): value is string | number | boolean {
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+}
+
+function metadataValue(value: unknown): AttributeValue | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (isPrimitive(value)) return typeof value === "string" ? clip(value) : value;
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value as string[];
+  try {
+    return clip(JSON.stringify(value));
+  } catch {
+    return undefined;
+  }
+}
+
+function clip(text: string): string {
+  return text.length > MAX_METADATA_VALUE_LENGTH ? `${text.slice(0, MAX_METADATA_VALUE_LENGTH)}…` : text;
+}
+
+function numberParam(params: Record<string, unknown>, ...keys: string[]): number | undefined {
+  for (const key of keys) {
+    const value = params[key];
+    if (typeof value === "number" && Number.isFinite(value)) return value;
+  }
+  return undefined;
+}
+
+function requestAttributes(event: CallStartEvent, attributes: Attributes): void {
+  const params = event.requestParams ?? {};
+  const set = (key: string, value: number | undefined) => {
+    if (value !== undefined) attributes[key] = value;
+  };
+  set(A.GEN_AI_REQUEST_TEMPERATURE, numberParam(params, "temperature"));
+  set(A.GEN_AI_REQUEST_TOP_P, numberParam(params, "top_p"));
+  set(A.GEN_AI_REQUEST_TOP_K, numberParam(params, "top_k"));
+  set(A.GEN_AI_REQUEST_MAX_TOKENS, numberParam(params, "max_completion_tokens", "max_tokens"));
+  set(A.GEN_AI_REQUEST_FREQUENCY_PENALTY, numberParam(params, "frequency_penalty"));
+  set(A.GEN_AI_REQUEST_PRESENCE_PENALTY, numberParam(params, "presence_penalty"));
+  set(A.GEN_AI_REQUEST_SEED, numberParam(params, "seed"));
+  const choices = numberParam(params, "n");
+  if (choices !== undefined && choices !== 1) attributes[A.GEN_AI_REQUEST_CHOICE_COUNT] = choices;
+  const stop = params.stop ?? params.stop_sequences;
+  if (typeof stop === "string") attributes[A.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop];
+  else if (Array.isArray(stop) && stop.every((item) => typeof item === "string")) {
+    attributes[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop as string[];
+  }
+  if (typeof params.encoding_format === "string") {
+    attributes[A.GEN_AI_REQUEST_ENCODING_FORMATS] = [params.encoding_format];
+  }
+  const format = params.response_format;
+  if (format && typeof format === "object" && "type" in format) {
+    const type = (format as { type?: unknown }).type;
+    if (type === "json_object" || type === "json_schema") attributes[A.GEN_AI_OUTPUT_TYPE] = "json";
+    else if (type === "text") attributes[A.GEN_AI_OUTPUT_TYPE] = "text";
+  }
+}
+
+export interface TraceLabels {
+  environment?: string;
+  release?: string;
+}
+
+/** Attributes known when the call starts (cheap, so samplers see them). */
+export function startAttributes(event: CallStartEvent, labels: TraceLabels): Attributes {
+  const operation = operationName(event);
+  const attributes: Attributes = {
+    [A.GEN_AI_OPERATION_NAME]: operation,
+    [A.GEN_AI_REQUEST_MODEL]: event.requestedModel,
+    [A.GEN_AI_REQUEST_STREAM]: event.stream,
+    [A.LLMUX_CALL_ID]: event.callId,
+    [A.LLMUX_MODEL_GROUP]: event.modelGroup,
+    [A.LLMUX_CALL_TYPE]: event.callType,
+    [A.LANGFUSE_OBSERVATION_TYPE]:
+      operation === A.GEN_AI_OPERATION_EMBEDDINGS ? A.LANGFUSE_TYPE_EMBEDDING : A.LANGFUSE_TYPE_GENERATION,
+    [A.MLFLOW_SPAN_TYPE]:
+      operation === A.GEN_AI_OPERATION_EMBEDDINGS ? A.MLFLOW_TYPE_EMBEDDING : A.MLFLOW_TYPE_CHAT_MODEL,
+  };
+  requestAttributes(event, attributes);
+  if (event.user) attributes[A.USER_ID] = event.user;
+  if (event.session) {
+    attributes[A.SESSION_ID] = event.session;
+    attributes[A.GEN_AI_CONVERSATION_ID] = event.session;
+  }
+  if (event.team) {
+    attributes[A.LLMUX_TEAM] = event.team;
+    attributes[`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`] = event.team;
+  }
+  if (event.tags && event.tags.length > 0) attributes[A.LANGFUSE_TRACE_TAGS] = [...event.tags];
+  if (event.traceName) attributes[A.LANGFUSE_TRACE_NAME] = event.traceName;
+  if (event.generationName) {
+    attributes[A.LLMUX_GENERATION_NAME] = event.generationName;
+    attributes[`${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`] = event.generationName;
+  }
+  if (labels.environment) attributes[A.LANGFUSE_ENVIRONMENT] = labels.environment;
+  if (labels.release) attributes[A.LANGFUSE_RELEASE] = labels.release;
+  let count = 0;
+  for (const key in event.metadata ?? {}) {
+    if (count++ >= MAX_METADATA_KEYS) break;
+    const value = metadataValue(event.metadata[key]);
+    if (value !== undefined) attributes[`${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`] = value;
+  }
+  return attributes;
+}
+
+/** Langfuse `usage_details`: additive usage types (input excludes cache, output excludes reasoning). */
+export function langfuseUsageDetails(usage: Usage): Record<string, number> {
+  const details: Record<string, number> = {
+    [A.LANGFUSE_USAGE_INPUT]: Math.max(
+      0,
+      usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens,
+    ),
+    [A.LANGFUSE_USAGE_OUTPUT]: Math.max(0, usage.outputTokens - usage.reasoningTokens),
+  };
+  if (usage.cachedInputTokens > 0) details[A.LANGFUSE_USAGE_CACHE_READ] = usage.cachedInputTokens;
+  if (usage.cacheCreationInputTokens > 0)
+    details[A.LANGFUSE_USAGE_CACHE_CREATION] = usage.cacheCreationInputTokens;
+  if (usage.reasoningTokens > 0) details[A.LANGFUSE_USAGE_REASONING] = usage.reasoningTokens;
+  details[A.LANGFUSE_USAGE_TOTAL] = usage.totalTokens;
+  return details;
+}
+
+/** Langfuse `cost_details` in USD, under the same keys as the usage. */
+export function langfuseCostDetails(cost: CostBreakdown): Record<string, number> {
+  const details: Record<string, number> = {
+    [A.LANGFUSE_USAGE_INPUT]: cost.input,
+    [A.LANGFUSE_USAGE_OUTPUT]: cost.output,
+  };
+  if (cost.cacheRead > 0) details[A.LANGFUSE_USAGE_CACHE_READ] = cost.cacheRead;
+  if (cost.cacheCreation > 0) details[A.LANGFUSE_USAGE_CACHE_CREATION] = cost.cacheCreation;
+  details[A.LANGFUSE_USAGE_TOTAL] = cost.total;
+  return details;
+}
+
+/** MLflow `mlflow.chat.tokenUsage` (input includes cached tokens, as in OpenAI's usage). */
+export function mlflowTokenUsage(usage: Usage): Record<string, number> {
+  const tokenUsage: Record<string, number> = {
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    total_tokens: usage.totalTokens,
+  };
+  if (usage.cachedInputTokens > 0) tokenUsage.cache_read_input_tokens = usage.cachedInputTokens;
+  if (usage.cacheCreationInputTokens > 0)
+    tokenUsage.cache_creation_input_tokens = usage.cacheCreationInputTokens;
+  return tokenUsage;
+}
+
+/** MLflow `mlflow.llm.cost`: input cost includes cache reads and writes. */
+export function mlflowCost(cost: CostBreakdown): Record<string, number> {
+  return {
+    input_cost: cost.input + cost.cacheRead + cost.cacheCreation,
+    output_cost: cost.output,
+    total_cost: cost.total,
+  };
+}
+
+function lastAttempt(event: CallEvent): AttemptRecord | undefined {
+  return event.attempts.length > 0 ? event.attempts[event.attempts.length - 1] : undefined;
+}
+
+/** Attributes known at the end of the call: outcome, usage, cost, timings. */
+export function endAttributes(event: CallEvent): Attributes {
+  const attributes: Attributes = {
+    [A.LLMUX_ATTEMPTS]: event.attempts.length,
+    [A.LLMUX_FALLBACKS]: event.fallbacks,
+    [A.LLMUX_OVERHEAD_MS]: event.timings.overheadMs,
+  };
+  const attempt = lastAttempt(event);
+  const provider = event.provider ?? attempt?.provider;
+  if (provider) attributes[A.GEN_AI_PROVIDER_NAME] = providerName(provider);
+  const deploymentId = event.deploymentId ?? attempt?.deploymentId;
+  if (deploymentId) attributes[A.LLMUX_DEPLOYMENT_ID] = deploymentId;
+  const server = serverOf(event.apiBase ?? attempt?.apiBase);
+  if (server) {
+    attributes[A.SERVER_ADDRESS] = server.address;
+    attributes[A.SERVER_PORT] = server.port;
+  }
+  if (event.responseId) attributes[A.GEN_AI_RESPONSE_ID] = event.responseId;
+  const responseModel = event.responseModel ?? attempt?.model;
+  if (event.responseModel) attributes[A.GEN_AI_RESPONSE_MODEL] = event.responseModel;
+  attributes[A.LANGFUSE_OBSERVATION_MODEL_NAME] = responseModel ?? event.requestedModel;
+  if (event.finishReasons && event.finishReasons.length > 0) {
+    attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] = [...event.finishReasons];
+  }
+  if (event.usage) {
+    const usage = event.usage;
+    attributes[A.GEN_AI_USAGE_INPUT_TOKENS] = usage.inputTokens;
+    attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.outputTokens;
+    if (usage.cachedInputTokens > 0)
+      attributes[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cachedInputTokens;
+    if (usage.cacheCreationInputTokens > 0) {
+      attributes[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cacheCreationInputTokens;
+    }
+    if (usage.reasoningTokens > 0) attributes[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoningTokens;
+    attributes[A.LANGFUSE_OBSERVATION_USAGE_DETAILS] = JSON.stringify(langfuseUsageDetails(usage));
+    attributes[A.MLFLOW_CHAT_TOKEN_USAGE] = JSON.stringify(mlflowTokenUsage(usage));
+  }
+  if (event.cost) {
+    attributes[A.LANGFUSE_OBSERVATION_COST_DETAILS] = JSON.stringify(langfuseCostDetails(event.cost));
+    attributes[A.MLFLOW_LLM_COST] = JSON.stringify(mlflowCost(event.cost));
+    attributes[A.LLMUX_COST_USD] = event.cost.total;
+  } else if (event.costReason) {
+    attributes[A.LLMUX_COST_REASON] = event.costReason;
+  }
+  const firstToken = event.timings.firstTokenTime;
+  if (firstToken !== undefined && Number.isFinite(firstToken)) {
+    attributes[A.LANGFUSE_OBSERVATION_COMPLETION_START_TIME] = new Date(firstToken).toISOString();
+  }
+  if (event.stream && event.timings.ttftMs !== undefined) {
+    attributes[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = event.timings.ttftMs / 1000;
+  }
+  if (event.status === "failure" && event.error) {
+    attributes[A.ERROR_TYPE] = event.error.type;
+    attributes[A.LLMUX_STATUS_CODE] = event.error.status;
+  }
+  return attributes;
+}
+
+function safeJson(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Prompt and response content (opt-in; the caller checks captureContent and redaction). */
+export function contentAttributes(event: CallEvent): Attributes {
+  const attributes: Attributes = {};
+  const put = (key: string, value: unknown) => {
+    if (value === undefined) return;
+    const json = safeJson(value);
+    if (json !== undefined) attributes[key] = json;
+  };
+  if (operationName(event) === A.GEN_AI_OPERATION_EMBEDDINGS) {
+    if (event.messages !== undefined)
+      put(A.MLFLOW_SPAN_INPUTS, { model: event.requestedModel, input: event.messages });
+    put(A.MLFLOW_SPAN_OUTPUTS, event.response);
+    return attributes;
+  }
+  put(A.GEN_AI_INPUT_MESSAGES, toInputMessages(event.messages));
+  put(A.GEN_AI_OUTPUT_MESSAGES, toOutputMessages(event.response, event.finishReasons));
+  if (event.messages !== undefined) {
+    const inputs = Array.isArray(event.messages)
+      ? { model: event.requestedModel, ...event.requestParams, messages: event.messages }
+      : event.messages;
+    put(A.MLFLOW_SPAN_INPUTS, inputs);
+  }
+  if (event.response !== undefined) {
+    const response = event.response as { role?: unknown } | null;
+    const outputs =
+      response && typeof response === "object" && !Array.isArray(response) && "role" in response
+        ? {
+            id: event.responseId,
+            model: event.responseModel,
+            choices: [{ index: 0, message: response, finish_reason: event.finishReasons?.[0] ?? null }],
+          }
+        : event.response;
+    put(A.MLFLOW_SPAN_OUTPUTS, outputs);
+  }
+  return attributes;
+}
+
+/** Attributes of one attempt span (no usage: the call span carries it). */
+export function attemptStartAttributes(attempt: {
+  index: number;
+  deploymentId: string;
+  provider: string;
+  model: string;
+  apiBase?: string;
+  fallback: boolean;
+}): Attributes {
+  const attributes: Attributes = {
+    [A.GEN_AI_PROVIDER_NAME]: providerName(attempt.provider),
+    [A.GEN_AI_REQUEST_MODEL]: attempt.model,
+    [A.LLMUX_DEPLOYMENT_ID]: attempt.deploymentId,
+    [A.LLMUX_ATTEMPT_INDEX]: attempt.index,
+    [A.LLMUX_ATTEMPT_FALLBACK]: attempt.fallback,
+    [A.LANGFUSE_OBSERVATION_TYPE]: A.LANGFUSE_TYPE_SPAN,
+    [A.MLFLOW_SPAN_TYPE]: A.MLFLOW_TYPE_UNKNOWN,
+  };
+  const server = serverOf(attempt.apiBase);
+  if (server) {
+    attributes[A.SERVER_ADDRESS] = server.address;
+    attributes[A.SERVER_PORT] = server.port;
+  }
+  return attributes;
+}
+
+export function attemptEndAttributes(record: AttemptRecord): Attributes {
+  const attributes: Attributes = { [A.LLMUX_ATTEMPT_OUTCOME]: record.outcome };
+  if (record.error) {
+    attributes[A.ERROR_TYPE] = record.error.type;
+    if (record.error.upstreamStatus !== undefined) {
+      attributes[A.LLMUX_ATTEMPT_UPSTREAM_STATUS] = record.error.upstreamStatus;
+    }
+  } else if (record.outcome === "aborted") {
+    attributes[A.ERROR_TYPE] = "aborted";
+  }
+  return attributes;
+}

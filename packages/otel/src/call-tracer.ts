@@ -1,0 +1,236 @@
+/**
+ * createCallTracer: one CLIENT span per call ("chat {model}" / "embeddings {model}"), a child of
+ * the host's active span (or of the caller's W3C traceparent when no span is active), with one
+ * child span per upstream attempt. Never throws; every failure is counted and swallowed.
+ */
+import type { AttemptRecord, AttemptTrace, CallEvent, CallStartEvent, CallTrace } from "@llmux/callbacks";
+import {
+  type Context,
+  context,
+  defaultTextMapGetter,
+  INVALID_SPANID,
+  INVALID_TRACEID,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  attemptEndAttributes,
+  attemptStartAttributes,
+  contentAttributes,
+  endAttributes,
+  operationName,
+  startAttributes,
+} from "./call-attributes";
+import type { CallTracerOptions, CallTracerStats, LlmuxCallTracer, RecordedCall } from "./types";
+import { TRACER_NAME, TRACER_VERSION } from "./version";
+
+const propagator = new W3CTraceContextPropagator();
+
+/** Mutable settings of a tracer (the shared tracer is reconfigured as plugins join). */
+export interface CallTracerSettings {
+  captureContent: boolean;
+  environment?: string;
+  release?: string;
+}
+
+interface TracerState {
+  settings: CallTracerSettings;
+  getTracer: () => Tracer;
+  recent: RecentCalls;
+  counts: CallTracerStats;
+}
+
+/** A bounded map of recent callId → ids (insertion order = age). */
+class RecentCalls {
+  private readonly entries = new Map<string, RecordedCall>();
+  constructor(private readonly max: number) {}
+
+  set(callId: string, ids: RecordedCall): void {
+    if (this.max <= 0) return;
+    this.entries.delete(callId);
+    this.entries.set(callId, ids);
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+
+  get(callId: string): RecordedCall | undefined {
+    return this.entries.get(callId);
+  }
+}
+
+const NOOP_ATTEMPT: AttemptTrace = { end() {} };
+
+const NOOP_TRACE: CallTrace = {
+  traceId: INVALID_TRACEID,
+  spanId: INVALID_SPANID,
+  startAttempt: () => NOOP_ATTEMPT,
+  end() {},
+};
+
+class SpanAttemptTrace implements AttemptTrace {
+  private ended = false;
+  constructor(
+    private readonly span: Span,
+    private readonly state: TracerState,
+  ) {}
+
+  end(record: AttemptRecord): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      this.span.setAttributes(attemptEndAttributes(record));
+      if (record.outcome !== "success") {
+        this.span.setStatus({ code: SpanStatusCode.ERROR, message: record.error?.message ?? record.outcome });
+      }
+      this.span.end(record.endTime);
+    } catch {
+      this.state.counts.errors++;
+    }
+  }
+}
+
+class SpanCallTrace implements CallTrace {
+  readonly traceId: string;
+  readonly spanId: string;
+  private ended = false;
+  private readonly callContext: Context;
+
+  constructor(
+    private readonly span: Span,
+    parent: Context,
+    private readonly state: TracerState,
+  ) {
+    const spanContext = span.spanContext();
+    this.traceId = spanContext.traceId;
+    this.spanId = spanContext.spanId;
+    this.callContext = trace.setSpan(parent, span);
+  }
+
+  startAttempt(attempt: {
+    index: number;
+    deploymentId: string;
+    provider: string;
+    model: string;
+    apiBase?: string;
+    fallback: boolean;
+    startTime: number;
+  }): AttemptTrace {
+    try {
+      const span = this.state.getTracer().startSpan(
+        `attempt ${attempt.deploymentId}`,
+        {
+          kind: SpanKind.INTERNAL,
+          startTime: attempt.startTime,
+          attributes: attemptStartAttributes(attempt),
+        },
+        this.callContext,
+      );
+      return new SpanAttemptTrace(span, this.state);
+    } catch {
+      this.state.counts.errors++;
+      return NOOP_ATTEMPT;
+    }
+  }
+
+  end(event: CallEvent): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      const span = this.span;
+      if (span.isRecording()) {
+        span.setAttributes(endAttributes(event));
+        if (this.state.settings.captureContent && !event.redacted)
+          span.setAttributes(contentAttributes(event));
+        if (event.status === "failure") {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.message ?? "call failed" });
+        } else {
+          span.setStatus({ code: SpanStatusCode.OK });
+        }
+      }
+      span.end(event.timings.endTime);
+      this.state.recent.set(event.callId, { traceId: this.traceId, spanId: this.spanId });
+      this.state.counts.ended++;
+    } catch {
+      this.state.counts.errors++;
+      try {
+        // never leave a span open: end it with what it has
+        if (this.span.isRecording()) this.span.end();
+      } catch {
+        // nothing more to do
+      }
+    }
+  }
+}
+
+function parentContext(carrier: { traceparent?: string; tracestate?: string } | undefined): Context {
+  const active = context.active();
+  if (trace.getSpan(active) !== undefined || !carrier?.traceparent) return active;
+  return propagator.extract(active, carrier, defaultTextMapGetter);
+}
+
+/** Builds a tracer over a tracer source; the shared registry passes a getter that follows its provider. */
+export function buildCallTracer(
+  settings: CallTracerSettings,
+  getTracer: () => Tracer,
+  maxRecentCalls = 10_000,
+): LlmuxCallTracer & { readonly settings: CallTracerSettings } {
+  const state: TracerState = {
+    settings,
+    getTracer,
+    recent: new RecentCalls(maxRecentCalls),
+    counts: { started: 0, ended: 0, errors: 0 },
+  };
+  return {
+    settings,
+    startCall(event: CallStartEvent, carrier: { traceparent?: string; tracestate?: string }): CallTrace {
+      try {
+        const parent = parentContext(carrier);
+        const span = state.getTracer().startSpan(
+          `${operationName(event)} ${event.requestedModel}`,
+          {
+            kind: SpanKind.CLIENT,
+            startTime: event.startTime,
+            attributes: startAttributes(event, state.settings),
+          },
+          parent,
+        );
+        state.counts.started++;
+        return new SpanCallTrace(span, parent, state);
+      } catch {
+        state.counts.errors++;
+        return NOOP_TRACE;
+      }
+    },
+    lookupCall(callId: string): RecordedCall | undefined {
+      return state.recent.get(callId);
+    },
+    stats(): CallTracerStats {
+      return { ...state.counts };
+    },
+  };
+}
+
+/**
+ * A CallTracer over `options.tracer`, or over the global tracer provider (the host's SDK, or the
+ * one `setupTracing` registered). To share one tracer and exporter pipeline between plugins use
+ * `getSharedCallTracer()` instead.
+ */
+export function createCallTracer(options: CallTracerOptions = {}): LlmuxCallTracer {
+  const explicit = options.tracer;
+  const getTracer = explicit ? () => explicit : () => trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  return buildCallTracer(
+    {
+      captureContent: options.captureContent ?? false,
+      environment: options.environment,
+      release: options.release,
+    },
+    getTracer,
+    options.maxRecentCalls,
+  );
+}

@@ -1,0 +1,133 @@
+/**
+ * Prompt and response content in the shape of the GenAI conventions' `gen_ai.input.messages` /
+ * `gen_ai.output.messages`: `[{ role, parts: [{ type: "text", content } | { type: "tool_call", id,
+ * name, arguments } | { type: "tool_call_response", id, response } | { type: "uri", modality, uri }],
+ * finish_reason? }]`. Accepts OpenAI chat messages and Anthropic content blocks; anything else is
+ * kept as a generic part. Inline data URIs (base64 images) are replaced by a short placeholder so a
+ * span never carries megabytes of image data.
+ */
+
+type Part = Record<string, unknown>;
+
+interface SemconvMessage {
+  role: string;
+  parts: Part[];
+  name?: string;
+  finish_reason?: string;
+}
+
+const DATA_URI_PREFIX = "data:";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function summariseUri(uri: string): string {
+  if (!uri.startsWith(DATA_URI_PREFIX)) return uri;
+  const comma = uri.indexOf(",");
+  const header = comma > 0 ? uri.slice(0, comma) : "data:";
+  return `${header},[${Math.max(0, uri.length - comma - 1)} chars omitted]`;
+}
+
+function parseArguments(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function contentPart(block: unknown): Part {
+  if (typeof block === "string") return { type: "text", content: block };
+  if (!isRecord(block)) return { type: "generic", content: block };
+  switch (block.type) {
+    case "text":
+      return { type: "text", content: block.text ?? block.content ?? "" };
+    case "image_url": {
+      const imageUrl = block.image_url;
+      const url = isRecord(imageUrl) ? imageUrl.url : imageUrl;
+      return { type: "uri", modality: "image", uri: typeof url === "string" ? summariseUri(url) : url };
+    }
+    case "image":
+    case "document": {
+      const source = isRecord(block.source) ? block.source : {};
+      if (source.type === "url") return { type: "uri", modality: block.type, uri: source.url };
+      return { type: "blob", modality: block.type, mime_type: source.media_type, content: "[omitted]" };
+    }
+    case "input_audio":
+      return { type: "blob", modality: "audio", content: "[omitted]" };
+    case "tool_use":
+      return { type: "tool_call", id: block.id, name: block.name, arguments: block.input };
+    case "tool_result":
+      return { type: "tool_call_response", id: block.tool_use_id, response: block.content };
+    case "thinking":
+      return { type: "reasoning", content: block.thinking ?? "" };
+    default:
+      return { type: typeof block.type === "string" ? block.type : "generic", content: block };
+  }
+}
+
+function contentParts(content: unknown): Part[] {
+  if (content === undefined || content === null) return [];
+  if (Array.isArray(content)) return content.map(contentPart);
+  return [contentPart(content)];
+}
+
+function toolCallParts(toolCalls: unknown): Part[] {
+  if (!Array.isArray(toolCalls)) return [];
+  return toolCalls.map((call) => {
+    if (!isRecord(call)) return { type: "tool_call", arguments: call };
+    const fn = isRecord(call.function) ? call.function : {};
+    return { type: "tool_call", id: call.id, name: fn.name, arguments: parseArguments(fn.arguments) };
+  });
+}
+
+function toMessage(message: unknown): SemconvMessage {
+  if (!isRecord(message)) return { role: "user", parts: contentParts(message) };
+  const role = typeof message.role === "string" ? message.role : "user";
+  if (role === "tool") {
+    return {
+      role,
+      parts: [{ type: "tool_call_response", id: message.tool_call_id, response: message.content }],
+    };
+  }
+  const parts = [...contentParts(message.content), ...toolCallParts(message.tool_calls)];
+  const result: SemconvMessage = { role, parts };
+  if (typeof message.name === "string") result.name = message.name;
+  return result;
+}
+
+/** The prompt as `gen_ai.input.messages`; `undefined` when there is nothing message-shaped. */
+export function toInputMessages(messages: unknown): SemconvMessage[] | undefined {
+  if (Array.isArray(messages)) return messages.map(toMessage);
+  if (isRecord(messages) && Array.isArray(messages.messages)) {
+    // Anthropic requests keep the system prompt beside the messages.
+    const system = messages.system;
+    const list = messages.messages.map(toMessage);
+    if (system !== undefined) list.unshift({ role: "system", parts: contentParts(system) });
+    return list;
+  }
+  return undefined;
+}
+
+/** The response as `gen_ai.output.messages`: an assistant message, a list of them, or choices. */
+export function toOutputMessages(response: unknown, finishReasons?: string[]): SemconvMessage[] | undefined {
+  if (response === undefined || response === null) return undefined;
+  let messages: unknown[];
+  if (Array.isArray(response)) messages = response;
+  else if (isRecord(response) && Array.isArray(response.choices)) {
+    messages = response.choices.map((choice) =>
+      isRecord(choice) ? (choice.message ?? choice.delta) : choice,
+    );
+  } else if (isRecord(response) && (response.role !== undefined || response.content !== undefined)) {
+    messages = [response];
+  } else return undefined;
+  return messages.map((message, index) => {
+    const converted = toMessage(message);
+    if (!isRecord(message) || message.role === undefined) converted.role = "assistant";
+    const reason = finishReasons?.[index] ?? finishReasons?.[0];
+    if (reason !== undefined) converted.finish_reason = reason;
+    return converted;
+  });
+}

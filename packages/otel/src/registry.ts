@@ -1,0 +1,234 @@
+/**
+ * The process-wide tracing state llmux shares between its plugins (otel, langfuse_otel, mlflow):
+ * ONE provider, ONE call tracer, and a run-time list of exporters, each behind its own bounded
+ * batch processor. Kept on globalThis (by Symbol.for) so an ESM and a CJS copy of this package
+ * loaded in the same process still share it.
+ *
+ * When the host has its own global tracer provider, llmux does not touch it: llmux's spans go
+ * through a llmux-owned provider (not registered globally) whose only span processor is a
+ * fan-out over llmux's exporters. Parenting still works because spans are started with the
+ * host's active context (the host's context manager), so a llmux call span is a child of the
+ * host's HTTP span; the host's own exporters keep receiving the host's spans. When no host
+ * provider exists, setupTracing registers a NodeTracerProvider built over the same fan-out.
+ */
+import { type Tracer, type TracerProvider, trace } from "@opentelemetry/api";
+import {
+  detectResources,
+  envDetector,
+  type Resource,
+  resourceFromAttributes,
+} from "@opentelemetry/resources";
+import { BasicTracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { BoundedBatchSpanProcessor } from "./bounded-batch-processor";
+import { buildCallTracer, type CallTracerSettings } from "./call-tracer";
+import { FanOutSpanProcessor } from "./fan-out-processor";
+import type { BatchOptions, Environment, ExporterStats, LlmuxCallTracer } from "./types";
+import { TRACER_NAME, TRACER_VERSION } from "./version";
+
+interface ExporterEntry {
+  key: string;
+  processor: BoundedBatchSpanProcessor;
+  users: number;
+}
+
+export interface SharedTracing {
+  readonly fanOut: FanOutSpanProcessor;
+  resource: Resource;
+  /** The provider llmux's spans go through (llmux-owned, or the one setupTracing registered). */
+  tracerProvider: TracerProvider & { getTracer(name: string, version?: string): Tracer };
+  /** true once setupTracing registered llmux's provider as the global one. */
+  registeredGlobally: boolean;
+  /** Set by setupTracing: whether a host provider was found. */
+  hostProvider: boolean | undefined;
+  exporters: Map<string, ExporterEntry>;
+  callTracer: (LlmuxCallTracer & { readonly settings: CallTracerSettings }) | undefined;
+  contentDenied: boolean;
+  contentAllowed: boolean;
+  disableInstrumentations: (() => void) | undefined;
+  anonymousExporters: number;
+}
+
+const REGISTRY_KEY = Symbol.for("llmux.otel.shared-tracing");
+
+export function defaultServiceName(env: Environment): string {
+  return env.OTEL_SERVICE_NAME?.trim() || "llmux";
+}
+
+export function buildResource(serviceName: string): Resource {
+  // envDetector adds OTEL_RESOURCE_ATTRIBUTES; the explicit service name wins.
+  return detectResources({ detectors: [envDetector] }).merge(
+    resourceFromAttributes({ "service.name": serviceName }),
+  );
+}
+
+function createShared(): SharedTracing {
+  const fanOut = new FanOutSpanProcessor();
+  const resource = buildResource(defaultServiceName(process.env));
+  return {
+    fanOut,
+    resource,
+    tracerProvider: new BasicTracerProvider({ resource, spanProcessors: [fanOut] }),
+    registeredGlobally: false,
+    hostProvider: undefined,
+    exporters: new Map(),
+    callTracer: undefined,
+    contentDenied: false,
+    contentAllowed: false,
+    disableInstrumentations: undefined,
+    anonymousExporters: 0,
+  };
+}
+
+export function sharedTracing(): SharedTracing {
+  const holder = globalThis as unknown as Record<symbol, SharedTracing | undefined>;
+  let shared = holder[REGISTRY_KEY];
+  if (!shared) {
+    shared = createShared();
+    holder[REGISTRY_KEY] = shared;
+  }
+  return shared;
+}
+
+export interface AddSpanExporterOptions {
+  /** Name in stats (default the exporter's class name). */
+  name?: string;
+  /**
+   * Deduplication key: a second exporter with the same key is not added (it is shut down) and
+   * the first one gains a user; `remove()` shuts it down when its last user removes it.
+   */
+  key?: string;
+  batch?: BatchOptions;
+}
+
+export interface ExporterHandle {
+  readonly name: string;
+  /** false when an exporter with the same key was already there and is used instead. */
+  readonly added: boolean;
+  stats(): ExporterStats;
+  flush(): Promise<void>;
+  /** Flushes and shuts the exporter down once every user of its key has removed it. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Adds an exporter to llmux's shared provider, behind a bounded batch processor (2048 spans,
+ * counted drops). Spans of every call tracer obtained from getSharedCallTracer() reach it.
+ */
+export function addSpanExporter(
+  exporter: SpanExporter,
+  options: AddSpanExporterOptions = {},
+): ExporterHandle {
+  const shared = sharedTracing();
+  const described = exporter as SpanExporter & { name?: unknown; url?: unknown };
+  const name =
+    options.name ??
+    (typeof described.name === "string" ? described.name : exporter.constructor?.name) ??
+    "exporter";
+  // llmux's own exporters are keyed by name and endpoint, so setupTracing() and a plugin that
+  // both add Langfuse share one exporter instead of sending every span twice.
+  const key =
+    options.key ??
+    (typeof described.url === "string"
+      ? `${name}:${described.url}`
+      : `anonymous:${++shared.anonymousExporters}`);
+  const existing = shared.exporters.get(key);
+  let entry: ExporterEntry;
+  let added: boolean;
+  if (existing) {
+    existing.users++;
+    entry = existing;
+    added = false;
+    if (existing.processor.exporter !== exporter) {
+      exporter.shutdown().catch(() => undefined);
+    }
+  } else {
+    entry = { key, processor: new BoundedBatchSpanProcessor(exporter, name, options.batch), users: 1 };
+    shared.exporters.set(key, entry);
+    shared.fanOut.add(entry.processor);
+    added = true;
+  }
+  let removed = false;
+  return {
+    name: entry.processor.name,
+    added,
+    stats: () => entry.processor.stats(),
+    flush: () => entry.processor.forceFlush(),
+    async remove() {
+      if (removed) return;
+      removed = true;
+      entry.users--;
+      if (entry.users > 0) {
+        await entry.processor.forceFlush();
+        return;
+      }
+      if (shared.exporters.get(entry.key) === entry) shared.exporters.delete(entry.key);
+      shared.fanOut.remove(entry.processor);
+      await entry.processor.shutdown();
+    },
+  };
+}
+
+export interface SharedCallTracerOptions {
+  /** false from any caller turns content capture off for everyone (privacy wins). */
+  captureContent?: boolean;
+  environment?: string;
+  release?: string;
+}
+
+/**
+ * The one call tracer every llmux plugin returns, over llmux's shared provider. Options merge:
+ * content is captured only if some caller asked for it and none refused; the first environment
+ * and release given are kept.
+ */
+export function getSharedCallTracer(options: SharedCallTracerOptions = {}): LlmuxCallTracer {
+  const shared = sharedTracing();
+  if (options.captureContent === false) shared.contentDenied = true;
+  if (options.captureContent === true) shared.contentAllowed = true;
+  if (!shared.callTracer) {
+    shared.callTracer = buildCallTracer({ captureContent: false }, () =>
+      sharedTracing().tracerProvider.getTracer(TRACER_NAME, TRACER_VERSION),
+    );
+  }
+  const settings = shared.callTracer.settings;
+  settings.captureContent = shared.contentAllowed && !shared.contentDenied;
+  if (settings.environment === undefined && options.environment) settings.environment = options.environment;
+  if (settings.release === undefined && options.release) settings.release = options.release;
+  return shared.callTracer;
+}
+
+/** Spans dropped so far by llmux's shared exporters (queue full, or lost in failed exports). */
+export function droppedSpans(): number {
+  let total = 0;
+  for (const entry of sharedTracing().exporters.values()) total += entry.processor.dropped();
+  return total;
+}
+
+/** Delivery counts of every shared exporter. */
+export function tracingStats(): ExporterStats[] {
+  return [...sharedTracing().exporters.values()].map((entry) => entry.processor.stats());
+}
+
+/** Sends what the shared exporters hold. */
+export async function flushTracing(): Promise<void> {
+  await sharedTracing().fanOut.forceFlush();
+}
+
+/** true when something other than the no-op provider is registered as the global tracer provider. */
+export function hasGlobalTracerProvider(): boolean {
+  const global = trace.getTracerProvider() as TracerProvider & { getDelegate?: () => TracerProvider };
+  const delegate = typeof global.getDelegate === "function" ? global.getDelegate() : global;
+  return delegate.constructor?.name !== "NoopTracerProvider";
+}
+
+/**
+ * Test helper: shuts every shared exporter down and forgets the shared state (global
+ * registrations made by setupTracing are undone by its handle's shutdown()).
+ */
+export async function resetSharedTracing(): Promise<void> {
+  const holder = globalThis as unknown as Record<symbol, SharedTracing | undefined>;
+  const shared = holder[REGISTRY_KEY];
+  holder[REGISTRY_KEY] = undefined;
+  if (!shared) return;
+  shared.disableInstrumentations?.();
+  await shared.fanOut.shutdown();
+}
