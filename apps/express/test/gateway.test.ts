@@ -276,7 +276,9 @@ describe("errors", () => {
     const text = await response.text();
     expect(response.status).toBe(502);
     expect(text).not.toContain(UPSTREAM_KEY);
-    expect(text).toContain("[redacted]");
+    expect(text).toContain("[REDACTED]");
+    // the caller did nothing wrong: an upstream credential failure is a gateway-side 502 api_error
+    expect(JSON.parse(text).error.type).toBe("api_error");
   });
 });
 

@@ -23,7 +23,11 @@ export function openAiErrorBody(error: LlmuxError): Record<string, unknown> {
   return {
     error: {
       message: error.message,
-      type: OPENAI_TYPES[error.kind] ?? "api_error",
+      // An upstream credential or model failure is the gateway's problem (5xx), not the caller's.
+      type:
+        error.status >= 500 && error.kind !== "unavailable" && error.kind !== "timeout"
+          ? "api_error"
+          : (OPENAI_TYPES[error.kind] ?? "api_error"),
       param: error.param,
       code: error.code ?? error.kind,
     },
