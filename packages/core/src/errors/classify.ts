@@ -1,5 +1,5 @@
 import type { ErrorKind } from "@llmux/callbacks";
-import { kindForStatus, LlmuxError } from "./llmux-error";
+import { kindForStatus, LlmuxError, statusForKind } from "./llmux-error";
 
 /**
  * The single place that decides what an upstream failure is and whether it may succeed on retry.
@@ -10,7 +10,7 @@ const CONTEXT_PATTERNS = [
   /maximum context length/i,
   /context window/i,
   /prompt is too long/i,
-  /too many tokens/i,
+  /too many (?:input )?tokens/i,
   /input is too long/i,
 ];
 const CONTENT_POLICY_PATTERNS = [
@@ -32,8 +32,11 @@ export interface UpstreamFailure {
 /** Builds the classified error for an upstream HTTP failure. */
 export function classifyUpstreamFailure(failure: UpstreamFailure): LlmuxError {
   const message = extractMessage(failure.body) ?? `Upstream returned HTTP ${failure.status}`;
-  const code = extractCode(failure.body);
+  const code = extractCode(failure.body) ?? amazonErrorType(failure.headers);
   let kind: ErrorKind = kindForStatus(failure.status);
+  // A status without a class of its own (e.g. Bedrock's 424 ModelErrorException): the error type decides.
+  const typed = code === undefined ? undefined : KIND_BY_ERROR_TYPE[code];
+  if (typed && kind === "bad_request" && failure.status !== 400 && failure.status !== 422) kind = typed;
   if (kind === "bad_request" || failure.status === 413) {
     const text = `${code ?? ""} ${message}`;
     if (CONTEXT_PATTERNS.some((pattern) => pattern.test(text))) kind = "context_window_exceeded";
@@ -50,6 +53,75 @@ export function classifyUpstreamFailure(failure: UpstreamFailure): LlmuxError {
     code: code ?? null,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+}
+
+/**
+ * Error types that arrive without a usable HTTP status: Anthropic's `error` stream event types and
+ * AWS exception names (x-amzn-ErrorType, and the exception frames of Bedrock event streams).
+ */
+const KIND_BY_ERROR_TYPE: Record<string, ErrorKind> = {
+  invalid_request_error: "bad_request",
+  authentication_error: "authentication",
+  permission_error: "permission_denied",
+  not_found_error: "not_found",
+  request_too_large: "request_too_large",
+  rate_limit_error: "rate_limit",
+  api_error: "server_error",
+  overloaded_error: "unavailable",
+  timeout_error: "timeout",
+  ValidationException: "bad_request",
+  AccessDeniedException: "permission_denied",
+  UnrecognizedClientException: "authentication",
+  ResourceNotFoundException: "not_found",
+  ThrottlingException: "rate_limit",
+  ModelNotReadyException: "rate_limit",
+  ServiceQuotaExceededException: "rate_limit",
+  ModelTimeoutException: "timeout",
+  ModelErrorException: "server_error",
+  ModelStreamErrorException: "server_error",
+  InternalServerException: "server_error",
+  ServiceUnavailableException: "unavailable",
+};
+
+/** The class of an error known only by its type name (`overloaded_error`, `throttlingException`, ...). */
+export function kindForErrorType(type: string | undefined): ErrorKind | undefined {
+  if (!type) return undefined;
+  return KIND_BY_ERROR_TYPE[type] ?? KIND_BY_ERROR_TYPE[type.charAt(0).toUpperCase() + type.slice(1)];
+}
+
+/**
+ * Builds the classified error for a failure reported inside a stream after a 2xx (Anthropic's
+ * `error` event, a Bedrock exception frame). Unknown types are server errors (retryable before the
+ * first chunk reached the client).
+ */
+export function classifyStreamError(failure: {
+  type: string | undefined;
+  message: string | undefined;
+  provider: string;
+  deploymentId: string;
+}): LlmuxError {
+  let kind: ErrorKind = kindForErrorType(failure.type) ?? "server_error";
+  const message = failure.message ?? failure.type ?? "unknown error";
+  if (kind === "bad_request") {
+    const text = `${failure.type ?? ""} ${message}`;
+    if (CONTEXT_PATTERNS.some((pattern) => pattern.test(text))) kind = "context_window_exceeded";
+    else if (CONTENT_POLICY_PATTERNS.some((pattern) => pattern.test(text))) kind = "content_policy";
+  }
+  return new LlmuxError({
+    kind,
+    status: clientStatusForUpstream(kind, statusForKind(kind)),
+    message: `${failure.provider} stream error${failure.type ? ` (${failure.type})` : ""}: ${message}`,
+    provider: failure.provider,
+    deploymentId: failure.deploymentId,
+    code: failure.type ?? null,
+  });
+}
+
+/** AWS puts the exception name in x-amzn-ErrorType ("ThrottlingException:http://internal.amazon.com/..."). */
+function amazonErrorType(headers: UpstreamFailure["headers"]): string | undefined {
+  const value = first(headers["x-amzn-errortype"]);
+  if (!value) return undefined;
+  return value.split(":")[0] || undefined;
 }
 
 /** Status the client sees for an upstream failure: client errors pass through, server errors become 502/503. */
