@@ -140,6 +140,27 @@ describe("faults", () => {
     expect(await recorded!.clientClosed).toBe(true);
   });
 
+  it("a client abort in the middle of a slow stream resolves clientClosed with true", async () => {
+    // Sent: a stream with 50 ms between chunks; the client aborts after reading 2 chunks.
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: "gpt-4o", messages, stream: true },
+      { ...withFault({ chunkDelayMs: 50 }), signal: controller.signal },
+    );
+    let read = 0;
+    // The SDK ends the iteration quietly on an abort.
+    await (async () => {
+      for await (const _chunk of stream) {
+        read++;
+        if (read === 2) controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(read).toBe(2);
+    const [recorded] = await mock.waitForRequests(1);
+    expect(await recorded!.clientClosed).toBe(true);
+    expect(recorded!.completed).toBe(false);
+  });
+
   it("disconnectAfterChunks destroys the connection mid-stream", async () => {
     // Sent: a stream with {disconnectAfterChunks: 3}. Expected: 3 chunks (role + 2 words), then a network error.
     const stream = await client.chat.completions.create(
