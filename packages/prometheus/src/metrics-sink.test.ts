@@ -113,6 +113,9 @@ describe("metrics from a known event sequence", () => {
     sink.onSuccess!(
       callEvent({
         callId: "c2",
+        // As the gateway reports it: the group of the deployment that served the call.
+        modelGroup: "claude",
+        requestedModel: "gpt-4o",
         user: "bob",
         team: "red",
         attempts: [c2East, c2West, c2Claude],
@@ -205,7 +208,7 @@ describe("metrics from a known event sequence", () => {
     ).toBe(1);
     expect(
       sum(samples, "llmux_requests_total", {
-        model_group: "gpt-4o",
+        model_group: "claude",
         deployment: "claude-deploy",
         model: "claude-3-5-sonnet",
         provider: "anthropic",
