@@ -6,7 +6,13 @@ import { type DecodedSpan, type OtlpReceiver, startOtlpReceiver } from "@llmux/t
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as A from "./attributes";
 import { langfuseExporter, otlpExporter } from "./exporters";
-import { addSpanExporter, flushTracing, getSharedCallTracer, resetSharedTracing, tracingStats } from "./registry";
+import {
+  addSpanExporter,
+  flushTracing,
+  getSharedCallTracer,
+  resetSharedTracing,
+  tracingStats,
+} from "./registry";
 import { attempt, callEvent, runCall, T0 } from "./test-fixtures";
 
 let receiver: OtlpReceiver;
@@ -81,7 +87,9 @@ describe("export over OTLP/HTTP", () => {
     expect(second.attributes[A.GEN_AI_REQUEST_STREAM]).toBe(true);
     expect(second.attributes[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]).toBe(0.21);
 
-    const attemptSpan = spans.find((span) => span.name === "attempt gpt4o-east" && span.traceId === plain.traceId);
+    const attemptSpan = spans.find(
+      (span) => span.name === "attempt gpt4o-east" && span.traceId === plain.traceId,
+    );
     expect(attemptSpan?.parentSpanId).toBe(plain.spanId);
     expect(tracingStats()).toEqual([
       { exporter: "otlp", queued: 0, exported: 4, droppedQueueFull: 0, droppedExportFailed: 0 },
@@ -107,7 +115,13 @@ describe("export over OTLP/HTTP", () => {
     const error = { type: "timeout" as const, status: 504, message: "Upstream timed out" };
     const failedIds = runCall(
       tracer,
-      callEvent({ status: "failure", error, usage: null, cost: null, attempts: [attempt({ outcome: "failure", error })] }),
+      callEvent({
+        status: "failure",
+        error,
+        usage: null,
+        cost: null,
+        attempts: [attempt({ outcome: "failure", error })],
+      }),
     );
     const fallbackIds = runCall(
       tracer,
@@ -166,7 +180,11 @@ describe("export over OTLP/HTTP", () => {
 
   it("LANGFUSE_HOST works as the base URL, and missing keys are named in the error", () => {
     const exporter = langfuseExporter({
-      env: { LANGFUSE_HOST: "https://langfuse.internal:3000/", LANGFUSE_PUBLIC_KEY: "pk", LANGFUSE_SECRET_KEY: "sk" },
+      env: {
+        LANGFUSE_HOST: "https://langfuse.internal:3000/",
+        LANGFUSE_PUBLIC_KEY: "pk",
+        LANGFUSE_SECRET_KEY: "sk",
+      },
     });
     expect(exporter.url).toBe("https://langfuse.internal:3000/api/public/otel/v1/traces");
     expect(() => langfuseExporter({ env: { LANGFUSE_PUBLIC_KEY: "pk" } })).toThrow(/LANGFUSE_SECRET_KEY/);

@@ -214,6 +214,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       scores.length = 0;
       failures.length = 0;
       delays.length = 0;
+      scoreCounter = 0;
     },
     close() {
       return new Promise<void>((resolve) => {

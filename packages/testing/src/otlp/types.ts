@@ -90,7 +90,7 @@ export interface OtlpReceiver {
   failNext(status: number, count?: number): void;
   /** Holds the answer to the next `count` POSTs for `delayMs` (a slow backend). */
   delayNext(delayMs: number, count?: number): void;
-  /** Forgets received spans, requests and scores, and pending failures or delays. */
+  /** Forgets received spans, requests and scores (score ids restart at score-1), and pending failures or delays. */
   reset(): void;
   close(): Promise<void>;
 }
