@@ -17,6 +17,16 @@ export type { CallInput } from "./gateway/call-run";
 export type { CallOutcome, Gateway, StreamOutcome } from "./gateway/create-gateway";
 export { createGateway } from "./gateway/create-gateway";
 export { estimatePromptTokens, estimateTokens } from "./gateway/estimate-tokens";
+export {
+  type ChatCompletionChunk,
+  type ChatCompletionStream,
+  callInfo,
+  createGatewayClient,
+  type EmbeddingsResponse,
+  type GatewayCallInfo,
+  type GatewayCallOptions,
+  type GatewayClient,
+} from "./gateway/in-process-api";
 export { createConsoleLogger } from "./gateway/logger";
 export type { AuthorizeResult, GatewayOptions } from "./gateway/types";
 export type { LlmuxHandler } from "./http/create-handler";
