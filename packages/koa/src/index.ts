@@ -1,1 +1,111 @@
-export {};
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  createGateway,
+  createHandler,
+  type Gateway,
+  type GatewayOptions,
+  hostParsedBody,
+  LlmuxError,
+  sendError,
+} from "@llmux/core";
+
+/** The part of a Koa 2 or 3 context the adapter uses (so any Koa version's types fit). */
+export interface KoaContextLike {
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string;
+  request: { body?: unknown };
+  respond?: boolean;
+}
+
+export type KoaNext = () => Promise<unknown>;
+export type KoaMiddleware = (context: KoaContextLike, next: KoaNext) => Promise<void>;
+
+export interface LlmuxKoaOptions {
+  /**
+   * Serve only under this path and strip it before routing, e.g. "/v1": `app.use(llmux(config, { prefix: "/v1" }))`.
+   * Not needed under koa-mount (it strips the mount path itself) or for "/v1" paths routed by @koa/router.
+   */
+  prefix?: string;
+}
+
+/** Koa middleware with the gateway it serves (for flush/shutdown and in-process calls). */
+export interface LlmuxKoaMiddleware extends KoaMiddleware {
+  readonly gateway: Gateway;
+  /**
+   * Place before a body parser that runs ahead of the gateway: turns its failures (malformed JSON, body too
+   * large) on the gateway's paths into OpenAI-format 400/413 answers. Not needed when llmux comes first.
+   */
+  readonly errorHandler: KoaMiddleware;
+}
+
+/**
+ * Mounts llmux on Koa 2 or 3. Paths it does not serve go to `next()`. The response is written straight to
+ * the Node socket (`ctx.respond = false`), so streams are never buffered. Works with or without
+ * koa-bodyparser / @koa/bodyparser before it.
+ */
+export function llmux(options: GatewayOptions | Gateway, settings: LlmuxKoaOptions = {}): LlmuxKoaMiddleware {
+  const gateway = isGateway(options) ? options : createGateway(options);
+  const handle = createHandler(gateway);
+  const prefix = settings.prefix?.replace(/\/+$/, "") ?? "";
+  const inScope = (path: string) => !prefix || path === prefix || path.startsWith(`${prefix}/`);
+
+  const middleware: KoaMiddleware = async (context, next) => {
+    if (!inScope(context.path)) return void (await next());
+    const request = context.req;
+    const original = request.url ?? "/";
+    if (prefix) request.url = original.slice(prefix.length) || "/";
+    let handled: boolean;
+    try {
+      handled = await handle(request, context.res, hostParsedBody(request, context.request.body));
+    } finally {
+      request.url = original;
+    }
+    if (handled) context.respond = false;
+    else await next();
+  };
+
+  const errorHandler: KoaMiddleware = async (context, next) => {
+    if (!inScope(context.path)) return void (await next());
+    try {
+      await next();
+    } catch (error) {
+      const failure = bodyParserFailure(error);
+      if (!failure) throw error;
+      context.respond = false;
+      sendError(context.res, failure, "openai", gateway.scrub);
+    }
+  };
+
+  return Object.assign(middleware, { gateway, errorHandler });
+}
+
+/** koa-bodyparser, @koa/bodyparser and koa-body (co-body / raw-body) errors, recognised by shape. */
+function bodyParserFailure(error: unknown): LlmuxError | undefined {
+  const candidate = error as { status?: unknown; type?: unknown; name?: unknown; message?: unknown } | null;
+  if (!candidate || typeof candidate !== "object") return undefined;
+  if (candidate.type === "entity.too.large" || candidate.status === 413) {
+    return new LlmuxError({
+      kind: "request_too_large",
+      message: "The request body is too large",
+      code: "request_too_large",
+    });
+  }
+  if (
+    candidate.status === 400 &&
+    (candidate.name === "SyntaxError" || candidate.type === "entity.parse.failed" || "body" in candidate)
+  ) {
+    return new LlmuxError({
+      kind: "bad_request",
+      message: `The request body is not valid JSON: ${String(candidate.message)}`,
+      code: "invalid_json",
+    });
+  }
+  return undefined;
+}
+
+function isGateway(value: GatewayOptions | Gateway): value is Gateway {
+  return typeof (value as Gateway).chat === "function" && typeof (value as Gateway).router === "object";
+}
+
+export type { Gateway, GatewayOptions };
