@@ -22,6 +22,7 @@ import {
   type TraceGroup,
   uploadTraceData,
 } from "./rest-trace";
+import { RootPromoter } from "./root-promotion";
 import { TraceAssembler } from "./trace-assembler";
 import type { MlflowExporterOptions, MlflowExporterStats, MlflowExportMode } from "./types";
 
@@ -58,6 +59,7 @@ class MlflowExporter implements MlflowSpanExporter {
   private readonly maxBuffered: number;
   private readonly flushTimeoutMs: number;
   private readonly assembler: TraceAssembler;
+  private readonly promoter: RootPromoter;
 
   private mode: MlflowExportMode;
   private experimentId: string | undefined;
@@ -103,6 +105,7 @@ class MlflowExporter implements MlflowSpanExporter {
     this.maxBuffered = Math.max(1, options.maxBufferedSpans ?? 2048);
     this.batchSize = Math.max(1, options.maxExportBatchSize ?? 512);
     this.flushTimeoutMs = Math.max(0, options.flushTimeoutMs ?? 10_000);
+    this.promoter = new RootPromoter(options.promoteCallSpansToRoots ?? true);
     this.assembler = new TraceAssembler({
       timeoutMs: Math.max(0, options.traceAssemblyTimeoutMs ?? 10_000),
       maxPendingSpans: this.maxBuffered,
@@ -312,7 +315,7 @@ class MlflowExporter implements MlflowSpanExporter {
   private async sendOtlp(batch: ReadableSpan[], experimentId: string): Promise<OtlpOutcome> {
     let body: Uint8Array;
     try {
-      body = encodeSpans(batch);
+      body = encodeSpans(this.promoter.prepare(batch));
     } catch (error) {
       this.limited.log("error", "encode", "mlflow exporter could not encode spans", {
         error: describe(error),

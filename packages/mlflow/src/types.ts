@@ -114,6 +114,12 @@ export interface MlflowExporterOptions extends MlflowConnectionOptions {
   /** How long `forceFlush()`/`shutdown()` wait for the buffer to drain. Default 10 000 ms. */
   flushTimeoutMs?: number;
   /**
+   * OTLP mode: send a span whose parent MLflow will not receive (a remote parent, or the host's
+   * HTTP span recorded outside llmux's provider) as a trace root, so MLflow completes the trace
+   * (state, previews, duration). The original parent id stays in `llmux.parent_span_id`. Default true.
+   */
+  promoteCallSpansToRoots?: boolean;
+  /**
    * REST mode only: how long spans of a trace wait for their local root span (the llmux call span)
    * before the trace is written without it. Default 10 000 ms (above the default 5 s delay of a BatchSpanProcessor).
    */

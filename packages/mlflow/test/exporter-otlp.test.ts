@@ -3,7 +3,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@ope
 import { afterEach, describe, expect, it } from "vitest";
 import { type MlflowSpanExporter, mlflowExporter } from "../src/index";
 import { collectingLogger, waitFor } from "./helpers";
-import { makeCallSpans } from "./make-spans";
+import { makeCallSpans, makeRemoteChildSpan } from "./make-spans";
 import { type MockMlflowServer, startMockMlflow } from "./mock-mlflow-server";
 import { decodeOtlpSpans } from "./otlp-decode";
 
@@ -232,5 +232,68 @@ describe("mlflowExporter over OTLP", () => {
 
   it("throws a config error at construction when no tracking URI is known", () => {
     expect(() => mlflowExporter({ env: {} })).toThrowError(/MLFLOW_TRACKING_URI is not set/);
+  });
+
+  it("sends a call span whose parent MLflow never gets (the host's HTTP span) as the trace root", async () => {
+    server = await startMockMlflow({ experiments: { llmux: "1" } });
+    exporter = mlflowExporter({ trackingUri: server.url, env: {}, logger: collectingLogger() });
+    const spans = makeCallSpans({ attempts: 1, hostParent: true });
+    const call = spans.at(-1)!;
+    const hostSpanId = call.parentSpanContext!.spanId;
+    await exportNow(exporter, spans);
+    await exporter.forceFlush();
+    const decoded = server.requestsTo("/v1/traces").flatMap((request) => decodeOtlpSpans(request.body));
+    const sentCall = decoded.find((span) => span.spanId === call.spanContext().spanId)!;
+    expect(sentCall.parentSpanId).toBeUndefined();
+    expect(sentCall.attributes["llmux.parent_span_id"]).toBe(hostSpanId);
+    expect(sentCall.traceId).toBe(call.spanContext().traceId);
+    const attempt = decoded.find((span) => span !== sentCall)!;
+    expect(attempt.parentSpanId).toBe(sentCall.spanId);
+    // the exporter's input is left as it was
+    expect(call.parentSpanContext?.spanId).toBe(hostSpanId);
+  });
+
+  it("keeps the local parent once host spans flow through the same exporter; always promotes remote parents", async () => {
+    server = await startMockMlflow({ experiments: { llmux: "1" } });
+    exporter = mlflowExporter({ trackingUri: server.url, env: {}, logger: collectingLogger() });
+    const [attempt] = makeCallSpans({ attempts: 1 });
+    const hostContext = attempt!.spanContext();
+    // a host span (no llmux attributes) reaches the exporter: host instrumentation feeds llmux's provider
+    const hostSpan = {
+      ...attempt!,
+      spanContext: () => hostContext,
+      attributes: { "http.route": "/v1/chat" },
+    } as ReadableSpan;
+    const spans = makeCallSpans({ attempts: 0, hostParent: true });
+    const remote = makeRemoteChildSpan({
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      traceFlags: 1,
+    });
+    await exportNow(exporter, [hostSpan, ...spans, remote]);
+    await exporter.forceFlush();
+    const decoded = server.requestsTo("/v1/traces").flatMap((request) => decodeOtlpSpans(request.body));
+    expect(decoded.find((span) => span.spanId === spans[0]!.spanContext().spanId)?.parentSpanId).toBe(
+      spans[0]!.parentSpanContext!.spanId,
+    );
+    const sentRemote = decoded.find((span) => span.spanId === remote.spanContext().spanId)!;
+    expect(sentRemote.parentSpanId).toBeUndefined();
+    expect(sentRemote.attributes["llmux.parent_span_id"]).toBe("b7ad6b7169203331");
+  });
+
+  it("promoteCallSpansToRoots: false sends parents unchanged", async () => {
+    server = await startMockMlflow({ experiments: { llmux: "1" } });
+    exporter = mlflowExporter({
+      trackingUri: server.url,
+      env: {},
+      promoteCallSpansToRoots: false,
+      logger: collectingLogger(),
+    });
+    const spans = makeCallSpans({ attempts: 0, hostParent: true });
+    await exportNow(exporter, spans);
+    await exporter.forceFlush();
+    const [sent] = server.requestsTo("/v1/traces").flatMap((request) => decodeOtlpSpans(request.body));
+    expect(sent?.parentSpanId).toBe(spans[0]!.parentSpanContext!.spanId);
+    expect(sent?.attributes["llmux.parent_span_id"]).toBeUndefined();
   });
 });
