@@ -1,4 +1,4 @@
-import type { ErrorKind } from "@llmux/callbacks";
+import { type ErrorKind, isCallRejection } from "@llmux/callbacks";
 
 const BRAND = Symbol.for("llmux.error");
 
@@ -77,14 +77,13 @@ export function isLlmuxError(value: unknown): value is LlmuxError {
 /** Wraps anything thrown into an LlmuxError (unknown errors become `internal`, message kept generic). */
 export function toLlmuxError(value: unknown): LlmuxError {
   if (isLlmuxError(value)) return value;
-  const candidate = value as { status?: unknown; message?: unknown; type?: unknown } | undefined;
   // A request hook's rejectCall() (branded by @llmux/callbacks).
-  if (candidate && (candidate as Record<symbol, unknown>)[Symbol.for("llmux.call-rejection")] === true) {
-    const status = typeof candidate.status === "number" ? candidate.status : 400;
+  if (isCallRejection(value)) {
     return new LlmuxError({
-      kind: (candidate.type as ErrorKind) ?? kindForStatus(status),
-      status,
-      message: String(candidate.message ?? "Rejected"),
+      kind: value.type,
+      status: value.status,
+      message: value.message,
+      ...(value.code ? { code: value.code } : {}),
     });
   }
   return new LlmuxError({ kind: "internal", message: "Internal gateway error", cause: value });

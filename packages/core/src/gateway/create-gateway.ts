@@ -32,6 +32,7 @@ import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
+import { createMessagesCalls, type MessagesCalls } from "./messages-call";
 import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
 import { StreamAssembler } from "./stream-assembler";
 import type { GatewayOptions } from "./types";
@@ -48,7 +49,7 @@ export interface StreamOutcome {
   chunks: AsyncGenerator<StreamItem>;
 }
 
-export interface Gateway extends GatewayInternals {
+export interface Gateway extends GatewayInternals, MessagesCalls {
   /** Resolves when the configured plugins are loaded; rejects with the start-up error. */
   readonly ready: Promise<void>;
   readonly options: GatewayOptions;
@@ -100,7 +101,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const pricing: Pricing = options.pricing ?? createPricing({ logger });
   const engine: CallbackEngine = createCallbackEngine({ sinks: options.sinks ?? [], logger, secrets });
   const providerFor = createProviderRegistry(options.providers);
-  const http = new UpstreamClient();
+  const http = new UpstreamClient({ scrub });
   const plugins: LlmuxPlugin[] = [];
   const tracers: CallTracer[] = [];
   const hooks: RequestHooks[] = options.hooks ?? [];
@@ -256,6 +257,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     ready,
     options,
     scrub,
+    ...createMessagesCalls({
+      gateway: () => gateway,
+      providerOf,
+      providerCall,
+      stripCredentials,
+      failure,
+      baseHeaders,
+    }),
     listening: () => engine.stats().length > 0 || tracers.length > 0 || afterCallHooks.length > 0,
     runAfterCall(run, event) {
       for (const hook of afterCallHooks) {

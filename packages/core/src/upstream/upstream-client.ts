@@ -25,8 +25,13 @@ export interface UpstreamResponse {
 
 export class UpstreamClient {
   readonly dispatcher: Agent;
+  /** Removes configured secrets from upstream texts (error messages) before they become errors. */
+  readonly scrub: (text: string) => string;
 
-  constructor(options: { connections?: number; keepAliveTimeoutMs?: number } = {}) {
+  constructor(
+    options: { connections?: number; keepAliveTimeoutMs?: number; scrub?: (text: string) => string } = {},
+  ) {
+    this.scrub = options.scrub ?? ((text) => text);
     this.dispatcher = new Agent({
       connections: options.connections ?? 256,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
@@ -69,7 +74,7 @@ export class UpstreamClient {
     }
     throw classifyUpstreamFailure({
       status: response.statusCode,
-      body: parsed,
+      body: typeof parsed === "string" ? this.scrub(parsed) : scrubDeep(parsed, this.scrub),
       headers: response.headers,
       provider: request.provider,
       deploymentId: request.deploymentId,
@@ -150,4 +155,16 @@ function originOf(url: string): string {
 
 function pathOf(url: string): string {
   return split(url).path;
+}
+
+/** Scrubs every string of a parsed JSON error body. */
+function scrubDeep(value: unknown, scrub: (text: string) => string): unknown {
+  if (typeof value === "string") return scrub(value);
+  if (Array.isArray(value)) return value.map((item) => scrubDeep(item, scrub));
+  if (value && typeof value === "object") {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) result[key] = scrubDeep(item, scrub);
+    return result;
+  }
+  return value;
 }

@@ -11,7 +11,7 @@ import type { StreamItem } from "../types";
  */
 export async function* openAiStream(
   body: Readable,
-  context: { provider: string; deploymentId: string; signal: AbortSignal },
+  context: { provider: string; deploymentId: string; signal: AbortSignal; scrub?: (text: string) => string },
 ): AsyncGenerator<StreamItem> {
   const events = readSse(body);
   let finished = false;
@@ -41,7 +41,7 @@ export async function* openAiStream(
         const error = chunk.error as { message?: string };
         throw new LlmuxError({
           kind: "server_error",
-          message: `${context.provider} stream error: ${error.message ?? "unknown"}`,
+          message: `${context.provider} stream error: ${(context.scrub ?? String)(error.message ?? "unknown")}`,
           provider: context.provider,
           deploymentId: context.deploymentId,
         });
