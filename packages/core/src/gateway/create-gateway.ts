@@ -100,6 +100,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const scrub = (text: string): string => scrubValue(text);
   const pricing: Pricing = options.pricing ?? createPricing({ logger });
   const engine: CallbackEngine = createCallbackEngine({ sinks: options.sinks ?? [], logger, secrets });
+  // Whether anything consumes events; kept as a count so the request path does not ask the engine.
+  let sinkCount = options.sinks?.length ?? 0;
   const providerFor = createProviderRegistry(options.providers);
   const http = new UpstreamClient({ scrub });
   const plugins: LlmuxPlugin[] = [];
@@ -111,7 +113,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const addPlugin = (plugin: LlmuxPlugin) => {
     plugins.push(plugin);
-    if (plugin.sink) engine.add(plugin.sink);
+    if (plugin.sink) {
+      engine.add(plugin.sink);
+      sinkCount++;
+    }
     if (plugin.tracer && !tracers.includes(plugin.tracer)) tracers.push(plugin.tracer);
     plugin.observeEngine?.(engine);
   };
@@ -156,7 +161,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   for (const plugin of options.plugins ?? []) addPlugin(plugin);
   const ready = loadConfiguredPlugins(config, env, logger).then((loaded) => {
     pricing.preload?.();
-    for (const sink of loaded.sinks) engine.add(sink);
+    for (const sink of loaded.sinks) {
+      engine.add(sink);
+      sinkCount++;
+    }
     for (const plugin of loaded.plugins) addPlugin(plugin);
     for (const deployment of config.deployments) {
       for (const plugin of plugins) {
@@ -265,7 +273,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       failure,
       baseHeaders,
     }),
-    listening: () => engine.stats().length > 0 || tracers.length > 0 || afterCallHooks.length > 0,
+    listening: () => sinkCount > 0 || tracers.length > 0 || afterCallHooks.length > 0,
     runAfterCall(run, event) {
       for (const hook of afterCallHooks) {
         Promise.resolve()
