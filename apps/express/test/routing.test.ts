@@ -68,7 +68,7 @@ const count = (scenario: string) => mock.requests.filter((request) => request.sc
 describe("router under faults", () => {
   it("one of three deployments answers 429: no client errors; it cools down and comes back", async () => {
     let limited = true;
-    mock.scenario("t1", () => (limited ? { status: 429, retryAfterMs: 400 } : undefined));
+    mock.scenario("t1", () => (limited ? { status: 429, retryAfterMs: 2_000 } : undefined));
     for (let index = 0; index < 12; index++) {
       const { response } = await ask("trio");
       expect(response.status).toBe(200);
@@ -81,7 +81,7 @@ describe("router under faults", () => {
     };
     expect(ready.cooling.map((entry) => entry.deployment)).toEqual(["t1"]);
     limited = false;
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     mock.clear();
     for (let index = 0; index < 30; index++) await ask("trio");
     expect(count("t1")).toBeGreaterThan(0);
