@@ -1,0 +1,81 @@
+/** Command-line options of the bench. */
+import { parseArgs } from "node:util";
+import { type BenchMode, defaultTargets, TARGETS } from "./plan";
+import type { TargetName } from "./types";
+
+export const USAGE = `Usage: node apps/bench/dist/main.js [--smoke | --soak | --profile <target>] [options]
+
+Modes:
+  (default)            the short comparison (under 2 minutes): every target × plain/stream × c1/c50 + fixed rate
+  --smoke              a few seconds, tiny counts, every scenario and a mini soak; asserts nothing about speed
+  --soak               200k calls (one in four streamed) against llmux with everything on; reports RSS growth
+  --profile <target>   runs <target>'s server under node --cpu-prof and summarises the profile
+
+Options:
+  --targets a,b,...    targets to run (${TARGETS.map((target) => target.name).join(", ")})
+  --calls N            soak length (default 200000)
+  --rate N             calls/s of the fixed-rate workload (default 300)
+  --seconds N          profile load duration per call kind (default 15)
+  --json <path>        where to write the JSON results (default apps/bench/results/<mode>-latest.json, latest.json for the short run)
+  --help`;
+
+export interface BenchOptions {
+  mode: BenchMode;
+  targets: TargetName[];
+  calls?: number;
+  rate: number;
+  seconds: number;
+  profileTarget?: TargetName;
+  json?: string;
+  help: boolean;
+}
+
+function positive(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${flag} must be a positive number, got "${text}"`);
+  return value;
+}
+
+function targetName(text: string): TargetName {
+  const found = TARGETS.find((target) => target.name === text);
+  if (!found)
+    throw new Error(`unknown target "${text}" (known: ${TARGETS.map((target) => target.name).join(", ")})`);
+  return found.name;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: "boolean" },
+      soak: { type: "boolean" },
+      profile: { type: "string" },
+      targets: { type: "string" },
+      calls: { type: "string" },
+      rate: { type: "string" },
+      seconds: { type: "string" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  const modes = [values.smoke && "smoke", values.soak && "soak", values.profile && "profile"].filter(Boolean);
+  if (modes.length > 1) throw new Error(`choose one mode, not ${modes.join(" and ")}`);
+  const mode = (modes[0] || "short") as BenchMode;
+  const options: BenchOptions = {
+    mode,
+    targets: values.targets
+      ? values.targets.split(",").map((name) => targetName(name.trim()))
+      : defaultTargets(mode),
+    rate: positive("--rate", values.rate) ?? 300,
+    seconds: positive("--seconds", values.seconds) ?? 15,
+    help: values.help === true,
+  };
+  const calls = positive("--calls", values.calls);
+  if (calls !== undefined) options.calls = Math.round(calls);
+  if (values.profile) options.profileTarget = targetName(values.profile);
+  if (values.json) options.json = values.json;
+  return options;
+}

@@ -1,0 +1,197 @@
+/** What each mode runs: the targets, the workloads and their bounds (count and time). */
+import type { TargetDefinition, TargetName, WorkloadDefinition } from "./types";
+
+export type BenchMode = "short" | "smoke" | "soak" | "profile";
+
+export const TARGETS: TargetDefinition[] = [
+  { name: "direct", description: "load generator → mock (no server in between)" },
+  {
+    name: "bare-proxy",
+    description: "node:http + undici Pool passthrough, piped body (the floor)",
+    script: "servers/bare-proxy-server.js",
+  },
+  {
+    name: "llmux-express-off",
+    description: "llmux on Express 5, telemetry off",
+    script: "servers/llmux-express-server.js",
+    env: { BENCH_LLMUX_MODE: "off" },
+  },
+  {
+    name: "llmux-express-all",
+    description: "llmux on Express 5, everything on (auth, JSONL sink, pricing, OTel→OTLP, Prometheus)",
+    script: "servers/llmux-express-server.js",
+    env: { BENCH_LLMUX_MODE: "all" },
+  },
+  {
+    name: "llmux-koa-off",
+    description: "llmux on Koa (@llmux/koa), telemetry off",
+    script: "servers/llmux-koa-server.js",
+    env: { BENCH_LLMUX_MODE: "off" },
+  },
+  {
+    name: "llmux-koa-all",
+    description: "llmux on Koa (@llmux/koa), everything on",
+    script: "servers/llmux-koa-server.js",
+    env: { BENCH_LLMUX_MODE: "all" },
+  },
+  {
+    name: "llmux-nest-off",
+    description: "llmux on NestJS/Express (@llmux/nestjs), telemetry off",
+    script: "servers/llmux-nest-server.js",
+    env: { BENCH_LLMUX_MODE: "off" },
+  },
+  {
+    name: "llmux-nest-all",
+    description: "llmux on NestJS/Express (@llmux/nestjs), everything on",
+    script: "servers/llmux-nest-server.js",
+    env: { BENCH_LLMUX_MODE: "all" },
+  },
+];
+
+/** Targets of a run when --targets is not given. */
+export function defaultTargets(mode: BenchMode): TargetName[] {
+  if (mode === "soak" || mode === "profile") return ["llmux-express-all"];
+  if (mode === "smoke") return TARGETS.map((target) => target.name);
+  return [
+    "direct",
+    "bare-proxy",
+    "llmux-express-off",
+    "llmux-express-all",
+    "llmux-koa-all",
+    "llmux-nest-all",
+  ];
+}
+
+export interface WorkloadBounds {
+  rate: number;
+}
+
+export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDefinition[] {
+  if (mode === "smoke") {
+    return [
+      {
+        name: "plain-c1",
+        kind: "plain",
+        concurrency: 1,
+        maxCalls: 20,
+        maxSeconds: 1,
+        warmupCalls: 5,
+        warmupSeconds: 0.5,
+      },
+      {
+        name: "plain-c50",
+        kind: "plain",
+        concurrency: 50,
+        maxCalls: 100,
+        maxSeconds: 1,
+        warmupCalls: 50,
+        warmupSeconds: 0.5,
+      },
+      {
+        name: "stream-c1",
+        kind: "stream",
+        concurrency: 1,
+        maxCalls: 20,
+        maxSeconds: 1,
+        warmupCalls: 5,
+        warmupSeconds: 0.5,
+      },
+      {
+        name: "stream-c50",
+        kind: "stream",
+        concurrency: 50,
+        maxCalls: 100,
+        maxSeconds: 1,
+        warmupCalls: 50,
+        warmupSeconds: 0.5,
+      },
+      {
+        name: "plain-rate",
+        kind: "plain",
+        ratePerSecond: 100,
+        maxCalls: 20,
+        maxSeconds: 0.2,
+        warmupCalls: 5,
+        warmupSeconds: 0.5,
+      },
+    ];
+  }
+  return [
+    {
+      name: "plain-c1",
+      kind: "plain",
+      concurrency: 1,
+      maxCalls: 20_000,
+      maxSeconds: 2,
+      warmupCalls: 300,
+      warmupSeconds: 0.4,
+    },
+    {
+      name: "plain-c50",
+      kind: "plain",
+      concurrency: 50,
+      maxCalls: 50_000,
+      maxSeconds: 3,
+      warmupCalls: 1000,
+      warmupSeconds: 0.4,
+    },
+    {
+      name: "stream-c1",
+      kind: "stream",
+      concurrency: 1,
+      maxCalls: 20_000,
+      maxSeconds: 1.5,
+      warmupCalls: 300,
+      warmupSeconds: 0.4,
+    },
+    {
+      name: "stream-c50",
+      kind: "stream",
+      concurrency: 50,
+      maxCalls: 50_000,
+      maxSeconds: 3,
+      warmupCalls: 1000,
+      warmupSeconds: 0.4,
+    },
+    {
+      name: "plain-rate",
+      kind: "plain",
+      ratePerSecond: options.rate,
+      maxCalls: Math.round(options.rate * 2.5),
+      maxSeconds: 2.5,
+      warmupCalls: 300,
+      warmupSeconds: 0.4,
+    },
+  ];
+}
+
+export interface SoakPlan {
+  calls: number;
+  warmupCalls: number;
+  concurrency: number;
+  /** One call in `streamEvery` is a stream. */
+  streamEvery: number;
+  maxSeconds: number;
+  sampleEvery: number;
+}
+
+export function soakPlan(mode: BenchMode, calls: number | undefined): SoakPlan {
+  if (mode === "smoke")
+    return {
+      calls: calls ?? 400,
+      warmupCalls: 100,
+      concurrency: 20,
+      streamEvery: 4,
+      maxSeconds: 20,
+      sampleEvery: 100,
+    };
+  const total = calls ?? 200_000;
+  return {
+    calls: total,
+    warmupCalls: Math.min(10_000, Math.max(1000, Math.round(total / 20))),
+    concurrency: 50,
+    streamEvery: 4,
+    maxSeconds: 900,
+    sampleEvery: Math.max(1000, Math.round(total / 40)),
+  };
+}

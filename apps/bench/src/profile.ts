@@ -1,0 +1,71 @@
+/**
+ * Profile mode: runs one target's server under `node --cpu-prof` (one server process per call kind,
+ * so plain and streamed calls get a profile each), loads it at concurrency 50, stops it cleanly so
+ * V8 writes the profile, and summarises it.
+ */
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CallKind } from "./load/call-spec";
+import { closedLoop } from "./load/closed-loop";
+import { TARGETS } from "./plan";
+import { type ProfileSummary, renderProfileSummary, summariseFile } from "./profile-summary";
+import { startTarget, startUpstream } from "./start-servers";
+import type { TargetName } from "./types";
+
+export interface ProfileOptions {
+  distDirectory: string;
+  resultsDirectory: string;
+  target: TargetName;
+  seconds: number;
+  log: (line: string) => void;
+}
+
+export async function runProfile(options: ProfileOptions): Promise<Record<CallKind, ProfileSummary>> {
+  const definition = TARGETS.find((target) => target.name === options.target);
+  if (!definition?.script) throw new Error(`--profile needs a server target, not ${options.target}`);
+  const directory = join(options.resultsDirectory, "profiles");
+  mkdirSync(directory, { recursive: true });
+  const upstream = await startUpstream(options.distDirectory);
+  const summaries = {} as Record<CallKind, ProfileSummary>;
+  try {
+    for (const kind of ["plain", "stream"] as const) {
+      const prefix = `${options.target}-${kind}`;
+      const started = await startTarget(options.distDirectory, definition, upstream, [
+        "--cpu-prof",
+        `--cpu-prof-dir=${directory}`,
+        `--cpu-prof-name=${prefix}-${Date.now()}.cpuprofile`,
+      ]);
+      if (!started.server) throw new Error(`${options.target}: ${started.skipped ?? started.failed}`);
+      options.log(`profiling ${options.target} (${kind} calls, concurrency 50, ${options.seconds} s)`);
+      const { recorder } = await closedLoop({
+        url: started.server.url,
+        kind,
+        concurrency: 50,
+        maxCalls: 2_000_000,
+        maxSeconds: options.seconds,
+      });
+      await started.server.request("flush");
+      await started.server.stop();
+      const file = newest(directory, prefix);
+      const summary = summariseFile(join(directory, file));
+      summaries[kind] = summary;
+      const text = `${recorder.calls} ${kind} calls (${recorder.errors} errors)\n${renderProfileSummary(summary)}`;
+      writeFileSync(join(directory, `${prefix}-summary.txt`), `${text}\n`);
+      writeFileSync(join(directory, `${prefix}-summary.json`), `${JSON.stringify(summary, null, 2)}\n`);
+      options.log(text);
+    }
+  } finally {
+    await upstream.stop();
+  }
+  return summaries;
+}
+
+function newest(directory: string, prefix: string): string {
+  const files = readdirSync(directory).filter(
+    (name) => name.startsWith(prefix) && name.endsWith(".cpuprofile"),
+  );
+  if (files.length === 0) throw new Error(`no ${prefix}*.cpuprofile was written in ${directory}`);
+  return files.sort(
+    (a, b) => statSync(join(directory, b)).mtimeMs - statSync(join(directory, a)).mtimeMs,
+  )[0]!;
+}

@@ -1,0 +1,113 @@
+/**
+ * The comparison run (short and smoke modes): every target's server in its own process, the
+ * workloads interleaved (each workload runs against every target before the next workload), so
+ * the ratios compare figures taken close together in time.
+ */
+import type { ChildServerHandle } from "./child-server";
+import { type BenchMode, soakPlan, TARGETS, workloads } from "./plan";
+import { rssMb } from "./process-stats";
+import { runCell } from "./run-cell";
+import { runSoak } from "./soak";
+import { type StartedTarget, startTarget, startUpstream } from "./start-servers";
+import { collectTelemetry } from "./telemetry-check";
+import type { SoakResult, TargetName, TargetResult } from "./types";
+
+export interface RunOptions {
+  mode: BenchMode;
+  distDirectory: string;
+  targets: TargetName[];
+  rate: number;
+  log: (line: string) => void;
+}
+
+export async function runComparison(
+  options: RunOptions,
+): Promise<{ targets: TargetResult[]; soak?: SoakResult }> {
+  const upstream = await startUpstream(options.distDirectory);
+  const started: StartedTarget[] = [];
+  try {
+    const definitions = options.targets.map((name) => {
+      const definition = TARGETS.find((target) => target.name === name);
+      if (!definition) throw new Error(`unknown target ${name}`);
+      return definition;
+    });
+    started.push(
+      ...(await Promise.all(
+        definitions.map((definition) => startTarget(options.distDirectory, definition, upstream)),
+      )),
+    );
+    const results = new Map<TargetName, TargetResult>();
+    for (const target of started) {
+      const result: TargetResult = {
+        name: target.definition.name,
+        description: target.definition.description,
+        status: target.skipped ? "skipped" : target.failed ? "failed" : "ran",
+        rssBeforeMb: target.server ? rssMb(target.server.pid) : null,
+        rssAfterMb: null,
+        workloads: [],
+      };
+      if (target.server) result.details = target.server.details;
+      if (target.skipped || target.failed) {
+        result.note = target.skipped ?? target.failed;
+        options.log(`${result.status} ${result.name}: ${result.note}`);
+      }
+      results.set(target.definition.name, result);
+    }
+    const running = started.filter((target) => target.url !== undefined);
+    for (const workload of workloads(options.mode, { rate: options.rate })) {
+      for (const target of running) {
+        const result = results.get(target.definition.name)!;
+        if (result.status !== "ran") continue;
+        try {
+          const cell = await runCell({ url: target.url!, server: target.server }, upstream, workload);
+          result.workloads.push(cell);
+          options.log(
+            `${target.definition.name.padEnd(18)} ${workload.name.padEnd(11)} ${String(cell.calls).padStart(6)} calls ${cell.callsPerSecond.toFixed(0).padStart(6)}/s p50 ${cell.p50Ms.toFixed(3)} ms${cell.errors ? ` ${cell.errors} errors` : ""}`,
+          );
+        } catch (error) {
+          result.status = "failed";
+          result.note = `${workload.name}: ${String(error)}`;
+          options.log(`failed ${target.definition.name}: ${result.note}`);
+        }
+      }
+    }
+    for (const target of running) {
+      const result = results.get(target.definition.name)!;
+      if (!target.server || result.status !== "ran") continue;
+      if (target.definition.env?.BENCH_LLMUX_MODE === "all")
+        result.telemetry = await collectTelemetry(target.server, upstream).catch((error) => ({
+          error: String(error),
+        }));
+      result.rssAfterMb = rssMb(target.server.pid);
+    }
+    addDifferences([...results.values()]);
+    let soak: SoakResult | undefined;
+    if (options.mode === "smoke") {
+      // the soak path too, in miniature, so it never rots
+      const subject = running.find((target) => target.definition.name === "llmux-express-all")?.server;
+      if (subject) soak = await runSoak(subject, soakPlan("smoke", undefined), options.log);
+    }
+    return { targets: [...results.values()], soak };
+  } finally {
+    await Promise.all(started.map((target) => target.server?.stop()));
+    await upstream.stop();
+  }
+}
+
+/** Latency and time to first chunk added over direct-to-mock, workload by workload. */
+function addDifferences(targets: TargetResult[]): void {
+  const direct = targets.find((target) => target.name === "direct" && target.status === "ran");
+  if (!direct) return;
+  for (const target of targets) {
+    if (target === direct) continue;
+    for (const result of target.workloads) {
+      const base = direct.workloads.find((candidate) => candidate.workload === result.workload);
+      if (!base) continue;
+      result.addedP50Ms = result.p50Ms - base.p50Ms;
+      if (result.firstChunkP50Ms !== null && base.firstChunkP50Ms !== null)
+        result.addedFirstChunkP50Ms = result.firstChunkP50Ms - base.firstChunkP50Ms;
+    }
+  }
+}
+
+export type { ChildServerHandle };

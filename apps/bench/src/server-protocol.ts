@@ -1,0 +1,99 @@
+/**
+ * The IPC protocol between the bench (parent) and each server under test (a child process): the
+ * child announces its URL once listening; the parent asks it to flush telemetry, report memory,
+ * collect garbage, report telemetry counts, or stop.
+ */
+export type ParentMessage =
+  | { type: "flush"; id: number }
+  | { type: "memory"; id: number }
+  | { type: "gc"; id: number }
+  | { type: "telemetry"; id: number }
+  | { type: "stop"; id: number };
+
+export type ChildMessage =
+  | { type: "ready"; url: string; details: Record<string, unknown> }
+  | { type: "reply"; id: number; value: unknown }
+  | { type: "failed"; message: string; skip: boolean };
+
+/** What a child server module implements: start listening, and the optional hooks behind the messages. */
+export interface ChildServer {
+  url: string;
+  details?: Record<string, unknown>;
+  /** Delivers queued telemetry (spans, events, metrics) so its CPU lands in the measured window. */
+  flush?(): Promise<void>;
+  /** Counts of telemetry produced/delivered (spans, events) for the sanity check. */
+  telemetry?(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs a child server: starts it, answers the parent's messages, and exits cleanly on "stop" (so
+ * `--cpu-prof` can write its profile).
+ */
+export function serveChild(start: () => Promise<ChildServer>): void {
+  const send = (message: ChildMessage) => process.send?.(message);
+  start().then(
+    (server) => {
+      process.on("message", (raw) => {
+        const message = raw as ParentMessage;
+        const answer = (value: unknown) => send({ type: "reply", id: message.id, value });
+        const run = async (): Promise<unknown> => {
+          switch (message.type) {
+            case "flush":
+              await server.flush?.();
+              return true;
+            case "memory":
+              return process.memoryUsage();
+            case "gc": {
+              const gc = (globalThis as { gc?: () => void }).gc;
+              if (gc) {
+                gc();
+                gc();
+              }
+              return { collected: gc !== undefined, memory: process.memoryUsage() };
+            }
+            case "telemetry":
+              return (await server.telemetry?.()) ?? {};
+            case "stop":
+              await server.close().catch(() => undefined);
+              return true;
+          }
+        };
+        run().then(
+          (value) => {
+            answer(value);
+            if (message.type === "stop") {
+              process.disconnect?.();
+              // let the reply leave, then exit (writes the --cpu-prof profile)
+              setImmediate(() => process.exit(0));
+            }
+          },
+          (error: unknown) => answer({ error: String(error) }),
+        );
+      });
+      process.on("disconnect", () => {
+        // parent gone without a stop: do not linger
+        setTimeout(() => process.exit(0), 100).unref();
+      });
+      send({ type: "ready", url: server.url, details: server.details ?? {} });
+    },
+    (error: unknown) => {
+      const skip = (error as { kind?: unknown } | undefined)?.kind === "skip";
+      const message = skip ? (error as Error).message : String((error as Error)?.stack ?? error);
+      send({ type: "failed", message, skip });
+      setImmediate(() => process.exit(1));
+    },
+  );
+}
+
+/** Reads a required environment variable of a child. */
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`bench child: ${name} is not set`);
+  return value;
+}
+
+/** Thrown by a child whose scenario cannot run here (its adapter or framework is missing). */
+export class SkipScenario extends Error {
+  readonly kind = "skip";
+}

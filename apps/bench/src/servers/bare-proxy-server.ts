@@ -1,0 +1,68 @@
+/**
+ * Child process: the floor. The smallest useful Node passthrough proxy: a node:http server that
+ * forwards every request to the upstream through an undici Pool (keep-alive) and pipes the
+ * response body back as it arrives. No parsing, no routing, no telemetry.
+ */
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream";
+import { Pool } from "undici";
+import { requireEnv, serveChild } from "../server-protocol";
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "host",
+]);
+
+function forwardable(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>) {
+  const result: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) result[name] = value;
+  }
+  return result;
+}
+
+serveChild(async () => {
+  const upstream = new Pool(requireEnv("BENCH_UPSTREAM_URL"), {
+    connections: 256,
+    keepAliveTimeout: 30_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  const server = createServer({ keepAliveTimeout: 30_000 }, (request, response) => {
+    upstream
+      .request({
+        method: request.method as "POST",
+        path: request.url ?? "/",
+        headers: forwardable(request.headers),
+        body: request,
+      })
+      .then(
+        (upstreamResponse) => {
+          response.writeHead(upstreamResponse.statusCode, forwardable(upstreamResponse.headers));
+          pipeline(upstreamResponse.body, response, () => undefined);
+        },
+        () => {
+          if (!response.headersSent) response.writeHead(502, { "content-type": "application/json" });
+          response.end('{"error":{"message":"upstream failed","type":"server_error"}}');
+        },
+      );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    details: { kind: "node:http + undici Pool, piped body" },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await upstream.close();
+    },
+  };
+});

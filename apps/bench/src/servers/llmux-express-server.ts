@@ -1,0 +1,36 @@
+/**
+ * Child process: llmux mounted on Express 5 the documented way, `app.use("/v1", llmux(options))`,
+ * in the mode named by BENCH_LLMUX_MODE ("off" or "all", see llmux-options.ts).
+ */
+import type { AddressInfo } from "node:net";
+import { llmux } from "@llmux/express";
+import express from "express";
+import { serveChild } from "../server-protocol";
+import { llmuxMode, llmuxOptions, llmuxTelemetry } from "./llmux-options";
+
+serveChild(async () => {
+  const mode = llmuxMode();
+  const gateway = llmux(llmuxOptions(mode));
+  await gateway.gateway.ready;
+  const app = express();
+  app.disable("x-powered-by");
+  app.use("/v1", gateway, gateway.errorHandler);
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  server.keepAliveTimeout = 30_000;
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    details: { framework: "express", mode, plugins: gateway.gateway.plugins().map((plugin) => plugin.name) },
+    flush: () => gateway.gateway.flush(),
+    telemetry: () => llmuxTelemetry(gateway.gateway),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.gateway.shutdown();
+    },
+  };
+});

@@ -1,0 +1,48 @@
+/** Starts the upstream child and the servers under test, each in its own process. */
+import { join } from "node:path";
+import { type ChildServerHandle, ChildStartError, spawnServer } from "./child-server";
+import type { TargetDefinition } from "./types";
+
+export interface StartedTarget {
+  definition: TargetDefinition;
+  server?: ChildServerHandle;
+  url?: string;
+  skipped?: string;
+  failed?: string;
+}
+
+export function distPath(directory: string, script: string): string {
+  return join(directory, script);
+}
+
+export async function startUpstream(directory: string): Promise<ChildServerHandle> {
+  return spawnServer({
+    name: "upstream (mock + OTLP receiver)",
+    script: join(directory, "servers/upstream-server.js"),
+  });
+}
+
+export async function startTarget(
+  directory: string,
+  definition: TargetDefinition,
+  upstream: ChildServerHandle,
+  nodeArgs: string[] = ["--expose-gc"],
+): Promise<StartedTarget> {
+  if (!definition.script) return { definition, url: upstream.url };
+  try {
+    const server = await spawnServer({
+      name: definition.name,
+      script: join(directory, definition.script),
+      nodeArgs,
+      env: {
+        ...definition.env,
+        BENCH_UPSTREAM_URL: upstream.url,
+        BENCH_TRACES_URL: `${String(upstream.details.receiverUrl)}/${definition.name}/v1/traces`,
+      },
+    });
+    return { definition, server, url: server.url };
+  } catch (error) {
+    if (error instanceof ChildStartError && error.skip) return { definition, skipped: error.message };
+    return { definition, failed: String((error as Error).message ?? error) };
+  }
+}

@@ -1,0 +1,127 @@
+/** Shapes of the bench's plan and of its JSON results (apps/bench/results/*.json). */
+import type { CallKind } from "./load/call-spec";
+
+export type TargetName =
+  | "direct"
+  | "bare-proxy"
+  | "llmux-express-off"
+  | "llmux-express-all"
+  | "llmux-koa-off"
+  | "llmux-koa-all"
+  | "llmux-nest-off"
+  | "llmux-nest-all";
+
+export interface TargetDefinition {
+  name: TargetName;
+  description: string;
+  /** Built child script under dist/ (none for "direct": the load goes straight to the mock). */
+  script?: string;
+  env?: Record<string, string>;
+}
+
+export type WorkloadName =
+  | "plain-c1"
+  | "plain-c50"
+  | "stream-c1"
+  | "stream-c50"
+  | "plain-rate"
+  | "stream-rate";
+
+export interface WorkloadDefinition {
+  name: WorkloadName;
+  kind: CallKind;
+  /** Closed loop at this concurrency, or open loop at `ratePerSecond`. */
+  concurrency?: number;
+  ratePerSecond?: number;
+  maxCalls: number;
+  maxSeconds: number;
+  warmupCalls: number;
+  warmupSeconds: number;
+}
+
+export interface WorkloadResult {
+  workload: WorkloadName;
+  kind: CallKind;
+  concurrency: number | null;
+  ratePerSecond: number | null;
+  calls: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  callsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  /** p50 minus the direct-to-mock p50 of the same workload. */
+  addedP50Ms: number | null;
+  firstChunkP50Ms: number | null;
+  firstChunkP99Ms: number | null;
+  addedFirstChunkP50Ms: number | null;
+  /** CPU of the server process (utime + stime from /proc) per call, telemetry flush included. */
+  serverCpuMsPerCall: number | null;
+  upstreamCpuMsPerCall: number;
+  /** Cores used on average by processes other than the bench's own during the measurement (noise). */
+  foreignCpuCores: number;
+}
+
+export interface TargetResult {
+  name: TargetName;
+  description: string;
+  status: "ran" | "skipped" | "failed";
+  note?: string;
+  details?: Record<string, unknown>;
+  rssBeforeMb: number | null;
+  rssAfterMb: number | null;
+  workloads: WorkloadResult[];
+  telemetry?: Record<string, unknown>;
+}
+
+export interface SoakResult {
+  target: TargetName;
+  calls: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  callsPerSecond: number;
+  concurrency: number;
+  streamShare: number;
+  rssBaselineMb: number;
+  rssEndMb: number;
+  rssGrowthMb: number;
+  rssMaxMb: number;
+  /** RSS and heap after a forced full GC, at the baseline and at the end. */
+  afterGc: { rssBaselineMb: number; rssEndMb: number; heapBaselineMb: number; heapEndMb: number } | null;
+  samples: Array<{ calls: number; rssMb: number }>;
+  serverCpuMsPerCall: number;
+}
+
+export interface CheckResult {
+  id: string;
+  description: string;
+  value: number | null;
+  limit: string;
+  pass: boolean | null;
+  note?: string;
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    mode: "short" | "smoke" | "soak" | "profile";
+    command: string;
+    node: string;
+    platform: string;
+    cpus: number;
+    cpuModel: string;
+    gitCommit: string | null;
+    secondsTotal: number;
+    /** os.loadavg() when the run started and when it ended. */
+    loadAverageStart: number[];
+    loadAverageEnd: number[];
+    /** Cores used on average by other processes over the measured cells (the noise on this run). */
+    foreignCpuCores: number | null;
+  };
+  targets: TargetResult[];
+  soak?: SoakResult;
+  checks: CheckResult[];
+}
