@@ -1,0 +1,47 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createHandler, type Gateway, hostParsedBody, LlmuxError, sendError } from "@llmux/core";
+import type { LlmuxMountOptions } from "./types";
+
+type NodeRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
+type Next = (error?: unknown) => void;
+
+/**
+ * Connect-style middleware on the raw Node request and response (what Express and @fastify/middie pass).
+ * It matches the full URL itself, so it behaves the same on both platforms and under a global prefix.
+ */
+export function gatewayMiddleware(gateway: Gateway, options: LlmuxMountOptions) {
+  const handle = createHandler(gateway);
+  const prefix = (options.path ?? "/v1").replace(/\/+$/, "");
+  const rootPaths = new Set(options.rootPaths ?? ["/health/liveliness", "/health/readiness", "/metrics"]);
+  const target = (request: NodeRequest): string | undefined => {
+    const url = request.originalUrl ?? request.url ?? "/";
+    const path = url.split("?", 1)[0]!;
+    if (path === prefix || path.startsWith(`${prefix}/`)) return url.slice(prefix.length) || "/";
+    return rootPaths.has(path) ? url : undefined;
+  };
+
+  const middleware = (request: NodeRequest, response: ServerResponse, next: Next) => {
+    const url = target(request);
+    if (url === undefined) return next();
+    const original = request.url;
+    request.url = url;
+    handle(request, response, hostParsedBody(request, request.body))
+      .finally(() => Object.assign(request, { url: original }))
+      .then((handled) => handled || next(), next);
+  };
+
+  /** Express error middleware: Nest's JSON parser failures on the gateway's paths → OpenAI 400/413. */
+  const errorHandler = (error: unknown, request: NodeRequest, response: ServerResponse, next: Next) => {
+    const type = (error as { type?: unknown } | undefined)?.type;
+    const tooLarge = type === "entity.too.large";
+    if (target(request) === undefined || (!tooLarge && type !== "entity.parse.failed")) return next(error);
+    const message = tooLarge
+      ? "The request body is too large"
+      : `The request body is not valid JSON: ${error}`;
+    const kind = tooLarge ? "request_too_large" : "bad_request";
+    const code = tooLarge ? "request_too_large" : "invalid_json";
+    sendError(response, new LlmuxError({ kind, message, code }), "openai", gateway.scrub);
+  };
+
+  return { middleware, errorHandler };
+}
