@@ -6,6 +6,7 @@ import type { CallInput } from "../gateway/call-run";
 import type { Gateway } from "../gateway/create-gateway";
 import { type Access, authenticate } from "./authenticate";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
+import { handleMessagesRoute, isMessagesRoute } from "./messages-route";
 import { readJsonBody } from "./read-body";
 import { SseWriter } from "./sse-writer";
 
@@ -45,6 +46,10 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
           parsedBody,
           startTime,
         );
+        return true;
+      }
+      if (isMessagesRoute(method, path)) {
+        await handleMessagesRoute(gateway, path, request, response, parsedBody, startTime);
         return true;
       }
       if (method === "GET" && path === "/models") {

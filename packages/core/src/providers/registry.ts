@@ -1,5 +1,9 @@
 import { LlmuxError } from "../errors/llmux-error";
+import { createAnthropicProvider } from "./anthropic/anthropic-provider";
+import { createAzureProvider } from "./azure/azure-provider";
+import { createBedrockProvider } from "./bedrock/bedrock-provider";
 import { createMockProvider } from "./mock/mock-provider";
+import { createOllamaProvider } from "./ollama/ollama-provider";
 import { createOpenAiProvider } from "./openai/openai-provider";
 import type { Provider } from "./types";
 
@@ -8,6 +12,11 @@ export function createProviderRegistry(extra: Record<string, Provider> = {}): (n
   const providers: Record<string, Provider> = {
     openai: createOpenAiProvider(),
     mock: createMockProvider(),
+    anthropic: createAnthropicProvider(),
+    bedrock: createBedrockProvider(),
+    azure: createAzureProvider(),
+    ollama: createOllamaProvider("ollama"),
+    ollama_chat: createOllamaProvider("ollama_chat"),
     ...extra,
   };
   return (name) => {

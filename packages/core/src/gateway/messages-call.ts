@@ -1,0 +1,258 @@
+import type { CallEvent } from "@llmux/callbacks";
+import type { Usage } from "@llmux/pricing";
+import { ChunksToEvents } from "../anthropic-format/chunks-to-events";
+import { completionToMessage } from "../anthropic-format/completion-to-message";
+import { MessageAssembler } from "../anthropic-format/message-assembler";
+import { messagesToChatRequest } from "../anthropic-format/messages-to-chat-request";
+import {
+  type AnthropicMessage,
+  type AnthropicRequest,
+  isNativeMessagesProvider,
+  type MessagesResult,
+  type MessagesStreamItem,
+  type NativeMessagesOptions,
+} from "../anthropic-format/types";
+import type { Deployment } from "../config/types";
+import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
+import type { ActiveAttempt } from "../router/router";
+import { type CallInput, CallRun } from "./call-run";
+import { estimatePromptTokens } from "./estimate-tokens";
+import type { GatewayInternals } from "./gateway-internals";
+
+/**
+ * The gateway's Anthropic Messages entry point (POST /v1/messages): the same router, retries,
+ * fallbacks, callbacks and pricing as chat, with callType "messages". Deployments whose provider
+ * speaks Messages natively (anthropic/, bedrock/ Claude) get the client's body with only the
+ * model replaced; every other deployment gets it translated to OpenAI chat, and the answer (or
+ * stream) translated back to Anthropic's shape.
+ */
+
+export interface MessagesOutcome {
+  body: AnthropicMessage;
+  headers: Record<string, string>;
+  event?: CallEvent;
+}
+
+export interface MessagesStreamOutcome {
+  headers: Record<string, string>;
+  /** Anthropic stream events as they arrive. Throws LlmuxError mid-stream. */
+  events: AsyncGenerator<MessagesStreamItem>;
+}
+
+export interface MessagesCalls {
+  messages(input: CallInput, options?: NativeMessagesOptions): Promise<MessagesOutcome>;
+  messagesStream(input: CallInput, options?: NativeMessagesOptions): Promise<MessagesStreamOutcome>;
+}
+
+/** What the entry point needs from createGateway's closure. */
+export interface MessagesCallDeps {
+  gateway: () => GatewayInternals;
+  providerOf(deployment: Deployment): Provider;
+  providerCall(deployment: Deployment, signal: AbortSignal, body: Record<string, unknown>): ProviderCall;
+  stripCredentials(body: Record<string, unknown>): Record<string, unknown>;
+  failure(run: CallRun, raw: unknown): LlmuxError;
+  baseHeaders(run: CallRun, deployment: Deployment, attempts: number): Record<string, string>;
+}
+
+export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
+  /** The body sent to native providers: gateway keys removed, Anthropic's metadata.user_id kept. */
+  const nativeBody = (input: CallInput): AnthropicRequest => {
+    const body = { ...deps.stripCredentials(input.body) } as AnthropicRequest;
+    const userId = (input.body.metadata as { user_id?: unknown } | undefined)?.user_id;
+    if (typeof userId === "string") body.metadata = { user_id: userId };
+    return body;
+  };
+
+  const isNative = (provider: Provider, deployment: Deployment) =>
+    isNativeMessagesProvider(provider) && provider.acceptsMessages(deployment);
+
+  return {
+    async messages(input, options = {}) {
+      const gateway = deps.gateway();
+      const run = new CallRun(gateway, input);
+      run.begin();
+      try {
+        const body = nativeBody(input);
+        let translated: ChatRequest | undefined;
+        const routed = await gateway.router.route(
+          run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)),
+          async (attempt): Promise<MessagesResult> => {
+            const provider = deps.providerOf(attempt.deployment);
+            const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
+            if (isNative(provider, attempt.deployment) && isNativeMessagesProvider(provider)) {
+              return provider.messages(body, call, options);
+            }
+            translated ??= messagesToChatRequest({ ...body, stream: false });
+            const { completion, usage } = await provider.chat(translated, call);
+            return { message: completionToMessage(completion, usage), usage };
+          },
+        );
+        routed.attempt.finish("success");
+        const { message, usage } = routed.value;
+        const deployment = routed.attempt.deployment;
+        const cost = run.price(deployment, usage);
+        const headers = deps.baseHeaders(run, deployment, run.attempts.length);
+        if (cost.cost) headers["x-llmux-response-cost"] = String(cost.cost.total);
+        const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: Date.now() };
+        if (typeof message.model === "string") result.responseModel = message.model;
+        if (typeof message.id === "string") result.responseId = message.id;
+        result.finishReasons = [String(message.stop_reason ?? "")];
+        result.response = [{ role: "assistant", content: message.content }];
+        const event = run.succeed(result, cost);
+        return event ? { body: message, headers, event } : { body: message, headers };
+      } catch (raw) {
+        throw deps.failure(run, raw);
+      }
+    },
+
+    async messagesStream(input, options = {}) {
+      const gateway = deps.gateway();
+      const run = new CallRun(gateway, input);
+      run.begin();
+      try {
+        const body = nativeBody(input);
+        const estimatedInputTokens = estimatePromptTokens(input.body);
+        let translated: ChatRequest | undefined;
+        const routed = await gateway.router.route(
+          run.routeRequest(String(input.body.model), estimatedInputTokens),
+          async (attempt) => {
+            const provider = deps.providerOf(attempt.deployment);
+            const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
+            let iterator: AsyncIterator<MessagesStreamItem>;
+            if (isNative(provider, attempt.deployment) && isNativeMessagesProvider(provider)) {
+              iterator = await provider.messagesStream({ ...body, stream: true }, call, options);
+            } else {
+              translated ??= messagesToChatRequest({ ...body, stream: true });
+              const chunks = await provider.chatStream(translated, call);
+              iterator = translateStream(chunks, {
+                id: `msg_${input.callId.replace(/-/g, "")}`,
+                model: attempt.deployment.model,
+                estimatedInputTokens,
+              });
+            }
+            return firstEvent(iterator, attempt, gateway);
+          },
+        );
+        const { attempt } = routed;
+        const deployment = attempt.deployment;
+        const headers = deps.baseHeaders(run, deployment, run.attempts.length + 1);
+        const assembler = new MessageAssembler(run.redacted || !gateway.listening());
+        async function* events(): AsyncGenerator<MessagesStreamItem> {
+          let item: MessagesStreamItem = routed.value.first;
+          let usage: Usage | null = null;
+          let settled = false;
+          try {
+            while (true) {
+              assembler.add(item.event);
+              if (item.usage) {
+                usage = item.usage;
+                const cost = run.price(deployment, usage);
+                if (item.event.type === "message_delta") {
+                  // The final usage event reports the call's cost, as the OpenAI route's usage chunk does.
+                  const eventUsage = (item.event.usage as Record<string, unknown> | undefined) ?? {};
+                  item = {
+                    event: {
+                      ...item.event,
+                      usage: { ...eventUsage, cost: cost.cost ? cost.cost.total : null },
+                    },
+                    usage,
+                  };
+                }
+              }
+              yield item;
+              const next = await routed.value.iterator.next();
+              if (next.done) break;
+              item = next.value;
+              attempt.setTimeout(
+                deployment.timeoutMs ?? gateway.config.router.timeoutMs,
+                `Deployment '${deployment.id}' went silent mid-stream`,
+              );
+            }
+            settled = true;
+            attempt.finish("success");
+            const result: Parameters<CallRun["succeed"]>[0] = {
+              deployment,
+              usage,
+              firstTokenTime: routed.value.firstTokenTime,
+            };
+            if (assembler.id) result.responseId = assembler.id;
+            if (assembler.model) result.responseModel = assembler.model;
+            result.finishReasons = assembler.stopReason ? [assembler.stopReason] : [];
+            if (!run.redacted && gateway.listening()) result.response = assembler.content();
+            run.succeed(result, run.price(deployment, usage));
+          } catch (raw) {
+            settled = true;
+            const error = input.signal.aborted
+              ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" })
+              : toLlmuxError(raw);
+            attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
+            throw deps.failure(run, error);
+          } finally {
+            if (!settled) {
+              const aborted = new LlmuxError({
+                kind: "aborted",
+                message: "The client closed the connection",
+              });
+              attempt.abort(aborted);
+              await routed.value.iterator.return?.(undefined)?.catch(() => undefined);
+              attempt.finish("aborted", aborted);
+              deps.failure(run, aborted);
+            }
+          }
+        }
+        return { headers, events: events() };
+      } catch (raw) {
+        throw deps.failure(run, raw);
+      }
+    },
+  };
+}
+
+/** Reads the first event inside the attempt, so a failure before it can still be retried elsewhere. */
+async function firstEvent(
+  iterator: AsyncIterator<MessagesStreamItem>,
+  attempt: ActiveAttempt,
+  gateway: GatewayInternals,
+): Promise<{
+  iterator: AsyncIterator<MessagesStreamItem>;
+  first: MessagesStreamItem;
+  firstTokenTime: number;
+}> {
+  let first: IteratorResult<MessagesStreamItem>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    await iterator.return?.(undefined)?.catch(() => undefined);
+    throw error;
+  }
+  if (first.done) {
+    throw new LlmuxError({
+      kind: "connection",
+      message: `${attempt.deployment.provider} stream ended before its first event`,
+      provider: attempt.deployment.provider,
+    });
+  }
+  attempt.markFirstToken();
+  const idle = attempt.deployment.timeoutMs ?? gateway.config.router.timeoutMs;
+  attempt.setTimeout(idle, `Deployment '${attempt.deployment.id}' sent no event for ${idle} ms`);
+  return { iterator, first: first.value, firstTokenTime: Date.now() };
+}
+
+/** An OpenAI chunk stream as Anthropic events. */
+async function* translateStream(
+  chunks: AsyncIterator<StreamItem>,
+  context: { id: string; model: string; estimatedInputTokens: number },
+): AsyncGenerator<MessagesStreamItem> {
+  const converter = new ChunksToEvents(context);
+  try {
+    while (true) {
+      const next = await chunks.next();
+      if (next.done) break;
+      for (const event of converter.push(next.value)) yield { event };
+    }
+    yield* converter.finish();
+  } finally {
+    await chunks.return?.(undefined);
+  }
+}

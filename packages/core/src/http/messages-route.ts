@@ -1,0 +1,228 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { NativeMessagesOptions } from "../anthropic-format/types";
+import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { buildCallContext } from "../gateway/call-context";
+import type { CallInput } from "../gateway/call-run";
+import type { Gateway } from "../gateway/create-gateway";
+import { estimatePromptTokens } from "../gateway/estimate-tokens";
+import { authenticate } from "./authenticate";
+import { anthropicErrorBody } from "./error-body";
+import { readJsonBody } from "./read-body";
+import { SseWriter } from "./sse-writer";
+
+/**
+ * POST /v1/messages and POST /v1/messages/count_tokens: the Anthropic Messages API (Claude Code,
+ * the Anthropic SDKs) on top of the same router, callbacks and pricing as /v1/chat/completions.
+ * Auth is the same (x-api-key or Authorization: Bearer with the master key, or the host's
+ * authorize hook); errors come back in Anthropic's shape, mid-stream ones as an `error` event.
+ */
+
+/** Whether a (prefix-stripped) path and method belong to this route. */
+export function isMessagesRoute(method: string, path: string): boolean {
+  return method === "POST" && (path === "/messages" || path === "/messages/count_tokens");
+}
+
+export async function handleMessagesRoute(
+  gateway: Gateway,
+  path: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+  parsedBody: unknown,
+  startTime: number,
+): Promise<void> {
+  try {
+    await serve(gateway, path === "/messages/count_tokens", request, response, parsedBody, startTime);
+  } catch (raw) {
+    sendAnthropicError(response, toLlmuxError(raw), gateway.scrub);
+  }
+}
+
+async function serve(
+  gateway: Gateway,
+  countOnly: boolean,
+  request: IncomingMessage,
+  response: ServerResponse,
+  parsedBody: unknown,
+  startTime: number,
+): Promise<void> {
+  const callId = gateway.newCallId();
+  response.setHeader("x-llmux-call-id", callId);
+  await gateway.ready;
+  const access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
+  let body = await readJsonBody(request, gateway.config.maxRequestBytes, parsedBody);
+  validate(body, countOnly);
+  const model = body.model as string;
+  if (access.allowedModels && !access.allowedModels.includes(model)) {
+    throw new LlmuxError({
+      kind: "permission_denied",
+      message: `This key may not use model '${model}'`,
+      param: "model",
+      code: "model_not_allowed",
+    });
+  }
+  if (!gateway.router.resolveGroup(model)) {
+    throw new LlmuxError({
+      kind: "not_found",
+      message: `model: '${model}' is not configured on this gateway`,
+      param: "model",
+      code: "model_not_found",
+    });
+  }
+  if (countOnly) {
+    // An estimate (about four characters a token over system, messages and tools); no upstream call.
+    sendJson(response, 200, { input_tokens: estimatePromptTokens(body) });
+    return;
+  }
+
+  const fromHost = await gateway.options.resolveContext?.(request);
+  const context = buildCallContext(body, request.headers, {
+    ...access.context,
+    ...fromHost,
+    tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
+  });
+  body = await gateway.runBeforeCall({
+    callId,
+    callType: "messages",
+    modelGroup: model,
+    body,
+    context,
+    request,
+  });
+
+  const controller = new AbortController();
+  response.on("close", () => {
+    if (!response.writableFinished) controller.abort();
+  });
+  const input: CallInput = {
+    callId,
+    callType: "messages",
+    body,
+    context,
+    stream: body.stream === true,
+    signal: controller.signal,
+    carrier: carrierOf(request),
+    request,
+    noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",
+    startTime,
+  };
+  const timeout = timeoutOverride(request, body);
+  if (timeout !== undefined) input.timeoutMs = timeout;
+  const options = nativeOptions(request);
+
+  if (!input.stream) {
+    const outcome = await gateway.messages(input, options);
+    sendJson(response, 200, outcome.body, outcome.headers);
+    return;
+  }
+  const outcome = await gateway.messagesStream(input, options);
+  const writer = new SseWriter(response);
+  writer.open(200, outcome.headers);
+  try {
+    for await (const item of outcome.events) {
+      if (writer.isClosed) break;
+      await writer.data(item.raw ?? JSON.stringify(item.event), item.event.type);
+    }
+    writer.end();
+  } catch (raw) {
+    const error = toLlmuxError(raw);
+    if (error.kind !== "aborted") await writer.data(JSON.stringify(anthropicErrorBody(error)), "error");
+    writer.end();
+  }
+}
+
+function validate(body: Record<string, unknown>, countOnly: boolean): void {
+  if (typeof body.model !== "string" || body.model.length === 0) {
+    throw invalid("model: Field required (a string)", "model");
+  }
+  if (!Array.isArray(body.messages) || body.messages.length === 0) {
+    throw invalid("messages: Field required (a non-empty array)", "messages");
+  }
+  for (const [index, message] of body.messages.entries()) {
+    const record = message as { role?: unknown; content?: unknown } | null;
+    if (!record || typeof record !== "object" || (record.role !== "user" && record.role !== "assistant")) {
+      throw invalid(`messages.${index}.role: expected 'user' or 'assistant'`, `messages.${index}.role`);
+    }
+    if (typeof record.content !== "string" && !Array.isArray(record.content)) {
+      throw invalid(
+        `messages.${index}.content: expected a string or an array of blocks`,
+        `messages.${index}.content`,
+      );
+    }
+  }
+  if (countOnly) return;
+  if (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) {
+    throw invalid("max_tokens: Field required (an integer >= 1)", "max_tokens");
+  }
+  if (body.stream !== undefined && typeof body.stream !== "boolean") {
+    throw invalid("stream: expected a boolean", "stream");
+  }
+}
+
+function invalid(message: string, param: string): LlmuxError {
+  return new LlmuxError({ kind: "bad_request", message, param, code: "invalid_request_error" });
+}
+
+/** The client's anthropic-beta flags, forwarded to native (Anthropic, Bedrock Claude) deployments. */
+function nativeOptions(request: IncomingMessage): NativeMessagesOptions {
+  const header = request.headers["anthropic-beta"];
+  const values = (Array.isArray(header) ? header : header ? [header] : [])
+    .flatMap((value) => value.split(","))
+    .map((value) => value.trim())
+    .filter((value) => value.length > 0);
+  return values.length > 0 ? { beta: values } : {};
+}
+
+function timeoutOverride(request: IncomingMessage, body: Record<string, unknown>): number | undefined {
+  const header = request.headers["x-llmux-timeout"];
+  const value =
+    typeof header === "string" ? Number(header) : typeof body.timeout === "number" ? body.timeout : undefined;
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw invalid("timeout must be a positive number of seconds", "timeout");
+  }
+  return value * 1000;
+}
+
+function carrierOf(request: IncomingMessage): CallInput["carrier"] {
+  const carrier: CallInput["carrier"] = {};
+  const traceparent = request.headers.traceparent;
+  const tracestate = request.headers.tracestate;
+  if (typeof traceparent === "string") carrier.traceparent = traceparent;
+  if (typeof tracestate === "string") carrier.tracestate = tracestate;
+  return carrier;
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+/** Anthropic's error shape with the right status (and retry-after when the upstream gave one). */
+function sendAnthropicError(
+  response: ServerResponse,
+  error: LlmuxError,
+  scrub: (text: string) => string,
+): void {
+  if (error.kind === "aborted" || response.destroyed) {
+    if (!response.headersSent) response.destroy();
+    return;
+  }
+  if (response.headersSent) {
+    response.end();
+    return;
+  }
+  const message = scrub(error.message);
+  const safe =
+    isLlmuxError(error) && message !== error.message
+      ? new LlmuxError({ kind: error.kind, status: error.status, message })
+      : error;
+  const headers: Record<string, string> = {};
+  if (error.retryAfterMs !== undefined)
+    headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+  sendJson(response, error.status, anthropicErrorBody(safe), headers);
+}
