@@ -211,8 +211,10 @@ class MlflowExporter implements MlflowSpanExporter {
     if (this.running || this.stopped) return;
     this.running = true;
     void this.loop()
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         this.limited.log("error", "loop", "mlflow exporter loop failed", { error: describe(error) });
+        // an unexpected failure must not turn into a busy loop
+        await this.sleep(1000);
       })
       .finally(() => {
         this.running = false;

@@ -124,13 +124,15 @@ class RunLoggerSink extends BatchingSink<CallEvent> implements MlflowRunLogger {
     }
   }
 
-  onSuccess(event: CallEvent): void {
+  // Arrow functions bound to this instance: a gateway that wraps the sink (Object.create, to change
+  // `only`) still buffers into the instance that flush(), shutdown() and the interval timer drain.
+  readonly onSuccess = (event: CallEvent): void => {
     this.add(event);
-  }
+  };
 
-  onFailure(event: CallEvent): void {
+  readonly onFailure = (event: CallEvent): void => {
     this.add(event);
-  }
+  };
 
   override stats(): MlflowRunLoggerStats {
     return { ...super.stats(), ...this.extra };

@@ -17,7 +17,9 @@ describe("README example (examples/trace-to-mlflow.mjs)", () => {
     process.env.MLFLOW_EXPERIMENT_NAME = "readme-example";
     delete process.env.MLFLOW_TRACKING_TOKEN;
     delete process.env.MLFLOW_EXPERIMENT_ID;
-    await import("../examples/trace-to-mlflow.mjs");
+    // a URL string: the example is plain JavaScript without type declarations
+    const example = new URL("../examples/trace-to-mlflow.mjs", import.meta.url).href;
+    await import(example);
     expect([...server.experiments.keys()]).toEqual(["readme-example"]);
     const spans = server.requestsTo("/v1/traces").flatMap((request) => decodeOtlpSpans(request.body));
     expect(spans.map((span) => span.name)).toEqual(["chat gpt-4o"]);

@@ -212,4 +212,18 @@ describe("mlflowRunLogger", () => {
     expect(server.requestsTo("/api/2.0/mlflow/runs/create")).toHaveLength(1);
     expect(logger.stats()).toMatchObject({ sent: 0, failed: 1, retries: 0 });
   });
+
+  it("a sink wrapped with Object.create (as the gateway does for success_callback) still flushes what it got", async () => {
+    server = await startMockMlflow({ experiments: { llmux: "4" } });
+    logger = mlflowRunLogger({
+      trackingUri: server.url,
+      env: {},
+      flushIntervalMs: 0,
+      logger: collectingLogger(),
+    });
+    const wrapped = Object.assign(Object.create(logger) as MlflowRunLogger, { only: "success" as const });
+    wrapped.onSuccess(makeCallEvent());
+    await logger.flush();
+    expect(server.runs.size).toBe(1);
+  });
 });
