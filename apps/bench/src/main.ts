@@ -123,7 +123,7 @@ async function main(): Promise<number> {
       foreignCpuCores: foreignCores(targets),
     },
     targets,
-    checks: evaluateChecks(targets, options.mode === "soak" ? soak : undefined, options.mode),
+    checks: evaluateChecks(targets, soak, options.mode),
   };
   if (soak) results.soak = soak;
 
