@@ -10,7 +10,8 @@ import { toInputMessages, toOutputMessages } from "./messages";
 type Usage = NonNullable<CallEvent["usage"]>;
 type CostBreakdown = NonNullable<CallEvent["cost"]>;
 
-const MAX_METADATA_KEYS = 64;
+/** The SDK keeps 128 attributes per span by default; llmux's own use about 50. */
+const MAX_METADATA_KEYS = 32;
 const MAX_METADATA_VALUE_LENGTH = 4096;
 
 /** llmux provider prefix → `gen_ai.provider.name` well-known value (others pass through). */
@@ -85,10 +86,13 @@ function numberParam(params: Record<string, unknown>, ...keys: string[]): number
   return undefined;
 }
 
-function requestAttributes(event: CallStartEvent, attributes: Attributes): void {
+/** Where attributes are written: straight onto a span (no intermediate object on the hot path). */
+export type AttributeSink = (key: string, value: AttributeValue) => void;
+
+function requestAttributes(event: CallStartEvent, put: AttributeSink): void {
   const params = event.requestParams ?? {};
   const set = (key: string, value: number | undefined) => {
-    if (value !== undefined) attributes[key] = value;
+    if (value !== undefined) put(key, value);
   };
   set(A.GEN_AI_REQUEST_TEMPERATURE, numberParam(params, "temperature"));
   set(A.GEN_AI_REQUEST_TOP_P, numberParam(params, "top_p"));
@@ -98,20 +102,19 @@ function requestAttributes(event: CallStartEvent, attributes: Attributes): void 
   set(A.GEN_AI_REQUEST_PRESENCE_PENALTY, numberParam(params, "presence_penalty"));
   set(A.GEN_AI_REQUEST_SEED, numberParam(params, "seed"));
   const choices = numberParam(params, "n");
-  if (choices !== undefined && choices !== 1) attributes[A.GEN_AI_REQUEST_CHOICE_COUNT] = choices;
+  if (choices !== undefined && choices !== 1) put(A.GEN_AI_REQUEST_CHOICE_COUNT, choices);
   const stop = params.stop ?? params.stop_sequences;
-  if (typeof stop === "string") attributes[A.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop];
+  if (typeof stop === "string") put(A.GEN_AI_REQUEST_STOP_SEQUENCES, [stop]);
   else if (Array.isArray(stop) && stop.every((item) => typeof item === "string")) {
-    attributes[A.GEN_AI_REQUEST_STOP_SEQUENCES] = stop as string[];
+    put(A.GEN_AI_REQUEST_STOP_SEQUENCES, stop as string[]);
   }
-  if (typeof params.encoding_format === "string") {
-    attributes[A.GEN_AI_REQUEST_ENCODING_FORMATS] = [params.encoding_format];
-  }
+  if (typeof params.encoding_format === "string")
+    put(A.GEN_AI_REQUEST_ENCODING_FORMATS, [params.encoding_format]);
   const format = params.response_format;
   if (format && typeof format === "object" && "type" in format) {
     const type = (format as { type?: unknown }).type;
-    if (type === "json_object" || type === "json_schema") attributes[A.GEN_AI_OUTPUT_TYPE] = "json";
-    else if (type === "text") attributes[A.GEN_AI_OUTPUT_TYPE] = "text";
+    if (type === "json_object" || type === "json_schema") put(A.GEN_AI_OUTPUT_TYPE, "json");
+    else if (type === "text") put(A.GEN_AI_OUTPUT_TYPE, "text");
   }
 }
 
@@ -120,46 +123,50 @@ export interface TraceLabels {
   release?: string;
 }
 
-/** Attributes known when the call starts (cheap, so samplers see them). */
-export function startAttributes(event: CallStartEvent, labels: TraceLabels): Attributes {
-  const operation = operationName(event);
-  const attributes: Attributes = {
-    [A.GEN_AI_OPERATION_NAME]: operation,
+/** The few attributes given to startSpan, so samplers can see them. */
+export function samplingAttributes(event: CallStartEvent): Attributes {
+  return {
+    [A.GEN_AI_OPERATION_NAME]: operationName(event),
     [A.GEN_AI_REQUEST_MODEL]: event.requestedModel,
-    [A.GEN_AI_REQUEST_STREAM]: event.stream,
-    [A.LLMUX_CALL_ID]: event.callId,
-    [A.LLMUX_MODEL_GROUP]: event.modelGroup,
-    [A.LLMUX_CALL_TYPE]: event.callType,
-    [A.LANGFUSE_OBSERVATION_TYPE]:
-      operation === A.GEN_AI_OPERATION_EMBEDDINGS ? A.LANGFUSE_TYPE_EMBEDDING : A.LANGFUSE_TYPE_GENERATION,
-    [A.MLFLOW_SPAN_TYPE]:
-      operation === A.GEN_AI_OPERATION_EMBEDDINGS ? A.MLFLOW_TYPE_EMBEDDING : A.MLFLOW_TYPE_CHAT_MODEL,
   };
-  requestAttributes(event, attributes);
-  if (event.user) attributes[A.USER_ID] = event.user;
+}
+
+/** Attributes known when the call starts (operation name and model are set by samplingAttributes). */
+export function writeStartAttributes(event: CallStartEvent, labels: TraceLabels, put: AttributeSink): void {
+  const embeddings = operationName(event) === A.GEN_AI_OPERATION_EMBEDDINGS;
+  put(A.GEN_AI_REQUEST_STREAM, event.stream);
+  put(A.LLMUX_CALL_ID, event.callId);
+  put(A.LLMUX_MODEL_GROUP, event.modelGroup);
+  put(A.LLMUX_CALL_TYPE, event.callType);
+  put(A.LANGFUSE_OBSERVATION_TYPE, embeddings ? A.LANGFUSE_TYPE_EMBEDDING : A.LANGFUSE_TYPE_GENERATION);
+  put(A.MLFLOW_SPAN_TYPE, embeddings ? A.MLFLOW_TYPE_EMBEDDING : A.MLFLOW_TYPE_CHAT_MODEL);
+  requestAttributes(event, put);
+  if (event.user) put(A.USER_ID, event.user);
   if (event.session) {
-    attributes[A.SESSION_ID] = event.session;
-    attributes[A.GEN_AI_CONVERSATION_ID] = event.session;
+    put(A.SESSION_ID, event.session);
+    put(A.GEN_AI_CONVERSATION_ID, event.session);
   }
   if (event.team) {
-    attributes[A.LLMUX_TEAM] = event.team;
-    attributes[`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`] = event.team;
+    put(A.LLMUX_TEAM, event.team);
+    put(`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`, event.team);
   }
-  if (event.tags && event.tags.length > 0) attributes[A.LANGFUSE_TRACE_TAGS] = [...event.tags];
-  if (event.traceName) attributes[A.LANGFUSE_TRACE_NAME] = event.traceName;
+  if (event.tags && event.tags.length > 0) put(A.LANGFUSE_TRACE_TAGS, [...event.tags]);
+  if (event.traceName) put(A.LANGFUSE_TRACE_NAME, event.traceName);
   if (event.generationName) {
-    attributes[A.LLMUX_GENERATION_NAME] = event.generationName;
-    attributes[`${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`] = event.generationName;
+    put(A.LLMUX_GENERATION_NAME, event.generationName);
+    put(`${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`, event.generationName);
   }
-  if (labels.environment) attributes[A.LANGFUSE_ENVIRONMENT] = labels.environment;
-  if (labels.release) attributes[A.LANGFUSE_RELEASE] = labels.release;
-  let count = 0;
-  for (const key in event.metadata ?? {}) {
-    if (count++ >= MAX_METADATA_KEYS) break;
-    const value = metadataValue(event.metadata[key]);
-    if (value !== undefined) attributes[`${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`] = value;
+  if (labels.environment) put(A.LANGFUSE_ENVIRONMENT, labels.environment);
+  if (labels.release) put(A.LANGFUSE_RELEASE, labels.release);
+  const metadata = event.metadata;
+  if (metadata) {
+    let count = 0;
+    for (const key in metadata) {
+      if (count++ >= MAX_METADATA_KEYS) break;
+      const value = metadataValue(metadata[key]);
+      if (value !== undefined) put(`${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`, value);
+    }
   }
-  return attributes;
 }
 
 /** Langfuse `usage_details`: additive usage types (input excludes cache, output excludes reasoning). */
@@ -218,61 +225,57 @@ function lastAttempt(event: CallEvent): AttemptRecord | undefined {
 }
 
 /** Attributes known at the end of the call: outcome, usage, cost, timings. */
-export function endAttributes(event: CallEvent): Attributes {
-  const attributes: Attributes = {
-    [A.LLMUX_ATTEMPTS]: event.attempts.length,
-    [A.LLMUX_FALLBACKS]: event.fallbacks,
-    [A.LLMUX_OVERHEAD_MS]: event.timings.overheadMs,
-  };
+export function writeEndAttributes(event: CallEvent, put: AttributeSink): void {
+  put(A.LLMUX_ATTEMPTS, event.attempts.length);
+  put(A.LLMUX_FALLBACKS, event.fallbacks);
+  put(A.LLMUX_OVERHEAD_MS, event.timings.overheadMs);
   const attempt = lastAttempt(event);
   const provider = event.provider ?? attempt?.provider;
-  if (provider) attributes[A.GEN_AI_PROVIDER_NAME] = providerName(provider);
+  if (provider) put(A.GEN_AI_PROVIDER_NAME, providerName(provider));
   const deploymentId = event.deploymentId ?? attempt?.deploymentId;
-  if (deploymentId) attributes[A.LLMUX_DEPLOYMENT_ID] = deploymentId;
+  if (deploymentId) put(A.LLMUX_DEPLOYMENT_ID, deploymentId);
   const server = serverOf(event.apiBase ?? attempt?.apiBase);
   if (server) {
-    attributes[A.SERVER_ADDRESS] = server.address;
-    attributes[A.SERVER_PORT] = server.port;
+    put(A.SERVER_ADDRESS, server.address);
+    put(A.SERVER_PORT, server.port);
   }
-  if (event.responseId) attributes[A.GEN_AI_RESPONSE_ID] = event.responseId;
-  const responseModel = event.responseModel ?? attempt?.model;
-  if (event.responseModel) attributes[A.GEN_AI_RESPONSE_MODEL] = event.responseModel;
-  attributes[A.LANGFUSE_OBSERVATION_MODEL_NAME] = responseModel ?? event.requestedModel;
+  if (event.responseId) put(A.GEN_AI_RESPONSE_ID, event.responseId);
+  if (event.responseModel) put(A.GEN_AI_RESPONSE_MODEL, event.responseModel);
+  put(A.LANGFUSE_OBSERVATION_MODEL_NAME, event.responseModel ?? attempt?.model ?? event.requestedModel);
   if (event.finishReasons && event.finishReasons.length > 0) {
-    attributes[A.GEN_AI_RESPONSE_FINISH_REASONS] = [...event.finishReasons];
+    put(A.GEN_AI_RESPONSE_FINISH_REASONS, [...event.finishReasons]);
   }
-  if (event.usage) {
-    const usage = event.usage;
-    attributes[A.GEN_AI_USAGE_INPUT_TOKENS] = usage.inputTokens;
-    attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.outputTokens;
-    if (usage.cachedInputTokens > 0)
-      attributes[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cachedInputTokens;
+  const usage = event.usage;
+  if (usage) {
+    put(A.GEN_AI_USAGE_INPUT_TOKENS, usage.inputTokens);
+    put(A.GEN_AI_USAGE_OUTPUT_TOKENS, usage.outputTokens);
+    if (usage.cachedInputTokens > 0) put(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cachedInputTokens);
     if (usage.cacheCreationInputTokens > 0) {
-      attributes[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cacheCreationInputTokens;
+      put(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cacheCreationInputTokens);
     }
-    if (usage.reasoningTokens > 0) attributes[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoningTokens;
-    attributes[A.LANGFUSE_OBSERVATION_USAGE_DETAILS] = JSON.stringify(langfuseUsageDetails(usage));
-    attributes[A.MLFLOW_CHAT_TOKEN_USAGE] = JSON.stringify(mlflowTokenUsage(usage));
+    if (usage.reasoningTokens > 0) put(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningTokens);
+    put(A.LANGFUSE_OBSERVATION_USAGE_DETAILS, JSON.stringify(langfuseUsageDetails(usage)));
+    put(A.MLFLOW_CHAT_TOKEN_USAGE, JSON.stringify(mlflowTokenUsage(usage)));
   }
-  if (event.cost) {
-    attributes[A.LANGFUSE_OBSERVATION_COST_DETAILS] = JSON.stringify(langfuseCostDetails(event.cost));
-    attributes[A.MLFLOW_LLM_COST] = JSON.stringify(mlflowCost(event.cost));
-    attributes[A.LLMUX_COST_USD] = event.cost.total;
+  const cost = event.cost;
+  if (cost) {
+    put(A.LANGFUSE_OBSERVATION_COST_DETAILS, JSON.stringify(langfuseCostDetails(cost)));
+    put(A.MLFLOW_LLM_COST, JSON.stringify(mlflowCost(cost)));
+    put(A.LLMUX_COST_USD, cost.total);
   } else if (event.costReason) {
-    attributes[A.LLMUX_COST_REASON] = event.costReason;
+    put(A.LLMUX_COST_REASON, event.costReason);
   }
   const firstToken = event.timings.firstTokenTime;
   if (firstToken !== undefined && Number.isFinite(firstToken)) {
-    attributes[A.LANGFUSE_OBSERVATION_COMPLETION_START_TIME] = new Date(firstToken).toISOString();
+    put(A.LANGFUSE_OBSERVATION_COMPLETION_START_TIME, new Date(firstToken).toISOString());
   }
   if (event.stream && event.timings.ttftMs !== undefined) {
-    attributes[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = event.timings.ttftMs / 1000;
+    put(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, event.timings.ttftMs / 1000);
   }
   if (event.status === "failure" && event.error) {
-    attributes[A.ERROR_TYPE] = event.error.type;
-    attributes[A.LLMUX_STATUS_CODE] = event.error.status;
+    put(A.ERROR_TYPE, event.error.type);
+    put(A.LLMUX_STATUS_CODE, event.error.status);
   }
-  return attributes;
 }
 
 function safeJson(value: unknown): string | undefined {
@@ -284,18 +287,18 @@ function safeJson(value: unknown): string | undefined {
 }
 
 /** Prompt and response content (opt-in; the caller checks captureContent and redaction). */
-export function contentAttributes(event: CallEvent): Attributes {
-  const attributes: Attributes = {};
+export function writeContentAttributes(event: CallEvent, sink: AttributeSink): void {
   const put = (key: string, value: unknown) => {
     if (value === undefined) return;
     const json = safeJson(value);
-    if (json !== undefined) attributes[key] = json;
+    if (json !== undefined) sink(key, json);
   };
   if (operationName(event) === A.GEN_AI_OPERATION_EMBEDDINGS) {
-    if (event.messages !== undefined)
+    if (event.messages !== undefined) {
       put(A.MLFLOW_SPAN_INPUTS, { model: event.requestedModel, input: event.messages });
+    }
     put(A.MLFLOW_SPAN_OUTPUTS, event.response);
-    return attributes;
+    return;
   }
   put(A.GEN_AI_INPUT_MESSAGES, toInputMessages(event.messages));
   put(A.GEN_AI_OUTPUT_MESSAGES, toOutputMessages(event.response, event.finishReasons));
@@ -317,7 +320,6 @@ export function contentAttributes(event: CallEvent): Attributes {
         : event.response;
     put(A.MLFLOW_SPAN_OUTPUTS, outputs);
   }
-  return attributes;
 }
 
 /** Attributes of one attempt span (no usage: the call span carries it). */

@@ -4,7 +4,13 @@
  */
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as A from "./attributes";
 import { createCallTracer } from "./call-tracer";
@@ -429,5 +435,19 @@ describe("createCallTracer", () => {
     expect(tracer.lookupCall("a")).toBeUndefined();
     expect(tracer.lookupCall("b")).toBeDefined();
     expect(tracer.lookupCall("c")).toBeDefined();
+  });
+
+  it("a call the sampler drops: nothing exported, ids still returned, no attribute work, no error", () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      sampler: new AlwaysOffSampler(),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const tracer = createCallTracer({ tracer: provider.getTracer("test"), captureContent: true });
+    const ids = runCall(tracer, callEvent());
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    expect(ids.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(ids.traceId).not.toBe("00000000000000000000000000000000");
+    expect(tracer.stats()).toEqual({ started: 1, ended: 1, errors: 0 });
   });
 });

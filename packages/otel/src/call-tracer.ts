@@ -18,12 +18,14 @@ import {
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import {
+  type AttributeSink,
   attemptEndAttributes,
   attemptStartAttributes,
-  contentAttributes,
-  endAttributes,
   operationName,
-  startAttributes,
+  samplingAttributes,
+  writeContentAttributes,
+  writeEndAttributes,
+  writeStartAttributes,
 } from "./call-attributes";
 import type { CallTracerOptions, CallTracerStats, LlmuxCallTracer, RecordedCall } from "./types";
 import { TRACER_NAME, TRACER_VERSION } from "./version";
@@ -144,9 +146,9 @@ class SpanCallTrace implements CallTrace {
     try {
       const span = this.span;
       if (span.isRecording()) {
-        span.setAttributes(endAttributes(event));
-        if (this.state.settings.captureContent && !event.redacted)
-          span.setAttributes(contentAttributes(event));
+        const put: AttributeSink = (key, value) => span.setAttribute(key, value);
+        writeEndAttributes(event, put);
+        if (this.state.settings.captureContent && !event.redacted) writeContentAttributes(event, put);
         if (event.status === "failure") {
           span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.message ?? "call failed" });
         } else {
@@ -191,15 +193,16 @@ export function buildCallTracer(
     startCall(event: CallStartEvent, carrier: { traceparent?: string; tracestate?: string }): CallTrace {
       try {
         const parent = parentContext(carrier);
-        const span = state.getTracer().startSpan(
-          `${operationName(event)} ${event.requestedModel}`,
-          {
-            kind: SpanKind.CLIENT,
-            startTime: event.startTime,
-            attributes: startAttributes(event, state.settings),
-          },
-          parent,
-        );
+        const span = state
+          .getTracer()
+          .startSpan(
+            `${operationName(event)} ${event.requestedModel}`,
+            { kind: SpanKind.CLIENT, startTime: event.startTime, attributes: samplingAttributes(event) },
+            parent,
+          );
+        // A span the sampler dropped costs nothing more.
+        if (span.isRecording())
+          writeStartAttributes(event, state.settings, (key, value) => span.setAttribute(key, value));
         state.counts.started++;
         return new SpanCallTrace(span, parent, state);
       } catch {
