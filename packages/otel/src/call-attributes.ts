@@ -358,5 +358,11 @@ export function attemptEndAttributes(record: AttemptRecord): Attributes {
   } else if (record.outcome === "aborted") {
     attributes[A.ERROR_TYPE] = "aborted";
   }
+  // The gateway may only know the upstream address once the attempt has run.
+  const server = serverOf(record.apiBase);
+  if (server) {
+    attributes[A.SERVER_ADDRESS] = server.address;
+    attributes[A.SERVER_PORT] = server.port;
+  }
   return attributes;
 }

@@ -47,6 +47,7 @@ beforeAll(async () => {
   const express = createRequire(import.meta.url)("express") as typeof ExpressModule;
 
   mock = await startMockProvider();
+  mock.scenario("down", { status: 500 });
   receiver = await startOtlpReceiver();
   const config: LlmuxConfig = {
     model_list: [
@@ -54,6 +55,15 @@ beforeAll(async () => {
         model_name: "gpt-4o",
         litellm_params: { model: "openai/gpt-4o", api_key: "sk-e2e-upstream", api_base: `${mock.url}/v1` },
         model_info: { id: "gpt4o-mock" },
+      },
+      {
+        model_name: "broken",
+        litellm_params: {
+          model: "openai/gpt-4o-mini",
+          api_key: "sk-e2e-upstream",
+          api_base: `${mock.scenarioUrl("down")}/v1`,
+        },
+        model_info: { id: "broken-1" },
       },
     ],
     router_settings: { num_retries: 0 },
@@ -171,6 +181,14 @@ describe("Express + host OTel SDK + llmux + Langfuse", () => {
     ]);
     const attemptSpan = spans.find((span) => span.name === "attempt gpt4o-mock");
     expect(attemptSpan?.parentSpanId).toBe(call.spanId);
+    expect(attemptSpan?.attributes).toMatchObject({
+      [A.LLMUX_DEPLOYMENT_ID]: "gpt4o-mock",
+      [A.GEN_AI_PROVIDER_NAME]: "openai",
+      [A.SERVER_ADDRESS]: "127.0.0.1",
+      [A.LLMUX_ATTEMPT_FALLBACK]: false,
+      [A.LLMUX_ATTEMPT_OUTCOME]: "success",
+    });
+    expect(attemptSpan?.attributes[A.GEN_AI_USAGE_INPUT_TOKENS]).toBeUndefined();
     // No credential anywhere in what was exported.
     expect(JSON.stringify(spans)).not.toContain("sk-e2e-upstream");
   });
@@ -225,5 +243,21 @@ describe("Express + host OTel SDK + llmux + Langfuse", () => {
     });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { type: "invalid_request_error", param: "name" } });
+  });
+
+  it("a failed call: the span has status ERROR and error.type, its attempt too", async () => {
+    receiver.reset();
+    const { response } = await chat({ model: "broken", messages: [{ role: "user", content: "fail" }] });
+    expect(response.status).toBeGreaterThanOrEqual(500);
+    await flushTracing();
+    const spans = await receiver.waitForSpans(2);
+    const call = spans.find((span) => span.name === "chat broken") as DecodedSpan;
+    expect(call.status.code).toBe(2);
+    expect(typeof call.attributes[A.ERROR_TYPE]).toBe("string");
+    expect(call.attributes[A.LLMUX_STATUS_CODE]).toBe(response.status);
+    const attemptSpan = spans.find((span) => span.parentSpanId === call.spanId) as DecodedSpan;
+    expect(attemptSpan.status.code).toBe(2);
+    expect(attemptSpan.attributes[A.LLMUX_ATTEMPT_UPSTREAM_STATUS]).toBe(500);
+    console.log(`[e2e] failed call: HTTP ${response.status}, error.type ${call.attributes[A.ERROR_TYPE]}`);
   });
 });
