@@ -151,6 +151,10 @@ describe("router under faults", () => {
     const error = await ask("doomed").catch((caught) => caught);
     expect(error.status).toBe(503);
     expect(count("d1") + count("d2")).toBe(3); // 1 + num_retries
+    // error responses carry the x-llmux headers too
+    expect(error.headers.get("x-llmux-attempts")).toBe("3");
+    expect(error.headers.get("x-llmux-fallbacks")).toBe("0");
+    expect(error.headers.get("x-llmux-model-group")).toBe("doomed");
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

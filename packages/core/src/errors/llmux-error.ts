@@ -55,6 +55,8 @@ export class LlmuxError extends Error {
   readonly param: string | null;
   readonly code: string | null;
   readonly retryAfterMs: number | undefined;
+  /** x-llmux-* headers of the failed call (attempts, fallbacks, last deployment), set by the gateway. */
+  responseHeaders: Record<string, string> | undefined;
 
   constructor(options: LlmuxErrorOptions) {
     super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -67,6 +69,7 @@ export class LlmuxError extends Error {
     this.param = options.param ?? null;
     this.code = options.code ?? null;
     this.retryAfterMs = options.retryAfterMs;
+    this.responseHeaders = undefined;
   }
 }
 

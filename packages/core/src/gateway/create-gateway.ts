@@ -241,6 +241,18 @@ export function createGateway(options: GatewayOptions): Gateway {
         error: scrub(String((raw as Error)?.stack ?? raw)),
       });
     run.fail(error);
+    const last = run.attempts.at(-1);
+    error.responseHeaders = {
+      "x-llmux-call-id": run.callId,
+      "x-llmux-attempts": String(run.attempts.length),
+      "x-llmux-fallbacks": String(run.fallbacks),
+      "x-llmux-overhead-ms": Math.max(0, Date.now() - run.input.startTime - run.upstreamMs()).toFixed(2),
+    };
+    if (last) {
+      error.responseHeaders["x-llmux-model-group"] = last.modelGroup;
+      error.responseHeaders["x-llmux-model-id"] = last.deploymentId;
+      error.responseHeaders["x-llmux-provider"] = last.provider;
+    }
     return error;
   };
 

@@ -268,7 +268,7 @@ export function sendError(
     response.end();
     return;
   }
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...error.responseHeaders };
   if (error.retryAfterMs !== undefined)
     headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
   json(
