@@ -15,7 +15,8 @@ const PRICES = {
   cache_read_input_token_cost: 0.0000003,
   cache_creation_input_token_cost: 0.00000375,
 };
-const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+const PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
 let mock: MockProvider;
 let app: TestGateway;
@@ -178,14 +179,16 @@ describe("anthropic/ chat completions (non-streaming)", () => {
         input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
       },
     ]);
-    expect(sent!.body.tool_choice).toEqual({ type: "tool", name: "get_weather", disable_parallel_tool_use: true });
+    expect(sent!.body.tool_choice).toEqual({
+      type: "tool",
+      name: "get_weather",
+      disable_parallel_tool_use: true,
+    });
     const call = first.choices[0]!.message.tool_calls![0]!;
     expect(first.choices[0]!.finish_reason).toBe("tool_calls");
-    expect(call.type === "function" && [call.id, call.function.name, JSON.parse(call.function.arguments)]).toEqual([
-      expect.stringMatching(/^toolu_mock/),
-      "get_weather",
-      { city: "Paris" },
-    ]);
+    expect(
+      call.type === "function" && [call.id, call.function.name, JSON.parse(call.function.arguments)],
+    ).toEqual([expect.stringMatching(/^toolu_mock/), "get_weather", { city: "Paris" }]);
 
     mock.clear();
     mock.scenario("claude", { content: "It is sunny in Paris." });
@@ -203,7 +206,10 @@ describe("anthropic/ chat completions (non-streaming)", () => {
     expect(followUp!.body.tool_choice).toEqual({ type: "any" });
     expect(followUp!.body.messages).toEqual([
       { role: "user", content: [{ type: "text", text: "Weather in Paris?" }] },
-      { role: "assistant", content: [{ type: "tool_use", id: call.id, name: "get_weather", input: { city: "Paris" } }] },
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id: call.id, name: "get_weather", input: { city: "Paris" } }],
+      },
       { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: '{"sky":"sunny"}' }] },
     ]);
     expect(second.choices[0]!.message.content).toBe("It is sunny in Paris.");
@@ -248,7 +254,14 @@ describe("anthropic/ chat completions (non-streaming)", () => {
   });
 
   it("reports cache reads and writes in usage, the event and the cost header", async () => {
-    mock.scenario("claude", { usage: { prompt_tokens: 100, cache_read_input_tokens: 300, cache_creation_input_tokens: 50, completion_tokens: 20 } });
+    mock.scenario("claude", {
+      usage: {
+        prompt_tokens: 100,
+        cache_read_input_tokens: 300,
+        cache_creation_input_tokens: 50,
+        completion_tokens: 20,
+      },
+    });
     const { data, response } = await client.chat.completions
       .create({ model: "claude-scripted", messages: [{ role: "user", content: "cached question" }] })
       .withResponse();
@@ -282,7 +295,10 @@ describe("anthropic/ chat completions (non-streaming)", () => {
       messages: [{ role: "user", content: "The answer?" }],
       response_format: {
         type: "json_schema",
-        json_schema: { name: "answer", schema: { type: "object", properties: { answer: { type: "number" } } } },
+        json_schema: {
+          name: "answer",
+          schema: { type: "object", properties: { answer: { type: "number" } } },
+        },
       },
     });
     const [upstream] = await mock.waitForRequests(1);
@@ -296,7 +312,10 @@ describe("anthropic/ chat completions (non-streaming)", () => {
 describe("anthropic/ streaming", () => {
   it("turns Anthropic's SSE events into OpenAI chunks, with a final usage chunk incl. cache tokens", async () => {
     const text = "alpha beta gamma delta";
-    mock.scenario("claude", { content: text, usage: { prompt_tokens: 10, cache_read_input_tokens: 30, cache_creation_input_tokens: 5 } });
+    mock.scenario("claude", {
+      content: text,
+      usage: { prompt_tokens: 10, cache_read_input_tokens: 30, cache_creation_input_tokens: 5 },
+    });
     const stream = await client.chat.completions.create({
       model: "claude-scripted",
       stream: true,
@@ -325,7 +344,11 @@ describe("anthropic/ streaming", () => {
     expect(cost).toBeCloseTo(10 * 0.000003 + 30 * 0.0000003 + 5 * 0.00000375 + 4 * 0.000015, 12);
     const [event] = await app.flushEvents();
     expect(event!.stream).toBe(true);
-    expect(event!.usage).toMatchObject({ inputTokens: 45, cachedInputTokens: 30, cacheCreationInputTokens: 5 });
+    expect(event!.usage).toMatchObject({
+      inputTokens: 45,
+      cachedInputTokens: 30,
+      cacheCreationInputTokens: 5,
+    });
   });
 
   it("streams a tool call as tool_calls deltas (name first, then argument fragments)", async () => {
@@ -431,7 +454,10 @@ describe("anthropic/ errors", () => {
       status: 400,
       body: {
         type: "error",
-        error: { type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" },
+        error: {
+          type: "invalid_request_error",
+          message: "prompt is too long: 210000 tokens > 200000 maximum",
+        },
       },
     });
     const { data, response } = await client.chat.completions
