@@ -3,8 +3,10 @@
  * functions with the most self time, and the llmux functions with the most inclusive time (their
  * own work plus everything they call). CLI: `node dist/profile-summary-cli.js <file>`.
  */
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 interface CallFrame {
   functionName: string;
@@ -43,6 +45,11 @@ export interface ProfileSummary {
   categories: Array<{ category: string; percent: number }>;
   topSelf: FunctionShare[];
   llmuxInclusive: FunctionShare[];
+  /**
+   * Every busy sample charged to the nearest llmux function on its stack (itself, or the llmux code
+   * that called into Node, V8 or a dependency): what each llmux function costs, all in.
+   */
+  nearestLlmux: FunctionShare[];
 }
 
 /** Which package (or runtime part) a frame belongs to. */
@@ -65,8 +72,39 @@ export function categoryOf(frame: CallFrame): string {
   return "other";
 }
 
+const sourceMaps = new Map<string, SourceMap | null>();
+
+/** The TypeScript source of a frame in a built @llmux package (its dist has source maps). */
+function originalLocation(frame: CallFrame): string | undefined {
+  if (!frame.url.startsWith("file://") || frame.url.includes("node_modules")) return undefined;
+  const file = fileURLToPath(frame.url);
+  let map = sourceMaps.get(file);
+  if (map === undefined) {
+    map = null;
+    try {
+      if (existsSync(`${file}.map`)) map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8")));
+    } catch {
+      map = null;
+    }
+    sourceMaps.set(file, map);
+  }
+  if (!map) return undefined;
+  const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as {
+    originalSource?: string;
+    originalLine?: number;
+  };
+  if (!entry?.originalSource) return undefined;
+  const source = entry.originalSource.startsWith("file://")
+    ? fileURLToPath(entry.originalSource)
+    : resolve(dirname(file), entry.originalSource);
+  const root = /^(.*)\/(packages|apps)\//.exec(source)?.[1];
+  return `${root ? relative(root, source) : source}:${(entry.originalLine ?? 0) + 1}`;
+}
+
 function location(frame: CallFrame): string {
   if (!frame.url) return "";
+  const original = originalLocation(frame);
+  if (original) return original;
   const url = frame.url.replace(/^file:\/\//, "");
   const short = url.includes("node_modules/")
     ? url.slice(url.lastIndexOf("node_modules/") + "node_modules/".length)
@@ -78,7 +116,18 @@ function keyOf(frame: CallFrame): string {
   return `${frame.functionName || "(anonymous)"}\u0000${frame.url}\u0000${frame.lineNumber}`;
 }
 
-export function summariseProfile(profile: CpuProfile, file: string, top = 30): ProfileSummary {
+/** Only the samples taken between these monotonic µs timestamps (the measured load, not start-up). */
+export interface SampleWindow {
+  fromMicros: number;
+  toMicros: number;
+}
+
+export function summariseProfile(
+  profile: CpuProfile,
+  file: string,
+  top = 30,
+  window?: SampleWindow,
+): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const node of profile.nodes) byId.set(node.id, node);
@@ -88,9 +137,17 @@ export function summariseProfile(profile: CpuProfile, file: string, top = 30): P
   const inclusive = new Map<string, number>();
   const categories = new Map<string, number>();
   const frames = new Map<string, CallFrame>();
+  const nearest = new Map<string, number>();
   let idle = 0;
   let busy = 0;
-  for (const sampleId of profile.samples) {
+  let time = profile.startTime;
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  for (const [index, sampleId] of profile.samples.entries()) {
+    time += profile.timeDeltas[index] ?? 0;
+    if (window && (time < window.fromMicros || time > window.toMicros)) continue;
+    first = Math.min(first, time);
+    last = Math.max(last, time);
     const node = byId.get(sampleId);
     if (!node) continue;
     if (node.callFrame.functionName === "(idle)") {
@@ -104,13 +161,28 @@ export function summariseProfile(profile: CpuProfile, file: string, top = 30): P
     const category = categoryOf(node.callFrame);
     categories.set(category, (categories.get(category) ?? 0) + 1);
     const seen = new Set<string>();
+    let charged = false;
     for (let current: number | undefined = sampleId; current !== undefined; current = parent.get(current)) {
       const frame = byId.get(current)!.callFrame;
       const frameKey = keyOf(frame);
+      if (!charged && categoryOf(frame).startsWith("@llmux/")) {
+        charged = true;
+        nearest.set(frameKey, (nearest.get(frameKey) ?? 0) + 1);
+      }
       if (seen.has(frameKey)) continue;
       seen.add(frameKey);
       frames.set(frameKey, frame);
       inclusive.set(frameKey, (inclusive.get(frameKey) ?? 0) + 1);
+    }
+    if (!charged) {
+      const outside = `(outside llmux)\u0000${category}\u0000-1`;
+      frames.set(outside, {
+        functionName: `(no llmux frame: ${category})`,
+        url: "",
+        lineNumber: -1,
+        columnNumber: 0,
+      });
+      nearest.set(outside, (nearest.get(outside) ?? 0) + 1);
     }
   }
   const percent = (count: number) => (busy > 0 ? (count * 100) / busy : 0);
@@ -126,7 +198,7 @@ export function summariseProfile(profile: CpuProfile, file: string, top = 30): P
   const sorted = (map: Map<string, number>) => [...map.entries()].sort((a, b) => b[1] - a[1]);
   return {
     file,
-    seconds: (profile.endTime - profile.startTime) / 1e6,
+    seconds: last > first ? (last - first) / 1e6 : 0,
     busySamples: busy,
     idlePercent: busy + idle > 0 ? (idle * 100) / (busy + idle) : 0,
     categories: sorted(categories).map(([category, count]) => ({ category, percent: percent(count) })),
@@ -135,6 +207,9 @@ export function summariseProfile(profile: CpuProfile, file: string, top = 30): P
       .map(([key, count]) => share(key, count)),
     llmuxInclusive: sorted(inclusive)
       .filter(([key]) => categoryOf(frames.get(key)!).startsWith("@llmux/"))
+      .slice(0, top)
+      .map(([key, count]) => share(key, count)),
+    nearestLlmux: sorted(nearest)
       .slice(0, top)
       .map(([key, count]) => share(key, count)),
   };
@@ -157,10 +232,15 @@ export function renderProfileSummary(summary: ProfileSummary): string {
     ...summary.llmuxInclusive.map(
       (entry) => `  ${pct(entry.percent)}  ${entry.function}  [${entry.category}] ${entry.location}`,
     ),
+    "",
+    "samples charged to the nearest llmux function on the stack (what each costs, all in, no double counting):",
+    ...summary.nearestLlmux.map(
+      (entry) => `  ${pct(entry.percent)}  ${entry.function}  [${entry.category}] ${entry.location}`,
+    ),
   ];
   return lines.join("\n");
 }
 
-export function summariseFile(file: string, top = 30): ProfileSummary {
-  return summariseProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile, basename(file), top);
+export function summariseFile(file: string, top = 30, window?: SampleWindow): ProfileSummary {
+  return summariseProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile, basename(file), top, window);
 }

@@ -8,6 +8,7 @@ export type ParentMessage =
   | { type: "memory"; id: number }
   | { type: "gc"; id: number }
   | { type: "telemetry"; id: number }
+  | { type: "clock"; id: number }
   | { type: "stop"; id: number };
 
 export type ChildMessage =
@@ -52,6 +53,9 @@ export function serveChild(start: () => Promise<ChildServer>): void {
               }
               return { collected: gc !== undefined, memory: process.memoryUsage() };
             }
+            case "clock":
+              // CLOCK_MONOTONIC in µs: the clock of V8's CPU profile timestamps
+              return Number(process.hrtime.bigint() / 1000n);
             case "telemetry":
               return (await server.telemetry?.()) ?? {};
             case "stop":

@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pipeline } from "node:stream";
 import { Pool } from "undici";
 import { requireEnv, serveChild } from "../server-protocol";
 
@@ -46,7 +45,9 @@ serveChild(async () => {
       .then(
         (upstreamResponse) => {
           response.writeHead(upstreamResponse.statusCode, forwardable(upstreamResponse.headers));
-          pipeline(upstreamResponse.body, response, () => undefined);
+          // classic pipe (backpressure, no per-call AbortController as stream.pipeline creates)
+          upstreamResponse.body.on("error", () => response.destroy());
+          upstreamResponse.body.pipe(response);
         },
         () => {
           if (!response.headersSent) response.writeHead(502, { "content-type": "application/json" });
