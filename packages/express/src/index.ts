@@ -34,7 +34,8 @@ export interface LlmuxMiddleware {
 export function llmux(options: GatewayOptions | Gateway): LlmuxMiddleware {
   const gateway = isGateway(options) ? options : createGateway(options);
   const handle = createHandler(gateway);
-  const middleware = (
+  // Named so host tracing (express instrumentation) shows "middleware - llmuxMiddleware".
+  const llmuxMiddleware = (
     request: IncomingMessage & { body?: unknown },
     response: ServerResponse,
     next: Next,
@@ -69,7 +70,7 @@ export function llmux(options: GatewayOptions | Gateway): LlmuxMiddleware {
       );
     } else next(error);
   };
-  return Object.assign(middleware, { gateway, errorHandler });
+  return Object.assign(llmuxMiddleware, { gateway, errorHandler });
 }
 
 function isGateway(value: GatewayOptions | Gateway): value is Gateway {
