@@ -86,6 +86,7 @@ export function createMlflowPlugin(name: string, context: PluginFactoryContext):
   }
   const captureContent =
     settingFlag(settings, "mlflow_capture_content") ?? settingFlag(settings, "otel_capture_content");
+  const promoteCallSpansToRoots = settingFlag(settings, "mlflow_promote_call_spans") ?? true;
   // validates the URI (scheme, ARN) now: a bad value is a start-up error
   const target = resolveTrackingTarget(trackingUri, env);
 
@@ -93,6 +94,7 @@ export function createMlflowPlugin(name: string, context: PluginFactoryContext):
   const exporter = mlflowExporter({
     ...connection,
     mode,
+    promoteCallSpansToRoots,
     ...(typeof flushTimeout === "number" ? { flushTimeoutMs: flushTimeout } : {}),
   });
   const sink = logRuns ? mlflowRunLogger({ ...connection, runPer }) : undefined;
