@@ -2,6 +2,22 @@
  * @llmux/core: configuration, providers, router and the framework-agnostic /v1 handler.
  * Adapters (@llmux/express, @llmux/koa, @llmux/nestjs) use only what this file exports.
  */
+export { chatToMessagesRequest } from "./anthropic-format/chat-to-messages-request";
+export { completionToMessage } from "./anthropic-format/completion-to-message";
+export { messageToCompletion } from "./anthropic-format/message-to-completion";
+export { messagesToChatRequest } from "./anthropic-format/messages-to-chat-request";
+export type {
+  AnthropicContentBlock,
+  AnthropicMessage,
+  AnthropicRequest,
+  AnthropicStreamEvent,
+  AnthropicUsage,
+  MessagesResult,
+  MessagesStreamItem,
+  NativeMessagesOptions,
+  NativeMessagesProvider,
+} from "./anthropic-format/types";
+export { isNativeMessagesProvider } from "./anthropic-format/types";
 export { ConfigError, isConfigError } from "./config/config-error";
 export { loadConfigFile, PROVIDERS, parseConfigYaml, resolveConfig } from "./config/load-config";
 export type {
@@ -11,7 +27,12 @@ export type {
   RouterSettings,
   RoutingStrategyName,
 } from "./config/types";
-export { classifyUpstreamFailure, parseRetryAfter } from "./errors/classify";
+export {
+  classifyStreamError,
+  classifyUpstreamFailure,
+  kindForErrorType,
+  parseRetryAfter,
+} from "./errors/classify";
 export { isLlmuxError, LlmuxError, statusForKind, toLlmuxError } from "./errors/llmux-error";
 export type { CallInput } from "./gateway/call-run";
 export type { CallOutcome, Gateway, StreamOutcome } from "./gateway/create-gateway";
@@ -28,6 +49,7 @@ export {
   type GatewayClient,
 } from "./gateway/in-process-api";
 export { createConsoleLogger } from "./gateway/logger";
+export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./gateway/messages-call";
 export type { AuthorizeResult, GatewayOptions } from "./gateway/types";
 export type { LlmuxHandler } from "./http/create-handler";
 export { createHandler, json, sendError } from "./http/create-handler";
@@ -35,6 +57,10 @@ export { anthropicErrorBody, openAiErrorBody } from "./http/error-body";
 export { hostParsedBody } from "./http/host-parsed-body";
 export { readJsonBody } from "./http/read-body";
 export { SseWriter } from "./http/sse-writer";
+export { createAnthropicProvider } from "./providers/anthropic/anthropic-provider";
+export { createAzureProvider } from "./providers/azure/azure-provider";
+export { createBedrockProvider } from "./providers/bedrock/bedrock-provider";
+export { createOllamaProvider } from "./providers/ollama/ollama-provider";
 export type {
   ChatCompletion,
   ChatRequest,
