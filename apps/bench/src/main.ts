@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { evaluateChecks } from "./checks";
 import { parseOptions, USAGE } from "./options";
-import { soakPlan, TARGETS } from "./plan";
+import { findTarget, soakPlan } from "./plan";
 import { procAvailable } from "./process-stats";
 import { runProfile } from "./profile";
 import { renderResults } from "./report-table";
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   let soak: SoakResult | undefined;
   if (options.mode === "soak") {
     const name = options.targets[0]!;
-    const definition = TARGETS.find((target) => target.name === name)!;
+    const definition = findTarget(name)!;
     const upstream = await startUpstream(distDirectory);
     try {
       const started = await startTarget(distDirectory, definition, upstream);

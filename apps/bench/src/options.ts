@@ -1,6 +1,7 @@
 /** Command-line options of the bench. */
 import { parseArgs } from "node:util";
-import { type BenchMode, defaultTargets, TARGETS } from "./plan";
+import { type BenchMode, defaultTargets, findTarget, TARGETS } from "./plan";
+import { EXPERIMENTS } from "./servers/experiments";
 import type { TargetName } from "./types";
 
 export const USAGE = `Usage: node apps/bench/dist/main.js [--smoke | --soak | --profile <target>] [options]
@@ -16,6 +17,7 @@ Options:
   --calls N            soak length (default 200000)
   --rate N             calls/s of the fixed-rate workload (default 300)
   --seconds N          profile load duration per call kind (default 15)
+  --experiment a,b     also run llmux-express-all with what-if experiments (repeatable; see servers/experiments.ts)
   --json <path>        where to write the JSON results (default apps/bench/results/<mode>-latest.json, latest.json for the short run)
   --help`;
 
@@ -39,7 +41,7 @@ function positive(flag: string, text: string | undefined): number | undefined {
 }
 
 function targetName(text: string): TargetName {
-  const found = TARGETS.find((target) => target.name === text);
+  const found = findTarget(text as TargetName);
   if (!found)
     throw new Error(`unknown target "${text}" (known: ${TARGETS.map((target) => target.name).join(", ")})`);
   return found.name;
@@ -57,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       rate: { type: "string" },
       seconds: { type: "string" },
       json: { type: "string" },
+      experiment: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -73,6 +76,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     seconds: positive("--seconds", values.seconds) ?? 15,
     help: values.help === true,
   };
+  for (const group of values.experiment ?? []) {
+    for (const name of group.split(","))
+      if (!(EXPERIMENTS as readonly string[]).includes(name))
+        throw new Error(`unknown experiment "${name}" (known: ${EXPERIMENTS.join(", ")})`);
+    options.targets.push(`llmux-express-all+${group}`);
+  }
   const calls = positive("--calls", values.calls);
   if (calls !== undefined) options.calls = Math.round(calls);
   if (values.profile) options.profileTarget = targetName(values.profile);

@@ -195,3 +195,18 @@ export function soakPlan(mode: BenchMode, calls: number | undefined): SoakPlan {
     sampleEvery: Math.max(1000, Math.round(total / 40)),
   };
 }
+
+/** `llmux-express-all` with experiments (comma-separated names) applied: a what-if target. */
+export function experimentTarget(experiments: string): TargetDefinition {
+  return {
+    name: `llmux-express-all+${experiments}`,
+    description: `llmux on Express 5, everything on, with the experiment(s) ${experiments}`,
+    script: "servers/llmux-express-server.js",
+    env: { BENCH_LLMUX_MODE: "all", BENCH_EXPERIMENTS: experiments },
+  };
+}
+
+export function findTarget(name: TargetName): TargetDefinition | undefined {
+  if (name.startsWith("llmux-express-all+")) return experimentTarget(name.slice("llmux-express-all+".length));
+  return TARGETS.find((target) => target.name === name);
+}

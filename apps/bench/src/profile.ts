@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CallKind } from "./load/call-spec";
 import { closedLoop } from "./load/closed-loop";
-import { TARGETS } from "./plan";
+import { findTarget } from "./plan";
 import { type ProfileSummary, renderProfileSummary, summariseFile } from "./profile-summary";
 import { startTarget, startUpstream } from "./start-servers";
 import type { TargetName } from "./types";
@@ -21,7 +21,7 @@ export interface ProfileOptions {
 }
 
 export async function runProfile(options: ProfileOptions): Promise<Record<CallKind, ProfileSummary>> {
-  const definition = TARGETS.find((target) => target.name === options.target);
+  const definition = findTarget(options.target);
   if (!definition?.script) throw new Error(`--profile needs a server target, not ${options.target}`);
   const directory = join(options.resultsDirectory, "profiles");
   mkdirSync(directory, { recursive: true });

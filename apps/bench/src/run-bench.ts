@@ -4,7 +4,7 @@
  * the ratios compare figures taken close together in time.
  */
 import type { ChildServerHandle } from "./child-server";
-import { type BenchMode, soakPlan, TARGETS, workloads } from "./plan";
+import { type BenchMode, findTarget, soakPlan, workloads } from "./plan";
 import { rssMb } from "./process-stats";
 import { runCell } from "./run-cell";
 import { runSoak } from "./soak";
@@ -27,7 +27,7 @@ export async function runComparison(
   const started: StartedTarget[] = [];
   try {
     const definitions = options.targets.map((name) => {
-      const definition = TARGETS.find((target) => target.name === name);
+      const definition = findTarget(name);
       if (!definition) throw new Error(`unknown target ${name}`);
       return definition;
     });

@@ -9,7 +9,9 @@ export type TargetName =
   | "llmux-koa-off"
   | "llmux-koa-all"
   | "llmux-nest-off"
-  | "llmux-nest-all";
+  | "llmux-nest-all"
+  /** llmux-express-all with what-if experiments applied (see servers/experiments.ts). */
+  | `llmux-express-all+${string}`;
 
 export interface TargetDefinition {
   name: TargetName;

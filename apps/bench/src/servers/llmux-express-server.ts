@@ -6,14 +6,18 @@ import type { AddressInfo } from "node:net";
 import { llmux } from "@llmux/express";
 import express from "express";
 import { serveChild } from "../server-protocol";
+import { applyExperiments, enabledExperiments, fastBodyMiddleware } from "./experiments";
 import { llmuxMode, llmuxOptions, llmuxTelemetry } from "./llmux-options";
 
 serveChild(async () => {
   const mode = llmuxMode();
+  const experiments = enabledExperiments();
+  applyExperiments(experiments);
   const gateway = llmux(llmuxOptions(mode));
   await gateway.gateway.ready;
   const app = express();
   app.disable("x-powered-by");
+  if (experiments.includes("fast-body")) app.use("/v1", fastBodyMiddleware);
   app.use("/v1", gateway, gateway.errorHandler);
   const server = app.listen(0, "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
@@ -24,7 +28,12 @@ serveChild(async () => {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    details: { framework: "express", mode, plugins: gateway.gateway.plugins().map((plugin) => plugin.name) },
+    details: {
+      framework: "express",
+      mode,
+      experiments,
+      plugins: gateway.gateway.plugins().map((plugin) => plugin.name),
+    },
     flush: () => gateway.gateway.flush(),
     telemetry: () => llmuxTelemetry(gateway.gateway),
     async close() {
