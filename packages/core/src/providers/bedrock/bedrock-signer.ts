@@ -6,7 +6,7 @@ import { LlmuxError } from "../../errors/llmux-error";
 /**
  * AWS SigV4 for bedrock-runtime with the maintained Smithy signer. Credentials come from the
  * deployment (aws_access_key_id, aws_secret_access_key, aws_session_token, aws_region_name) or
- * the standard AWS_* environment variables.
+ * the standard AWS_* environment variables (AWS_REGION_NAME, LiteLLM's, as well as AWS_REGION).
  */
 export interface BedrockCredentials {
   accessKeyId: string;
@@ -28,7 +28,11 @@ export function bedrockCredentials(
     ? text(params.aws_session_token)
     : (text(params.aws_session_token) ?? text(env.AWS_SESSION_TOKEN));
   const region =
-    text(params.aws_region_name) ?? text(env.AWS_REGION) ?? text(env.AWS_DEFAULT_REGION) ?? "us-east-1";
+    text(params.aws_region_name) ??
+    text(env.AWS_REGION_NAME) ??
+    text(env.AWS_REGION) ??
+    text(env.AWS_DEFAULT_REGION) ??
+    "us-east-1";
   if (!accessKeyId || !secretAccessKey) {
     throw new LlmuxError({
       kind: "authentication",
