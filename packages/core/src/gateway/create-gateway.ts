@@ -39,6 +39,8 @@ import type { GatewayOptions } from "./types";
 
 export interface CallOutcome<T> {
   body: T;
+  /** The upstream's JSON text of `body`, when it can be sent unchanged (saves re-serialising). */
+  raw?: string;
   headers: Record<string, string>;
   event?: CallEvent;
 }
@@ -342,7 +344,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         result.finishReasons = completion.choices.map((choice) => String(choice.finish_reason ?? ""));
         result.response = completion.choices.map((choice) => choice.message);
         const event = run.succeed(result, cost);
-        return event ? { body: completion, headers, event } : { body: completion, headers };
+        const outcome: CallOutcome<ChatCompletion> = { body: completion, headers };
+        if (routed.value.raw !== undefined) outcome.raw = routed.value.raw;
+        if (event) outcome.event = event;
+        return outcome;
       } catch (raw) {
         throw failure(run, raw);
       }
@@ -481,7 +486,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (typeof response.model === "string") result.responseModel = response.model;
         result.response = { embeddings: response.data.length };
         const event = run.succeed(result, cost);
-        return event ? { body: response, headers, event } : { body: response, headers };
+        const outcome: CallOutcome<Record<string, unknown>> = { body: response, headers };
+        if (routed.value.raw !== undefined) outcome.raw = routed.value.raw;
+        if (event) outcome.event = event;
+        return outcome;
       } catch (raw) {
         throw failure(run, raw);
       }

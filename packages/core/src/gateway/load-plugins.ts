@@ -74,7 +74,17 @@ export async function loadConfiguredPlugins(
   return result;
 }
 
-function restrict(sink: CallbackSink, only: "all" | "success" | "failure"): CallbackSink {
+/**
+ * A sink limited to successes or failures (success_callback / failure_callback). Delegates to the
+ * original object, so sinks with their own state (batching buffers, timers) keep working.
+ */
+export function restrict(sink: CallbackSink, only: "all" | "success" | "failure"): CallbackSink {
   if (only === "all") return sink;
-  return Object.assign(Object.create(sink) as CallbackSink, { only });
+  const wrapper: { -readonly [K in keyof CallbackSink]: CallbackSink[K] } = { name: sink.name, only };
+  if (sink.queueSize !== undefined) wrapper.queueSize = sink.queueSize;
+  if (only === "success" && sink.onSuccess) wrapper.onSuccess = (event) => sink.onSuccess!(event);
+  if (only === "failure" && sink.onFailure) wrapper.onFailure = (event) => sink.onFailure!(event);
+  if (sink.flush) wrapper.flush = () => sink.flush!();
+  if (sink.shutdown) wrapper.shutdown = () => sink.shutdown!();
+  return wrapper;
 }

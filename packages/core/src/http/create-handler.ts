@@ -130,11 +130,11 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
 
     if (callType === "embeddings") {
       const outcome = await gateway.embeddings(input);
-      return json(response, 200, outcome.body, outcome.headers);
+      return json(response, 200, outcome.body, outcome.headers, outcome.raw);
     }
     if (!input.stream) {
       const outcome = await gateway.chat(input);
-      return json(response, 200, outcome.body, outcome.headers);
+      return json(response, 200, outcome.body, outcome.headers, outcome.raw);
     }
     const outcome = await gateway.chatStream(input);
     const writer = new SseWriter(response);
@@ -240,8 +240,10 @@ export function json(
   status: number,
   body: unknown,
   headers?: Record<string, string>,
+  /** `body` already serialised (the upstream's own JSON text), sent as is. */
+  serialized?: string,
 ): void {
-  const text = JSON.stringify(body);
+  const text = serialized ?? JSON.stringify(body);
   response.writeHead(status, {
     ...headers,
     "content-type": "application/json",

@@ -33,6 +33,8 @@ export interface ProviderCall {
 export interface ChatResult {
   completion: ChatCompletion;
   usage: Usage | null;
+  /** The upstream's JSON text when it is already the OpenAI response: forwarded as is (no re-serialising). */
+  raw?: string;
 }
 
 /** One OpenAI-format chunk; `raw` is the upstream JSON text when it can be forwarded unchanged. */
@@ -48,6 +50,8 @@ export interface StreamItem {
 export interface EmbeddingResult {
   response: Record<string, unknown> & { data: unknown[]; model: string };
   usage: Usage | null;
+  /** The upstream's JSON text when it is already the OpenAI response. */
+  raw?: string;
 }
 
 export interface Provider {

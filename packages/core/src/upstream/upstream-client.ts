@@ -84,7 +84,7 @@ export class UpstreamClient {
   /** Sends and parses a JSON body. */
   async json(
     request: UpstreamRequest,
-  ): Promise<{ status: number; headers: UpstreamResponse["headers"]; data: unknown }> {
+  ): Promise<{ status: number; headers: UpstreamResponse["headers"]; data: unknown; text: string }> {
     const response = await this.send(request);
     let text: string;
     try {
@@ -93,7 +93,7 @@ export class UpstreamClient {
       throw transportError(error, request);
     }
     try {
-      return { status: response.status, headers: response.headers, data: JSON.parse(text) };
+      return { status: response.status, headers: response.headers, data: JSON.parse(text), text };
     } catch {
       throw new LlmuxError({
         kind: "server_error",

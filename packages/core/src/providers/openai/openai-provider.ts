@@ -44,7 +44,7 @@ export function createOpenAiProvider(name = "openai", target: OpenAiTarget = ope
 
     async chat(request: ChatRequest, call: ProviderCall): Promise<ChatResult> {
       const body = { ...request, model: target.model(call), stream: false };
-      const { data } = await call.http.json({
+      const { data, text } = await call.http.json({
         url: target.url(call, "chat/completions"),
         headers: target.headers(call),
         body: JSON.stringify(body),
@@ -54,7 +54,7 @@ export function createOpenAiProvider(name = "openai", target: OpenAiTarget = ope
       });
       const completion = data as ChatCompletion;
       if (!completion || !Array.isArray(completion.choices)) throw malformed(name, call);
-      return { completion, usage: completion.usage ? usageFromOpenAI(completion.usage) : null };
+      return { completion, usage: completion.usage ? usageFromOpenAI(completion.usage) : null, raw: text };
     },
 
     async chatStream(request: ChatRequest, call: ProviderCall): Promise<AsyncIterator<StreamItem>> {
@@ -81,7 +81,7 @@ export function createOpenAiProvider(name = "openai", target: OpenAiTarget = ope
 
     async embeddings(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResult> {
       const body = { ...request, model: target.model(call) };
-      const { data } = await call.http.json({
+      const { data, text } = await call.http.json({
         url: target.url(call, "embeddings"),
         headers: target.headers(call),
         body: JSON.stringify(body),
@@ -92,7 +92,7 @@ export function createOpenAiProvider(name = "openai", target: OpenAiTarget = ope
       const response = data as EmbeddingResult["response"];
       if (!response || !Array.isArray(response.data)) throw malformed(name, call);
       const usage = response.usage as Record<string, unknown> | undefined;
-      return { response, usage: usage ? usageFromOpenAI(usage) : null };
+      return { response, usage: usage ? usageFromOpenAI(usage) : null, raw: text };
     },
   };
 }
