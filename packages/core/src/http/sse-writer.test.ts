@@ -1,0 +1,78 @@
+import { createServer, request as httpRequest, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { SseWriter } from "./sse-writer";
+
+/** A real server whose handler gets the writer; the client decides how fast it reads. */
+async function withServer(handler: (writer: SseWriter, response: ServerResponse) => Promise<void>) {
+  let done!: Promise<void>;
+  const server = createServer((_request, response) => {
+    const writer = new SseWriter(response);
+    writer.open(200, { "x-test": "1" });
+    done = handler(writer, response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port, done: () => done };
+}
+
+describe("SseWriter", () => {
+  it("waits for drain when the client does not read (backpressure), then continues", async () => {
+    const payload = "x".repeat(64 * 1024);
+    let blockedWrites = 0;
+    let written = 0;
+    const { server, port, done } = await withServer(async (writer, response) => {
+      for (let index = 0; index < 200; index++) {
+        const before = response.writableLength;
+        const pending = writer.data(payload);
+        let settled = false;
+        void pending.then(() => (settled = true));
+        await Promise.resolve();
+        if (!settled && before >= 0) blockedWrites++;
+        await pending;
+        written++;
+      }
+      writer.end("data: [DONE]\n\n");
+    });
+    const received = await new Promise<number>((resolve) => {
+      const request = httpRequest({ port, host: "127.0.0.1", path: "/" }, (response) => {
+        response.pause();
+        // read nothing for a while: the writer must be waiting, not buffering 12 MB
+        setTimeout(() => {
+          expect(written).toBeLessThan(200);
+          let bytes = 0;
+          response.on("data", (chunk: Buffer) => (bytes += chunk.length));
+          response.on("end", () => resolve(bytes));
+          response.resume();
+        }, 200);
+      });
+      request.end();
+    });
+    await done();
+    expect(written).toBe(200);
+    expect(blockedWrites).toBeGreaterThan(0);
+    expect(received).toBeGreaterThan(200 * payload.length);
+    server.close();
+  });
+
+  it("a client that goes away releases a writer waiting for drain and marks it closed", async () => {
+    let closedSeen = false;
+    const { server, port, done } = await withServer(async (writer) => {
+      const payload = "y".repeat(256 * 1024);
+      for (let index = 0; index < 100 && !writer.isClosed; index++) await writer.data(payload);
+      closedSeen = writer.isClosed;
+    });
+    await new Promise<void>((resolve) => {
+      const request = httpRequest({ port, host: "127.0.0.1", path: "/" }, (response) => {
+        response.pause();
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 100);
+      });
+      request.end();
+    });
+    await done();
+    expect(closedSeen).toBe(true);
+    server.close();
+  });
+});
