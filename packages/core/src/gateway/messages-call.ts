@@ -11,6 +11,7 @@ import {
   type MessagesResult,
   type MessagesStreamItem,
   type NativeMessagesOptions,
+  type NativeMessagesProvider,
 } from "../anthropic-format/types";
 import type { Deployment } from "../config/types";
 import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
@@ -64,8 +65,11 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
     return body;
   };
 
-  const isNative = (provider: Provider, deployment: Deployment) =>
-    isNativeMessagesProvider(provider) && provider.acceptsMessages(deployment);
+  /** The provider as a native Messages provider when it takes this deployment's Messages bodies. */
+  const nativeFor = (deployment: Deployment): NativeMessagesProvider | undefined => {
+    const provider = deps.providerOf(deployment);
+    return isNativeMessagesProvider(provider) && provider.acceptsMessages(deployment) ? provider : undefined;
+  };
 
   return {
     async messages(input, options = {}) {
@@ -78,13 +82,11 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const routed = await gateway.router.route(
           run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)),
           async (attempt): Promise<MessagesResult> => {
-            const provider = deps.providerOf(attempt.deployment);
             const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
-            if (isNative(provider, attempt.deployment) && isNativeMessagesProvider(provider)) {
-              return provider.messages(body, call, options);
-            }
+            const native = nativeFor(attempt.deployment);
+            if (native) return native.messages(body, call, options);
             translated ??= messagesToChatRequest({ ...body, stream: false });
-            const { completion, usage } = await provider.chat(translated, call);
+            const { completion, usage } = await deps.providerOf(attempt.deployment).chat(translated, call);
             return { message: completionToMessage(completion, usage), usage };
           },
         );
@@ -117,14 +119,14 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const routed = await gateway.router.route(
           run.routeRequest(String(input.body.model), estimatedInputTokens),
           async (attempt) => {
-            const provider = deps.providerOf(attempt.deployment);
             const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
+            const native = nativeFor(attempt.deployment);
             let iterator: AsyncIterator<MessagesStreamItem>;
-            if (isNative(provider, attempt.deployment) && isNativeMessagesProvider(provider)) {
-              iterator = await provider.messagesStream({ ...body, stream: true }, call, options);
+            if (native) {
+              iterator = await native.messagesStream({ ...body, stream: true }, call, options);
             } else {
               translated ??= messagesToChatRequest({ ...body, stream: true });
-              const chunks = await provider.chatStream(translated, call);
+              const chunks = await deps.providerOf(attempt.deployment).chatStream(translated, call);
               iterator = translateStream(chunks, {
                 id: `msg_${input.callId.replace(/-/g, "")}`,
                 model: attempt.deployment.model,

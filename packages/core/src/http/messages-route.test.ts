@@ -233,6 +233,40 @@ describe("/v1/messages → anthropic/ (native passthrough)", () => {
     expect(response.headers.get("x-llmux-attempts")).toBe("3");
   });
 
+  it("retries a stream whose first event is an overloaded error event; a later one ends the stream with event: error", async () => {
+    const errorEvent = `event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`;
+    mock.scenario("anthropic", [{ body: errorEvent }]);
+    const recovered = await client.messages
+      .stream({ model: "claude", max_tokens: 20, messages: [{ role: "user", content: "x" }] })
+      .finalMessage();
+    expect(recovered.content[0]!.type).toBe("text");
+    expect(mock.requests).toHaveLength(2);
+    const events = await app.flushEvents();
+    expect(events[0]!.attempts[0]!.error!.type).toBe("unavailable");
+
+    mock.clear();
+    const start = `event: message_start\ndata: {"type":"message_start","message":{"id":"msg_cut","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}\n\n`;
+    mock.scenario("anthropic", { body: start + errorEvent });
+    const response = await fetch(`${app.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": MASTER_KEY },
+      body: JSON.stringify({
+        model: "claude",
+        max_tokens: 20,
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(text.startsWith("event: message_start\n")).toBe(true);
+    expect(text).toMatch(
+      /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"anthropic stream error \(overloaded_error\): Overloaded"\}\}\n\n$/,
+    );
+    // Mid-stream failures cannot be retried: one request at the mock.
+    expect(mock.requests).toHaveLength(1);
+  });
+
   it("answers errors in Anthropic's shape: overloaded (529 → 503 overloaded_error)", async () => {
     mock.scenario("anthropic", { status: 529 });
     const error = await client.messages
