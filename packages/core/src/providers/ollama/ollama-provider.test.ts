@@ -229,6 +229,24 @@ describe("ollama_chat/ (/api/chat)", () => {
     expect(response.headers.get("x-llmux-attempts")).toBe("3");
   });
 
+  it("an {error} line mid-stream ends the stream with an in-band error carrying Ollama's message", async () => {
+    mock.scenario("ollama", {
+      body: `{"model":"llama3.2","message":{"role":"assistant","content":"Hel"},"done":false}\n{"error":"model runner has unexpectedly stopped"}\n`,
+    });
+    const stream = await client.chat.completions.create({
+      model: "llama-chat",
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+    });
+    let text = "";
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+    })().catch((caught: unknown) => caught);
+    expect(text).toBe("Hel");
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as Error).message).toMatch(/model runner has unexpectedly stopped/);
+  });
+
   it("ends a stream cut mid-way with an in-band error", async () => {
     mock.scenario("ollama", { content: "one two three four five six", disconnectAfterChunks: 2 });
     const stream = await client.chat.completions.create({
