@@ -1,11 +1,13 @@
 import type { Server } from "node:http";
-import type { GatewayOptions } from "@llmux/core";
+import { callInfo, createGatewayClient, type GatewayOptions, isLlmuxError } from "@llmux/core";
 import { llmux } from "@llmux/express";
 import express from "express";
 
 export interface ReferenceAppOptions extends Partial<GatewayOptions> {
   /** Path of the llmux config (LiteLLM YAML) or a config object. */
   config: GatewayOptions["config"];
+  /** Model group `POST /api/summarize` calls in-process. Default: LLMUX_SUMMARY_MODEL or "gpt-4o-mini". */
+  summaryModel?: string;
 }
 
 /**
@@ -44,6 +46,42 @@ export function createReferenceApp(options: ReferenceAppOptions) {
     const note = { id: notes.length + 1, text };
     notes.push(note);
     response.status(201).json(note);
+  });
+
+  // A route of the host's own that calls the gateway in-process: routed, priced and traced like /v1.
+  const llm = createGatewayClient(gateway.gateway);
+  const summaryModel = options.summaryModel ?? process.env.LLMUX_SUMMARY_MODEL ?? "gpt-4o-mini";
+  app.post("/api/summarize", async (request, response) => {
+    const text = (request.body as { text?: unknown } | undefined)?.text;
+    if (typeof text !== "string" || text.length === 0) {
+      response.status(400).json({ error: "text is required" });
+      return;
+    }
+    try {
+      const completion = await llm.chat.completions.create(
+        {
+          model: summaryModel,
+          messages: [
+            { role: "system", content: "Summarize the user's text in one sentence." },
+            { role: "user", content: text },
+          ],
+          metadata: { tags: ["summarize"] },
+        },
+        { request },
+      );
+      const info = callInfo(completion);
+      const cost = info?.headers["x-llmux-response-cost"];
+      response.json({
+        summary: (completion.choices[0]?.message as { content?: string } | undefined)?.content ?? "",
+        model: summaryModel,
+        callId: info?.callId,
+        cost: cost ? Number(cost) : null,
+      });
+    } catch (error) {
+      response
+        .status(isLlmuxError(error) ? error.status : 500)
+        .json({ error: isLlmuxError(error) ? error.message : "summarize failed" });
+    }
   });
 
   // The gateway.
