@@ -1,12 +1,13 @@
 /**
  * The comparison run (short and smoke modes): every target's server in its own process, the
- * workloads interleaved (each workload runs against every target before the next workload), so
- * the ratios compare figures taken close together in time.
+ * workloads interleaved: each workload runs in three slices per target, round robin over the
+ * targets, before the next workload, so the ratios compare figures taken close together in time
+ * and every target shares whatever else the machine was doing.
  */
 import type { ChildServerHandle } from "./child-server";
 import { type BenchMode, findTarget, soakPlan, workloads } from "./plan";
 import { rssMb } from "./process-stats";
-import { runCell } from "./run-cell";
+import { Cell } from "./run-cell";
 import { runSoak } from "./soak";
 import { type StartedTarget, startTarget, startUpstream } from "./start-servers";
 import { collectTelemetry } from "./telemetry-check";
@@ -54,21 +55,35 @@ export async function runComparison(
       results.set(target.definition.name, result);
     }
     const running = started.filter((target) => target.url !== undefined);
+    const rounds = options.mode === "smoke" ? 1 : 3;
     for (const workload of workloads(options.mode, { rate: options.rate })) {
+      const cells = new Map<TargetName, Cell>();
+      for (const target of running)
+        cells.set(
+          target.definition.name,
+          new Cell({ url: target.url!, server: target.server }, upstream, workload, rounds),
+        );
+      for (let round = 0; round < rounds; round++) {
+        for (const target of running) {
+          const result = results.get(target.definition.name)!;
+          if (result.status !== "ran") continue;
+          try {
+            await cells.get(target.definition.name)!.slice();
+          } catch (error) {
+            result.status = "failed";
+            result.note = `${workload.name}: ${String(error)}`;
+            options.log(`failed ${target.definition.name}: ${result.note}`);
+          }
+        }
+      }
       for (const target of running) {
         const result = results.get(target.definition.name)!;
         if (result.status !== "ran") continue;
-        try {
-          const cell = await runCell({ url: target.url!, server: target.server }, upstream, workload);
-          result.workloads.push(cell);
-          options.log(
-            `${target.definition.name.padEnd(18)} ${workload.name.padEnd(11)} ${String(cell.calls).padStart(6)} calls ${cell.callsPerSecond.toFixed(0).padStart(6)}/s p50 ${cell.p50Ms.toFixed(3)} ms${cell.errors ? ` ${cell.errors} errors` : ""}`,
-          );
-        } catch (error) {
-          result.status = "failed";
-          result.note = `${workload.name}: ${String(error)}`;
-          options.log(`failed ${target.definition.name}: ${result.note}`);
-        }
+        const cell = cells.get(target.definition.name)!.result();
+        result.workloads.push(cell);
+        options.log(
+          `${target.definition.name.padEnd(18)} ${workload.name.padEnd(11)} ${String(cell.calls).padStart(6)} calls ${cell.callsPerSecond.toFixed(0).padStart(6)}/s p50 ${cell.p50Ms.toFixed(3)} ms, ${cell.serverCpuMsPerCall?.toFixed(3) ?? "–"} CPU ms/call${cell.errors ? `, ${cell.errors} errors` : ""}`,
+        );
       }
     }
     for (const target of running) {

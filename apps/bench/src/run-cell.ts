@@ -1,11 +1,13 @@
 /**
- * One measured cell: a workload against one target. Warm-up calls (not measured), a telemetry
- * flush, then the measured load; the server's CPU is read from /proc before the load and after a
- * second flush, so work the server defers off the request path (span export, sink writes) is
- * charged to the calls that caused it.
+ * One measured cell: a workload against one target, measured in `rounds` slices that alternate
+ * with the other targets' slices (so every target sees the same machine, even a shared one). The
+ * first slice is preceded by warm-up calls (not measured). Around each slice the server flushes its
+ * telemetry and its CPU is read from /proc, so work it defers off the request path (span export,
+ * sink writes) is charged to the calls that caused it.
  */
 import type { ChildServerHandle } from "./child-server";
-import { closedLoop, type LoadResult } from "./load/closed-loop";
+import { closedLoop } from "./load/closed-loop";
+import { LatencyRecorder } from "./load/latency-recorder";
 import { openLoop } from "./load/open-loop";
 import { cpuMs, MachineMonitor, machine } from "./process-stats";
 import type { WorkloadDefinition, WorkloadResult } from "./types";
@@ -15,63 +17,92 @@ export interface CellTarget {
   server?: ChildServerHandle;
 }
 
-async function load(url: string, workload: WorkloadDefinition, warmup: boolean): Promise<LoadResult> {
-  if (workload.ratePerSecond !== undefined && !warmup) {
-    return openLoop({
-      url,
-      kind: workload.kind,
-      ratePerSecond: workload.ratePerSecond,
-      seconds: workload.maxCalls / workload.ratePerSecond,
-      connections: 64,
-    });
-  }
-  return closedLoop({
-    url,
-    kind: workload.kind,
-    concurrency: workload.concurrency ?? 10,
-    maxCalls: warmup ? workload.warmupCalls : workload.maxCalls,
-    maxSeconds: warmup ? workload.warmupSeconds : workload.maxSeconds,
-  });
-}
+export class Cell {
+  private readonly recorder = new LatencyRecorder();
+  private seconds = 0;
+  private serverCpuMs = 0;
+  private upstreamCpuMs = 0;
+  private foreignCoreSeconds = 0;
+  private warmedUp = false;
 
-export async function runCell(
-  target: CellTarget,
-  upstream: ChildServerHandle,
-  workload: WorkloadDefinition,
-): Promise<WorkloadResult> {
-  await load(target.url, workload, true);
-  await target.server?.request("flush");
-  const serverBefore = target.server ? cpuMs(target.server.pid) : 0;
-  const upstreamBefore = cpuMs(upstream.pid);
-  const machineBefore = machine.snapshot();
-  const { recorder, elapsedSeconds } = await load(target.url, workload, false);
-  const foreignCpuCores = MachineMonitor.foreignCores(machineBefore, machine.snapshot());
-  await target.server?.request("flush");
-  const serverCpu = target.server ? cpuMs(target.server.pid) - serverBefore : Number.NaN;
-  const upstreamCpu = cpuMs(upstream.pid) - upstreamBefore;
-  const summary = recorder.summary();
-  const calls = summary.calls;
-  const stream = workload.kind === "stream";
-  const result: WorkloadResult = {
-    workload: workload.name,
-    kind: workload.kind,
-    concurrency: workload.concurrency ?? null,
-    ratePerSecond: workload.ratePerSecond ?? null,
-    calls,
-    errors: summary.errors,
-    seconds: elapsedSeconds,
-    callsPerSecond: (calls - summary.errors) / elapsedSeconds,
-    p50Ms: summary.p50Ms,
-    p99Ms: summary.p99Ms,
-    meanMs: summary.meanMs,
-    addedP50Ms: null,
-    firstChunkP50Ms: stream ? summary.firstChunkP50Ms : null,
-    firstChunkP99Ms: stream ? summary.firstChunkP99Ms : null,
-    addedFirstChunkP50Ms: null,
-    serverCpuMsPerCall: target.server && calls > 0 ? serverCpu / calls : null,
-    upstreamCpuMsPerCall: calls > 0 ? upstreamCpu / calls : Number.NaN,
-    foreignCpuCores,
-  };
-  if (summary.firstError) result.firstError = summary.firstError;
-  return result;
+  constructor(
+    private readonly target: CellTarget,
+    private readonly upstream: ChildServerHandle,
+    private readonly workload: WorkloadDefinition,
+    private readonly rounds: number,
+  ) {}
+
+  /** Runs one slice (1/rounds of the workload's calls and seconds). */
+  async slice(): Promise<void> {
+    const { target, workload } = this;
+    if (!this.warmedUp) {
+      this.warmedUp = true;
+      await closedLoop({
+        url: target.url,
+        kind: workload.kind,
+        concurrency: workload.concurrency ?? 10,
+        maxCalls: workload.warmupCalls,
+        maxSeconds: workload.warmupSeconds,
+      });
+    }
+    await target.server?.request("flush");
+    const serverBefore = target.server ? cpuMs(target.server.pid) : 0;
+    const upstreamBefore = cpuMs(this.upstream.pid);
+    const machineBefore = machine.snapshot();
+    const maxCalls = Math.max(1, Math.round(workload.maxCalls / this.rounds));
+    const seconds = workload.maxSeconds / this.rounds;
+    const { elapsedSeconds } =
+      workload.ratePerSecond !== undefined
+        ? await openLoop({
+            url: target.url,
+            kind: workload.kind,
+            ratePerSecond: workload.ratePerSecond,
+            seconds: Math.min(seconds, maxCalls / workload.ratePerSecond),
+            connections: 64,
+            recorder: this.recorder,
+          })
+        : await closedLoop({
+            url: target.url,
+            kind: workload.kind,
+            concurrency: workload.concurrency ?? 10,
+            maxCalls,
+            maxSeconds: seconds,
+            recorder: this.recorder,
+          });
+    const foreign = MachineMonitor.foreignCores(machineBefore, machine.snapshot());
+    await target.server?.request("flush");
+    if (target.server) this.serverCpuMs += cpuMs(target.server.pid) - serverBefore;
+    this.upstreamCpuMs += cpuMs(this.upstream.pid) - upstreamBefore;
+    this.seconds += elapsedSeconds;
+    this.foreignCoreSeconds += foreign * elapsedSeconds;
+  }
+
+  result(): WorkloadResult {
+    const { workload, target } = this;
+    const summary = this.recorder.summary();
+    const calls = summary.calls;
+    const stream = workload.kind === "stream";
+    const result: WorkloadResult = {
+      workload: workload.name,
+      kind: workload.kind,
+      concurrency: workload.concurrency ?? null,
+      ratePerSecond: workload.ratePerSecond ?? null,
+      calls,
+      errors: summary.errors,
+      seconds: this.seconds,
+      callsPerSecond: (calls - summary.errors) / this.seconds,
+      p50Ms: summary.p50Ms,
+      p99Ms: summary.p99Ms,
+      meanMs: summary.meanMs,
+      addedP50Ms: null,
+      firstChunkP50Ms: stream ? summary.firstChunkP50Ms : null,
+      firstChunkP99Ms: stream ? summary.firstChunkP99Ms : null,
+      addedFirstChunkP50Ms: null,
+      serverCpuMsPerCall: target.server && calls > 0 ? this.serverCpuMs / calls : null,
+      upstreamCpuMsPerCall: calls > 0 ? this.upstreamCpuMs / calls : Number.NaN,
+      foreignCpuCores: this.seconds > 0 ? this.foreignCoreSeconds / this.seconds : 0,
+    };
+    if (summary.firstError) result.firstError = summary.firstError;
+    return result;
+  }
 }

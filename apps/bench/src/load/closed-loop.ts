@@ -16,6 +16,8 @@ export interface ClosedLoopOptions {
   /** Called every `progressEvery` calls (soak sampling). */
   onProgress?: (callsDone: number) => void;
   progressEvery?: number;
+  /** Adds to this recorder (a workload measured in several slices). */
+  recorder?: LatencyRecorder;
 }
 
 export interface LoadResult {
@@ -29,7 +31,7 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<LoadResult
     pipelining: 1,
     keepAliveTimeout: 30_000,
   });
-  const recorder = new LatencyRecorder(options.maxCalls);
+  const recorder = options.recorder ?? new LatencyRecorder();
   const kindOf = typeof options.kind === "function" ? options.kind : () => options.kind as CallKind;
   const deadline = performance.now() + options.maxSeconds * 1000;
   let started = 0;

@@ -1,4 +1,4 @@
-/** Collects per-call timings in preallocated arrays and summarises them (exact percentiles). */
+/** Collects per-call timings (across any number of load slices) and summarises them (exact percentiles). */
 import type { CallTiming } from "./send-call";
 
 export interface LatencySummary {
@@ -14,20 +14,13 @@ export interface LatencySummary {
 }
 
 export class LatencyRecorder {
-  private readonly latencies: Float64Array;
-  private readonly firstChunks: Float64Array;
-  private count = 0;
-  private chunkCount = 0;
+  private readonly latencies: number[] = [];
+  private readonly firstChunks: number[] = [];
   errors = 0;
   firstError: string | undefined;
 
-  constructor(capacity: number) {
-    this.latencies = new Float64Array(capacity);
-    this.firstChunks = new Float64Array(capacity);
-  }
-
   get calls(): number {
-    return this.count + this.errors;
+    return this.latencies.length + this.errors;
   }
 
   record(timing: CallTiming): void {
@@ -36,18 +29,17 @@ export class LatencyRecorder {
       this.firstError ??= timing.error;
       return;
     }
-    if (this.count < this.latencies.length) this.latencies[this.count++] = timing.latencyMs;
-    if (timing.firstChunkMs >= 0 && this.chunkCount < this.firstChunks.length)
-      this.firstChunks[this.chunkCount++] = timing.firstChunkMs;
+    this.latencies.push(timing.latencyMs);
+    if (timing.firstChunkMs >= 0) this.firstChunks.push(timing.firstChunkMs);
   }
 
   summary(): LatencySummary {
-    const latencies = this.latencies.slice(0, this.count).sort();
-    const chunks = this.firstChunks.slice(0, this.chunkCount).sort();
+    const latencies = Float64Array.from(this.latencies).sort();
+    const chunks = Float64Array.from(this.firstChunks).sort();
     let total = 0;
     for (const value of latencies) total += value;
     const result: LatencySummary = {
-      calls: this.count + this.errors,
+      calls: this.calls,
       errors: this.errors,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),

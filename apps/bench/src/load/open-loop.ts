@@ -18,6 +18,8 @@ export interface OpenLoopOptions {
   seconds: number;
   connections: number;
   maxInFlight?: number;
+  /** Adds to this recorder (a workload measured in several slices). */
+  recorder?: LatencyRecorder;
 }
 
 export async function openLoop(options: OpenLoopOptions): Promise<LoadResult> {
@@ -28,7 +30,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<LoadResult> {
     pipelining: 1,
     keepAliveTimeout: 30_000,
   });
-  const recorder = new LatencyRecorder(total);
+  const recorder = options.recorder ?? new LatencyRecorder();
   const interval = 1000 / options.ratePerSecond;
   const begin = performance.now();
   let inFlight = 0;
