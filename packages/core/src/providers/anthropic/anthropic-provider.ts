@@ -134,10 +134,12 @@ export function createAnthropicProvider(name = "anthropic"): Provider & NativeMe
   };
 }
 
-/** `{api_base}/v1/messages`; an api_base that already ends in /v1 or /v1/messages is used as it is. */
+/**
+ * `{api_base}/v1/messages`; an api_base that already ends in /v1 or /v1/messages is used as it is.
+ * ANTHROPIC_BASE_URL is deliberately not read: Claude Code users set it to point at this gateway.
+ */
 export function messagesUrl(deployment: Deployment): string {
-  const base =
-    deployment.apiBase ?? process.env.ANTHROPIC_API_BASE ?? process.env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE;
+  const base = deployment.apiBase ?? process.env.ANTHROPIC_API_BASE ?? DEFAULT_BASE;
   const trimmed = base.replace(/\/+$/, "");
   if (trimmed.endsWith("/v1/messages")) return trimmed;
   if (trimmed.endsWith("/v1")) return `${trimmed}/messages`;
