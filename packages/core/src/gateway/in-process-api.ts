@@ -213,7 +213,11 @@ export function createGatewayClient(gatewayOrOptions: Gateway | GatewayOptions):
     },
     embeddings: {
       async create(body, options = {}) {
-        const { input, release } = await prepare("embeddings", { ...body } as Record<string, unknown>, options);
+        const { input, release } = await prepare(
+          "embeddings",
+          { ...body } as Record<string, unknown>,
+          options,
+        );
         try {
           const outcome = await gateway.embeddings(input);
           return withInfo(outcome.body as EmbeddingsResponse, outcome.headers, outcome.event);
