@@ -117,7 +117,16 @@ export const configSchema = z.looseObject({
 export const KNOWN_KEYS = {
   root: Object.keys(configSchema.shape),
   deployment: Object.keys(deploymentSchema.shape),
-  litellm_params: Object.keys(litellmParamsSchema.shape),
+  litellm_params: [
+    ...Object.keys(litellmParamsSchema.shape),
+    // provider-specific keys read by the provider adapters (docs/providers.md)
+    "max_tokens",
+    "anthropic_version",
+    "anthropic_beta",
+    "aws_bedrock_runtime_endpoint",
+    "keep_alive",
+    "options",
+  ],
   model_info: [
     ...Object.keys(modelInfoSchema.shape),
     "input_cost_per_token",
