@@ -47,6 +47,8 @@ export {
   type GatewayCallInfo,
   type GatewayCallOptions,
   type GatewayClient,
+  type MessageStream,
+  type MessagesCallOptions,
 } from "./gateway/in-process-api";
 export { createConsoleLogger } from "./gateway/logger";
 export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./gateway/messages-call";

@@ -3,6 +3,7 @@
  * router, hooks, callback events and x-llmux headers as the HTTP routes, with no HTTP server of ours.
  */
 import type { IncomingMessage } from "node:http";
+import type Anthropic from "@anthropic-ai/sdk";
 import type { CallbackSink, CallEvent, CallStartEvent } from "@llmux/callbacks";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
 import type OpenAI from "openai";
@@ -41,6 +42,14 @@ beforeAll(async () => {
           litellm_params: {
             model: "openai/gpt-4o",
             api_base: `${mock.scenarioUrl("scripted")}/v1`,
+            api_key: UPSTREAM_KEY,
+          },
+        },
+        {
+          model_name: "claude",
+          litellm_params: {
+            model: "anthropic/claude-sonnet-4-20250514",
+            api_base: mock.url,
             api_key: UPSTREAM_KEY,
           },
         },
@@ -296,8 +305,79 @@ describe("embeddings.create", () => {
   });
 });
 
+describe("messages.create (Anthropic's Messages API)", () => {
+  it("native Anthropic deployment: the body goes upstream as a Message request; a Message comes back", async () => {
+    const message = await client.messages.create({
+      model: "claude",
+      max_tokens: 64,
+      system: "Be brief.",
+      messages: [{ role: "user", content: "Say hello" }],
+    });
+    const [upstream] = await mock.waitForRequests(1);
+    expect(upstream!.path).toBe("/v1/messages");
+    expect(upstream!.headers["x-api-key"]).toBe(UPSTREAM_KEY);
+    expect(upstream!.body).toMatchObject({
+      model: "claude-sonnet-4-20250514",
+      max_tokens: 64,
+      system: "Be brief.",
+    });
+    expect(message).toMatchObject({ type: "message", role: "assistant" });
+    expect(message.content[0]!.type).toBe("text");
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+    expect(callInfo(message)!.headers["x-llmux-provider"]).toBe("anthropic");
+    await gateway.flush();
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ callType: "messages", status: "success" });
+  });
+
+  it("an OpenAI deployment: translated to chat upstream, answered in Anthropic's shape", async () => {
+    const message = await client.messages.create({
+      model: "gpt-4o",
+      max_tokens: 32,
+      messages: [{ role: "user", content: "Say hello" }],
+    });
+    const [upstream] = await mock.waitForRequests(1);
+    expect(upstream!.path).toBe("/v1/chat/completions");
+    expect(upstream!.body.messages).toEqual([{ role: "user", content: "Say hello" }]);
+    expect(message.type).toBe("message");
+    expect(String((message.content[0] as { text?: string }).text)).toMatch(/\w+/);
+  });
+
+  it("streams Anthropic events as an async iterable; the text equals the upstream's", async () => {
+    mock.scenario("scripted", { content: "uno dos tres" });
+    const stream = await client.messages.create({
+      model: "scripted",
+      max_tokens: 32,
+      stream: true,
+      messages: [{ role: "user", content: "count" }],
+    });
+    const types: string[] = [];
+    let text = "";
+    for await (const event of stream) {
+      types.push(event.type);
+      const delta = event.delta as { type?: string; text?: string } | undefined;
+      if (event.type === "content_block_delta" && delta?.type === "text_delta") text += delta.text;
+    }
+    expect(text).toBe("uno dos tres");
+    expect(types[0]).toBe("message_start");
+    expect(types.at(-1)).toBe("message_stop");
+  });
+
+  it("no max_tokens → bad_request naming it; unknown model → 404", async () => {
+    const missing = await client.messages
+      .create({ model: "claude", messages: [{ role: "user", content: "hi" }] } as never)
+      .catch((caught) => caught);
+    expect(missing).toMatchObject({ kind: "bad_request", status: 400, param: "max_tokens" });
+    const unknown = await client.messages
+      .create({ model: "nope", max_tokens: 5, messages: [{ role: "user", content: "hi" }] })
+      .catch((caught) => caught);
+    expect(unknown).toMatchObject({ kind: "not_found", status: 404 });
+    expect(mock.requests).toHaveLength(0);
+  });
+});
+
 describe("types", () => {
-  it("accepts the openai SDK's own parameter types", async () => {
+  it("accepts the openai and Anthropic SDKs' own parameter types", async () => {
     const params: OpenAI.ChatCompletionCreateParamsNonStreaming = {
       model: "gpt-4o",
       messages: [{ role: "user", content: "typed" }],
@@ -311,6 +391,12 @@ describe("types", () => {
     expect(chunks.length).toBeGreaterThan(0);
     const embeddingParams: OpenAI.EmbeddingCreateParams = { model: "embedder", input: "typed" };
     expect((await client.embeddings.create(embeddingParams)).data).toHaveLength(1);
+    const messageParams: Anthropic.MessageCreateParamsNonStreaming = {
+      model: "claude",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "typed" }],
+    };
+    expect((await client.messages.create(messageParams)).type).toBe("message");
   });
 });
 

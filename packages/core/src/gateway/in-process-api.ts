@@ -1,5 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type { CallContext, CallEvent, CallType } from "@llmux/callbacks";
+import type {
+  AnthropicMessage,
+  AnthropicStreamEvent,
+  NativeMessagesOptions,
+} from "../anthropic-format/types";
 import { LlmuxError } from "../errors/llmux-error";
 import type { ChatCompletion } from "../providers/types";
 import { buildCallContext } from "./call-context";
@@ -45,6 +50,17 @@ export interface ChatCompletionStream extends AsyncIterable<ChatCompletionChunk>
   readonly controller: AbortController;
 }
 
+/** Options of `messages.create`: the call options plus Anthropic's beta flags (for native deployments). */
+export interface MessagesCallOptions extends GatewayCallOptions {
+  /** What the `anthropic-beta` header carries over HTTP, passed to Anthropic and Bedrock Claude deployments. */
+  beta?: string[];
+}
+
+/** A streamed Anthropic Message: its events (message_start … message_stop); iterate it once. */
+export interface MessageStream extends AsyncIterable<AnthropicStreamEvent> {
+  readonly controller: AbortController;
+}
+
 /** An OpenAI embeddings response. */
 export type EmbeddingsResponse = Record<string, unknown> & {
   object: "list";
@@ -57,14 +73,19 @@ interface ChatBody {
   model: string;
   messages: readonly object[];
 }
+interface MessagesBody {
+  model: string;
+  messages: readonly object[];
+  max_tokens: number;
+}
 interface EmbeddingsBody {
   model: string;
   input: unknown;
 }
 
 /**
- * The gateway called from the host's own code: OpenAI-shaped requests and results, through the same
- * router, hooks, callbacks, pricing and spans as the HTTP routes.
+ * The gateway called from the host's own code: OpenAI- and Anthropic-shaped requests and results, through
+ * the same router, hooks, callbacks, pricing and spans as the HTTP routes.
  */
 export interface GatewayClient {
   readonly gateway: Gateway;
@@ -90,6 +111,21 @@ export interface GatewayClient {
       options?: GatewayCallOptions,
     ): Promise<EmbeddingsResponse>;
   };
+  /** Anthropic's Messages API (as POST /v1/messages), routed to any deployment. */
+  readonly messages: {
+    create<Body extends MessagesBody & { stream?: false | null }>(
+      body: Body,
+      options?: MessagesCallOptions,
+    ): Promise<AnthropicMessage>;
+    create<Body extends MessagesBody & { stream: true }>(
+      body: Body,
+      options?: MessagesCallOptions,
+    ): Promise<MessageStream>;
+    create<Body extends MessagesBody & { stream?: boolean | null }>(
+      body: Body,
+      options?: MessagesCallOptions,
+    ): Promise<AnthropicMessage | MessageStream>;
+  };
 }
 
 const CALL_INFO = Symbol.for("llmux.call-info");
@@ -102,7 +138,8 @@ export function callInfo(result: unknown): GatewayCallInfo | undefined {
 
 /**
  * `createGatewayClient(gateway)` (or gateway options) → `client.chat.completions.create(...)`,
- * `client.embeddings.create(...)`. Errors are LlmuxErrors with the status the HTTP route would send.
+ * `client.embeddings.create(...)`, `client.messages.create(...)`. Errors are LlmuxErrors with the status
+ * the HTTP route would send.
  */
 export function createGatewayClient(gatewayOrOptions: Gateway | GatewayOptions): GatewayClient {
   const gateway = isGateway(gatewayOrOptions) ? gatewayOrOptions : createGateway(gatewayOrOptions);
@@ -158,7 +195,7 @@ export function createGatewayClient(gatewayOrOptions: Gateway | GatewayOptions):
       callType,
       body,
       context,
-      stream: callType === "chat" && body.stream === true,
+      stream: callType !== "embeddings" && body.stream === true,
       signal: controller.signal,
       carrier,
       request,
@@ -204,12 +241,48 @@ export function createGatewayClient(gatewayOrOptions: Gateway | GatewayOptions):
     return withInfo(stream, outcome.headers, undefined);
   }
 
+  async function messagesCreate(
+    body: Record<string, unknown>,
+    options: MessagesCallOptions = {},
+  ): Promise<AnthropicMessage | MessageStream> {
+    const { input, controller, release } = await prepare("messages", { ...body }, options);
+    const native: NativeMessagesOptions = options.beta?.length ? { beta: options.beta } : {};
+    if (!input.stream) {
+      try {
+        const outcome = await gateway.messages(input, native);
+        return withInfo(outcome.body, outcome.headers, outcome.event);
+      } finally {
+        release();
+      }
+    }
+    let outcome: Awaited<ReturnType<Gateway["messagesStream"]>>;
+    try {
+      outcome = await gateway.messagesStream(input, native);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    async function* events(): AsyncGenerator<AnthropicStreamEvent> {
+      try {
+        for await (const item of outcome.events) yield item.event;
+      } finally {
+        release();
+      }
+    }
+    const iterator = events();
+    const stream: MessageStream = { controller, [Symbol.asyncIterator]: () => iterator };
+    return withInfo(stream, outcome.headers, undefined);
+  }
+
   const client: GatewayClient = {
     gateway,
     chat: {
       completions: {
         create: chatCreate as GatewayClient["chat"]["completions"]["create"],
       },
+    },
+    messages: {
+      create: messagesCreate as GatewayClient["messages"]["create"],
     },
     embeddings: {
       async create(body, options = {}) {
@@ -246,7 +319,24 @@ function validate(callType: CallType, body: Record<string, unknown>): void {
       code: "missing_model",
     });
   }
-  if (callType === "chat") {
+  if (callType === "messages") {
+    if (!Array.isArray(body.messages) || body.messages.length === 0) {
+      throw new LlmuxError({
+        kind: "bad_request",
+        message: "messages: Field required (a non-empty array)",
+        param: "messages",
+        code: "invalid_request_error",
+      });
+    }
+    if (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) {
+      throw new LlmuxError({
+        kind: "bad_request",
+        message: "max_tokens: Field required (an integer >= 1)",
+        param: "max_tokens",
+        code: "invalid_request_error",
+      });
+    }
+  } else if (callType === "chat") {
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       throw new LlmuxError({
         kind: "bad_request",
