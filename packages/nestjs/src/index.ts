@@ -1,7 +1,4 @@
-/**
- * @llmux/nestjs: the llmux gateway as a Nest module (Express and Fastify platforms) and an injectable
- * service for in-process calls.
- */
+/** @llmux/nestjs: the gateway as a Nest module (Express and Fastify) and an injectable service. */
 export { LlmuxModule } from "./llmux-module";
 export { LlmuxService } from "./llmux-service";
 export type { LlmuxModuleAsyncOptions, LlmuxModuleOptions, LlmuxMountOptions } from "./types";

@@ -4,21 +4,25 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import { LLMUX_OPTIONS, type LlmuxModuleOptions } from "./types";
 
 /**
- * The gateway for the host's own services: `chat.completions.create` and `embeddings.create`, routed,
- * priced and traced like the HTTP routes. Waits for the configured plugins at start-up; on shutdown
- * (`app.close()`, `enableShutdownHooks()`) delivers queued telemetry and closes the gateway it created.
+ * The gateway for the host's own services: `chat.completions.create`, `embeddings.create` and
+ * `messages.create`, routed, priced and traced like the HTTP routes. Waits for the configured plugins at
+ * start-up; on shutdown (`app.close()`, `enableShutdownHooks()`) flushes telemetry and closes the gateway.
  */
 @Injectable()
 export class LlmuxService implements OnModuleInit, OnApplicationShutdown {
   readonly gateway: Gateway;
   readonly chat: GatewayClient["chat"];
   readonly embeddings: GatewayClient["embeddings"];
+  readonly messages: GatewayClient["messages"];
   private readonly owned: boolean;
 
   constructor(@Inject(LLMUX_OPTIONS) options: LlmuxModuleOptions) {
     const client = createGatewayClient("gateway" in options ? options.gateway : options);
     this.owned = !("gateway" in options);
-    ({ gateway: this.gateway, chat: this.chat, embeddings: this.embeddings } = client);
+    this.gateway = client.gateway;
+    this.chat = client.chat;
+    this.embeddings = client.embeddings;
+    this.messages = client.messages;
   }
 
   async onModuleInit(): Promise<void> {

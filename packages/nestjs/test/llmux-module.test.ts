@@ -160,8 +160,14 @@ describe.each<Platform>(["express", "fastify"])("Nest on %s", (platform) => {
     const app = apps.pop()!;
     const service = app.get(LlmuxService);
     expect(app.get(LLMUX_OPTIONS).path).toBe("/llm");
+    const message = await service.messages.create({
+      model: "gpt-4o",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(message.type).toBe("message");
     await service.gateway.flush();
-    expect(events).toEqual(["chat:success", "chat:success"]);
+    expect(events).toEqual(["chat:success", "chat:success", "messages:success"]);
     await app.close();
     expect(events.at(-1)).toBe("shutdown");
   });
