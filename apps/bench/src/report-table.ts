@@ -100,7 +100,7 @@ export function renderSoak(soak: SoakResult): string {
   ];
   if (soak.afterGc)
     lines.push(
-      `  after a forced GC: RSS ${soak.afterGc.rssBaselineMb.toFixed(1)} → ${soak.afterGc.rssEndMb.toFixed(1)} MB, heap used ${soak.afterGc.heapBaselineMb.toFixed(1)} → ${soak.afterGc.heapEndMb.toFixed(1)} MB`,
+      `  after a forced GC: RSS ${soak.afterGc.rssBaselineMb.toFixed(1)} → ${soak.afterGc.rssEndMb.toFixed(1)} MB, heap used ${soak.afterGc.heapBaselineMb.toFixed(1)} → ${soak.afterGc.heapEndMb.toFixed(1)} MB (end: heap total ${soak.afterGc.end.heapTotalMb.toFixed(1)} MB, external ${soak.afterGc.end.externalMb.toFixed(1)} MB, array buffers ${soak.afterGc.end.arrayBuffersMb.toFixed(1)} MB)`,
     );
   lines.push(
     `  RSS samples (calls:MB): ${soak.samples.map((sample) => `${sample.calls}:${sample.rssMb.toFixed(0)}`).join(" ")}`,

@@ -79,6 +79,11 @@ export async function runSoak(
             rssEndMb: gcEnd.memory.rss / MB,
             heapBaselineMb: gcBaseline.memory.heapUsed / MB,
             heapEndMb: gcEnd.memory.heapUsed / MB,
+            end: {
+              heapTotalMb: gcEnd.memory.heapTotal / MB,
+              externalMb: gcEnd.memory.external / MB,
+              arrayBuffersMb: gcEnd.memory.arrayBuffers / MB,
+            },
           }
         : null,
     samples,

@@ -92,7 +92,14 @@ export interface SoakResult {
   rssGrowthMb: number;
   rssMaxMb: number;
   /** RSS and heap after a forced full GC, at the baseline and at the end. */
-  afterGc: { rssBaselineMb: number; rssEndMb: number; heapBaselineMb: number; heapEndMb: number } | null;
+  afterGc: {
+    rssBaselineMb: number;
+    rssEndMb: number;
+    heapBaselineMb: number;
+    heapEndMb: number;
+    /** process.memoryUsage() at the end, after the GC (MB): where the RSS that is not live heap goes. */
+    end: { heapTotalMb: number; externalMb: number; arrayBuffersMb: number };
+  } | null;
   samples: Array<{ calls: number; rssMb: number }>;
   serverCpuMsPerCall: number;
 }
