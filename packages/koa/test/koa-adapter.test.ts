@@ -92,7 +92,7 @@ describe.each([
   });
 
   it("streams without buffering: the first chunk arrives while the upstream is still sending", async () => {
-    mock.scenario("slow", { chunkDelayMs: 60 });
+    mock.scenario("slow", { chunkDelayMs: 100 });
     const app = new KoaVersion();
     app.use(mount("/v1", llmux(gateway)));
     const url = await listen(app);

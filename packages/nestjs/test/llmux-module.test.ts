@@ -104,7 +104,7 @@ describe.each<Platform>(["express", "fastify"])("Nest on %s", (platform) => {
   });
 
   it("streams, and the first event arrives while the upstream is still sending", async () => {
-    mock.scenario("slow", { chunkDelayMs: 60 });
+    mock.scenario("slow", { chunkDelayMs: 100 });
     const url = await start(platform, [LlmuxModule.forRoot(gatewayOptions())]);
     const response = await post(
       `${url}/v1/chat/completions`,
