@@ -157,12 +157,21 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
       name: "plain-rate",
       kind: "plain",
       ratePerSecond: options.rate,
-      maxCalls: Math.round(options.rate * 2.5),
-      maxSeconds: 2.5,
-      warmupCalls: 300,
-      warmupSeconds: 0.4,
+      maxCalls: Math.round(options.rate * 2),
+      maxSeconds: 2,
+      warmupCalls: 200,
+      warmupSeconds: 0.3,
     },
   ];
+}
+
+/**
+ * Calls every server gets once, before any workload (half streamed, concurrency 20): V8 compiles
+ * the hot paths with its optimising tier only after thousands of calls, and a large code path
+ * (llmux) would otherwise be measured half-interpreted against a small one (the bare proxy).
+ */
+export function serverWarmup(mode: BenchMode): { calls: number; seconds: number } {
+  return mode === "smoke" ? { calls: 40, seconds: 1 } : { calls: 4000, seconds: 3 };
 }
 
 export interface SoakPlan {

@@ -50,6 +50,8 @@ export interface ProfileSummary {
    * that called into Node, V8 or a dependency): what each llmux function costs, all in.
    */
   nearestLlmux: FunctionShare[];
+  /** Server CPU per call over the profiled window (/proc), when the bench measured it. */
+  cpuMsPerCall?: number;
 }
 
 /** Which package (or runtime part) a frame belongs to. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { CallKind } from "./load/call-spec";
 import { closedLoop } from "./load/closed-loop";
 import { findTarget } from "./plan";
+import { cpuMs } from "./process-stats";
 import { type ProfileSummary, renderProfileSummary, summariseFile } from "./profile-summary";
 import { startTarget, startUpstream } from "./start-servers";
 import type { TargetName } from "./types";
@@ -44,6 +45,7 @@ export async function runProfile(options: ProfileOptions): Promise<Record<CallKi
       await closedLoop({ url: started.server.url, kind, concurrency: 50, maxCalls: 200_000, maxSeconds: 2 });
       await started.server.request("flush");
       const fromMicros = await started.server.request<number>("clock");
+      const cpuBefore = cpuMs(started.server.pid);
       const { recorder } = await closedLoop({
         url: started.server.url,
         kind,
@@ -53,11 +55,13 @@ export async function runProfile(options: ProfileOptions): Promise<Record<CallKi
       });
       await started.server.request("flush");
       const toMicros = await started.server.request<number>("clock");
+      const cpuPerCall = (cpuMs(started.server.pid) - cpuBefore) / Math.max(1, recorder.calls);
       await started.server.stop();
       const file = newest(directory, prefix);
       const summary = summariseFile(join(directory, file), 40, { fromMicros, toMicros });
       summaries[kind] = summary;
-      const text = `${recorder.calls} ${kind} calls (${recorder.errors} errors)\n${renderProfileSummary(summary)}`;
+      summary.cpuMsPerCall = cpuPerCall;
+      const text = `${recorder.calls} ${kind} calls (${recorder.errors} errors), server CPU ${cpuPerCall.toFixed(3)} ms/call under the profiler (1% of samples ≈ ${(cpuPerCall / 100).toFixed(4)} ms/call)\n${renderProfileSummary(summary)}`;
       writeFileSync(join(directory, `${prefix}-summary.txt`), `${text}\n`);
       writeFileSync(join(directory, `${prefix}-summary.json`), `${JSON.stringify(summary, null, 2)}\n`);
       options.log(text);

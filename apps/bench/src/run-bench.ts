@@ -5,7 +5,8 @@
  * and every target shares whatever else the machine was doing.
  */
 import type { ChildServerHandle } from "./child-server";
-import { type BenchMode, findTarget, soakPlan, workloads } from "./plan";
+import { closedLoop } from "./load/closed-loop";
+import { type BenchMode, findTarget, serverWarmup, soakPlan, workloads } from "./plan";
 import { rssMb } from "./process-stats";
 import { Cell } from "./run-cell";
 import { runSoak } from "./soak";
@@ -55,6 +56,17 @@ export async function runComparison(
       results.set(target.definition.name, result);
     }
     const running = started.filter((target) => target.url !== undefined);
+    const warmup = serverWarmup(options.mode);
+    for (const target of running) {
+      if (!target.server || results.get(target.definition.name)!.status !== "ran") continue;
+      await closedLoop({
+        url: target.url!,
+        kind: (index) => (index % 2 === 0 ? "plain" : "stream"),
+        concurrency: 20,
+        maxCalls: warmup.calls,
+        maxSeconds: warmup.seconds,
+      });
+    }
     const rounds = options.mode === "smoke" ? 1 : 3;
     for (const workload of workloads(options.mode, { rate: options.rate })) {
       const cells = new Map<TargetName, Cell>();
