@@ -52,6 +52,8 @@ export class CallRun {
   readonly redacted: boolean;
   readonly attempts: AttemptRecord[] = [];
   fallbacks = 0;
+  /** Milliseconds spent waiting in retry backoff (neither upstream time nor gateway overhead). */
+  waitedMs = 0;
   private readonly traces: CallTrace[] = [];
   private readonly attemptTraces = new Map<number, Array<{ end(record: AttemptRecord): void }>>();
   private startEvent: CallStartEvent | undefined;
@@ -106,16 +108,24 @@ export class CallRun {
   }
 
   /** Router hooks wiring attempts, fallbacks and spans to this call. */
-  routeRequest(modelGroup: string, estimatedInputTokens: number): RouteRequest {
+  routeRequest(modelGroup: string, estimateInputTokens: () => number): RouteRequest {
     const { input } = this;
     const maxTokens = input.body.max_completion_tokens ?? input.body.max_tokens;
+    let estimate: number | undefined;
     const request: RouteRequest = {
       callId: input.callId,
       modelGroup,
       stream: input.stream,
-      estimatedInputTokens,
+      // Estimated only when a limit, a context check or cost routing reads it.
+      get estimatedInputTokens() {
+        estimate ??= estimateInputTokens();
+        return estimate;
+      },
       estimatedOutputTokens: typeof maxTokens === "number" ? maxTokens : 256,
       signal: input.signal,
+      onBackoff: (milliseconds) => {
+        this.waitedMs += milliseconds;
+      },
       onAttemptEnd: (record) => {
         this.attempts.push(record);
         const spans = this.attemptTraces.get(record.index);
@@ -139,7 +149,11 @@ export class CallRun {
             startTime: attempt.startTime,
           };
           if (attempt.deployment.apiBase) info.apiBase = safeOrigin(attempt.deployment.apiBase);
-          return trace.startAttempt(info);
+          try {
+            return trace.startAttempt(info);
+          } catch {
+            return { end: () => undefined };
+          }
         });
         this.attemptTraces.set(attempt.index, spans);
       };
@@ -174,6 +188,13 @@ export class CallRun {
     let total = 0;
     for (const attempt of this.attempts) total += attempt.latencyMs;
     return total;
+  }
+
+  /** What the gateway itself added so far: elapsed − upstream attempts (incl. one still open) − backoff waits. */
+  overheadMs(openAttemptStart?: number): number {
+    const now = Date.now();
+    const open = openAttemptStart === undefined ? 0 : now - openAttemptStart;
+    return Math.max(0, now - this.input.startTime - this.upstreamMs() - open - this.waitedMs);
   }
 
   succeed(result: CallSuccess, cost: { cost: CostBreakdown | null; reason?: string }): CallEvent | undefined {
@@ -227,7 +248,7 @@ export class CallRun {
         endTime,
         durationMs,
         upstreamMs,
-        overheadMs: Math.max(0, durationMs - upstreamMs),
+        overheadMs: Math.max(0, durationMs - upstreamMs - this.waitedMs),
       },
       attempts: this.attempts,
       fallbacks: this.fallbacks,

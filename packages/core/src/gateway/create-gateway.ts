@@ -35,6 +35,7 @@ import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
 import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
 import { StreamAssembler } from "./stream-assembler";
+import { driveStream, readFirstItem } from "./stream-driver";
 import type { GatewayOptions } from "./types";
 
 export interface CallOutcome<T> {
@@ -49,6 +50,8 @@ export interface StreamOutcome {
   headers: Record<string, string>;
   /** OpenAI-format chunks as they arrive; usage chunk only when asked. Throws LlmuxError mid-stream. */
   chunks: AsyncGenerator<StreamItem>;
+  /** Abandons the stream, also before its first chunk was taken: releases the attempt and the upstream. */
+  cancel(): Promise<void>;
 }
 
 export interface Gateway extends GatewayInternals, MessagesCalls {
@@ -248,24 +251,30 @@ export function createGateway(options: GatewayOptions): Gateway {
       "x-llmux-call-id": run.callId,
       "x-llmux-attempts": String(run.attempts.length),
       "x-llmux-fallbacks": String(run.fallbacks),
-      "x-llmux-overhead-ms": Math.max(0, Date.now() - run.input.startTime - run.upstreamMs()).toFixed(2),
+      "x-llmux-overhead-ms": run.overheadMs().toFixed(2),
     };
     if (last) {
-      error.responseHeaders["x-llmux-model-group"] = last.modelGroup;
-      error.responseHeaders["x-llmux-model-id"] = last.deploymentId;
+      error.responseHeaders["x-llmux-model-group"] = headerValue(last.modelGroup);
+      error.responseHeaders["x-llmux-model-id"] = headerValue(last.deploymentId);
       error.responseHeaders["x-llmux-provider"] = last.provider;
     }
     return error;
   };
 
-  const baseHeaders = (run: CallRun, deployment: Deployment, attempts: number): Record<string, string> => ({
+  /** The x-llmux-* headers of a served call; `openAttemptStart` when a stream's attempt is still running. */
+  const baseHeaders = (
+    run: CallRun,
+    deployment: Deployment,
+    attempts: number,
+    openAttemptStart?: number,
+  ): Record<string, string> => ({
     "x-llmux-call-id": run.callId,
-    "x-llmux-model-group": deployment.modelGroup,
-    "x-llmux-model-id": deployment.id,
+    "x-llmux-model-group": headerValue(deployment.modelGroup),
+    "x-llmux-model-id": headerValue(deployment.id),
     "x-llmux-provider": deployment.provider,
     "x-llmux-attempts": String(attempts),
     "x-llmux-fallbacks": String(run.fallbacks),
-    "x-llmux-overhead-ms": Math.max(0, Date.now() - run.input.startTime - run.upstreamMs()).toFixed(2),
+    "x-llmux-overhead-ms": run.overheadMs(openAttemptStart).toFixed(2),
   });
 
   const gateway: Gateway = {
@@ -325,7 +334,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       try {
         const body = stripCredentials(input.body) as ChatRequest;
         const routed = await router.route(
-          run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)),
+          run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
           (attempt) =>
             providerOf(attempt.deployment).chat(
               body,
@@ -341,8 +350,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: Date.now() };
         if (typeof completion.model === "string") result.responseModel = completion.model;
         if (typeof completion.id === "string") result.responseId = completion.id;
-        result.finishReasons = completion.choices.map((choice) => String(choice.finish_reason ?? ""));
-        result.response = completion.choices.map((choice) => choice.message);
+        if (gateway.listening()) {
+          result.finishReasons = completion.choices.map((choice) => String(choice.finish_reason ?? ""));
+          if (!run.redacted) result.response = completion.choices.map((choice) => choice.message);
+        }
         const event = run.succeed(result, cost);
         const outcome: CallOutcome<ChatCompletion> = { body: completion, headers };
         if (routed.value.raw !== undefined) outcome.raw = routed.value.raw;
@@ -361,103 +372,45 @@ export function createGateway(options: GatewayOptions): Gateway {
       try {
         const body = stripCredentials(input.body) as ChatRequest;
         const routed = await router.route(
-          run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)),
+          run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
           async (attempt) => {
-            const iterator = await providerOf(attempt.deployment).chatStream(
-              body,
-              providerCall(attempt.deployment, attempt.signal, input.body),
-            );
-            let first: IteratorResult<StreamItem>;
-            try {
-              first = await iterator.next();
-            } catch (error) {
-              await iterator.return?.(undefined)?.catch(() => undefined);
-              throw error;
-            }
-            if (first.done) {
-              throw new LlmuxError({
-                kind: "connection",
-                message: `${attempt.deployment.provider} stream ended before its first chunk`,
-                provider: attempt.deployment.provider,
-              });
-            }
-            attempt.markFirstToken();
-            const idle = attempt.deployment.timeoutMs ?? config.router.timeoutMs;
-            attempt.setTimeout(idle, `Deployment '${attempt.deployment.id}' sent no chunk for ${idle} ms`);
-            return { iterator, first: first.value, firstTokenTime: Date.now() };
+            const call = providerCall(attempt.deployment, attempt.signal, input.body);
+            const iterator = await providerOf(attempt.deployment).chatStream(body, call);
+            return readFirstItem(iterator, attempt, attempt.deployment.timeoutMs ?? config.router.timeoutMs);
           },
         );
-        const { attempt } = routed;
-        const deployment = attempt.deployment;
-        const headers = baseHeaders(run, deployment, run.attempts.length + 1);
         const assembler = new StreamAssembler(run.redacted || !gateway.listening());
-        async function* chunks(): AsyncGenerator<StreamItem> {
-          let item: StreamItem = routed.value.first;
-          let usage: Usage | null = null;
-          let settled = false;
-          try {
-            while (true) {
-              assembler.add(item.chunk);
-              if (item.usage) {
-                usage = item.usage;
-                const cost = run.price(deployment, usage);
-                if (includeUsage) {
-                  const chunkUsage = {
-                    ...(item.chunk.usage as Record<string, unknown>),
-                    cost: cost.cost ? cost.cost.total : null,
-                  };
-                  yield {
-                    chunk: { ...item.chunk, usage: chunkUsage },
-                    usage,
-                    usageOnly: item.usageOnly === true,
-                  };
-                } else if (!item.usageOnly) {
-                  const { usage: _removed, ...rest } = item.chunk;
-                  yield { chunk: rest };
-                }
-              } else {
-                yield item;
-              }
-              const next = await routed.value.iterator.next();
-              if (next.done) break;
-              item = next.value;
-              attempt.setTimeout(
-                deployment.timeoutMs ?? config.router.timeoutMs,
-                `Deployment '${deployment.id}' went silent mid-stream`,
-              );
+        const headers = baseHeaders(
+          run,
+          routed.attempt.deployment,
+          run.attempts.length + 1,
+          routed.attempt.startTime,
+        );
+        const driven = driveStream<StreamItem>({
+          run,
+          routed,
+          signal: input.signal,
+          failure,
+          usageOf: (item) => item.usage,
+          observe: (item) => assembler.add(item.chunk),
+          describe: (result) => assembler.describe(result),
+          present: (item, price) => {
+            if (!item.usage) return item;
+            if (item.usageOnly) {
+              // The usage chunk (always requested upstream) reaches the client only when it asked, with the cost.
+              if (!includeUsage) return undefined;
+              return {
+                chunk: { ...item.chunk, usage: { ...(item.chunk.usage as object), cost: price(item.usage) } },
+                usage: item.usage,
+                usageOnly: true,
+              };
             }
-            settled = true;
-            attempt.finish("success");
-            const cost = run.price(deployment, usage);
-            const result: Parameters<CallRun["succeed"]>[0] = {
-              deployment,
-              usage,
-              firstTokenTime: routed.value.firstTokenTime,
-            };
-            assembler.describe(result);
-            run.succeed(result, cost);
-          } catch (raw) {
-            settled = true;
-            const error = input.signal.aborted
-              ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" })
-              : toLlmuxError(raw);
-            attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
-            throw failure(run, error);
-          } finally {
-            if (!settled) {
-              // The consumer stopped early (client gone): release the upstream and record the abort.
-              const aborted = new LlmuxError({
-                kind: "aborted",
-                message: "The client closed the connection",
-              });
-              attempt.abort(aborted);
-              await routed.value.iterator.return?.(undefined)?.catch(() => undefined);
-              attempt.finish("aborted", aborted);
-              failure(run, aborted);
-            }
-          }
-        }
-        return { headers, chunks: chunks() };
+            if (includeUsage) return item;
+            const { usage: _removed, ...rest } = item.chunk;
+            return { chunk: rest };
+          },
+        });
+        return { headers, chunks: driven.items, cancel: driven.cancel };
       } catch (raw) {
         throw failure(run, raw);
       }
@@ -469,7 +422,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       try {
         const body = stripCredentials(input.body) as EmbeddingRequest;
         const routed = await router.route(
-          run.routeRequest(String(input.body.model), estimateTokens(input.body.input)),
+          run.routeRequest(String(input.body.model), () => estimateTokens(input.body.input)),
           (attempt) =>
             providerOf(attempt.deployment).embeddings(
               body,
@@ -550,6 +503,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   return gateway;
+}
+
+/** Header values must be Latin-1 without control characters: other names (e.g. "模型") are percent-encoded. */
+function headerValue(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
 }
 
 function isResolved(config: GatewayOptions["config"]): config is ResolvedConfig {

@@ -14,12 +14,13 @@ import {
   type NativeMessagesProvider,
 } from "../anthropic-format/types";
 import type { Deployment } from "../config/types";
-import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { type LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
 import type { ActiveAttempt } from "../router/router";
 import { type CallInput, CallRun } from "./call-run";
 import { estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
+import { driveStream, readFirstItem } from "./stream-driver";
 
 /**
  * The gateway's Anthropic Messages entry point (POST /v1/messages): the same router, retries,
@@ -39,6 +40,8 @@ export interface MessagesStreamOutcome {
   headers: Record<string, string>;
   /** Anthropic stream events as they arrive. Throws LlmuxError mid-stream. */
   events: AsyncGenerator<MessagesStreamItem>;
+  /** Abandons the stream, also before its first event was taken (releases the attempt and upstream). */
+  cancel(): Promise<void>;
 }
 
 export interface MessagesCalls {
@@ -53,7 +56,12 @@ export interface MessagesCallDeps {
   providerCall(deployment: Deployment, signal: AbortSignal, body: Record<string, unknown>): ProviderCall;
   stripCredentials(body: Record<string, unknown>): Record<string, unknown>;
   failure(run: CallRun, raw: unknown): LlmuxError;
-  baseHeaders(run: CallRun, deployment: Deployment, attempts: number): Record<string, string>;
+  baseHeaders(
+    run: CallRun,
+    deployment: Deployment,
+    attempts: number,
+    openAttemptStart?: number,
+  ): Record<string, string>;
 }
 
 export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
@@ -80,7 +88,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const body = nativeBody(input);
         let translated: ChatRequest | undefined;
         const routed = await gateway.router.route(
-          run.routeRequest(String(input.body.model), estimatePromptTokens(input.body)),
+          run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
           async (attempt): Promise<MessagesResult> => {
             const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
             const native = nativeFor(attempt.deployment);
@@ -117,7 +125,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const estimatedInputTokens = estimatePromptTokens(input.body);
         let translated: ChatRequest | undefined;
         const routed = await gateway.router.route(
-          run.routeRequest(String(input.body.model), estimatedInputTokens),
+          run.routeRequest(String(input.body.model), () => estimatedInputTokens),
           async (attempt) => {
             const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
             const native = nativeFor(attempt.deployment);
@@ -133,112 +141,45 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
                 estimatedInputTokens,
               });
             }
-            return firstEvent(iterator, attempt, gateway);
+            return readFirstItem(
+              iterator,
+              attempt,
+              attempt.deployment.timeoutMs ?? gateway.config.router.timeoutMs,
+            );
           },
         );
         const { attempt } = routed;
-        const deployment = attempt.deployment;
-        const headers = deps.baseHeaders(run, deployment, run.attempts.length + 1);
+        const headers = deps.baseHeaders(run, attempt.deployment, run.attempts.length + 1, attempt.startTime);
         const assembler = new MessageAssembler(run.redacted || !gateway.listening());
-        async function* events(): AsyncGenerator<MessagesStreamItem> {
-          let item: MessagesStreamItem = routed.value.first;
-          let usage: Usage | null = null;
-          let settled = false;
-          try {
-            while (true) {
-              assembler.add(item.event);
-              if (item.usage) {
-                usage = item.usage;
-                const cost = run.price(deployment, usage);
-                if (item.event.type === "message_delta") {
-                  // The final usage event reports the call's cost, as the OpenAI route's usage chunk does.
-                  const eventUsage = (item.event.usage as Record<string, unknown> | undefined) ?? {};
-                  item = {
-                    event: {
-                      ...item.event,
-                      usage: { ...eventUsage, cost: cost.cost ? cost.cost.total : null },
-                    },
-                    usage,
-                  };
-                }
-              }
-              yield item;
-              const next = await routed.value.iterator.next();
-              if (next.done) break;
-              item = next.value;
-              attempt.setTimeout(
-                deployment.timeoutMs ?? gateway.config.router.timeoutMs,
-                `Deployment '${deployment.id}' went silent mid-stream`,
-              );
-            }
-            settled = true;
-            attempt.finish("success");
-            const result: Parameters<CallRun["succeed"]>[0] = {
-              deployment,
-              usage,
-              firstTokenTime: routed.value.firstTokenTime,
-            };
+        const driven = driveStream<MessagesStreamItem>({
+          run,
+          routed,
+          signal: input.signal,
+          failure: deps.failure,
+          usageOf: (item) => item.usage,
+          observe: (item) => assembler.add(item.event),
+          describe: (result) => {
             if (assembler.id) result.responseId = assembler.id;
             if (assembler.model) result.responseModel = assembler.model;
             result.finishReasons = assembler.stopReason ? [assembler.stopReason] : [];
             if (!run.redacted && gateway.listening()) result.response = assembler.content();
-            run.succeed(result, run.price(deployment, usage));
-          } catch (raw) {
-            settled = true;
-            const error = input.signal.aborted
-              ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" })
-              : toLlmuxError(raw);
-            attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
-            throw deps.failure(run, error);
-          } finally {
-            if (!settled) {
-              const aborted = new LlmuxError({
-                kind: "aborted",
-                message: "The client closed the connection",
-              });
-              attempt.abort(aborted);
-              await routed.value.iterator.return?.(undefined)?.catch(() => undefined);
-              attempt.finish("aborted", aborted);
-              deps.failure(run, aborted);
-            }
-          }
-        }
-        return { headers, events: events() };
+          },
+          present: (item, price) => {
+            if (!item.usage || item.event.type !== "message_delta") return item;
+            // The final usage event reports the call's cost, as the OpenAI route's usage chunk does.
+            const eventUsage = (item.event.usage as Record<string, unknown> | undefined) ?? {};
+            return {
+              event: { ...item.event, usage: { ...eventUsage, cost: price(item.usage) } },
+              usage: item.usage,
+            };
+          },
+        });
+        return { headers, events: driven.items, cancel: driven.cancel };
       } catch (raw) {
         throw deps.failure(run, raw);
       }
     },
   };
-}
-
-/** Reads the first event inside the attempt, so a failure before it can still be retried elsewhere. */
-async function firstEvent(
-  iterator: AsyncIterator<MessagesStreamItem>,
-  attempt: ActiveAttempt,
-  gateway: GatewayInternals,
-): Promise<{
-  iterator: AsyncIterator<MessagesStreamItem>;
-  first: MessagesStreamItem;
-  firstTokenTime: number;
-}> {
-  let first: IteratorResult<MessagesStreamItem>;
-  try {
-    first = await iterator.next();
-  } catch (error) {
-    await iterator.return?.(undefined)?.catch(() => undefined);
-    throw error;
-  }
-  if (first.done) {
-    throw new LlmuxError({
-      kind: "connection",
-      message: `${attempt.deployment.provider} stream ended before its first event`,
-      provider: attempt.deployment.provider,
-    });
-  }
-  attempt.markFirstToken();
-  const idle = attempt.deployment.timeoutMs ?? gateway.config.router.timeoutMs;
-  attempt.setTimeout(idle, `Deployment '${attempt.deployment.id}' sent no event for ${idle} ms`);
-  return { iterator, first: first.value, firstTokenTime: Date.now() };
 }
 
 /** An OpenAI chunk stream as Anthropic events. */

@@ -66,7 +66,14 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       }
       return false;
     } catch (raw) {
-      sendError(response, toLlmuxError(raw), "openai", gateway.scrub);
+      const error = toLlmuxError(raw);
+      if (error.kind === "internal") {
+        gateway.logger.error("internal error in the request handler", {
+          path,
+          error: gateway.scrub(String((raw as Error)?.stack ?? raw)),
+        });
+      }
+      sendError(response, error, "openai", gateway.scrub);
       return true;
     }
   };
@@ -80,6 +87,11 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
   ): Promise<void> {
     const callId = gateway.newCallId();
     response.setHeader("x-llmux-call-id", callId);
+    // Listen for the client going away from the start: auth, body reading and hooks may take a while.
+    const controller = new AbortController();
+    response.on("close", () => {
+      if (!response.writableFinished) controller.abort();
+    });
     await gateway.ready;
     const access: Access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
     let body = await readJsonBody(request, gateway.config.maxRequestBytes, parsedBody);
@@ -108,11 +120,7 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
     });
     body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
-
-    const controller = new AbortController();
-    response.on("close", () => {
-      if (!response.writableFinished) controller.abort();
-    });
+    if (controller.signal.aborted || response.destroyed) return;
     const input: CallInput = {
       callId,
       callType,
@@ -138,7 +146,13 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     }
     const outcome = await gateway.chatStream(input);
     const writer = new SseWriter(response);
-    writer.open(200, outcome.headers);
+    try {
+      writer.open(200, outcome.headers);
+    } catch (error) {
+      // The stream was never started: release its attempt and upstream before answering.
+      await outcome.cancel();
+      throw error;
+    }
     try {
       for await (const item of outcome.chunks) {
         if (writer.isClosed) break;

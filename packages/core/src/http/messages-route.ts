@@ -116,7 +116,13 @@ async function serve(
   }
   const outcome = await gateway.messagesStream(input, options);
   const writer = new SseWriter(response);
-  writer.open(200, outcome.headers);
+  try {
+    writer.open(200, outcome.headers);
+  } catch (error) {
+    // The stream was never started: release its attempt and upstream before answering.
+    await outcome.cancel();
+    throw error;
+  }
   try {
     for await (const item of outcome.events) {
       if (writer.isClosed) break;

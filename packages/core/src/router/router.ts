@@ -38,6 +38,8 @@ export interface RouteRequest {
   signal: AbortSignal;
   /** Whole-call timeout override (body `timeout` or `x-llmux-timeout`), milliseconds. */
   timeoutMs?: number;
+  /** Milliseconds the router waited in backoff (not gateway overhead). */
+  onBackoff?: (milliseconds: number) => void;
   /** Request-level fallbacks (body `fallbacks`). */
   fallbacks?: string[];
   onAttemptStart?: (attempt: ActiveAttempt) => void;
@@ -54,8 +56,13 @@ export interface ActiveAttempt {
   readonly startTime: number;
   /** Aborted by client disconnect, by the attempt timeout or by `abort()`. */
   readonly signal: AbortSignal;
-  /** Replaces the attempt's timer (streams: switch from first-chunk timeout to idle timeout). */
-  setTimeout(milliseconds: number, message: string): void;
+  /**
+   * Streams, after the first chunk: from now on the timer bounds the silence between chunks
+   * (`idleMs`), never past the call's deadline. Call `touch()` on every chunk.
+   */
+  armIdle(idleMs: number): void;
+  /** A chunk arrived: restart the idle timer (a `refresh()`, no new timer). */
+  touch(): void;
   /** Records time to first token (streams). */
   markFirstToken(): void;
   abort(reason: LlmuxError): void;
@@ -72,6 +79,8 @@ export interface RouteResult<T> {
 }
 
 const MINUTE = 60_000;
+/** Code of a timeout caused by the call's own deadline (a request override), not by the deployment. */
+export const CALL_DEADLINE = "call_deadline";
 
 /**
  * The router: picks a deployment per attempt and runs the retry / fallback / cooldown algorithm
@@ -159,6 +168,7 @@ export class Router {
     let group = firstGroup;
     let fallbacks = 0;
     let retriesUsed = 0;
+    let lastUpstreamError: LlmuxError | undefined;
 
     while (true) {
       if (request.signal.aborted) throw abortedError();
@@ -170,7 +180,10 @@ export class Router {
         const next = canFallback(error.kind)
           ? this.nextGroup(group, error.kind, visited, request, fallbacks)
           : undefined;
-        if (!next) throw error;
+        // A retry that finds the group cooled by the failure it retries reports that failure
+        // (e.g. the upstream's 429), not a generic "all cooling" 503.
+        if (!next)
+          throw lastUpstreamError && error.code === "all_deployments_cooling" ? lastUpstreamError : error;
         fallbacks++;
         request.onFallback?.({
           callId: request.callId,
@@ -193,7 +206,11 @@ export class Router {
         request,
         deadline,
       );
-      request.onAttemptStart?.(attempt);
+      try {
+        request.onAttemptStart?.(attempt);
+      } catch {
+        // tracing must never fail a call
+      }
       try {
         const value = await operation(attempt);
         return { value, attempt, attempts, fallbacks };
@@ -202,6 +219,7 @@ export class Router {
         const record = attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
         attempts.push(record);
         if (error.kind === "aborted") throw error;
+        lastUpstreamError = error;
         tried.add(deployment.id);
 
         const now = this.clock.now();
@@ -213,6 +231,7 @@ export class Router {
           if (this.hasHealthyUntried(group, tried, now)) continue;
           const wait = this.backoff(retriesUsed, error.retryAfterMs);
           if (wait <= this.settings.maxRetryWaitMs && now + wait < deadline) {
+            request.onBackoff?.(wait);
             await (this.options.sleep ?? abortableSleep)(wait, request.signal).catch(() => undefined);
             if (request.signal.aborted) throw abortedError();
             tried.clear();
@@ -333,7 +352,8 @@ export class Router {
       const waitUntil = Math.min(deadline, this.clock.now() + this.settings.maxParallelWaitMs);
       while (free.length === 0) {
         const remaining = waitUntil - this.clock.now();
-        if (remaining <= 0 || request.signal.aborted) {
+        if (request.signal.aborted) throw abortedError();
+        if (remaining <= 0) {
           throw new LlmuxError({
             kind: "rate_limit",
             message: `Every deployment of '${group}' is at max_parallel_requests; waited ${this.settings.maxParallelWaitMs} ms`,
@@ -409,33 +429,56 @@ export class Router {
     if (request.signal.aborted) onClientAbort();
     else request.signal.addEventListener("abort", onClientAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
-    const arm = (milliseconds: number, message: string) => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(
-        () => {
-          controller.abort(
-            new LlmuxError({
-              kind: "timeout",
-              status: 504,
-              message,
-              provider: deployment.provider,
-              deploymentId: deployment.id,
-            }),
-          );
-        },
-        Math.max(1, milliseconds),
+    let timerMessage = "";
+    let timerIsDeadline = false;
+    let idleMs = 0;
+    let timerIdle = false;
+    const fire = () => {
+      controller.abort(
+        new LlmuxError({
+          kind: "timeout",
+          status: 504,
+          message: timerMessage,
+          provider: deployment.provider,
+          deploymentId: deployment.id,
+          // A deadline the caller chose is not the deployment's fault: it must not count towards a cooldown.
+          ...(timerIsDeadline ? { code: CALL_DEADLINE } : {}),
+        }),
       );
+    };
+    const arm = (milliseconds: number, message: string, isDeadline: boolean) => {
+      timerIdle = false;
+      timerMessage = message;
+      timerIsDeadline = isDeadline;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(fire, Math.max(1, milliseconds));
       timer.unref?.();
     };
-    const callTimeout = Math.min(deployment.timeoutMs ?? this.settings.timeoutMs, deadline - startTime);
+    const configuredTimeout = deployment.timeoutMs ?? this.settings.timeoutMs;
+    const remaining = deadline - startTime;
     const streamTimeout = deployment.streamTimeoutMs ?? this.settings.streamTimeoutMs;
-    if (request.stream && streamTimeout !== undefined && streamTimeout < callTimeout) {
+    if (
+      request.stream &&
+      streamTimeout !== undefined &&
+      streamTimeout < Math.min(configuredTimeout, remaining)
+    ) {
       arm(
         streamTimeout,
         `Deployment '${deployment.id}' sent no first chunk within stream_timeout (${streamTimeout} ms)`,
+        false,
+      );
+    } else if (remaining < configuredTimeout) {
+      arm(
+        remaining,
+        `The call exceeded its timeout of ${request.timeoutMs ?? this.settings.timeoutMs} ms`,
+        true,
       );
     } else {
-      arm(callTimeout, `Deployment '${deployment.id}' did not answer within ${callTimeout} ms`);
+      arm(
+        configuredTimeout,
+        `Deployment '${deployment.id}' did not answer within ${configuredTimeout} ms`,
+        false,
+      );
     }
     this.state.acquire(deployment.id);
     this.state.recordRequest(deployment.id, startTime);
@@ -449,7 +492,26 @@ export class Router {
       fallback,
       startTime,
       signal: controller.signal,
-      setTimeout: arm,
+      armIdle: (milliseconds) => {
+        idleMs = milliseconds;
+        attempt.touch();
+      },
+      touch: () => {
+        const left = deadline - this.clock.now();
+        if (left <= idleMs) {
+          arm(
+            left,
+            `The call exceeded its timeout of ${request.timeoutMs ?? this.settings.timeoutMs} ms`,
+            true,
+          );
+        } else if (timerIdle && timer) {
+          timer.refresh();
+        } else {
+          arm(idleMs, `Deployment '${deployment.id}' sent no chunk for ${idleMs} ms`, false);
+          timerIdle = true;
+        }
+      },
+
       markFirstToken: () => {
         if (firstTokenAt === undefined) {
           firstTokenAt = this.clock.now();
@@ -501,7 +563,7 @@ export class Router {
 
   /** Cooldown rules: 429 → retry-after or cooldown_time; 401/403/404 → cooldown_time; allowed_fails per minute. */
   private onFailure(deployment: Deployment, error: LlmuxError, now: number): void {
-    if (!countsAgainstDeployment(error.kind)) return;
+    if (!countsAgainstDeployment(error.kind) || error.code === CALL_DEADLINE) return;
     let until: number | undefined;
     if (error.kind === "rate_limit" && error.upstreamStatus === 429) {
       until = now + (error.retryAfterMs ?? this.settings.cooldownTimeMs);
@@ -517,36 +579,51 @@ export class Router {
     }
     if (until === undefined || until <= now) return;
     this.state.setCooldown(deployment.id, until);
-    this.options.onCooldown?.({
-      time: now,
-      modelGroup: deployment.modelGroup,
-      deploymentId: deployment.id,
-      provider: deployment.provider,
-      reason: error.kind,
-      until,
-    });
-    this.options.onDeploymentState?.({
-      modelGroup: deployment.modelGroup,
-      deploymentId: deployment.id,
-      provider: deployment.provider,
-      model: deployment.model,
-      state: "cooling",
-      until,
-    });
-    const previous = this.recoveryTimers.get(deployment.id);
-    if (previous) clearTimeout(previous);
-    const timer = setTimeout(() => {
-      this.recoveryTimers.delete(deployment.id);
+    this.notify(() =>
+      this.options.onCooldown?.({
+        time: now,
+        modelGroup: deployment.modelGroup,
+        deploymentId: deployment.id,
+        provider: deployment.provider,
+        reason: error.kind,
+        until,
+      }),
+    );
+    this.notify(() =>
       this.options.onDeploymentState?.({
         modelGroup: deployment.modelGroup,
         deploymentId: deployment.id,
         provider: deployment.provider,
         model: deployment.model,
-        state: "healthy",
-      });
+        state: "cooling",
+        until,
+      }),
+    );
+    const previous = this.recoveryTimers.get(deployment.id);
+    if (previous) clearTimeout(previous);
+    const timer = setTimeout(() => {
+      this.recoveryTimers.delete(deployment.id);
+      this.notify(() =>
+        this.options.onDeploymentState?.({
+          modelGroup: deployment.modelGroup,
+          deploymentId: deployment.id,
+          provider: deployment.provider,
+          model: deployment.model,
+          state: "healthy",
+        }),
+      );
     }, until - now);
     timer.unref?.();
     this.recoveryTimers.set(deployment.id, timer);
+  }
+
+  /** Runs a listener (plugins, events) so that its failure never reaches a call or the process. */
+  private notify(run: () => void): void {
+    try {
+      run();
+    } catch {
+      // listeners are isolated
+    }
   }
 
   close(): void {

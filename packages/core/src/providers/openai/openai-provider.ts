@@ -43,7 +43,8 @@ export function createOpenAiProvider(name = "openai", target: OpenAiTarget = ope
     name,
 
     async chat(request: ChatRequest, call: ProviderCall): Promise<ChatResult> {
-      const body = { ...request, model: target.model(call), stream: false };
+      const { stream_options: _streamOptions, ...rest } = request;
+      const body = { ...rest, model: target.model(call), stream: false };
       const { data, text } = await call.http.json({
         url: target.url(call, "chat/completions"),
         headers: target.headers(call),

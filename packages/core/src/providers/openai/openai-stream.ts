@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { usageFromOpenAI } from "@llmux/pricing";
+import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
 import { readSse } from "../../upstream/read-sse";
 import { transportError } from "../../upstream/upstream-client";
@@ -38,10 +39,11 @@ export async function* openAiStream(
         });
       }
       if (chunk.error) {
-        const error = chunk.error as { message?: string };
-        throw new LlmuxError({
-          kind: "server_error",
-          message: `${context.provider} stream error: ${(context.scrub ?? String)(error.message ?? "unknown")}`,
+        // An error sent in-band (vLLM and others answer 200 and then an error event).
+        const error = chunk.error as { message?: string; type?: string; code?: string };
+        throw classifyStreamError({
+          type: error.code ?? error.type,
+          message: (context.scrub ?? String)(String(error.message ?? "unknown")),
           provider: context.provider,
           deploymentId: context.deploymentId,
         });

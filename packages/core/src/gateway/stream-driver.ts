@@ -1,0 +1,132 @@
+import type { Usage } from "@llmux/pricing";
+import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import type { ActiveAttempt, RouteResult } from "../router/router";
+import type { CallRun, CallSuccess } from "./call-run";
+
+/** What a streaming attempt returns to the router once its first item arrived. */
+export interface FirstItem<T> {
+  iterator: AsyncIterator<T>;
+  first: T;
+  firstTokenTime: number;
+}
+
+/**
+ * Inside the attempt: waits for the first item (under stream_timeout), so that a failure before it can
+ * still be retried or fall back without the client noticing; then bounds the silence between items.
+ */
+export async function readFirstItem<T>(
+  iterator: AsyncIterator<T>,
+  attempt: ActiveAttempt,
+  idleMs: number,
+): Promise<FirstItem<T>> {
+  let first: IteratorResult<T>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    await iterator.return?.(undefined)?.catch(() => undefined);
+    throw error;
+  }
+  if (first.done) {
+    throw new LlmuxError({
+      kind: "connection",
+      message: `${attempt.deployment.provider} stream ended before its first chunk`,
+      provider: attempt.deployment.provider,
+    });
+  }
+  attempt.markFirstToken();
+  attempt.armIdle(idleMs);
+  return { iterator, first: first.value, firstTokenTime: Date.now() };
+}
+
+export interface StreamDriverOptions<T> {
+  run: CallRun;
+  routed: RouteResult<FirstItem<T>>;
+  signal: AbortSignal;
+  failure: (run: CallRun, raw: unknown) => LlmuxError;
+  /** Usage carried by an item, if any. */
+  usageOf(item: T): Usage | undefined;
+  /** What the client receives for an item (undefined: nothing). `price` prices a usage once. */
+  present(item: T, price: (usage: Usage) => number | null): T | undefined;
+  /** Sees every upstream item (content assembly for the event). */
+  observe(item: T): void;
+  /** Adds what the items told (id, model, finish reasons, content) to the call's result. */
+  describe(result: CallSuccess): void;
+}
+
+export interface DrivenStream<T> {
+  items: AsyncGenerator<T>;
+  /** Stops the stream, also before its first item was taken (releases the attempt and the upstream). */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Drives one routed stream to the client: every item as it arrives, the idle timer touched per item,
+ * the cost priced once, one final event, and the upstream released on every way out.
+ */
+export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T> {
+  const { run, routed, signal } = options;
+  const { attempt } = routed;
+  const deployment = attempt.deployment;
+  let priced: { usage: Usage; cost: ReturnType<CallRun["price"]> } | undefined;
+  const price = (usage: Usage) => {
+    if (priced?.usage !== usage) priced = { usage, cost: run.price(deployment, usage) };
+    return priced.cost;
+  };
+  let started = false;
+  let settled = false;
+
+  const abandon = async () => {
+    settled = true;
+    const aborted = new LlmuxError({ kind: "aborted", message: "The client closed the connection" });
+    attempt.abort(aborted);
+    await routed.value.iterator.return?.(undefined)?.catch(() => undefined);
+    attempt.finish("aborted", aborted);
+    options.failure(run, aborted);
+  };
+
+  async function* items(): AsyncGenerator<T> {
+    started = true;
+    let item = routed.value.first;
+    let usage: Usage | null = null;
+    try {
+      while (true) {
+        options.observe(item);
+        const itemUsage = options.usageOf(item);
+        if (itemUsage) usage = itemUsage;
+        const shown = options.present(item, (value) => price(value).cost?.total ?? null);
+        if (shown !== undefined) yield shown;
+        const next = await routed.value.iterator.next();
+        if (next.done) break;
+        item = next.value;
+        attempt.touch();
+      }
+      settled = true;
+      attempt.finish("success");
+      const result: CallSuccess = { deployment, usage, firstTokenTime: routed.value.firstTokenTime };
+      options.describe(result);
+      run.succeed(result, usage ? price(usage) : run.price(deployment, null));
+    } catch (raw) {
+      settled = true;
+      const error = signal.aborted
+        ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" })
+        : toLlmuxError(raw);
+      attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
+      throw options.failure(run, error);
+    } finally {
+      // The consumer stopped early (client gone): release the upstream and record the abort.
+      if (!settled) await abandon();
+    }
+  }
+
+  const generator = items();
+  return {
+    items: generator,
+    cancel: async () => {
+      if (started) await generator.return(undefined);
+      else if (!settled) {
+        await generator.return(undefined);
+        await abandon();
+      }
+    },
+  };
+}
