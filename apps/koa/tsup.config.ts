@@ -11,7 +11,8 @@ export default defineConfig({
   skipNodeModulesBundle: true,
   // The llmux packages load from their own dist (not bundled), so their data files (prices) resolve.
   esbuildOptions(options) {
-    options.external = [...(options.external ?? []), "@llmux/*"];
+    // main.ts imports the app lazily (after tracing is set up): keep "./app.js" a runtime import.
+    options.external = [...(options.external ?? []), "@llmux/*", "./app.js"];
   },
   splitting: false,
 });

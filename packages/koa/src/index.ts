@@ -50,7 +50,8 @@ export function llmux(options: GatewayOptions | Gateway, settings: LlmuxKoaOptio
   const prefix = settings.prefix?.replace(/\/+$/, "") ?? "";
   const inScope = (path: string) => !prefix || path === prefix || path.startsWith(`${prefix}/`);
 
-  const middleware: KoaMiddleware = async (context, next) => {
+  // Named for the host's traces (Koa instrumentation names middleware spans after the function).
+  const llmuxGateway: KoaMiddleware = async (context, next) => {
     if (!inScope(context.path)) return void (await next());
     const request = context.req;
     const original = request.url ?? "/";
@@ -77,7 +78,7 @@ export function llmux(options: GatewayOptions | Gateway, settings: LlmuxKoaOptio
     }
   };
 
-  return Object.assign(middleware, { gateway, errorHandler });
+  return Object.assign(llmuxGateway, { gateway, errorHandler });
 }
 
 /** koa-bodyparser, @koa/bodyparser and koa-body (co-body / raw-body) errors, recognised by shape. */

@@ -20,7 +20,8 @@ export function gatewayMiddleware(gateway: Gateway, options: LlmuxMountOptions) 
     return rootPaths.has(path) ? url : undefined;
   };
 
-  const middleware = (request: NodeRequest, response: ServerResponse, next: Next) => {
+  // Named for the host's traces (Express instrumentation names middleware spans after the function).
+  const llmuxGateway = (request: NodeRequest, response: ServerResponse, next: Next) => {
     const url = target(request);
     if (url === undefined) return next();
     const original = request.url;
@@ -43,5 +44,5 @@ export function gatewayMiddleware(gateway: Gateway, options: LlmuxMountOptions) 
     sendError(response, new LlmuxError({ kind, message, code }), "openai", gateway.scrub);
   };
 
-  return { middleware, errorHandler };
+  return { middleware: llmuxGateway, errorHandler };
 }
