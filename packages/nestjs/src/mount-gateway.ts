@@ -4,10 +4,10 @@ import type { LlmuxMountOptions } from "./types";
 
 type NodeRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
 type Next = (error?: unknown) => void;
-
 /**
  * Connect-style middleware on the raw Node request and response (what Express and @fastify/middie pass).
  * It matches the full URL itself, so it behaves the same on both platforms and under a global prefix.
+ * `llmuxGateway` is its name in the host's traces (instrumentations name middleware spans after it).
  */
 export function gatewayMiddleware(gateway: Gateway, options: LlmuxMountOptions) {
   const handle = createHandler(gateway);
@@ -20,7 +20,6 @@ export function gatewayMiddleware(gateway: Gateway, options: LlmuxMountOptions) 
     return rootPaths.has(path) ? url : undefined;
   };
 
-  // Named for the host's traces (Express instrumentation names middleware spans after the function).
   const llmuxGateway = (request: NodeRequest, response: ServerResponse, next: Next) => {
     const url = target(request);
     if (url === undefined) return next();
