@@ -1,9 +1,10 @@
 /**
  * The adapter conformance suite: the same HTTP tests, through the official `openai` client and plain
- * fetch, against every host framework (Express 4 and 5, Koa 2 and 3, Nest on Express and on Fastify),
+ * fetch, and /v1/messages through the Anthropic SDK, against every host framework (Express 4 and 5, Koa 2 and 3, Nest on Express and on Fastify),
  * each with and without the host's JSON body parser in front of the gateway. Upstream = the
  * @llmux/testing mock provider; the Prometheus plugin serves /metrics.
  */
+import Anthropic from "@anthropic-ai/sdk";
 import type { GatewayOptions } from "@llmux/core";
 import { prometheusPlugin } from "@llmux/prometheus";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
@@ -108,6 +109,31 @@ describe.each(cases)("$label", ({ framework, bodyParser }) => {
     for await (const chunk of withUsage) last = chunk;
     expect(last!.choices).toEqual([]);
     expect(last!.usage!.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("messages: the Anthropic SDK gets a Message and a stream of events (OpenAI deployment, translated)", async () => {
+    const anthropic = new Anthropic({ baseURL: server.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const message = await anthropic.messages.create({
+      model: "gpt-4o",
+      max_tokens: 32,
+      messages: [{ role: "user", content: "Say hello" }],
+    });
+    expect(message.type).toBe("message");
+    expect(message.content[0]!.type).toBe("text");
+    const [upstream] = await mock.waitForRequests(1);
+    expect(upstream!.path).toBe("/v1/chat/completions");
+
+    mock.scenario("scripted", { content: "alpha beta gamma" });
+    const stream = await anthropic.messages.create({
+      model: "scripted",
+      max_tokens: 32,
+      stream: true,
+      messages: [{ role: "user", content: "three words" }],
+    });
+    let text = "";
+    for await (const event of stream)
+      if (event.type === "content_block_delta" && event.delta.type === "text_delta") text += event.delta.text;
+    expect(text).toBe("alpha beta gamma");
   });
 
   it("embeddings", async () => {
