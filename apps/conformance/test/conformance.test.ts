@@ -1,7 +1,7 @@
 /**
- * The adapter conformance suite: the same HTTP tests, through the official `openai` client and plain
- * fetch, and /v1/messages through the Anthropic SDK, against every host framework (Express 4 and 5, Koa 2 and 3, Nest on Express and on Fastify),
- * each with and without the host's JSON body parser in front of the gateway. Upstream = the
+ * The adapter conformance suite: the same HTTP tests (the official `openai` client, the Anthropic SDK for
+ * /v1/messages, plain fetch) against every host framework (Express 4 and 5, Koa 2 and 3, Nest on Express
+ * and on Fastify), each with and without the host's JSON body parser in front of the gateway. Upstream = the
  * @llmux/testing mock provider; the Prometheus plugin serves /metrics.
  */
 import Anthropic from "@anthropic-ai/sdk";
