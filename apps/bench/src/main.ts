@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { evaluateChecks } from "./checks";
 import { parseOptions, USAGE } from "./options";
 import { findTarget, soakPlan } from "./plan";
-import { procAvailable } from "./process-stats";
+import { machine, procAvailable } from "./process-stats";
 import { runProfile } from "./profile";
 import { renderResults } from "./report-table";
 import { runComparison } from "./run-bench";
@@ -61,6 +61,8 @@ async function main(): Promise<number> {
     log("bench: /proc is not readable here; server CPU and RSS come from /proc (Linux only)");
     return 2;
   }
+  if (options.nice && !machine.prioritise(-20))
+    log("bench: --nice: cannot raise the priority (not root?); running at the normal priority");
   const began = performance.now();
   const loadAverageStart = loadavg();
   if (loadAverageStart[0]! > 0.5 * cpus().length)
@@ -103,6 +105,7 @@ async function main(): Promise<number> {
       distDirectory,
       targets: options.targets,
       rate: options.rate,
+      ...(options.workloads ? { workloads: options.workloads } : {}),
       log,
     }));
   }
@@ -121,6 +124,7 @@ async function main(): Promise<number> {
       loadAverageStart,
       loadAverageEnd: loadavg(),
       foreignCpuCores: foreignCores(targets),
+      priority: machine.priority ?? null,
     },
     targets,
     checks: evaluateChecks(targets, soak, options.mode),

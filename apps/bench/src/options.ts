@@ -1,6 +1,6 @@
 /** Command-line options of the bench. */
 import { parseArgs } from "node:util";
-import { type BenchMode, defaultTargets, findTarget, TARGETS } from "./plan";
+import { ABLATION_TARGETS, type BenchMode, defaultTargets, findTarget, TARGETS } from "./plan";
 import { EXPERIMENTS } from "./servers/experiments";
 import type { TargetName } from "./types";
 
@@ -17,6 +17,11 @@ Options:
   --calls N            soak length (default 200000)
   --rate N             calls/s of the fixed-rate workload (default 300)
   --seconds N          profile load duration per call kind (default 15)
+  --ablation           also run llmux on Express with each part of "everything on" alone (auth, jsonl,
+                       prometheus, otel without content, otel with content): what each part costs
+  --workloads a,b      only these workloads (plain-c1, plain-c50, stream-c1, stream-c50, plain-rate)
+  --nice               run the bench and its servers at the highest scheduling priority (nice -20; needs
+                       root): on a machine shared with other work, the figures then move much less
   --experiment a,b     also run llmux-express-all with what-if experiments (repeatable; see servers/experiments.ts)
   --json <path>        where to write the JSON results (default apps/bench/results/<mode>-latest.json, latest.json for the short run)
   --help`;
@@ -30,6 +35,9 @@ export interface BenchOptions {
   profileTarget?: TargetName;
   json?: string;
   help: boolean;
+  nice: boolean;
+  /** Only these workloads (default: all of the mode). */
+  workloads?: string[];
 }
 
 function positive(flag: string, text: string | undefined): number | undefined {
@@ -60,6 +68,9 @@ export function parseOptions(argv: string[]): BenchOptions {
       seconds: { type: "string" },
       json: { type: "string" },
       experiment: { type: "string", multiple: true },
+      ablation: { type: "boolean" },
+      nice: { type: "boolean" },
+      workloads: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -75,7 +86,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     rate: positive("--rate", values.rate) ?? 300,
     seconds: positive("--seconds", values.seconds) ?? 15,
     help: values.help === true,
+    nice: values.nice === true,
   };
+  if (values.workloads) options.workloads = values.workloads.split(",").map((name) => name.trim());
+  if (values.ablation) options.targets.push(...ABLATION_TARGETS);
   for (const group of values.experiment ?? []) {
     for (const name of group.split(","))
       if (!(EXPERIMENTS as readonly string[]).includes(name))

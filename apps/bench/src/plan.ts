@@ -215,7 +215,28 @@ export function experimentTarget(experiments: string): TargetDefinition {
   };
 }
 
+/** llmux on Express with only the given components of "everything on" (comma-separated). */
+export function componentsTarget(components: string): TargetDefinition {
+  return {
+    name: `llmux-express-with:${components}`,
+    description: `llmux on Express 5 with only ${components} on`,
+    script: "servers/llmux-express-server.js",
+    env: { BENCH_LLMUX_MODE: components },
+  };
+}
+
+/** The ablation targets: each part of "everything on" alone. */
+export const ABLATION_TARGETS: TargetName[] = [
+  "llmux-express-with:auth",
+  "llmux-express-with:jsonl",
+  "llmux-express-with:prometheus",
+  "llmux-express-with:otel",
+  "llmux-express-with:otel-content",
+];
+
 export function findTarget(name: TargetName): TargetDefinition | undefined {
+  if (name.startsWith("llmux-express-with:"))
+    return componentsTarget(name.slice("llmux-express-with:".length));
   if (name.startsWith("llmux-express-all+")) return experimentTarget(name.slice("llmux-express-all+".length));
   return TARGETS.find((target) => target.name === name);
 }

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { setPriority } from "node:os";
 
 let ticksPerSecond: number | undefined;
 
@@ -46,6 +47,15 @@ export function procAvailable(): boolean {
   }
 }
 
+function raisePriority(pid: number, priority: number): boolean {
+  try {
+    setPriority(pid, priority);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** CPU milliseconds the whole machine spent busy (all cores, /proc/stat), since boot. */
 export function machineBusyMs(): number {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
@@ -66,9 +76,18 @@ export function machineBusyMs(): number {
  */
 export class MachineMonitor {
   private readonly pids = new Set<number>([process.pid]);
+  /** Set by --nice: every process of the bench gets this priority. */
+  priority: number | undefined;
 
   add(pid: number): void {
     this.pids.add(pid);
+    if (this.priority !== undefined) raisePriority(pid, this.priority);
+  }
+
+  /** Raises the priority of this process and of those spawned from now on; false when not allowed. */
+  prioritise(priority: number): boolean {
+    this.priority = priority;
+    return raisePriority(process.pid, priority);
   }
 
   snapshot(): { at: number; busyMs: number; oursMs: number } {

@@ -50,6 +50,8 @@ export interface ProfileSummary {
    * that called into Node, V8 or a dependency): what each llmux function costs, all in.
    */
   nearestLlmux: FunctionShare[];
+  /** nearestLlmux summed by the package of the charged frame ("outside llmux" for the rest). */
+  nearestByPackage: Array<{ category: string; percent: number }>;
   /** Server CPU per call over the profiled window (/proc), when the bench measured it. */
   cpuMsPerCall?: number;
 }
@@ -214,7 +216,22 @@ export function summariseProfile(
     nearestLlmux: sorted(nearest)
       .slice(0, top)
       .map(([key, count]) => share(key, count)),
+    nearestByPackage: byPackage(nearest, frames).map(([category, count]) => ({
+      category,
+      percent: percent(count),
+    })),
   };
+}
+
+function byPackage(nearest: Map<string, number>, frames: Map<string, CallFrame>): Array<[string, number]> {
+  const totals = new Map<string, number>();
+  for (const [key, count] of nearest) {
+    const frame = frames.get(key)!;
+    const category =
+      frame.lineNumber === -1 ? "outside llmux (Node, V8, GC, framework, deps)" : categoryOf(frame);
+    totals.set(category, (totals.get(category) ?? 0) + count);
+  }
+  return [...totals.entries()].sort((a, b) => b[1] - a[1]);
 }
 
 export function renderProfileSummary(summary: ProfileSummary): string {
@@ -234,6 +251,9 @@ export function renderProfileSummary(summary: ProfileSummary): string {
     ...summary.llmuxInclusive.map(
       (entry) => `  ${pct(entry.percent)}  ${entry.function}  [${entry.category}] ${entry.location}`,
     ),
+    "",
+    "samples charged to the nearest llmux package on the stack:",
+    ...summary.nearestByPackage.map((entry) => `  ${pct(entry.percent)}  ${entry.category}`),
     "",
     "samples charged to the nearest llmux function on the stack (what each costs, all in, no double counting):",
     ...summary.nearestLlmux.map(

@@ -19,6 +19,7 @@ export interface RunOptions {
   distDirectory: string;
   targets: TargetName[];
   rate: number;
+  workloads?: string[];
   log: (line: string) => void;
 }
 
@@ -68,7 +69,10 @@ export async function runComparison(
       });
     }
     const rounds = options.mode === "smoke" ? 1 : 3;
-    for (const workload of workloads(options.mode, { rate: options.rate })) {
+    const selected = workloads(options.mode, { rate: options.rate }).filter(
+      (workload) => !options.workloads || options.workloads.includes(workload.name),
+    );
+    for (const workload of selected) {
       const cells = new Map<TargetName, Cell>();
       for (const target of running)
         cells.set(

@@ -11,7 +11,9 @@ export type TargetName =
   | "llmux-nest-off"
   | "llmux-nest-all"
   /** llmux-express-all with what-if experiments applied (see servers/experiments.ts). */
-  | `llmux-express-all+${string}`;
+  | `llmux-express-all+${string}`
+  /** llmux on Express with only some parts of "everything on" (ablation; see servers/llmux-options.ts). */
+  | `llmux-express-with:${string}`;
 
 export interface TargetDefinition {
   name: TargetName;
@@ -129,6 +131,8 @@ export interface BenchResults {
     loadAverageEnd: number[];
     /** Cores used on average by other processes over the measured cells (the noise on this run). */
     foreignCpuCores: number | null;
+    /** The scheduling priority the bench ran at (--nice: -20), null when left alone. */
+    priority: number | null;
   };
   targets: TargetResult[];
   soak?: SoakResult;

@@ -7,6 +7,7 @@
  *   file, rotated, no fsync), pricing, OpenTelemetry call + attempt spans exported over OTLP/HTTP
  *   protobuf to a receiver in another process (the `otel` callback of @llmux/otel, content
  *   captured), and Prometheus metrics (@llmux/prometheus). No console sink.
+ * - a comma list of those parts ("otel", "prometheus", ...): one part alone, to see what it costs.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,12 +18,27 @@ import { prometheusPlugin } from "@llmux/prometheus";
 import { requireEnv } from "../server-protocol";
 import { BENCH_MASTER_KEY } from "./bench-keys";
 
-export type LlmuxMode = "off" | "all";
+/** The parts of "everything on", each of which can be measured alone (ablation). */
+export const COMPONENTS = ["auth", "jsonl", "otel", "otel-content", "prometheus"] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** "off", "all" (auth, jsonl, otel with content, prometheus), or a comma list of components. */
+export type LlmuxMode = "off" | "all" | string;
 
 export function llmuxMode(): LlmuxMode {
-  const mode = process.env.BENCH_LLMUX_MODE ?? "off";
-  if (mode !== "off" && mode !== "all") throw new Error(`BENCH_LLMUX_MODE must be off or all, got ${mode}`);
-  return mode;
+  return process.env.BENCH_LLMUX_MODE ?? "off";
+}
+
+export function componentsOf(mode: LlmuxMode): Set<Component> {
+  if (mode === "off") return new Set();
+  if (mode === "all") return new Set(["auth", "jsonl", "otel-content", "prometheus"]);
+  const names = mode.split(",").filter(Boolean);
+  for (const name of names)
+    if (!(COMPONENTS as readonly string[]).includes(name))
+      throw new Error(
+        `BENCH_LLMUX_MODE: unknown component ${name} (off, all, or some of ${COMPONENTS.join(", ")})`,
+      );
+  return new Set(names as Component[]);
 }
 
 /** Warnings and errors only, on stderr (nothing is logged per call). */
@@ -36,42 +52,46 @@ export const quietLogger: Logger = {
 };
 
 export function llmuxOptions(mode: LlmuxMode): GatewayOptions {
+  const components = componentsOf(mode);
   const upstream = requireEnv("BENCH_UPSTREAM_URL");
   const deployment = {
     model_name: "gpt-4o",
     litellm_params: { model: "openai/gpt-4o", api_base: `${upstream}/v1`, api_key: "sk-bench-upstream" },
   };
-  if (mode === "off") {
-    return {
-      config: { model_list: [deployment] },
-      logger: quietLogger,
-      quietOpenWarning: true,
-    };
-  }
-  const tracesUrl = requireEnv("BENCH_TRACES_URL");
-  const directory = mkdtempSync(join(tmpdir(), "llmux-bench-"));
-  return {
+  const otel = components.has("otel") || components.has("otel-content");
+  const options: GatewayOptions = {
     config: {
       model_list: [deployment],
-      litellm_settings: { callbacks: ["otel"] },
-      general_settings: { master_key: BENCH_MASTER_KEY },
-    },
-    env: {
-      ...process.env,
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: tracesUrl,
-      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf",
+      litellm_settings: {
+        callbacks: otel ? ["otel"] : [],
+        // the otel plugin records prompts and responses unless told not to
+        ...(components.has("otel") && !components.has("otel-content") ? { otel_capture_content: false } : {}),
+      },
+      ...(components.has("auth") ? { general_settings: { master_key: BENCH_MASTER_KEY } } : {}),
     },
     logger: quietLogger,
-    sinks: [
+    quietOpenWarning: true,
+  };
+  if (otel) {
+    options.env = {
+      ...process.env,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: requireEnv("BENCH_TRACES_URL"),
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf",
+    };
+  }
+  if (components.has("jsonl")) {
+    const directory = mkdtempSync(join(tmpdir(), "llmux-bench-"));
+    options.sinks = [
       jsonlSink({
         path: join(directory, "calls.jsonl"),
         maxBytes: 32 * 1024 * 1024,
         maxFiles: 1,
         fsync: false,
       }),
-    ],
-    plugins: [prometheusPlugin()],
-  };
+    ];
+  }
+  if (components.has("prometheus")) options.plugins = [prometheusPlugin()];
+  return options;
 }
 
 /** What the "all" server reports for the sanity check: events delivered, spans started, metrics. */
