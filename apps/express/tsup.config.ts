@@ -9,5 +9,10 @@ export default defineConfig({
   target: "node20",
   platform: "node",
   skipNodeModulesBundle: true,
+  // The llmux packages load from their own dist (not bundled), so their data files (prices) resolve.
+  esbuildOptions(options) {
+    // main.ts imports the app lazily (after tracing is set up): keep "./app.js" a runtime import.
+    options.external = [...(options.external ?? []), "@llmux/*", "./app.js"];
+  },
   splitting: false,
 });

@@ -1,16 +1,25 @@
 import { resolve } from "node:path";
-import { isConfigError } from "@llmux/core";
-import { startReferenceApp } from "./app";
+import { addTelemetryCallbacks, isConfigError, loadConfigFile, startHostTracing } from "@llmux/core";
 
 const configPath = resolve(process.env.LLMUX_CONFIG ?? "llmux.config.yaml");
 const port = Number(process.env.PORT ?? 4000);
 const host = process.env.HOST ?? "127.0.0.1";
 
 try {
-  const app = await startReferenceApp({ config: configPath, port, host });
+  // Tracing first (when the environment names Langfuse or an OTLP endpoint), then the app and Express
+  // are loaded, so the host's own HTTP spans are traced with llmux's call spans beneath them.
+  const tracing = await startHostTracing("reference-express-app", process.env);
+  const { startReferenceApp } = await import("./app.js");
+  const config = loadConfigFile(configPath, {
+    env: process.env,
+    warn: (message) => process.stderr.write(`[llmux] warn: ${message}\n`),
+  });
+  const telemetry = addTelemetryCallbacks(config, process.env);
+  const app = await startReferenceApp({ config, port, host });
   process.stdout.write(
     `reference Express app listening on ${app.url} (gateway at ${app.url}/v1, config ${configPath})\n`,
   );
+  if (telemetry.length > 0) process.stdout.write(`telemetry from the environment: ${telemetry.join(", ")}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -18,13 +27,16 @@ try {
     process.stdout.write(`${signal}: stopping (finishing in-flight calls, flushing telemetry)\n`);
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
-    app.close().then(
-      () => process.exit(0),
-      (error) => {
-        process.stderr.write(`shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error) => {
+          process.stderr.write(`shutdown failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
-import { isConfigError, loadConfigFile } from "@llmux/core";
-import { addTelemetryCallbacks, startHostTracing } from "./telemetry";
+import { addTelemetryCallbacks, isConfigError, loadConfigFile, startHostTracing } from "@llmux/core";
 
 const configPath = resolve(process.env.LLMUX_CONFIG ?? "llmux.config.yaml");
 const port = Number(process.env.PORT ?? 4000);

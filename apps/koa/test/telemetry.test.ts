@@ -1,48 +1,11 @@
 /**
- * Telemetry from the environment: the callbacks it names, and the reference app exporting its call spans
+ * Telemetry from the environment: the reference app exporting its call spans
  * to an OTLP endpoint and to Langfuse (both played by the @llmux/testing OTLP receiver on port 0).
  */
-import { resolveConfig } from "@llmux/core";
+import { addTelemetryCallbacks, resolveConfig } from "@llmux/core";
 import { type MockProvider, type OtlpReceiver, startMockProvider, startOtlpReceiver } from "@llmux/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReferenceApp } from "../src/app";
-import { addTelemetryCallbacks, telemetryCallbacks } from "../src/telemetry";
-
-describe("telemetryCallbacks", () => {
-  it("names a callback for each exporter the environment configures", () => {
-    expect(telemetryCallbacks({})).toEqual([]);
-    expect(telemetryCallbacks({ LANGFUSE_PUBLIC_KEY: "pk" })).toEqual([]); // both keys are needed
-    expect(
-      telemetryCallbacks({
-        LANGFUSE_PUBLIC_KEY: "pk",
-        LANGFUSE_SECRET_KEY: "sk",
-        OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
-        MLFLOW_TRACKING_URI: "http://mlflow:5000",
-      }),
-    ).toEqual(["langfuse_otel", "otel", "mlflow"]);
-    expect(telemetryCallbacks({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://x/v1/traces" })).toEqual([
-      "otel",
-    ]);
-  });
-
-  it("adds only what the config does not already list", () => {
-    const config = resolveConfig(
-      {
-        model_list: [{ model_name: "m", litellm_params: { model: "mock/m" } }],
-        litellm_settings: { callbacks: ["langfuse"], failure_callback: ["otel"] },
-      },
-      { env: {}, warn: () => undefined },
-    );
-    const env = {
-      LANGFUSE_PUBLIC_KEY: "pk",
-      LANGFUSE_SECRET_KEY: "sk",
-      OTEL_EXPORTER_OTLP_ENDPOINT: "http://c",
-    };
-    expect(addTelemetryCallbacks(config, env)).toEqual([]);
-    expect(addTelemetryCallbacks(config, { MLFLOW_TRACKING_URI: "http://mlflow" })).toEqual(["mlflow"]);
-    expect(config.callbacks.all).toEqual(["langfuse", "mlflow"]);
-  });
-});
 
 describe("the reference app with OTLP and Langfuse named by the environment", () => {
   let mock: MockProvider;

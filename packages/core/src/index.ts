@@ -79,4 +79,10 @@ export type { Clock, LatencyKind, RouterState } from "./router/router-state";
 export { MemoryRouterState, systemClock } from "./router/router-state";
 export type { RoutingStrategy, StrategyContext } from "./router/strategies";
 export { costBased, latencyBased, leastBusy, simpleShuffle, usageBased } from "./router/strategies";
+export type { Environment } from "./telemetry/environment-telemetry";
+export {
+  addTelemetryCallbacks,
+  startHostTracing,
+  telemetryCallbacks,
+} from "./telemetry/environment-telemetry";
 export { UpstreamClient } from "./upstream/upstream-client";

@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from "@llmux/core";
+import type { ResolvedConfig } from "../config/types";
 
 export type Environment = Record<string, string | undefined>;
 
@@ -27,10 +27,14 @@ export function addTelemetryCallbacks(config: ResolvedConfig, env: Environment):
 }
 
 /**
- * When the environment names Langfuse or an OTLP endpoint, llmux's tracing setup also traces the host's
- * own requests, so each call span sits under its HTTP server span. Call it before the app is loaded.
+ * When the environment names Langfuse or an OTLP endpoint, sets up tracing (through @llmux/otel) so the
+ * host's own HTTP requests are traced too and each call span sits under its server span. Call it before
+ * the host framework is imported. Resolves to undefined when no tracing is configured.
  */
-export async function startHostTracing(serviceName: string, env: Environment) {
+export async function startHostTracing(
+  serviceName: string,
+  env: Environment,
+): Promise<{ shutdown(): Promise<void> } | undefined> {
   const names = telemetryCallbacks(env).filter((name) => name !== "mlflow");
   if (names.length === 0) return undefined;
   const { setupTracing } = await import("@llmux/otel");
