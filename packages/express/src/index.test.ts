@@ -1,0 +1,73 @@
+/**
+ * The adapter itself, on Express 4 and 5: mounted under a path, with and without express.json(),
+ * passing unknown paths on to the host, and turning body-parser failures into OpenAI-format errors.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express4 from "express4";
+import express5 from "express5";
+import { afterEach, describe, expect, it } from "vitest";
+import { llmux } from "./index";
+
+const config = { model_list: [{ model_name: "m", litellm_params: { model: "mock/m" } }] };
+let server: Server | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+async function listen(app: { listen: (port: number, host: string, callback: () => void) => Server }) {
+  await new Promise<void>((resolve) => {
+    server = app.listen(0, "127.0.0.1", resolve);
+  });
+  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+}
+
+const post = (url: string, body: string) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+
+// Both majors share the API used here; one type keeps the test readable.
+const majors: Array<[string, typeof express5]> = [
+  ["Express 4", express4 as unknown as typeof express5],
+  ["Express 5", express5],
+];
+
+describe.each(majors)("%s", (_name, express) => {
+  it.each([true, false])("serves /v1/chat/completions (host JSON parser first: %s)", async (withParser) => {
+    const app = express();
+    if (withParser) app.use(express.json());
+    const gateway = llmux({ config, quietOpenWarning: true });
+    app.use("/v1", gateway, gateway.errorHandler);
+    const url = await listen(app);
+    const response = await post(
+      `${url}/v1/chat/completions`,
+      JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-llmux-model-group")).toBe("m");
+    const body = (await response.json()) as { choices: Array<{ message: { content: string } }> };
+    expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
+    await gateway.gateway.shutdown();
+  });
+
+  it("passes paths it does not serve to the host's next handler", async () => {
+    const app = express();
+    const gateway = llmux({ config, quietOpenWarning: true });
+    app.use("/v1", gateway);
+    app.get("/v1/host-route", (_request, response) => {
+      response.json({ host: true });
+    });
+    const url = await listen(app);
+    expect(await (await fetch(`${url}/v1/host-route`)).json()).toEqual({ host: true });
+    await gateway.gateway.shutdown();
+  });
+
+  it("errorHandler: malformed JSON caught by express.json() → OpenAI-format 400", async () => {
+    const app = express();
+    app.use(express.json());
+    const gateway = llmux({ config, quietOpenWarning: true });
+    app.use("/v1", gateway, gateway.errorHandler);
+    const url = await listen(app);
+    const response = await post(`${url}/v1/chat/completions`, '{"model": ');
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+    await gateway.gateway.shutdown();
+  });
+});
