@@ -11,6 +11,12 @@ export const TARGETS: TargetDefinition[] = [
     script: "servers/bare-proxy-server.js",
   },
   {
+    name: "express-proxy",
+    description: "the same passthrough as an Express 5 route (the floor of an Express host)",
+    script: "servers/bare-proxy-server.js",
+    env: { BENCH_PROXY_FRAMEWORK: "express" },
+  },
+  {
     name: "llmux-express-off",
     description: "llmux on Express 5, telemetry off",
     script: "servers/llmux-express-server.js",
@@ -55,6 +61,7 @@ export function defaultTargets(mode: BenchMode): TargetName[] {
   return [
     "direct",
     "bare-proxy",
+    "express-proxy",
     "llmux-express-off",
     "llmux-express-all",
     "llmux-koa-all",
@@ -171,7 +178,7 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
  * (llmux) would otherwise be measured half-interpreted against a small one (the bare proxy).
  */
 export function serverWarmup(mode: BenchMode): { calls: number; seconds: number } {
-  return mode === "smoke" ? { calls: 40, seconds: 1 } : { calls: 4000, seconds: 3 };
+  return mode === "smoke" ? { calls: 40, seconds: 1 } : { calls: 3000, seconds: 2 };
 }
 
 export interface SoakPlan {

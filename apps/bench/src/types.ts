@@ -4,6 +4,7 @@ import type { CallKind } from "./load/call-spec";
 export type TargetName =
   | "direct"
   | "bare-proxy"
+  | "express-proxy"
   | "llmux-express-off"
   | "llmux-express-all"
   | "llmux-koa-off"

@@ -42,7 +42,13 @@ const finite = (value: unknown) => typeof value === "number" && Number.isFinite(
 describe("npm run bench -- --smoke", () => {
   it("runs the floor and the Express targets, and skips the others only with a note", () => {
     const byName = new Map(results.targets.map((target) => [target.name, target]));
-    for (const name of ["direct", "bare-proxy", "llmux-express-off", "llmux-express-all"] as const) {
+    for (const name of [
+      "direct",
+      "bare-proxy",
+      "express-proxy",
+      "llmux-express-off",
+      "llmux-express-all",
+    ] as const) {
       expect(byName.get(name)?.status, `${name}: ${byName.get(name)?.note ?? ""}`).toBe("ran");
     }
     for (const target of results.targets) {

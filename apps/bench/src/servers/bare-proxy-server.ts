@@ -3,8 +3,9 @@
  * forwards every request to the upstream through an undici Pool (keep-alive) and pipes the
  * response body back as it arrives. No parsing, no routing, no telemetry.
  */
-import { createServer, type IncomingHttpHeaders } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import express from "express";
 import { Pool } from "undici";
 import { requireEnv, serveChild } from "../server-protocol";
 
@@ -34,11 +35,12 @@ serveChild(async () => {
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  const server = createServer({ keepAliveTimeout: 30_000 }, (request, response) => {
+  const forward = (request: IncomingMessage, response: ServerResponse) => {
     upstream
       .request({
         method: request.method as "POST",
-        path: request.url ?? "/",
+        // Express strips its mount path from url; originalUrl keeps it
+        path: (request as { originalUrl?: string }).originalUrl ?? request.url ?? "/",
         headers: forwardable(request.headers),
         body: request,
       })
@@ -54,12 +56,20 @@ serveChild(async () => {
           response.end('{"error":{"message":"upstream failed","type":"server_error"}}');
         },
       );
-  });
+  };
+  // BENCH_PROXY_FRAMEWORK=express: the same proxy as an Express 5 route (the floor of an Express host)
+  const onExpress = process.env.BENCH_PROXY_FRAMEWORK === "express";
+  const app = express();
+  app.disable("x-powered-by");
+  app.use("/v1", (request, response) => forward(request, response));
+  const server = onExpress
+    ? createServer({ keepAliveTimeout: 30_000 }, app)
+    : createServer({ keepAliveTimeout: 30_000 }, forward);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    details: { kind: "node:http + undici Pool, piped body" },
+    details: { kind: `${onExpress ? "Express 5 route" : "node:http"} + undici Pool, piped body` },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,9 +5,10 @@
  * `--experiment a,b` adds an `llmux-express-all+a,b` target). Never used by the default targets.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { GatewayOptions } from "@llmux/core";
 import { SseWriter } from "@llmux/core";
 
-export const EXPERIMENTS = ["sse-cork", "fast-body"] as const;
+export const EXPERIMENTS = ["sse-cork", "fast-body", "no-express", "no-pricing", "otel-noexport"] as const;
 export type ExperimentName = (typeof EXPERIMENTS)[number];
 
 export function enabledExperiments(): ExperimentName[] {
@@ -90,4 +91,47 @@ export function fastBodyMiddleware(
 
 export function applyExperiments(names: ExperimentName[]): void {
   if (names.includes("sse-cork")) patchSseCork();
+}
+
+/**
+ * Experiments that change the gateway options:
+ * - no-pricing: a pricing stub that prices nothing (what pricing costs per call);
+ * - otel-noexport: llmux's call and attempt spans made as usual but handed to an exporter that
+ *   drops them (what the span export costs: OTLP serialisation and HTTP), instead of `callbacks: [otel]`.
+ * (no-express, handled by the server: the handler on a bare node:http server, what Express costs.)
+ */
+export async function experimentOptions(
+  names: ExperimentName[],
+  options: GatewayOptions,
+): Promise<GatewayOptions> {
+  let result = options;
+  if (names.includes("no-pricing")) {
+    result = {
+      ...result,
+      pricing: {
+        cost: () => ({ cost: null, reason: "bench: no-pricing experiment" }),
+        unknownModelWarnings: () => ({}),
+      },
+    };
+  }
+  if (names.includes("otel-noexport")) {
+    const config = result.config as { litellm_settings?: { callbacks?: string[] } };
+    const callbacks = config.litellm_settings?.callbacks ?? [];
+    if (callbacks.includes("otel")) {
+      // loaded only here, so the other servers do not carry the OpenTelemetry SDK
+      const { addSpanExporter, getSharedCallTracer } = await import("@llmux/otel");
+      config.litellm_settings!.callbacks = callbacks.filter((name) => name !== "otel");
+      addSpanExporter(
+        {
+          export: (_spans, done) => done({ code: 0 }),
+          shutdown: async () => undefined,
+          forceFlush: async () => undefined,
+        },
+        { name: "bench-drop" },
+      );
+      const tracer = getSharedCallTracer({ captureContent: true });
+      result = { ...result, plugins: [...(result.plugins ?? []), { name: "otel-noexport", tracer }] };
+    }
+  }
+  return result;
 }
