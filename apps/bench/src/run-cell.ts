@@ -23,6 +23,7 @@ export class Cell {
   private serverCpuMs = 0;
   private upstreamCpuMs = 0;
   private foreignCoreSeconds = 0;
+  private readonly sliceCpuMsPerCall: number[] = [];
   private warmedUp = false;
 
   constructor(
@@ -49,6 +50,7 @@ export class Cell {
     const serverBefore = target.server ? cpuMs(target.server.pid) : 0;
     const upstreamBefore = cpuMs(this.upstream.pid);
     const machineBefore = machine.snapshot();
+    const callsBefore = this.recorder.calls;
     const maxCalls = Math.max(1, Math.round(workload.maxCalls / this.rounds));
     const seconds = workload.maxSeconds / this.rounds;
     const { elapsedSeconds } =
@@ -71,7 +73,12 @@ export class Cell {
           });
     const foreign = MachineMonitor.foreignCores(machineBefore, machine.snapshot());
     await target.server?.request("flush");
-    if (target.server) this.serverCpuMs += cpuMs(target.server.pid) - serverBefore;
+    if (target.server) {
+      const sliceCpu = cpuMs(target.server.pid) - serverBefore;
+      this.serverCpuMs += sliceCpu;
+      const sliceCalls = this.recorder.calls - callsBefore;
+      if (sliceCalls > 0) this.sliceCpuMsPerCall.push(sliceCpu / sliceCalls);
+    }
     this.upstreamCpuMs += cpuMs(this.upstream.pid) - upstreamBefore;
     this.seconds += elapsedSeconds;
     this.foreignCoreSeconds += foreign * elapsedSeconds;
@@ -99,6 +106,7 @@ export class Cell {
       firstChunkP99Ms: stream ? summary.firstChunkP99Ms : null,
       addedFirstChunkP50Ms: null,
       serverCpuMsPerCall: target.server && calls > 0 ? this.serverCpuMs / calls : null,
+      serverCpuMsPerCallMin: this.sliceCpuMsPerCall.length > 0 ? Math.min(...this.sliceCpuMsPerCall) : null,
       upstreamCpuMsPerCall: calls > 0 ? this.upstreamCpuMs / calls : Number.NaN,
       foreignCpuCores: this.seconds > 0 ? this.foreignCoreSeconds / this.seconds : 0,
     };

@@ -64,6 +64,8 @@ export interface WorkloadResult {
   addedFirstChunkP50Ms: number | null;
   /** CPU of the server process (utime + stime from /proc) per call, telemetry flush included. */
   serverCpuMsPerCall: number | null;
+  /** The lowest CPU ms/call of the slices: the least disturbed estimate on a shared machine. */
+  serverCpuMsPerCallMin: number | null;
   upstreamCpuMsPerCall: number;
   /** Cores used on average by processes other than the bench's own during the measurement (noise). */
   foreignCpuCores: number;
