@@ -38,11 +38,11 @@ export async function runProfile(options: ProfileOptions): Promise<Record<CallKi
       ]);
       if (!started.server) throw new Error(`${options.target}: ${started.skipped ?? started.failed}`);
       options.log(
-        `profiling ${options.target} (${kind} calls, concurrency 50, ${options.seconds} s after a 2 s warm-up)`,
+        `profiling ${options.target} (${kind} calls, concurrency 50, ${options.seconds} s after a 6000-call warm-up)`,
       );
       // warm up (JIT, pools), then keep only the samples of the measured load: start-up and module
       // loading are in the profile file but not in the summary
-      await closedLoop({ url: started.server.url, kind, concurrency: 50, maxCalls: 200_000, maxSeconds: 2 });
+      await closedLoop({ url: started.server.url, kind, concurrency: 50, maxCalls: 6000, maxSeconds: 12 });
       await started.server.request("flush");
       const fromMicros = await started.server.request<number>("clock");
       const cpuBefore = cpuMs(started.server.pid);
