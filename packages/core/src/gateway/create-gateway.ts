@@ -8,7 +8,6 @@ import {
   createCallbackEngine,
   createSecretScrubber,
   type LlmuxPlugin,
-  type Logger,
   type PluginRoute,
   type RequestHooks,
 } from "@llmux/callbacks";

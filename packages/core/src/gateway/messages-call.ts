@@ -1,5 +1,4 @@
 import type { CallEvent } from "@llmux/callbacks";
-import type { Usage } from "@llmux/pricing";
 import { ChunksToEvents } from "../anthropic-format/chunks-to-events";
 import { completionToMessage } from "../anthropic-format/completion-to-message";
 import { MessageAssembler } from "../anthropic-format/message-assembler";
@@ -14,9 +13,8 @@ import {
   type NativeMessagesProvider,
 } from "../anthropic-format/types";
 import type { Deployment } from "../config/types";
-import { type LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import type { LlmuxError } from "../errors/llmux-error";
 import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
-import type { ActiveAttempt } from "../router/router";
 import { type CallInput, CallRun } from "./call-run";
 import { estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";

@@ -1,13 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallType } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
-import { buildCallContext } from "../gateway/call-context";
-import type { CallInput } from "../gateway/call-run";
 import type { Gateway } from "../gateway/create-gateway";
-import { type Access, authenticate } from "./authenticate";
+import { authenticate } from "./authenticate";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
 import { handleMessagesRoute, isMessagesRoute } from "./messages-route";
-import { readJsonBody } from "./read-body";
+import { prepareCall } from "./prepare-call";
 import { SseWriter } from "./sse-writer";
 
 /**
@@ -85,57 +83,15 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     parsedBody: unknown,
     startTime: number,
   ): Promise<void> {
-    const callId = gateway.newCallId();
-    response.setHeader("x-llmux-call-id", callId);
-    // Listen for the client going away from the start: auth, body reading and hooks may take a while.
-    const controller = new AbortController();
-    response.on("close", () => {
-      if (!response.writableFinished) controller.abort();
-    });
-    await gateway.ready;
-    const access: Access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
-    let body = await readJsonBody(request, gateway.config.maxRequestBytes, parsedBody);
-    validate(callType, body);
-    const model = body.model as string;
-    if (access.allowedModels && !access.allowedModels.includes(model)) {
-      throw new LlmuxError({
-        kind: "permission_denied",
-        message: `This key may not use model '${model}'`,
-        param: "model",
-        code: "model_not_allowed",
-      });
-    }
-    if (!gateway.router.resolveGroup(model)) {
-      throw new LlmuxError({
-        kind: "not_found",
-        message: `Model '${model}' is not configured on this gateway`,
-        param: "model",
-        code: "model_not_found",
-      });
-    }
-    const fromHost = await gateway.options.resolveContext?.(request);
-    const context = buildCallContext(body, request.headers, {
-      ...access.context,
-      ...fromHost,
-      tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
-    });
-    body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
-    if (controller.signal.aborted || response.destroyed) return;
-    const input: CallInput = {
-      callId,
+    const input = await prepareCall(gateway, {
       callType,
-      body,
-      context,
-      stream: callType === "chat" && body.stream === true,
-      signal: controller.signal,
-      carrier: carrierOf(request),
       request,
-      noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",
+      response,
+      parsedBody,
       startTime,
-    };
-    const timeout = timeoutOverride(request, body);
-    if (timeout !== undefined) input.timeoutMs = timeout;
-
+      validate: (body) => validate(callType, body),
+    });
+    if (!input) return;
     if (callType === "embeddings") {
       const outcome = await gateway.embeddings(input);
       return json(response, 200, outcome.body, outcome.headers, outcome.raw);
@@ -215,30 +171,6 @@ function validate(callType: CallType, body: Record<string, unknown>): void {
       code: "invalid_input",
     });
   }
-}
-
-function timeoutOverride(request: IncomingMessage, body: Record<string, unknown>): number | undefined {
-  const header = request.headers["x-llmux-timeout"];
-  const value =
-    typeof header === "string" ? Number(header) : typeof body.timeout === "number" ? body.timeout : undefined;
-  if (value === undefined) return undefined;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new LlmuxError({
-      kind: "bad_request",
-      message: "timeout must be a positive number of seconds",
-      param: "timeout",
-    });
-  }
-  return value * 1000;
-}
-
-function carrierOf(request: IncomingMessage): CallInput["carrier"] {
-  const carrier: CallInput["carrier"] = {};
-  const traceparent = request.headers.traceparent;
-  const tracestate = request.headers.tracestate;
-  if (typeof traceparent === "string") carrier.traceparent = traceparent;
-  if (typeof tracestate === "string") carrier.tracestate = tracestate;
-  return carrier;
 }
 
 function normalisePath(url: string): string {

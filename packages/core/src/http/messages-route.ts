@@ -1,13 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NativeMessagesOptions } from "../anthropic-format/types";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
-import { buildCallContext } from "../gateway/call-context";
-import type { CallInput } from "../gateway/call-run";
 import type { Gateway } from "../gateway/create-gateway";
 import { estimatePromptTokens } from "../gateway/estimate-tokens";
-import { authenticate } from "./authenticate";
 import { anthropicErrorBody } from "./error-body";
-import { readJsonBody } from "./read-body";
+import { prepareCall } from "./prepare-call";
 import { SseWriter } from "./sse-writer";
 
 /**
@@ -45,68 +42,21 @@ async function serve(
   parsedBody: unknown,
   startTime: number,
 ): Promise<void> {
-  const callId = gateway.newCallId();
-  response.setHeader("x-llmux-call-id", callId);
-  await gateway.ready;
-  const access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
-  let body = await readJsonBody(request, gateway.config.maxRequestBytes, parsedBody);
-  validate(body, countOnly);
-  const model = body.model as string;
-  if (access.allowedModels && !access.allowedModels.includes(model)) {
-    throw new LlmuxError({
-      kind: "permission_denied",
-      message: `This key may not use model '${model}'`,
-      param: "model",
-      code: "model_not_allowed",
-    });
-  }
-  if (!gateway.router.resolveGroup(model)) {
-    throw new LlmuxError({
-      kind: "not_found",
-      message: `model: '${model}' is not configured on this gateway`,
-      param: "model",
-      code: "model_not_found",
-    });
-  }
-  if (countOnly) {
-    // An estimate (about four characters a token over system, messages and tools); no upstream call.
-    sendJson(response, 200, { input_tokens: estimatePromptTokens(body) });
-    return;
-  }
-
-  const fromHost = await gateway.options.resolveContext?.(request);
-  const context = buildCallContext(body, request.headers, {
-    ...access.context,
-    ...fromHost,
-    tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
-  });
-  body = await gateway.runBeforeCall({
-    callId,
+  const input = await prepareCall(gateway, {
     callType: "messages",
-    modelGroup: model,
-    body,
-    context,
     request,
-  });
-
-  const controller = new AbortController();
-  response.on("close", () => {
-    if (!response.writableFinished) controller.abort();
-  });
-  const input: CallInput = {
-    callId,
-    callType: "messages",
-    body,
-    context,
-    stream: body.stream === true,
-    signal: controller.signal,
-    carrier: carrierOf(request),
-    request,
-    noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",
+    response,
+    parsedBody,
     startTime,
-  };
-  const timeout = timeoutOverride(request, body);
-  if (timeout !== undefined) input.timeoutMs = timeout;
+    validate: (body) => validate(body, countOnly),
+    answerEarly: (body) => {
+      if (!countOnly) return false;
+      // An estimate (about four characters a token over system, messages and tools); no upstream call.
+      sendJson(response, 200, { input_tokens: estimatePromptTokens(body) });
+      return true;
+    },
+  });
+  if (!input) return;
   const options = nativeOptions(request);
 
   if (!input.stream) {
@@ -176,26 +126,6 @@ function nativeOptions(request: IncomingMessage): NativeMessagesOptions {
     .map((value) => value.trim())
     .filter((value) => value.length > 0);
   return values.length > 0 ? { beta: values } : {};
-}
-
-function timeoutOverride(request: IncomingMessage, body: Record<string, unknown>): number | undefined {
-  const header = request.headers["x-llmux-timeout"];
-  const value =
-    typeof header === "string" ? Number(header) : typeof body.timeout === "number" ? body.timeout : undefined;
-  if (value === undefined) return undefined;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw invalid("timeout must be a positive number of seconds", "timeout");
-  }
-  return value * 1000;
-}
-
-function carrierOf(request: IncomingMessage): CallInput["carrier"] {
-  const carrier: CallInput["carrier"] = {};
-  const traceparent = request.headers.traceparent;
-  const tracestate = request.headers.tracestate;
-  if (typeof traceparent === "string") carrier.traceparent = traceparent;
-  if (typeof tracestate === "string") carrier.tracestate = tracestate;
-  return carrier;
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) {

@@ -1,0 +1,110 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CallType } from "@llmux/callbacks";
+import { LlmuxError } from "../errors/llmux-error";
+import { buildCallContext } from "../gateway/call-context";
+import type { CallInput } from "../gateway/call-run";
+import type { Gateway } from "../gateway/create-gateway";
+import { authenticate } from "./authenticate";
+import { readJsonBody } from "./read-body";
+
+export interface PrepareCallOptions {
+  callType: CallType;
+  request: IncomingMessage;
+  response: ServerResponse;
+  parsedBody: unknown;
+  startTime: number;
+  /** Checks the body's shape (throws a 400 LlmuxError). */
+  validate(body: Record<string, unknown>): void;
+  /** Answers without a call (e.g. count_tokens) once the model is known to exist; true when it did. */
+  answerEarly?(body: Record<string, unknown>): boolean;
+}
+
+/**
+ * Everything between an HTTP request and a gateway call, shared by every model route: the call id
+ * header, the client-disconnect signal (armed first, so a client that leaves during auth, body reading
+ * or hooks never reaches the upstream), auth, the body (size limit), validation, model access, the call
+ * context and the beforeCall hooks. Resolves to undefined when the request was answered or abandoned.
+ */
+export async function prepareCall(
+  gateway: Gateway,
+  options: PrepareCallOptions,
+): Promise<CallInput | undefined> {
+  const { request, response, callType } = options;
+  const callId = gateway.newCallId();
+  response.setHeader("x-llmux-call-id", callId);
+  const controller = new AbortController();
+  response.on("close", () => {
+    if (!response.writableFinished) controller.abort();
+  });
+  await gateway.ready;
+  const access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
+  let body = await readJsonBody(request, gateway.config.maxRequestBytes, options.parsedBody);
+  options.validate(body);
+  const model = body.model as string;
+  if (access.allowedModels && !access.allowedModels.includes(model)) {
+    throw new LlmuxError({
+      kind: "permission_denied",
+      message: `This key may not use model '${model}'`,
+      param: "model",
+      code: "model_not_allowed",
+    });
+  }
+  if (!gateway.router.resolveGroup(model)) {
+    throw new LlmuxError({
+      kind: "not_found",
+      message: `Model '${model}' is not configured on this gateway`,
+      param: "model",
+      code: "model_not_found",
+    });
+  }
+  if (options.answerEarly?.(body)) return undefined;
+  const fromHost = await gateway.options.resolveContext?.(request);
+  const context = buildCallContext(body, request.headers, {
+    ...access.context,
+    ...fromHost,
+    tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
+  });
+  body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
+  if (controller.signal.aborted || response.destroyed) return undefined;
+  const input: CallInput = {
+    callId,
+    callType,
+    body,
+    context,
+    stream: callType !== "embeddings" && body.stream === true,
+    signal: controller.signal,
+    carrier: carrierOf(request),
+    request,
+    noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",
+    startTime: options.startTime,
+  };
+  const timeout = timeoutOverride(request, body);
+  if (timeout !== undefined) input.timeoutMs = timeout;
+  return input;
+}
+
+/** The whole-call timeout a caller chose: header `x-llmux-timeout` or body `timeout`, in seconds. */
+function timeoutOverride(request: IncomingMessage, body: Record<string, unknown>): number | undefined {
+  const header = request.headers["x-llmux-timeout"];
+  const value =
+    typeof header === "string" ? Number(header) : typeof body.timeout === "number" ? body.timeout : undefined;
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: "timeout must be a positive number of seconds",
+      param: "timeout",
+    });
+  }
+  return value * 1000;
+}
+
+/** W3C trace context of the incoming request. */
+export function carrierOf(request: IncomingMessage): CallInput["carrier"] {
+  const carrier: CallInput["carrier"] = {};
+  const traceparent = request.headers.traceparent;
+  const tracestate = request.headers.tracestate;
+  if (typeof traceparent === "string") carrier.traceparent = traceparent;
+  if (typeof tracestate === "string") carrier.tracestate = tracestate;
+  return carrier;
+}
