@@ -1,6 +1,12 @@
 import "reflect-metadata";
 import { resolve } from "node:path";
-import { addTelemetryCallbacks, isConfigError, loadConfigFile, startHostTracing } from "@llmux/core";
+import {
+  addTelemetryCallbacks,
+  isConfigError,
+  loadConfigFile,
+  onShutdownSignals,
+  startHostTracing,
+} from "@llmux/core";
 
 const configPath = resolve(process.env.LLMUX_CONFIG ?? "llmux.config.yaml");
 const port = Number(process.env.PORT ?? 4000);
@@ -20,26 +26,10 @@ try {
     `reference NestJS app (${app.platform} platform) listening on ${app.url} (gateway at ${app.url}/v1, config ${configPath})\n`,
   );
   if (telemetry.length > 0) process.stdout.write(`telemetry from the environment: ${telemetry.join(", ")}\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: stopping (finishing in-flight calls, flushing telemetry)\n`);
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref();
-    app
-      .close()
-      .then(() => tracing?.shutdown())
-      .then(
-        () => process.exit(0),
-        (error) => {
-          process.stderr.write(`shutdown failed: ${String(error)}\n`);
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  onShutdownSignals(async () => {
+    await app.close();
+    await tracing?.shutdown();
+  });
 } catch (error) {
   process.stderr.write(
     `${isConfigError(error) ? error.message : String((error as Error)?.stack ?? error)}\n`,

@@ -52,6 +52,7 @@ export {
 } from "./gateway/in-process-api";
 export { createConsoleLogger } from "./gateway/logger";
 export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./gateway/messages-call";
+export { onShutdownSignals } from "./gateway/shutdown-signals";
 export type { AuthorizeResult, GatewayOptions } from "./gateway/types";
 export type { LlmuxHandler } from "./http/create-handler";
 export { createHandler, json, sendError } from "./http/create-handler";

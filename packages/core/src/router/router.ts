@@ -169,6 +169,19 @@ export class Router {
     let fallbacks = 0;
     let retriesUsed = 0;
     let lastUpstreamError: LlmuxError | undefined;
+    const fallBackTo = (next: string, reason: ErrorKind) => {
+      fallbacks++;
+      request.onFallback?.({
+        callId: request.callId,
+        time: this.clock.now(),
+        fromGroup: group,
+        toGroup: next,
+        reason,
+      });
+      visited.add(next);
+      group = next;
+      tried.clear();
+    };
 
     while (true) {
       if (request.signal.aborted) throw abortedError();
@@ -184,17 +197,7 @@ export class Router {
         // (e.g. the upstream's 429), not a generic "all cooling" 503.
         if (!next)
           throw lastUpstreamError && error.code === "all_deployments_cooling" ? lastUpstreamError : error;
-        fallbacks++;
-        request.onFallback?.({
-          callId: request.callId,
-          time: this.clock.now(),
-          fromGroup: group,
-          toGroup: next,
-          reason: error.kind,
-        });
-        visited.add(next);
-        group = next;
-        tried.clear();
+        fallBackTo(next, error.kind);
         continue;
       }
 
@@ -242,17 +245,7 @@ export class Router {
           ? this.nextGroup(group, error.kind, visited, request, fallbacks)
           : undefined;
         if (next && this.clock.now() < deadline) {
-          fallbacks++;
-          request.onFallback?.({
-            callId: request.callId,
-            time: this.clock.now(),
-            fromGroup: group,
-            toGroup: next,
-            reason: error.kind,
-          });
-          visited.add(next);
-          group = next;
-          tried.clear();
+          fallBackTo(next, error.kind);
           continue;
         }
         throw error;
