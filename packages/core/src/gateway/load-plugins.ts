@@ -1,6 +1,7 @@
 import type { CallbackSink, LlmuxPlugin, Logger, PluginFactory } from "@llmux/callbacks";
 import { defaultSinkRegistry } from "@llmux/callbacks";
 import type { ResolvedConfig } from "../config/types";
+import { importOptional } from "./import-optional";
 
 /**
  * Turns the callback names of the config into sinks and plugins. Built-in sinks (console, jsonl) come
@@ -10,11 +11,26 @@ const PLUGIN_PACKAGES: Record<
   string,
   { packageName: string; load: () => Promise<{ createPlugin: PluginFactory }> }
 > = {
-  prometheus: { packageName: "@llmux/prometheus", load: () => import("@llmux/prometheus") },
-  otel: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
-  langfuse_otel: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
-  langfuse: { packageName: "@llmux/otel", load: () => import("@llmux/otel") },
-  mlflow: { packageName: "@llmux/mlflow", load: () => import("@llmux/mlflow") },
+  prometheus: {
+    packageName: "@llmux/prometheus",
+    load: () => importOptional<{ createPlugin: PluginFactory }>("@llmux/prometheus"),
+  },
+  otel: {
+    packageName: "@llmux/otel",
+    load: () => importOptional<{ createPlugin: PluginFactory }>("@llmux/otel"),
+  },
+  langfuse_otel: {
+    packageName: "@llmux/otel",
+    load: () => importOptional<{ createPlugin: PluginFactory }>("@llmux/otel"),
+  },
+  langfuse: {
+    packageName: "@llmux/otel",
+    load: () => importOptional<{ createPlugin: PluginFactory }>("@llmux/otel"),
+  },
+  mlflow: {
+    packageName: "@llmux/mlflow",
+    load: () => importOptional<{ createPlugin: PluginFactory }>("@llmux/mlflow"),
+  },
 };
 
 export interface LoadedPlugins {

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from "../config/types";
+import { importOptional } from "../gateway/import-optional";
 
 export type Environment = Record<string, string | undefined>;
 
@@ -37,6 +38,8 @@ export async function startHostTracing(
 ): Promise<{ shutdown(): Promise<void> } | undefined> {
   const names = telemetryCallbacks(env).filter((name) => name !== "mlflow");
   if (names.length === 0) return undefined;
-  const { setupTracing } = await import("@llmux/otel");
+  const { setupTracing } = await importOptional<{
+    setupTracing(options: { serviceName: string; env: Environment }): { shutdown(): Promise<void> };
+  }>("@llmux/otel");
   return setupTracing({ serviceName, env });
 }
