@@ -1,24 +1,10 @@
 /** A stderr logger and a per-key rate limit so a down server produces one line per interval, not one per span. */
+import { createDefaultLogger } from "@llmux/callbacks";
 import type { Logger } from "./contracts";
 
+/** The stderr logger of @llmux/callbacks with this package's prefix. */
 export function createStderrLogger(prefix = "llmux:mlflow"): Logger {
-  const write = (level: string, message: string, fields?: Record<string, unknown>): void => {
-    let line = `[${prefix}] ${level} ${message}`;
-    if (fields !== undefined) {
-      try {
-        line += ` ${JSON.stringify(fields)}`;
-      } catch {
-        // unserialisable fields are left out
-      }
-    }
-    process.stderr.write(`${line}\n`);
-  };
-  return {
-    debug: () => {},
-    info: (message, fields) => write("info", message, fields),
-    warn: (message, fields) => write("warn", message, fields),
-    error: (message, fields) => write("error", message, fields),
-  };
+  return createDefaultLogger(prefix);
 }
 
 export class RateLimitedLogger {
