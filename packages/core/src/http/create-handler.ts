@@ -190,11 +190,11 @@ export function json(
   serialized?: string,
 ): void {
   const text = serialized ?? JSON.stringify(body);
-  response.writeHead(status, {
-    ...headers,
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
+  // The headers object is the call's own (never shared): add to it rather than copy it.
+  const all = headers ?? {};
+  all["content-type"] = "application/json";
+  all["content-length"] = String(Buffer.byteLength(text));
+  response.writeHead(status, all);
   response.end(text);
 }
 

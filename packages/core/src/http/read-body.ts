@@ -17,16 +17,7 @@ export async function readJsonBody(
     throw tooLarge(limit);
   }
   if (parsed !== undefined) return asObject(parsed);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      request.resume();
-      throw tooLarge(limit);
-    }
-    chunks.push(chunk);
-  }
+  const chunks = await readChunks(request, limit);
   const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
   if (text.length === 0)
     throw new LlmuxError({
@@ -74,5 +65,53 @@ function tooLarge(limit: number): LlmuxError {
     kind: "request_too_large",
     message: `The request body exceeds the limit of ${limit} bytes (general_settings.max_request_size_mb)`,
     code: "request_too_large",
+  });
+}
+
+/** Reads the request with plain listeners (no async iterator and promise per chunk), up to `limit` bytes. */
+function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", onError);
+      request.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        request.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks);
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(
+        new LlmuxError({ kind: "aborted", message: `The request body could not be read: ${error.message}` }),
+      );
+    };
+    const onClose = () => {
+      if (request.readableEnded) return;
+      cleanup();
+      reject(
+        new LlmuxError({
+          kind: "aborted",
+          message: "The client closed the connection while sending the body",
+        }),
+      );
+    };
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", onError);
+    request.on("close", onClose);
   });
 }

@@ -28,7 +28,7 @@ export class SseWriter {
       connection: "keep-alive",
       "x-accel-buffering": "no",
     });
-    this.response.flushHeaders();
+    // No flushHeaders(): the first chunk is already in hand, so the headers leave with it in one write.
     // Small events must leave at once: no Nagle delay on the client socket.
     this.response.socket?.setNoDelay(true);
   }

@@ -644,14 +644,21 @@ function withDeployment(error: LlmuxError, deployment: Deployment): LlmuxError {
   });
 }
 
-/** An api_base without credentials, path or query (no secrets in events). */
+const origins = new Map<string, string>();
+
+/** An api_base without credentials, path or query (no secrets in events); cached per api_base. */
 export function safeOrigin(apiBase: string): string {
-  try {
-    const url = new URL(apiBase);
-    return `${url.protocol}//${url.host}`;
-  } catch {
-    return "invalid-url";
+  let origin = origins.get(apiBase);
+  if (origin === undefined) {
+    try {
+      const url = new URL(apiBase);
+      origin = `${url.protocol}//${url.host}`;
+    } catch {
+      origin = "invalid-url";
+    }
+    if (origins.size < 10_000) origins.set(apiBase, origin);
   }
+  return origin;
 }
 
 function abortableSleep(milliseconds: number, signal: AbortSignal): Promise<void> {

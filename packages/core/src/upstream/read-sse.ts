@@ -1,31 +1,52 @@
 import type { Readable } from "node:stream";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { BodyReader } from "./body-reader";
+
+/** Set by the consumer when it saw the stream's terminator, so stopping then drains instead of destroying. */
+export interface StreamEnd {
+  complete: boolean;
+}
 
 /**
- * Reads an upstream SSE body and yields each event's data as it arrives (eventsource-parser does
- * the framing). Closing the iterator early destroys the body, which releases the upstream socket.
+ * Reads an upstream SSE body and yields each event as it arrives (eventsource-parser does the
+ * framing). Stopping early destroys the body (releasing the upstream) unless `end.complete` is set.
  */
-export async function* readSse(body: Readable): AsyncGenerator<EventSourceMessage> {
+export async function* readSse(
+  body: Readable,
+  end: StreamEnd = { complete: false },
+): AsyncGenerator<EventSourceMessage> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const decoder = new TextDecoder();
+  const reader = new BodyReader(body);
+  let finished = false;
   try {
-    for await (const bytes of body as AsyncIterable<Uint8Array>) {
-      parser.feed(decoder.decode(bytes, { stream: true }));
+    while (true) {
+      const text = await reader.next();
+      if (text === undefined) {
+        finished = true;
+        return;
+      }
+      parser.feed(text);
       while (pending.length > 0) yield pending.shift()!;
     }
   } finally {
-    if (!body.destroyed) body.destroy();
+    reader.close(finished || end.complete);
   }
 }
 
 /** Reads newline-delimited JSON (Ollama's stream format). */
-export async function* readNdjson(body: Readable): AsyncGenerator<string> {
+export async function* readNdjson(
+  body: Readable,
+  end: StreamEnd = { complete: false },
+): AsyncGenerator<string> {
   let buffer = "";
-  const decoder = new TextDecoder();
+  const reader = new BodyReader(body);
+  let finished = false;
   try {
-    for await (const bytes of body as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(bytes, { stream: true });
+    while (true) {
+      const text = await reader.next();
+      if (text === undefined) break;
+      buffer += text;
       let newline = buffer.indexOf("\n");
       while (newline !== -1) {
         const line = buffer.slice(0, newline).trim();
@@ -34,8 +55,9 @@ export async function* readNdjson(body: Readable): AsyncGenerator<string> {
         newline = buffer.indexOf("\n");
       }
     }
+    finished = true;
     if (buffer.trim()) yield buffer.trim();
   } finally {
-    if (!body.destroyed) body.destroy();
+    reader.close(finished || end.complete);
   }
 }

@@ -14,7 +14,8 @@ export async function* openAiStream(
   body: Readable,
   context: { provider: string; deploymentId: string; signal: AbortSignal; scrub?: (text: string) => string },
 ): AsyncGenerator<StreamItem> {
-  const events = readSse(body);
+  const end = { complete: false };
+  const events = readSse(body, end);
   let finished = false;
   try {
     while (true) {
@@ -26,7 +27,10 @@ export async function* openAiStream(
       }
       if (next.done) break;
       const data = next.value.data;
-      if (data === "[DONE]") return;
+      if (data === "[DONE]") {
+        end.complete = true;
+        return;
+      }
       let chunk: Record<string, unknown>;
       try {
         chunk = JSON.parse(data) as Record<string, unknown>;
