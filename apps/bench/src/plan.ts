@@ -157,7 +157,9 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
  * Calls every server gets once, before any workload (half streamed, concurrency 20): V8 compiles
  * the hot paths with its optimising tier only after thousands of calls, and a large code path
  * (llmux) would otherwise be measured half-interpreted against a small one (the bare proxy).
- * Measured: llmux's CPU per call falls from 2.1 ms (first 1000 calls) to 0.6-0.7 ms after ~5000.
+ * Measured: llmux's CPU per call falls from 2.1 ms (first 1000 calls) to 0.6-0.7 ms after ~5000,
+ * and a server idle for 30 s (not 12 s) is back at 1.4 ms for its next 1000 calls: V8 drops
+ * optimised code of an idle process. Hence round-robin warm-up chunks and short rounds.
  */
 export function serverWarmup(mode: BenchMode): { calls: number; seconds: number } {
   return mode === "smoke" ? { calls: 40, seconds: 1 } : { calls: 6000, seconds: 12 };
