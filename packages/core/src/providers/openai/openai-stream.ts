@@ -1,8 +1,9 @@
 import type { Readable } from "node:stream";
 import { usageFromOpenAI } from "@llmux/pricing";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
-import { readSse } from "../../upstream/read-sse";
+import { BodyReader } from "../../upstream/body-reader";
 import { transportError } from "../../upstream/upstream-client";
 import type { StreamItem } from "../types";
 
@@ -14,21 +15,28 @@ export async function* openAiStream(
   body: Readable,
   context: { provider: string; deploymentId: string; signal: AbortSignal; scrub?: (text: string) => string },
 ): AsyncGenerator<StreamItem> {
-  const end = { complete: false };
-  const events = readSse(body, end);
+  // One generator from socket to chunk: the SSE parser runs inline (no second generator per event).
+  const pending: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => pending.push(event) });
+  const reader = new BodyReader(body);
+  let complete = false;
   let finished = false;
   try {
     while (true) {
-      let next: IteratorResult<{ data: string; event?: string | undefined }>;
-      try {
-        next = await events.next();
-      } catch (error) {
-        throw transportError(error, context);
+      if (pending.length === 0) {
+        let text: string | undefined;
+        try {
+          text = await reader.next();
+        } catch (error) {
+          throw transportError(error, context);
+        }
+        if (text === undefined) break;
+        parser.feed(text);
+        continue;
       }
-      if (next.done) break;
-      const data = next.value.data;
+      const data = pending.shift()!.data;
       if (data === "[DONE]") {
-        end.complete = true;
+        complete = true;
         return;
       }
       let chunk: Record<string, unknown>;
@@ -76,6 +84,6 @@ export async function* openAiStream(
       deploymentId: context.deploymentId,
     });
   } finally {
-    await events.return(undefined);
+    reader.close(complete);
   }
 }
