@@ -162,7 +162,7 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
  * optimised code of an idle process. Hence round-robin warm-up chunks and short rounds.
  */
 export function serverWarmup(mode: BenchMode): { calls: number; seconds: number } {
-  return mode === "smoke" ? { calls: 40, seconds: 1 } : { calls: 6000, seconds: 12 };
+  return mode === "smoke" ? { calls: 40, seconds: 1 } : { calls: 6000, seconds: 7 };
 }
 
 export interface SoakPlan {
