@@ -127,6 +127,11 @@ describe("LiteLLM YAML config", () => {
       {
         model_list: [{ model_name: "m", litellm_params: { model: "mock/m", vertex_project: "p" } as never }],
         router_settings: { routing_strategy: "simple-shuffle", enable_magic: true } as never,
+        litellm_settings: {
+          prometheus_user_labels: true,
+          otel_capture_content: false,
+          mlflow_log_runs: true,
+        } as never,
         surprise: 1,
       } as never,
       { env: {}, warn: (message) => warnings.push(message) },

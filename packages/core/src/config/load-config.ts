@@ -268,6 +268,8 @@ function* unknownKeys(config: ParsedConfig): Generator<string> {
     yield* unknownIn(config.general_settings, KNOWN_KEYS.general_settings, "general_settings");
 }
 
+const PLUGIN_SETTING = /^(prometheus|mlflow|otel|langfuse)_/;
+
 function* unknownIn(section: object, known: readonly string[], prefix: string): Generator<string> {
   for (const key of Object.keys(section)) {
     if (!known.includes(key)) {
