@@ -262,8 +262,13 @@ function* unknownKeys(config: ParsedConfig): Generator<string> {
   }
   if (config.router_settings)
     yield* unknownIn(config.router_settings, KNOWN_KEYS.router_settings, "router_settings");
-  if (config.litellm_settings)
-    yield* unknownIn(config.litellm_settings, KNOWN_KEYS.litellm_settings, "litellm_settings");
+  if (config.litellm_settings) {
+    // Plugin settings live here too, as in LiteLLM (prometheus_user_labels, mlflow_log_runs, otel_capture_content...).
+    const settings = Object.fromEntries(
+      Object.entries(config.litellm_settings).filter(([key]) => !PLUGIN_SETTING.test(key)),
+    );
+    yield* unknownIn(settings, KNOWN_KEYS.litellm_settings, "litellm_settings");
+  }
   if (config.general_settings)
     yield* unknownIn(config.general_settings, KNOWN_KEYS.general_settings, "general_settings");
 }
