@@ -78,43 +78,61 @@ function clip(text: string): string {
   return text.length > MAX_METADATA_VALUE_LENGTH ? `${text.slice(0, MAX_METADATA_VALUE_LENGTH)}…` : text;
 }
 
-function numberParam(params: Record<string, unknown>, ...keys: string[]): number | undefined {
-  for (const key of keys) {
-    const value = params[key];
-    if (typeof value === "number" && Number.isFinite(value)) return value;
-  }
-  return undefined;
+function numberParam(params: Record<string, unknown>, key: string, fallbackKey?: string): number | undefined {
+  const value = params[key];
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (fallbackKey === undefined) return undefined;
+  const fallback = params[fallbackKey];
+  return typeof fallback === "number" && Number.isFinite(fallback) ? fallback : undefined;
 }
 
-/** Where attributes are written: straight onto a span (no intermediate object on the hot path). */
-export type AttributeSink = (key: string, value: AttributeValue) => void;
+/** Which vendor-specific attribute families a span carries (GenAI and llmux keys always go). */
+export interface VendorKeys {
+  /** `langfuse.*` keys (observation type, usage/cost details, trace tags/metadata, environment, ...). */
+  langfuse: boolean;
+  /** `mlflow.*` keys (span type, token usage, cost, span inputs/outputs). */
+  mlflow: boolean;
+}
 
-function requestAttributes(event: CallStartEvent, put: AttributeSink): void {
-  const params = event.requestParams ?? {};
-  const set = (key: string, value: number | undefined) => {
-    if (value !== undefined) put(key, value);
-  };
-  set(A.GEN_AI_REQUEST_TEMPERATURE, numberParam(params, "temperature"));
-  set(A.GEN_AI_REQUEST_TOP_P, numberParam(params, "top_p"));
-  set(A.GEN_AI_REQUEST_TOP_K, numberParam(params, "top_k"));
-  set(A.GEN_AI_REQUEST_MAX_TOKENS, numberParam(params, "max_completion_tokens", "max_tokens"));
-  set(A.GEN_AI_REQUEST_FREQUENCY_PENALTY, numberParam(params, "frequency_penalty"));
-  set(A.GEN_AI_REQUEST_PRESENCE_PENALTY, numberParam(params, "presence_penalty"));
-  set(A.GEN_AI_REQUEST_SEED, numberParam(params, "seed"));
-  const choices = numberParam(params, "n");
-  if (choices !== undefined && choices !== 1) put(A.GEN_AI_REQUEST_CHOICE_COUNT, choices);
+/**
+ * Where attributes go: the span itself. Each value goes straight to `setAttribute`, which is
+ * cheaper than collecting an object first (measured: building a ~40-key object and handing it to
+ * `setAttributes`, or to `startSpan`, which copies it twice more, costs more than the calls).
+ */
+export interface AttributeTarget {
+  setAttribute(key: string, value: AttributeValue): unknown;
+}
+
+/** Request parameters (`gen_ai.request.*`). */
+function requestAttributes(params: Record<string, unknown>, out: AttributeTarget): void {
+  let value = numberParam(params, "temperature");
+  if (value !== undefined) out.setAttribute(A.GEN_AI_REQUEST_TEMPERATURE, value);
+  value = numberParam(params, "top_p");
+  if (value !== undefined) out.setAttribute(A.GEN_AI_REQUEST_TOP_P, value);
+  value = numberParam(params, "top_k");
+  if (value !== undefined) out.setAttribute(A.GEN_AI_REQUEST_TOP_K, value);
+  value = numberParam(params, "max_completion_tokens", "max_tokens");
+  if (value !== undefined) out.setAttribute(A.GEN_AI_REQUEST_MAX_TOKENS, value);
+  value = numberParam(params, "frequency_penalty");
+  if (value !== undefined) out.setAttribute(A.GEN_AI_REQUEST_FREQUENCY_PENALTY, value);
+  value = numberParam(params, "presence_penalty");
+  if (value !== undefined) out.setAttribute(A.GEN_AI_REQUEST_PRESENCE_PENALTY, value);
+  value = numberParam(params, "seed");
+  if (value !== undefined) out.setAttribute(A.GEN_AI_REQUEST_SEED, value);
+  value = numberParam(params, "n");
+  if (value !== undefined && value !== 1) out.setAttribute(A.GEN_AI_REQUEST_CHOICE_COUNT, value);
   const stop = params.stop ?? params.stop_sequences;
-  if (typeof stop === "string") put(A.GEN_AI_REQUEST_STOP_SEQUENCES, [stop]);
+  if (typeof stop === "string") out.setAttribute(A.GEN_AI_REQUEST_STOP_SEQUENCES, [stop]);
   else if (Array.isArray(stop) && stop.every((item) => typeof item === "string")) {
-    put(A.GEN_AI_REQUEST_STOP_SEQUENCES, stop as string[]);
+    out.setAttribute(A.GEN_AI_REQUEST_STOP_SEQUENCES, stop as string[]);
   }
   if (typeof params.encoding_format === "string")
-    put(A.GEN_AI_REQUEST_ENCODING_FORMATS, [params.encoding_format]);
+    out.setAttribute(A.GEN_AI_REQUEST_ENCODING_FORMATS, [params.encoding_format]);
   const format = params.response_format;
   if (format && typeof format === "object" && "type" in format) {
     const type = (format as { type?: unknown }).type;
-    if (type === "json_object" || type === "json_schema") put(A.GEN_AI_OUTPUT_TYPE, "json");
-    else if (type === "text") put(A.GEN_AI_OUTPUT_TYPE, "text");
+    if (type === "json_object" || type === "json_schema") out.setAttribute(A.GEN_AI_OUTPUT_TYPE, "json");
+    else if (type === "text") out.setAttribute(A.GEN_AI_OUTPUT_TYPE, "text");
   }
 }
 
@@ -123,48 +141,55 @@ export interface TraceLabels {
   release?: string;
 }
 
-/** The few attributes given to startSpan, so samplers can see them. */
-export function samplingAttributes(event: CallStartEvent): Attributes {
-  return {
-    [A.GEN_AI_OPERATION_NAME]: operationName(event),
-    [A.GEN_AI_REQUEST_MODEL]: event.requestedModel,
-  };
-}
-
-/** Attributes known when the call starts (operation name and model are set by samplingAttributes). */
-export function writeStartAttributes(event: CallStartEvent, labels: TraceLabels, put: AttributeSink): void {
-  const embeddings = operationName(event) === A.GEN_AI_OPERATION_EMBEDDINGS;
-  put(A.GEN_AI_REQUEST_STREAM, event.stream);
-  put(A.LLMUX_CALL_ID, event.callId);
-  put(A.LLMUX_MODEL_GROUP, event.modelGroup);
-  put(A.LLMUX_CALL_TYPE, event.callType);
-  put(A.LANGFUSE_OBSERVATION_TYPE, embeddings ? A.LANGFUSE_TYPE_EMBEDDING : A.LANGFUSE_TYPE_GENERATION);
-  put(A.MLFLOW_SPAN_TYPE, embeddings ? A.MLFLOW_TYPE_EMBEDDING : A.MLFLOW_TYPE_CHAT_MODEL);
-  requestAttributes(event, put);
-  if (event.user) put(A.USER_ID, event.user);
+/**
+ * Attributes known when the call starts, beyond the operation name and model that startSpan was
+ * given (so samplers see them).
+ */
+export function writeStartAttributes(
+  event: CallStartEvent,
+  labels: TraceLabels,
+  vendors: VendorKeys,
+  out: AttributeTarget,
+): void {
+  const embeddings = event.callType === "embeddings";
+  out.setAttribute(A.GEN_AI_REQUEST_STREAM, event.stream);
+  out.setAttribute(A.LLMUX_CALL_ID, event.callId);
+  out.setAttribute(A.LLMUX_MODEL_GROUP, event.modelGroup);
+  out.setAttribute(A.LLMUX_CALL_TYPE, event.callType);
+  const langfuse = vendors.langfuse;
+  if (langfuse) {
+    out.setAttribute(
+      A.LANGFUSE_OBSERVATION_TYPE,
+      embeddings ? A.LANGFUSE_TYPE_EMBEDDING : A.LANGFUSE_TYPE_GENERATION,
+    );
+  }
+  if (vendors.mlflow) {
+    out.setAttribute(A.MLFLOW_SPAN_TYPE, embeddings ? A.MLFLOW_TYPE_EMBEDDING : A.MLFLOW_TYPE_CHAT_MODEL);
+  }
+  if (event.requestParams) requestAttributes(event.requestParams, out);
+  if (event.user) out.setAttribute(A.USER_ID, event.user);
   if (event.session) {
-    put(A.SESSION_ID, event.session);
-    put(A.GEN_AI_CONVERSATION_ID, event.session);
+    out.setAttribute(A.SESSION_ID, event.session);
+    out.setAttribute(A.GEN_AI_CONVERSATION_ID, event.session);
   }
-  if (event.team) {
-    put(A.LLMUX_TEAM, event.team);
-    put(`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`, event.team);
-  }
-  if (event.tags && event.tags.length > 0) put(A.LANGFUSE_TRACE_TAGS, [...event.tags]);
-  if (event.traceName) put(A.LANGFUSE_TRACE_NAME, event.traceName);
+  if (event.team) out.setAttribute(A.LLMUX_TEAM, event.team);
+  if (event.generationName) out.setAttribute(A.LLMUX_GENERATION_NAME, event.generationName);
+  if (!langfuse) return;
+  if (event.team) out.setAttribute(`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`, event.team);
+  if (event.tags && event.tags.length > 0) out.setAttribute(A.LANGFUSE_TRACE_TAGS, event.tags.slice());
+  if (event.traceName) out.setAttribute(A.LANGFUSE_TRACE_NAME, event.traceName);
   if (event.generationName) {
-    put(A.LLMUX_GENERATION_NAME, event.generationName);
-    put(`${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`, event.generationName);
+    out.setAttribute(`${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`, event.generationName);
   }
-  if (labels.environment) put(A.LANGFUSE_ENVIRONMENT, labels.environment);
-  if (labels.release) put(A.LANGFUSE_RELEASE, labels.release);
+  if (labels.environment) out.setAttribute(A.LANGFUSE_ENVIRONMENT, labels.environment);
+  if (labels.release) out.setAttribute(A.LANGFUSE_RELEASE, labels.release);
   const metadata = event.metadata;
   if (metadata) {
     let count = 0;
     for (const key in metadata) {
       if (count++ >= MAX_METADATA_KEYS) break;
       const value = metadataValue(metadata[key]);
-      if (value !== undefined) put(`${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`, value);
+      if (value !== undefined) out.setAttribute(`${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`, value);
     }
   }
 }
@@ -225,88 +250,104 @@ function lastAttempt(event: CallEvent): AttemptRecord | undefined {
 }
 
 /** Attributes known at the end of the call: outcome, usage, cost, timings. */
-export function writeEndAttributes(event: CallEvent, put: AttributeSink): void {
-  put(A.LLMUX_ATTEMPTS, event.attempts.length);
-  put(A.LLMUX_FALLBACKS, event.fallbacks);
-  put(A.LLMUX_OVERHEAD_MS, event.timings.overheadMs);
+export function writeEndAttributes(event: CallEvent, vendors: VendorKeys, out: AttributeTarget): void {
+  out.setAttribute(A.LLMUX_ATTEMPTS, event.attempts.length);
+  out.setAttribute(A.LLMUX_FALLBACKS, event.fallbacks);
+  out.setAttribute(A.LLMUX_OVERHEAD_MS, event.timings.overheadMs);
+  const langfuse = vendors.langfuse;
+  const mlflow = vendors.mlflow;
   const attempt = lastAttempt(event);
   const provider = event.provider ?? attempt?.provider;
-  if (provider) put(A.GEN_AI_PROVIDER_NAME, providerName(provider));
+  if (provider) out.setAttribute(A.GEN_AI_PROVIDER_NAME, providerName(provider));
   const deploymentId = event.deploymentId ?? attempt?.deploymentId;
-  if (deploymentId) put(A.LLMUX_DEPLOYMENT_ID, deploymentId);
+  if (deploymentId) out.setAttribute(A.LLMUX_DEPLOYMENT_ID, deploymentId);
   const server = serverOf(event.apiBase ?? attempt?.apiBase);
   if (server) {
-    put(A.SERVER_ADDRESS, server.address);
-    put(A.SERVER_PORT, server.port);
+    out.setAttribute(A.SERVER_ADDRESS, server.address);
+    out.setAttribute(A.SERVER_PORT, server.port);
   }
-  if (event.responseId) put(A.GEN_AI_RESPONSE_ID, event.responseId);
-  if (event.responseModel) put(A.GEN_AI_RESPONSE_MODEL, event.responseModel);
-  put(A.LANGFUSE_OBSERVATION_MODEL_NAME, event.responseModel ?? attempt?.model ?? event.requestedModel);
+  if (event.responseId) out.setAttribute(A.GEN_AI_RESPONSE_ID, event.responseId);
+  if (event.responseModel) out.setAttribute(A.GEN_AI_RESPONSE_MODEL, event.responseModel);
+  if (langfuse) {
+    out.setAttribute(
+      A.LANGFUSE_OBSERVATION_MODEL_NAME,
+      event.responseModel ?? attempt?.model ?? event.requestedModel,
+    );
+  }
   if (event.finishReasons && event.finishReasons.length > 0) {
-    put(A.GEN_AI_RESPONSE_FINISH_REASONS, [...event.finishReasons]);
+    out.setAttribute(A.GEN_AI_RESPONSE_FINISH_REASONS, event.finishReasons.slice());
   }
   const usage = event.usage;
   if (usage) {
-    put(A.GEN_AI_USAGE_INPUT_TOKENS, usage.inputTokens);
-    put(A.GEN_AI_USAGE_OUTPUT_TOKENS, usage.outputTokens);
-    if (usage.cachedInputTokens > 0) put(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cachedInputTokens);
+    out.setAttribute(A.GEN_AI_USAGE_INPUT_TOKENS, usage.inputTokens);
+    out.setAttribute(A.GEN_AI_USAGE_OUTPUT_TOKENS, usage.outputTokens);
+    if (usage.cachedInputTokens > 0)
+      out.setAttribute(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cachedInputTokens);
     if (usage.cacheCreationInputTokens > 0) {
-      put(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cacheCreationInputTokens);
+      out.setAttribute(A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cacheCreationInputTokens);
     }
-    if (usage.reasoningTokens > 0) put(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningTokens);
-    put(A.LANGFUSE_OBSERVATION_USAGE_DETAILS, JSON.stringify(langfuseUsageDetails(usage)));
-    put(A.MLFLOW_CHAT_TOKEN_USAGE, JSON.stringify(mlflowTokenUsage(usage)));
+    if (usage.reasoningTokens > 0)
+      out.setAttribute(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningTokens);
+    // Langfuse's and MLflow's usage JSON differ (additive vs inclusive counts): two encodings.
+    if (langfuse)
+      out.setAttribute(A.LANGFUSE_OBSERVATION_USAGE_DETAILS, JSON.stringify(langfuseUsageDetails(usage)));
+    if (mlflow) out.setAttribute(A.MLFLOW_CHAT_TOKEN_USAGE, JSON.stringify(mlflowTokenUsage(usage)));
   }
   const cost = event.cost;
   if (cost) {
-    put(A.LANGFUSE_OBSERVATION_COST_DETAILS, JSON.stringify(langfuseCostDetails(cost)));
-    put(A.MLFLOW_LLM_COST, JSON.stringify(mlflowCost(cost)));
-    put(A.LLMUX_COST_USD, cost.total);
+    if (langfuse)
+      out.setAttribute(A.LANGFUSE_OBSERVATION_COST_DETAILS, JSON.stringify(langfuseCostDetails(cost)));
+    if (mlflow) out.setAttribute(A.MLFLOW_LLM_COST, JSON.stringify(mlflowCost(cost)));
+    out.setAttribute(A.LLMUX_COST_USD, cost.total);
   } else if (event.costReason) {
-    put(A.LLMUX_COST_REASON, event.costReason);
+    out.setAttribute(A.LLMUX_COST_REASON, event.costReason);
   }
   const firstToken = event.timings.firstTokenTime;
-  if (firstToken !== undefined && Number.isFinite(firstToken)) {
-    put(A.LANGFUSE_OBSERVATION_COMPLETION_START_TIME, new Date(firstToken).toISOString());
+  if (langfuse && firstToken !== undefined && Number.isFinite(firstToken)) {
+    out.setAttribute(A.LANGFUSE_OBSERVATION_COMPLETION_START_TIME, new Date(firstToken).toISOString());
   }
   if (event.stream && event.timings.ttftMs !== undefined) {
-    put(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, event.timings.ttftMs / 1000);
+    out.setAttribute(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, event.timings.ttftMs / 1000);
   }
   if (event.status === "failure" && event.error) {
-    put(A.ERROR_TYPE, event.error.type);
-    put(A.LLMUX_STATUS_CODE, event.error.status);
+    out.setAttribute(A.ERROR_TYPE, event.error.type);
+    out.setAttribute(A.LLMUX_STATUS_CODE, event.error.status);
   }
 }
 
-function safeJson(value: unknown): string | undefined {
+/** `JSON.stringify(value)` as attribute `key`; nothing for undefined or unencodable values. */
+function putJson(out: AttributeTarget, key: string, value: unknown): void {
+  if (value === undefined) return;
   try {
-    return JSON.stringify(value);
+    const json = JSON.stringify(value);
+    if (json !== undefined) out.setAttribute(key, json);
   } catch {
-    return undefined;
+    // an unencodable value (cycle, BigInt) is left out
   }
 }
 
-/** Prompt and response content (opt-in; the caller checks captureContent and redaction). */
-export function writeContentAttributes(event: CallEvent, sink: AttributeSink): void {
-  const put = (key: string, value: unknown) => {
-    if (value === undefined) return;
-    const json = safeJson(value);
-    if (json !== undefined) sink(key, json);
-  };
-  if (operationName(event) === A.GEN_AI_OPERATION_EMBEDDINGS) {
+/**
+ * Prompt and response content (opt-in; the caller checks captureContent and redaction), added to
+ * `out`. The GenAI messages and MLflow's inputs/outputs are different documents (converted
+ * parts vs the raw request and response), so each is encoded once, and MLflow's only when wanted.
+ */
+export function writeContentAttributes(event: CallEvent, vendors: VendorKeys, out: AttributeTarget): void {
+  if (event.callType === "embeddings") {
+    if (!vendors.mlflow) return;
     if (event.messages !== undefined) {
-      put(A.MLFLOW_SPAN_INPUTS, { model: event.requestedModel, input: event.messages });
+      putJson(out, A.MLFLOW_SPAN_INPUTS, { model: event.requestedModel, input: event.messages });
     }
-    put(A.MLFLOW_SPAN_OUTPUTS, event.response);
+    putJson(out, A.MLFLOW_SPAN_OUTPUTS, event.response);
     return;
   }
-  put(A.GEN_AI_INPUT_MESSAGES, toInputMessages(event.messages));
-  put(A.GEN_AI_OUTPUT_MESSAGES, toOutputMessages(event.response, event.finishReasons));
+  putJson(out, A.GEN_AI_INPUT_MESSAGES, toInputMessages(event.messages));
+  putJson(out, A.GEN_AI_OUTPUT_MESSAGES, toOutputMessages(event.response, event.finishReasons));
+  if (!vendors.mlflow) return;
   if (event.messages !== undefined) {
     const inputs = Array.isArray(event.messages)
       ? { model: event.requestedModel, ...event.requestParams, messages: event.messages }
       : event.messages;
-    put(A.MLFLOW_SPAN_INPUTS, inputs);
+    putJson(out, A.MLFLOW_SPAN_INPUTS, inputs);
   }
   if (event.response !== undefined) {
     const response = event.response as { role?: unknown } | null;
@@ -318,28 +359,31 @@ export function writeContentAttributes(event: CallEvent, sink: AttributeSink): v
             choices: [{ index: 0, message: response, finish_reason: event.finishReasons?.[0] ?? null }],
           }
         : event.response;
-    put(A.MLFLOW_SPAN_OUTPUTS, outputs);
+    putJson(out, A.MLFLOW_SPAN_OUTPUTS, outputs);
   }
 }
 
 /** Attributes of one attempt span (no usage: the call span carries it). */
-export function attemptStartAttributes(attempt: {
-  index: number;
-  deploymentId: string;
-  provider: string;
-  model: string;
-  apiBase?: string;
-  fallback: boolean;
-}): Attributes {
+export function attemptStartAttributes(
+  attempt: {
+    index: number;
+    deploymentId: string;
+    provider: string;
+    model: string;
+    apiBase?: string;
+    fallback: boolean;
+  },
+  vendors: VendorKeys,
+): Attributes {
   const attributes: Attributes = {
     [A.GEN_AI_PROVIDER_NAME]: providerName(attempt.provider),
     [A.GEN_AI_REQUEST_MODEL]: attempt.model,
     [A.LLMUX_DEPLOYMENT_ID]: attempt.deploymentId,
     [A.LLMUX_ATTEMPT_INDEX]: attempt.index,
     [A.LLMUX_ATTEMPT_FALLBACK]: attempt.fallback,
-    [A.LANGFUSE_OBSERVATION_TYPE]: A.LANGFUSE_TYPE_SPAN,
-    [A.MLFLOW_SPAN_TYPE]: A.MLFLOW_TYPE_UNKNOWN,
   };
+  if (vendors.langfuse) attributes[A.LANGFUSE_OBSERVATION_TYPE] = A.LANGFUSE_TYPE_SPAN;
+  if (vendors.mlflow) attributes[A.MLFLOW_SPAN_TYPE] = A.MLFLOW_TYPE_UNKNOWN;
   const server = serverOf(attempt.apiBase);
   if (server) {
     attributes[A.SERVER_ADDRESS] = server.address;

@@ -18,11 +18,15 @@ import {
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import {
-  type AttributeSink,
+  GEN_AI_OPERATION_CHAT,
+  GEN_AI_OPERATION_EMBEDDINGS,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_REQUEST_MODEL,
+} from "./attributes";
+import type { VendorKeys } from "./call-attributes";
+import {
   attemptEndAttributes,
   attemptStartAttributes,
-  operationName,
-  samplingAttributes,
   writeContentAttributes,
   writeEndAttributes,
   writeStartAttributes,
@@ -37,6 +41,8 @@ export interface CallTracerSettings {
   captureContent: boolean;
   environment?: string;
   release?: string;
+  /** Which vendor attribute families spans carry (the shared tracer follows its exporters). */
+  vendors: VendorKeys;
 }
 
 interface TracerState {
@@ -129,7 +135,7 @@ class SpanCallTrace implements CallTrace {
         {
           kind: SpanKind.INTERNAL,
           startTime: attempt.startTime,
-          attributes: attemptStartAttributes(attempt),
+          attributes: attemptStartAttributes(attempt, this.state.settings.vendors),
         },
         this.callContext,
       );
@@ -146,9 +152,9 @@ class SpanCallTrace implements CallTrace {
     try {
       const span = this.span;
       if (span.isRecording()) {
-        const put: AttributeSink = (key, value) => span.setAttribute(key, value);
-        writeEndAttributes(event, put);
-        if (this.state.settings.captureContent && !event.redacted) writeContentAttributes(event, put);
+        const settings = this.state.settings;
+        writeEndAttributes(event, settings.vendors, span);
+        if (settings.captureContent && !event.redacted) writeContentAttributes(event, settings.vendors, span);
         if (event.status === "failure") {
           span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.message ?? "call failed" });
         } else {
@@ -193,16 +199,25 @@ export function buildCallTracer(
     startCall(event: CallStartEvent, carrier: { traceparent?: string; tracestate?: string }): CallTrace {
       try {
         const parent = parentContext(carrier);
-        const span = state
-          .getTracer()
-          .startSpan(
-            `${operationName(event)} ${event.requestedModel}`,
-            { kind: SpanKind.CLIENT, startTime: event.startTime, attributes: samplingAttributes(event) },
-            parent,
-          );
+        const operation =
+          event.callType === "embeddings" ? GEN_AI_OPERATION_EMBEDDINGS : GEN_AI_OPERATION_CHAT;
+        // Samplers see the operation and the model. The rest goes straight onto the span: the SDK
+        // copies attributes given to startSpan twice (sanitizing) before setting them one by one,
+        // and a ~40-key object costs more to build than the calls it saves (measured).
+        const span = state.getTracer().startSpan(
+          `${operation} ${event.requestedModel}`,
+          {
+            kind: SpanKind.CLIENT,
+            startTime: event.startTime,
+            attributes: { [GEN_AI_OPERATION_NAME]: operation, [GEN_AI_REQUEST_MODEL]: event.requestedModel },
+          },
+          parent,
+        );
         // A span the sampler dropped costs nothing more.
-        if (span.isRecording())
-          writeStartAttributes(event, state.settings, (key, value) => span.setAttribute(key, value));
+        if (span.isRecording()) {
+          const settings = state.settings;
+          writeStartAttributes(event, settings, settings.vendors, span);
+        }
         state.counts.started++;
         return new SpanCallTrace(span, parent, state);
       } catch {
@@ -232,6 +247,10 @@ export function createCallTracer(options: CallTracerOptions = {}): LlmuxCallTrac
       captureContent: options.captureContent ?? false,
       environment: options.environment,
       release: options.release,
+      vendors: {
+        langfuse: options.vendorAttributes?.langfuse ?? true,
+        mlflow: options.vendorAttributes?.mlflow ?? true,
+      },
     },
     getTracer,
     options.maxRecentCalls,

@@ -21,14 +21,19 @@ import {
 import { BasicTracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { BoundedBatchSpanProcessor } from "./bounded-batch-processor";
 import { buildCallTracer, type CallTracerSettings } from "./call-tracer";
+import { LANGFUSE_OTEL_PATH } from "./exporters";
 import { FanOutSpanProcessor } from "./fan-out-processor";
 import type { BatchOptions, Environment, ExporterStats, LlmuxCallTracer } from "./types";
 import { TRACER_NAME, TRACER_VERSION } from "./version";
+
+/** Where an exporter's spans end up: a known vendor, or anywhere (a collector, a custom exporter). */
+type ExporterDestination = "langfuse" | "mlflow" | "other";
 
 interface ExporterEntry {
   key: string;
   processor: BoundedBatchSpanProcessor;
   users: number;
+  destination: ExporterDestination;
 }
 
 export interface SharedTracing {
@@ -111,6 +116,34 @@ export interface ExporterHandle {
 }
 
 /**
+ * Langfuse's exporter (or any OTLP exporter aimed at Langfuse's OTLP path) and the MLflow bridge's
+ * (added with an `mlflow:` key) are known; anything else may forward to either.
+ */
+function destinationOf(name: string, key: string, url: unknown): ExporterDestination {
+  if (key.startsWith("mlflow:")) return "mlflow";
+  if (name === "langfuse" || (typeof url === "string" && url.endsWith(LANGFUSE_OTEL_PATH))) return "langfuse";
+  return "other";
+}
+
+/**
+ * Points the shared call tracer's vendor keys at the registered exporters: `langfuse.*` only when
+ * some exporter may reach Langfuse, `mlflow.*` only when some may reach MLflow. With no exporter
+ * registered (nothing known yet) both are written.
+ */
+function followExporters(shared: SharedTracing): void {
+  const vendors = shared.callTracer?.settings.vendors;
+  if (!vendors) return;
+  let langfuse = shared.exporters.size === 0;
+  let mlflow = langfuse;
+  for (const entry of shared.exporters.values()) {
+    if (entry.destination !== "mlflow") langfuse = true;
+    if (entry.destination !== "langfuse") mlflow = true;
+  }
+  vendors.langfuse = langfuse;
+  vendors.mlflow = mlflow;
+}
+
+/**
  * Adds an exporter to llmux's shared provider, behind a bounded batch processor (2048 spans,
  * counted drops). Spans of every call tracer obtained from getSharedCallTracer() reach it.
  */
@@ -142,9 +175,15 @@ export function addSpanExporter(
       exporter.shutdown().catch(() => undefined);
     }
   } else {
-    entry = { key, processor: new BoundedBatchSpanProcessor(exporter, name, options.batch), users: 1 };
+    entry = {
+      key,
+      processor: new BoundedBatchSpanProcessor(exporter, name, options.batch),
+      users: 1,
+      destination: destinationOf(name, key, described.url),
+    };
     shared.exporters.set(key, entry);
     shared.fanOut.add(entry.processor);
+    followExporters(shared);
     added = true;
   }
   let removed = false;
@@ -163,6 +202,7 @@ export function addSpanExporter(
       }
       if (shared.exporters.get(entry.key) === entry) shared.exporters.delete(entry.key);
       shared.fanOut.remove(entry.processor);
+      followExporters(shared);
       await entry.processor.shutdown();
     },
   };
@@ -185,9 +225,11 @@ export function getSharedCallTracer(options: SharedCallTracerOptions = {}): Llmu
   if (options.captureContent === false) shared.contentDenied = true;
   if (options.captureContent === true) shared.contentAllowed = true;
   if (!shared.callTracer) {
-    shared.callTracer = buildCallTracer({ captureContent: false }, () =>
-      sharedTracing().tracerProvider.getTracer(TRACER_NAME, TRACER_VERSION),
+    shared.callTracer = buildCallTracer(
+      { captureContent: false, vendors: { langfuse: true, mlflow: true } },
+      () => sharedTracing().tracerProvider.getTracer(TRACER_NAME, TRACER_VERSION),
     );
+    followExporters(shared);
   }
   const settings = shared.callTracer.settings;
   settings.captureContent = shared.contentAllowed && !shared.contentDenied;

@@ -16,6 +16,13 @@ export interface CallTracerOptions {
   environment?: string;
   /** `langfuse.release` on every call span. */
   release?: string;
+  /**
+   * Vendor attribute families to write. Default: both. `langfuse: false` leaves out the `langfuse.*`
+   * keys (and environment/release, which are Langfuse keys), `mlflow: false` the `mlflow.*` keys
+   * (span type, token usage, cost, span inputs/outputs). The shared tracer of
+   * `getSharedCallTracer()` decides this from the registered exporters instead.
+   */
+  vendorAttributes?: { langfuse?: boolean; mlflow?: boolean };
   /** How many recent callId → trace/span ids to remember for feedback (default 10 000). */
   maxRecentCalls?: number;
 }
