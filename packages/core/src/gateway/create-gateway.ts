@@ -24,9 +24,9 @@ import type {
   ProviderCall,
   StreamItem,
 } from "../providers/types";
-import { Router } from "../router/router";
+import { type ActiveAttempt, Router } from "../router/router";
 import { UpstreamClient } from "../upstream/upstream-client";
-import { type CallInput, CallRun } from "./call-run";
+import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { loadConfiguredPlugins } from "./load-plugins";
@@ -276,6 +276,27 @@ export function createGateway(options: GatewayOptions): Gateway {
     "x-llmux-overhead-ms": run.overheadMs(openAttemptStart).toFixed(2),
   });
 
+  /**
+   * Ends a routed non-streaming call: finishes its attempt, prices it once, builds the x-llmux-*
+   * headers (cost included) and delivers the final event; `describe` fills in what the event shows
+   * of the response and runs only when something listens.
+   */
+  const settle = (
+    run: CallRun,
+    attempt: ActiveAttempt,
+    usage: Usage | null,
+    describe: (result: CallSuccess) => void,
+  ): { headers: Record<string, string>; event: CallEvent | undefined } => {
+    attempt.finish("success");
+    const deployment = attempt.deployment;
+    const cost = run.price(deployment, usage);
+    const headers = baseHeaders(run, deployment, run.attempts.length);
+    if (cost.cost) headers["x-llmux-response-cost"] = String(cost.cost.total);
+    const result: CallSuccess = { deployment, usage, firstTokenTime: Date.now() };
+    if (gateway.listening()) describe(result);
+    return { headers, event: run.succeed(result, cost) };
+  };
+
   const gateway: Gateway = {
     config,
     router,
@@ -294,6 +315,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       stripCredentials,
       failure,
       baseHeaders,
+      settle,
     }),
     listening: () => sinkCount > 0 || tracers.length > 0 || afterCallHooks.length > 0,
     runAfterCall(run, event) {
@@ -340,20 +362,13 @@ export function createGateway(options: GatewayOptions): Gateway {
               providerCall(attempt.deployment, attempt.signal, input.body),
             ),
         );
-        routed.attempt.finish("success");
         const { completion, usage } = routed.value;
-        const deployment = routed.attempt.deployment;
-        const cost = run.price(deployment, usage);
-        const headers = baseHeaders(run, deployment, run.attempts.length);
-        if (cost.cost) headers["x-llmux-response-cost"] = String(cost.cost.total);
-        const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: Date.now() };
-        if (typeof completion.model === "string") result.responseModel = completion.model;
-        if (typeof completion.id === "string") result.responseId = completion.id;
-        if (gateway.listening()) {
+        const { headers, event } = settle(run, routed.attempt, usage, (result) => {
+          if (typeof completion.model === "string") result.responseModel = completion.model;
+          if (typeof completion.id === "string") result.responseId = completion.id;
           result.finishReasons = completion.choices.map((choice) => String(choice.finish_reason ?? ""));
           if (!run.redacted) result.response = completion.choices.map((choice) => choice.message);
-        }
-        const event = run.succeed(result, cost);
+        });
         const outcome: CallOutcome<ChatCompletion> = { body: completion, headers };
         if (routed.value.raw !== undefined) outcome.raw = routed.value.raw;
         if (event) outcome.event = event;
@@ -428,16 +443,11 @@ export function createGateway(options: GatewayOptions): Gateway {
               providerCall(attempt.deployment, attempt.signal, input.body),
             ),
         );
-        routed.attempt.finish("success");
         const { response, usage } = routed.value;
-        const deployment = routed.attempt.deployment;
-        const cost = run.price(deployment, usage);
-        const headers = baseHeaders(run, deployment, run.attempts.length);
-        if (cost.cost) headers["x-llmux-response-cost"] = String(cost.cost.total);
-        const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: Date.now() };
-        if (typeof response.model === "string") result.responseModel = response.model;
-        result.response = { embeddings: response.data.length };
-        const event = run.succeed(result, cost);
+        const { headers, event } = settle(run, routed.attempt, usage, (result) => {
+          if (typeof response.model === "string") result.responseModel = response.model;
+          result.response = { embeddings: response.data.length };
+        });
         const outcome: CallOutcome<Record<string, unknown>> = { body: response, headers };
         if (routed.value.raw !== undefined) outcome.raw = routed.value.raw;
         if (event) outcome.event = event;

@@ -1,4 +1,5 @@
 import type { CallEvent } from "@llmux/callbacks";
+import type { Usage } from "@llmux/pricing";
 import { ChunksToEvents } from "../anthropic-format/chunks-to-events";
 import { completionToMessage } from "../anthropic-format/completion-to-message";
 import { MessageAssembler } from "../anthropic-format/message-assembler";
@@ -15,7 +16,8 @@ import {
 import type { Deployment } from "../config/types";
 import type { LlmuxError } from "../errors/llmux-error";
 import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
-import { type CallInput, CallRun } from "./call-run";
+import type { ActiveAttempt } from "../router/router";
+import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { driveStream, readFirstItem } from "./stream-driver";
@@ -60,6 +62,13 @@ export interface MessagesCallDeps {
     attempts: number,
     openAttemptStart?: number,
   ): Record<string, string>;
+  /** Ends a routed non-streaming call (attempt, price, headers, final event); see createGateway. */
+  settle(
+    run: CallRun,
+    attempt: ActiveAttempt,
+    usage: Usage | null,
+    describe: (result: CallSuccess) => void,
+  ): { headers: Record<string, string>; event: CallEvent | undefined };
 }
 
 export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
@@ -96,18 +105,13 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
             return { message: completionToMessage(completion, usage), usage };
           },
         );
-        routed.attempt.finish("success");
         const { message, usage } = routed.value;
-        const deployment = routed.attempt.deployment;
-        const cost = run.price(deployment, usage);
-        const headers = deps.baseHeaders(run, deployment, run.attempts.length);
-        if (cost.cost) headers["x-llmux-response-cost"] = String(cost.cost.total);
-        const result: Parameters<CallRun["succeed"]>[0] = { deployment, usage, firstTokenTime: Date.now() };
-        if (typeof message.model === "string") result.responseModel = message.model;
-        if (typeof message.id === "string") result.responseId = message.id;
-        result.finishReasons = [String(message.stop_reason ?? "")];
-        result.response = [{ role: "assistant", content: message.content }];
-        const event = run.succeed(result, cost);
+        const { headers, event } = deps.settle(run, routed.attempt, usage, (result) => {
+          if (typeof message.model === "string") result.responseModel = message.model;
+          if (typeof message.id === "string") result.responseId = message.id;
+          result.finishReasons = [String(message.stop_reason ?? "")];
+          if (!run.redacted) result.response = [{ role: "assistant", content: message.content }];
+        });
         return event ? { body: message, headers, event } : { body: message, headers };
       } catch (raw) {
         throw deps.failure(run, raw);

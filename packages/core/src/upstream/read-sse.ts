@@ -2,19 +2,11 @@ import type { Readable } from "node:stream";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { BodyReader } from "./body-reader";
 
-/** Set by the consumer when it saw the stream's terminator, so stopping then drains instead of destroying. */
-export interface StreamEnd {
-  complete: boolean;
-}
-
 /**
  * Reads an upstream SSE body and yields each event as it arrives (eventsource-parser does the
- * framing). Stopping early destroys the body (releasing the upstream) unless `end.complete` is set.
+ * framing). Stopping early destroys the body, releasing the upstream.
  */
-export async function* readSse(
-  body: Readable,
-  end: StreamEnd = { complete: false },
-): AsyncGenerator<EventSourceMessage> {
+export async function* readSse(body: Readable): AsyncGenerator<EventSourceMessage> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
   const reader = new BodyReader(body);
@@ -30,15 +22,12 @@ export async function* readSse(
       while (pending.length > 0) yield pending.shift()!;
     }
   } finally {
-    reader.close(finished || end.complete);
+    reader.close(finished);
   }
 }
 
 /** Reads newline-delimited JSON (Ollama's stream format). */
-export async function* readNdjson(
-  body: Readable,
-  end: StreamEnd = { complete: false },
-): AsyncGenerator<string> {
+export async function* readNdjson(body: Readable): AsyncGenerator<string> {
   let buffer = "";
   const reader = new BodyReader(body);
   let finished = false;
@@ -58,6 +47,6 @@ export async function* readNdjson(
     finished = true;
     if (buffer.trim()) yield buffer.trim();
   } finally {
-    reader.close(finished || end.complete);
+    reader.close(finished);
   }
 }

@@ -1,6 +1,5 @@
 import { usageFromOpenAI } from "@llmux/pricing";
 import { LlmuxError } from "../../errors/llmux-error";
-import { transportError } from "../../upstream/upstream-client";
 import type {
   ChatCompletion,
   ChatRequest,
@@ -106,5 +105,3 @@ function malformed(provider: string, call: ProviderCall): LlmuxError {
     deploymentId: call.deployment.id,
   });
 }
-
-export { transportError };
