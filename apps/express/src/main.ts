@@ -1,38 +1,10 @@
-import { resolve } from "node:path";
-import {
-  addTelemetryCallbacks,
-  isConfigError,
-  loadConfigFile,
-  onShutdownSignals,
-  startHostTracing,
-} from "@llmux/core";
+import { serveFromEnvironment } from "@llmux/core";
 
-const configPath = resolve(process.env.LLMUX_CONFIG ?? "llmux.config.yaml");
-const port = Number(process.env.PORT ?? 4000);
-const host = process.env.HOST ?? "127.0.0.1";
-
-try {
-  // Tracing first (when the environment names Langfuse or an OTLP endpoint), then the app and Express
-  // are loaded, so the host's own HTTP spans are traced with llmux's call spans beneath them.
-  const tracing = await startHostTracing("reference-express-app", process.env);
-  const { startReferenceApp } = await import("./app.js");
-  const config = loadConfigFile(configPath, {
-    env: process.env,
-    warn: (message) => process.stderr.write(`[llmux] warn: ${message}\n`),
-  });
-  const telemetry = addTelemetryCallbacks(config, process.env);
-  const app = await startReferenceApp({ config, port, host });
-  process.stdout.write(
-    `reference Express app listening on ${app.url} (gateway at ${app.url}/v1, config ${configPath})\n`,
-  );
-  if (telemetry.length > 0) process.stdout.write(`telemetry from the environment: ${telemetry.join(", ")}\n`);
-  onShutdownSignals(async () => {
-    await app.close();
-    await tracing?.shutdown();
-  });
-} catch (error) {
-  process.stderr.write(
-    `${isConfigError(error) ? error.message : String((error as Error)?.stack ?? error)}\n`,
-  );
-  process.exit(1);
-}
+// LLMUX_CONFIG, PORT, HOST; tracing is set up before Express is imported (inside start).
+await serveFromEnvironment({
+  name: "reference-express-app",
+  start: async (options) => {
+    const { startReferenceApp } = await import("./app.js");
+    return startReferenceApp(options);
+  },
+});

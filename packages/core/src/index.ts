@@ -86,4 +86,6 @@ export {
   startHostTracing,
   telemetryCallbacks,
 } from "./telemetry/environment-telemetry";
+export type { ServeFromEnvironmentOptions } from "./telemetry/serve-from-environment";
+export { serveFromEnvironment } from "./telemetry/serve-from-environment";
 export { UpstreamClient } from "./upstream/upstream-client";
