@@ -80,6 +80,21 @@ export type { Clock, LatencyKind, RouterState } from "./router/router-state";
 export { MemoryRouterState, systemClock } from "./router/router-state";
 export type { RoutingStrategy, StrategyContext } from "./router/strategies";
 export { costBased, latencyBased, leastBusy, simpleShuffle, usageBased } from "./router/strategies";
+export { MemorySharedState } from "./state/memory-shared-state";
+export type {
+  FailurePolicy,
+  FailureResult,
+  SharedState,
+  SharedStateHealth,
+  WindowResult,
+} from "./state/shared-state";
+export {
+  type ContractTestApi,
+  type ManualClock,
+  manualClock,
+  sharedStateContract,
+} from "./state/shared-state-contract";
+export { type FallbackOptions, FallbackSharedState, withFallback } from "./state/with-fallback";
 export type { Environment } from "./telemetry/environment-telemetry";
 export {
   addTelemetryCallbacks,

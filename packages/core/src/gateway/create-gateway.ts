@@ -25,6 +25,8 @@ import type {
   StreamItem,
 } from "../providers/types";
 import { type ActiveAttempt, Router } from "../router/router";
+import { MemorySharedState } from "../state/memory-shared-state";
+import type { SharedState } from "../state/shared-state";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
@@ -57,6 +59,11 @@ export interface Gateway extends GatewayInternals, MessagesCalls {
   /** Resolves when the configured plugins are loaded; rejects with the start-up error. */
   readonly ready: Promise<void>;
   readonly options: GatewayOptions;
+  /**
+   * The store shared by instances (rpm/tpm/parallel/budget counters, cooldowns): Redis when configured,
+   * else in-process. Read it at call time: it may be replaced once `ready` resolves (Redis loaded).
+   */
+  readonly sharedState: SharedState;
   /** Routes added by plugins (e.g. GET /metrics, POST /feedback). */
   routes(): PluginRoute[];
   plugins(): readonly LlmuxPlugin[];
@@ -297,7 +304,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { headers, event: run.succeed(result, cost) };
   };
 
+  const sharedState: SharedState = options.sharedState ?? new MemorySharedState(options.clock);
+
   const gateway: Gateway = {
+    get sharedState() {
+      return sharedState;
+    },
     config,
     router,
     engine,

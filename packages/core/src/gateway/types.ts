@@ -5,6 +5,7 @@ import type { LlmuxConfig, ResolvedConfig } from "../config/types";
 import type { Provider } from "../providers/types";
 import type { Clock, RouterState } from "../router/router-state";
 import type { RoutingStrategy } from "../router/strategies";
+import type { SharedState } from "../state/shared-state";
 
 /** What `authorize` may return: false/throw to refuse, true to allow, or context to attach to the call. */
 export type AuthorizeResult =
@@ -34,6 +35,11 @@ export interface GatewayOptions {
   /** Extra or replacement providers by prefix. */
   providers?: Record<string, Provider>;
   routerState?: RouterState;
+  /**
+   * The store shared by gateway instances (counters, in-flight counts, cooldowns). Default: the one
+   * configured (Redis via @llmux/redis, see docs/scaling.md) or an in-process MemorySharedState.
+   */
+  sharedState?: SharedState;
   clock?: Clock;
   random?: () => number;
   strategy?: RoutingStrategy;

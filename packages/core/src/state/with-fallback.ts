@@ -1,0 +1,206 @@
+import type { Logger } from "@llmux/callbacks";
+import { MemorySharedState } from "./memory-shared-state";
+import type {
+  FailurePolicy,
+  FailureResult,
+  SharedState,
+  SharedStateHealth,
+  WindowResult,
+} from "./shared-state";
+
+export interface FallbackOptions {
+  /** Longest wait on the primary per operation; then the operation runs on the local store. Default 50 ms. */
+  timeoutMs?: number;
+  /** After an error, the primary is skipped (local only) for this long before it is tried again. Default 1 s. */
+  retryAfterMs?: number;
+  logger?: Logger;
+  /** Called once per primary error (a metric: llmux_shared_state_errors_total). */
+  onError?: (operation: string, error: Error) => void;
+  now?: () => number;
+}
+
+const TIMEOUT = Symbol.for("llmux.shared-state.timeout");
+
+/**
+ * `withFallback(primary, local)`, after rate-limiter-flexible's insuranceLimiter: every operation goes to
+ * the primary (Redis) with a deadline; when it fails or is late, the same operation is answered by the
+ * local store, an error is counted, and the primary is left alone for `retryAfterMs` (so an outage costs
+ * at most one late operation per interval, never one per call). Writes are mirrored into the local store
+ * so that it holds this instance's own counts when it has to take over. One warning per outage, one
+ * info when the primary answers again; no restart needed.
+ */
+export class FallbackSharedState implements SharedState, SharedStateHealth {
+  readonly kind: string;
+  private errorCount = 0;
+  private failing = false;
+  private skipUntil = 0;
+  private readonly timeoutMs: number;
+  private readonly retryAfterMs: number;
+  private readonly now: () => number;
+  private lastWarningAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly primary: SharedState,
+    readonly local: SharedState = new MemorySharedState(),
+    private readonly options: FallbackOptions = {},
+  ) {
+    this.kind = `fallback(${primary.kind})`;
+    this.timeoutMs = options.timeoutMs ?? 50;
+    this.retryAfterMs = options.retryAfterMs ?? 1_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get errors(): number {
+    return this.errorCount;
+  }
+  get degraded(): boolean {
+    return this.failing;
+  }
+
+  /** Runs `operation` on the primary within the deadline, else `fallback` (the local answer). */
+  private async run<T>(
+    name: string,
+    operation: (store: SharedState) => Promise<T>,
+    fallback: () => Promise<T>,
+  ): Promise<T> {
+    if (this.failing && this.now() < this.skipUntil) return fallback();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        operation(this.primary),
+        new Promise<typeof TIMEOUT>((resolve) => {
+          timer = setTimeout(() => resolve(TIMEOUT), this.timeoutMs);
+          timer.unref?.();
+        }),
+      ]);
+      if (result === TIMEOUT) throw new Error(`no answer within ${this.timeoutMs} ms`);
+      if (this.failing) {
+        this.failing = false;
+        this.options.logger?.info(`shared state (${this.primary.kind}) answers again; sharing resumed`, {
+          errors: this.errorCount,
+        });
+      }
+      return result as T;
+    } catch (raw) {
+      const error = raw instanceof Error ? raw : new Error(String(raw));
+      this.errorCount++;
+      this.skipUntil = this.now() + this.retryAfterMs;
+      if (!this.failing) {
+        this.failing = true;
+        // One warning per outage; a flapping store warns at most once a minute.
+        if (this.now() - this.lastWarningAt >= 60_000) {
+          this.lastWarningAt = this.now();
+          this.options.logger?.warn(
+            `shared state (${this.primary.kind}) failed on ${name}: ${error.message}; using local state until it answers`,
+            { operation: name },
+          );
+        }
+      }
+      try {
+        this.options.onError?.(name, error);
+      } catch {
+        // a metric must never fail a call
+      }
+      return fallback();
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** A write: applied locally (always), then to the primary; the primary's answer wins when it comes. */
+  private async write<T>(name: string, operation: (store: SharedState) => Promise<T>): Promise<T> {
+    const local = operation(this.local);
+    return this.run(name, operation, () => local);
+  }
+
+  incrWindow(key: string, by: number, windowMs: number): Promise<number> {
+    return this.write("incrWindow", (store) => store.incrWindow(key, by, windowMs));
+  }
+  getWindow(key: string, windowMs: number): Promise<number> {
+    return this.run(
+      "getWindow",
+      (store) => store.getWindow(key, windowMs),
+      () => this.local.getWindow(key, windowMs),
+    );
+  }
+  tryIncrWindow(key: string, by: number, windowMs: number, limit: number): Promise<WindowResult> {
+    // The local count only mirrors what the primary allowed (or decides alone while the primary is out).
+    return this.run(
+      "tryIncrWindow",
+      async (store) => {
+        const result = await store.tryIncrWindow(key, by, windowMs, limit);
+        if (result.allowed) void this.local.incrWindow(key, by, windowMs);
+        return result;
+      },
+      () => this.local.tryIncrWindow(key, by, windowMs, limit),
+    );
+  }
+  incr(key: string, by: number, ttlMs?: number): Promise<number> {
+    return this.write("incr", (store) => store.incr(key, by, ttlMs));
+  }
+  get(key: string): Promise<number> {
+    return this.run(
+      "get",
+      (store) => store.get(key),
+      () => this.local.get(key),
+    );
+  }
+  getMany(keys: readonly string[]): Promise<number[]> {
+    return this.run(
+      "getMany",
+      (store) => store.getMany(keys),
+      () => this.local.getMany(keys),
+    );
+  }
+  set(key: string, value: number, ttlMs?: number): Promise<void> {
+    return this.write("set", (store) => store.set(key, value, ttlMs));
+  }
+  delete(key: string): Promise<void> {
+    return this.write("delete", (store) => store.delete(key));
+  }
+  acquire(key: string, options?: { limit?: number; ttlMs?: number }): Promise<WindowResult> {
+    return this.run(
+      "acquire",
+      async (store) => {
+        const result = await store.acquire(key, options);
+        if (result.allowed) void this.local.acquire(key, { ...options, limit: undefined });
+        return result;
+      },
+      () => this.local.acquire(key, options),
+    );
+  }
+  release(key: string): Promise<number> {
+    return this.write("release", (store) => store.release(key));
+  }
+  inFlight(key: string): Promise<number> {
+    return this.run(
+      "inFlight",
+      (store) => store.inFlight(key),
+      () => this.local.inFlight(key),
+    );
+  }
+  recordFailure(id: string, policy: FailurePolicy): Promise<FailureResult> {
+    return this.write("recordFailure", (store) => store.recordFailure(id, policy));
+  }
+  setCooldown(id: string, until: number): Promise<void> {
+    return this.write("setCooldown", (store) => store.setCooldown(id, until));
+  }
+  getCooldowns(ids: readonly string[]): Promise<Map<string, number>> {
+    return this.run(
+      "getCooldowns",
+      (store) => store.getCooldowns(ids),
+      () => this.local.getCooldowns(ids),
+    );
+  }
+  async close(): Promise<void> {
+    await Promise.allSettled([this.primary.close(), this.local.close()]);
+  }
+}
+
+export function withFallback(
+  primary: SharedState,
+  local: SharedState = new MemorySharedState(),
+  options: FallbackOptions = {},
+): FallbackSharedState {
+  return new FallbackSharedState(primary, local, options);
+}
