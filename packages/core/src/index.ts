@@ -20,6 +20,8 @@ export type {
 export { isNativeMessagesProvider } from "./anthropic-format/types";
 export { ConfigError, isConfigError } from "./config/config-error";
 export { loadConfigFile, PROVIDERS, parseConfigYaml, resolveConfig } from "./config/load-config";
+/** The config keys llmux knows per section (for did-you-mean suggestions, `llmux check`). */
+export { KNOWN_KEYS as KNOWN_CONFIG_KEYS } from "./config/schema";
 export type {
   Deployment,
   LlmuxConfig,
