@@ -9,8 +9,11 @@ type Part = Record<string, unknown>;
  * that does not speak Messages: `system` becomes a system message, tool_result blocks become
  * `tool` messages (placed right after the assistant turn that called them), tool_use blocks
  * `tool_calls`, images and PDFs image_url / file parts; cache_control passes through on parts.
- * Anthropic-only fields (thinking, top_k, server tools) have no OpenAI equivalent and are dropped
- * (server tools are refused).
+ * Mid-conversation `role: "system"` messages (Claude Code 2.1) stay where they are, as system
+ * messages. `thinking` (enabled or adaptive) and `output_config.effort` become `reasoning_effort`,
+ * which the OpenAI, Azure, Ollama (`think`) and Bedrock (thinking budget) providers understand.
+ * Anthropic-only fields (top_k, context_management, container, mcp_servers, server tools) have no
+ * OpenAI equivalent and are dropped (server tools are refused).
  */
 export function messagesToChatRequest(body: AnthropicRequest): ChatRequest {
   const messages: Array<Record<string, unknown>> = [];
@@ -25,7 +28,8 @@ export function messagesToChatRequest(body: AnthropicRequest): ChatRequest {
   for (const [index, message] of body.messages.entries()) {
     if (message.role === "assistant") messages.push(assistantMessage(message.content, index));
     else if (message.role === "user") messages.push(...userMessages(message.content, index));
-    else throw badRequest(`messages.${index}.role: expected 'user' or 'assistant'`);
+    else if (message.role === "system") messages.push(systemMessage(message.content, index));
+    else throw badRequest(`messages.${index}.role: expected 'user', 'assistant' or 'system'`);
   }
 
   const request: ChatRequest = { model: body.model, messages };
@@ -37,6 +41,8 @@ export function messagesToChatRequest(body: AnthropicRequest): ChatRequest {
   const userId = (body.metadata as { user_id?: unknown } | undefined)?.user_id;
   if (typeof userId === "string") request.user = userId;
   if (body.stream === true) request.stream = true;
+  const effort = reasoningEffort(body);
+  if (effort) request.reasoning_effort = effort;
   if (Array.isArray(body.tools) && body.tools.length > 0) {
     request.tools = (body.tools as Part[]).map((tool, index) => {
       if (tool.type !== undefined && tool.type !== "custom") {
@@ -62,6 +68,35 @@ export function messagesToChatRequest(body: AnthropicRequest): ChatRequest {
     if (choice.disable_parallel_tool_use === true && request.tools) request.parallel_tool_calls = false;
   }
   return request;
+}
+
+/**
+ * OpenAI's reasoning_effort for Anthropic's thinking settings: `output_config.effort` when given
+ * (max and xhigh become high), else from `thinking.budget_tokens`; adaptive thinking with no effort
+ * leaves the provider's default. No thinking (or disabled): nothing.
+ */
+export function reasoningEffort(body: Record<string, unknown>): string | undefined {
+  const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
+  const effort = (body.output_config as { effort?: unknown } | undefined)?.effort;
+  if (thinking?.type === "disabled") return undefined;
+  if (typeof effort === "string") {
+    if (effort === "low" || effort === "medium" || effort === "high") return effort;
+    if (effort === "max" || effort === "xhigh") return "high";
+    return undefined;
+  }
+  if (thinking?.type === "enabled" && typeof thinking.budget_tokens === "number") {
+    return thinking.budget_tokens < 2048 ? "low" : thinking.budget_tokens < 4096 ? "medium" : "high";
+  }
+  return undefined;
+}
+
+function systemMessage(content: string | AnthropicContentBlock[], index: number): Record<string, unknown> {
+  if (typeof content === "string") return { role: "system", content };
+  if (!Array.isArray(content)) throw badRequest(`messages.${index}.content: expected a string or an array`);
+  return {
+    role: "system",
+    content: content.map((block, blockIndex) => textPart(block, `messages.${index}.content.${blockIndex}`)),
+  };
 }
 
 function textPart(block: AnthropicContentBlock | string, where: string): Part {

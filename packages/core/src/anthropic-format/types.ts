@@ -10,7 +10,8 @@ import type { ProviderCall } from "../providers/types";
 export type AnthropicContentBlock = Record<string, unknown> & { type: string };
 
 export interface AnthropicMessageParam {
-  role: "user" | "assistant";
+  /** "system": a mid-conversation system message (beta mid-conversation-system-2026-04-07, sent by Claude Code 2.1). */
+  role: "user" | "assistant" | "system";
   content: string | AnthropicContentBlock[];
 }
 

@@ -86,6 +86,9 @@ async function serve(
   }
 }
 
+/** "system" in the middle of `messages`: Anthropic's mid-conversation system messages (Claude Code 2.1). */
+const MESSAGE_ROLES = new Set(["user", "assistant", "system"]);
+
 function validate(body: Record<string, unknown>, countOnly: boolean): void {
   if (typeof body.model !== "string" || body.model.length === 0) {
     throw invalid("model: Field required (a string)", "model");
@@ -95,8 +98,11 @@ function validate(body: Record<string, unknown>, countOnly: boolean): void {
   }
   for (const [index, message] of body.messages.entries()) {
     const record = message as { role?: unknown; content?: unknown } | null;
-    if (!record || typeof record !== "object" || (record.role !== "user" && record.role !== "assistant")) {
-      throw invalid(`messages.${index}.role: expected 'user' or 'assistant'`, `messages.${index}.role`);
+    if (!record || typeof record !== "object" || !MESSAGE_ROLES.has(record.role as string)) {
+      throw invalid(
+        `messages.${index}.role: expected 'user', 'assistant' or 'system'`,
+        `messages.${index}.role`,
+      );
     }
     if (typeof record.content !== "string" && !Array.isArray(record.content)) {
       throw invalid(
