@@ -52,6 +52,7 @@ export type {
   PluginFactoryContext,
   PluginRoute,
   RequestHooks,
+  SharedStateStatsSource,
   SinkStats,
   StreamChunkEvent,
 } from "./types";

@@ -253,6 +253,8 @@ export interface LlmuxPlugin {
   observeEngine?(engine: EngineStatsSource): void;
   /** Called by the router when a deployment's state changes (healthy / cooling). */
   onDeploymentState?(state: DeploymentState): void;
+  /** Called by the gateway with the shared-state store's statistics (errors falling back to local state). */
+  observeSharedState?(source: SharedStateStatsSource): void;
   flush?(): Promise<void>;
   shutdown?(): Promise<void>;
 }
@@ -272,6 +274,12 @@ export interface SinkStats {
   dropped: number;
   errors: number;
   queued: number;
+}
+
+/** The store shared by gateway instances (Redis), as plugins see it: for metrics. */
+export interface SharedStateStatsSource {
+  /** `store`: "memory" or "redis"; `errors`: operations that fell back to local state since start. */
+  stats(): { store: string; errors: number; degraded: boolean };
 }
 
 export interface EngineStatsSource {

@@ -18,6 +18,7 @@ export type {
   NativeMessagesProvider,
 } from "./anthropic-format/types";
 export { isNativeMessagesProvider } from "./anthropic-format/types";
+export { type CacheStore, MemoryCacheStore } from "./cache/cache-store";
 export { ConfigError, isConfigError } from "./config/config-error";
 export { loadConfigFile, PROVIDERS, parseConfigYaml, resolveConfig } from "./config/load-config";
 /** The config keys llmux knows per section (for did-you-mean suggestions, `llmux check`). */
@@ -83,6 +84,7 @@ export { MemoryRouterState, systemClock } from "./router/router-state";
 export type { RoutingStrategy, StrategyContext } from "./router/strategies";
 export { costBased, latencyBased, leastBusy, simpleShuffle, usageBased } from "./router/strategies";
 export { MemorySharedState } from "./state/memory-shared-state";
+export { describeRedis, type RedisSettings, resolveRedisSettings } from "./state/redis-settings";
 export type {
   FailurePolicy,
   FailureResult,

@@ -3,7 +3,7 @@
  * scrape time (calls in flight, deployment states, observed engines). One instance exists per
  * (registry, prefix): plugins created twice on the same registry share it instead of clashing.
  */
-import type { EngineStatsSource } from "@llmux/callbacks";
+import type { EngineStatsSource, SharedStateStatsSource } from "@llmux/callbacks";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import {
   OPERATION_DURATION_BUCKETS,
@@ -40,6 +40,7 @@ export class LlmuxMetrics {
   /** deployment id → model, learned from attempts and state changes, for cooldown labels. */
   readonly deploymentModels = new Map<string, string>();
   readonly engines = new Set<EngineStatsSource>();
+  readonly sharedStates = new Set<SharedStateStatsSource>();
   processMetricsCollected = false;
 
   readonly requests: Counter<string>;
@@ -58,6 +59,8 @@ export class LlmuxMetrics {
   readonly droppedEvents: Counter<string>;
   readonly callbackErrors: Counter<string>;
   readonly queuedEvents: Gauge<string>;
+  readonly sharedStateErrors: Counter<string>;
+  readonly sharedStateDegraded: Gauge<string>;
 
   constructor(registry: Registry, config: LlmuxMetricsConfig) {
     this.config = config;
@@ -232,6 +235,32 @@ export class LlmuxMetrics {
         for (const [sink, value] of totals) self.queuedEvents.set({ sink }, value);
       },
     });
+    this.sharedStateErrors = new Counter({
+      name: `${prefix}shared_state_errors_total`,
+      help: "Operations on the shared state store (Redis) that failed or timed out and were answered from local state",
+      labelNames: ["store"],
+      registers,
+      collect() {
+        self.sharedStateErrors.reset();
+        for (const source of self.sharedStates) {
+          const stats = safeStats(source);
+          if (stats) self.sharedStateErrors.inc({ store: stats.store }, stats.errors);
+        }
+      },
+    });
+    this.sharedStateDegraded = new Gauge({
+      name: `${prefix}shared_state_degraded`,
+      help: "1 while the shared state store (Redis) is failing and the instance runs on local state",
+      labelNames: ["store"],
+      registers,
+      collect() {
+        self.sharedStateDegraded.reset();
+        for (const source of self.sharedStates) {
+          const stats = safeStats(source);
+          if (stats) self.sharedStateDegraded.set({ store: stats.store }, stats.degraded ? 1 : 0);
+        }
+      },
+    });
   }
 
   /** Labels with the opt-in user/team/key labels added (guarded) when enabled. */
@@ -264,6 +293,14 @@ export class LlmuxMetrics {
     const totals = this.#engineTotals(field);
     counter.reset();
     for (const [sink, value] of totals) counter.inc({ sink }, value);
+  }
+}
+
+function safeStats(source: SharedStateStatsSource): ReturnType<SharedStateStatsSource["stats"]> | undefined {
+  try {
+    return source.stats();
+  } catch {
+    return undefined;
   }
 }
 

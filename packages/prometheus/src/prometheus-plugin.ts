@@ -1,5 +1,10 @@
 /** `prometheusPlugin(options)`: the llmux plugin that exports call metrics through prom-client. */
-import type { DeploymentState, EngineStatsSource, PluginRoute } from "@llmux/callbacks";
+import type {
+  DeploymentState,
+  EngineStatsSource,
+  PluginRoute,
+  SharedStateStatsSource,
+} from "@llmux/callbacks";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { prometheusError } from "./errors";
 import { llmuxMetricsFor } from "./llmux-metrics";
@@ -88,6 +93,9 @@ export function prometheusPlugin(options: PrometheusPluginOptions = {}): Prometh
     observeEngine(engine: EngineStatsSource): void {
       // Kept after shutdown too, so the counters stay monotonic (final values, never a reset).
       metrics.engines.add(engine);
+    },
+    observeSharedState(source: SharedStateStatsSource): void {
+      metrics.sharedStates.add(source);
     },
     onDeploymentState(state: DeploymentState): void {
       applyDeploymentState(metrics, state);

@@ -3,6 +3,7 @@ import type { PriceOverride } from "@llmux/pricing";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { RETRY_POLICY_KEYS } from "../errors/classify";
+import { resolveRedisSettings } from "../state/redis-settings";
 import { ConfigError } from "./config-error";
 import { resolveEnvironmentReferences } from "./resolve-env";
 import { configSchema, KNOWN_KEYS } from "./schema";
@@ -147,6 +148,7 @@ export function resolveConfig(input: LlmuxConfig, options: LoadConfigOptions = {
     masterKey: general.master_key,
     environment: general.environment,
     release: general.release,
+    redis: resolveRedisSettings(config.router_settings ?? {}, env),
   });
   return result;
 }

@@ -1,5 +1,6 @@
 import type { PriceOverride } from "@llmux/pricing";
 import type { z } from "zod";
+import type { RedisSettings } from "../state/redis-settings";
 import type { configSchema, routingStrategySchema } from "./schema";
 
 /** The configuration object, in LiteLLM's proxy-config keys (the same shape as the YAML file). */
@@ -64,6 +65,8 @@ export interface ResolvedConfig {
   allowClientSideCredentials: boolean;
   environment?: string;
   release?: string;
+  /** The shared Redis (router_settings.redis_* or REDIS_* in the environment), when configured. */
+  redis?: RedisSettings;
   /** litellm_settings as given, for plugin-specific keys. */
   litellmSettings: Record<string, unknown>;
   generalSettings: Record<string, unknown>;

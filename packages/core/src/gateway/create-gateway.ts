@@ -26,11 +26,15 @@ import type {
 } from "../providers/types";
 import { type ActiveAttempt, Router } from "../router/router";
 import { MemorySharedState } from "../state/memory-shared-state";
-import type { SharedState } from "../state/shared-state";
+import { describeRedis } from "../state/redis-settings";
+import { SharedRouterState } from "../state/shared-router-state";
+import type { SharedState, SharedStateHealth } from "../state/shared-state";
+import { withFallback } from "../state/with-fallback";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
+import { importOptional } from "./import-optional";
 import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
@@ -130,12 +134,81 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     if (plugin.tracer && !tracers.includes(plugin.tracer)) tracers.push(plugin.tracer);
     plugin.observeEngine?.(engine);
+    plugin.observeSharedState?.(sharedStateStats);
+  };
+
+  // Shared state: the host's store, Redis when configured (loaded by name before `ready`), else in process.
+  const localState = new MemorySharedState(options.clock);
+  let sharedState: SharedState = options.sharedState ?? localState;
+  let sharedStateErrors = 0;
+  const sharedStateStats = {
+    stats: () => ({
+      store: config.redis && !options.sharedState ? "redis" : sharedState.kind,
+      errors: sharedStateErrors,
+      degraded: (sharedState as Partial<SharedStateHealth>).degraded === true,
+    }),
+  };
+  const sharedRouterState =
+    !options.routerState && (options.sharedState || config.redis)
+      ? new SharedRouterState({
+          deploymentIds: config.deployments.map((deployment) => deployment.id),
+          allowedFails: config.router.allowedFails,
+          cooldownMs: config.router.cooldownTimeMs,
+          ...(config.redis ? { syncIntervalMs: config.redis.syncIntervalMs } : {}),
+          ...(options.clock ? { clock: options.clock } : {}),
+          onRemoteCooldown: (deploymentId, until) => {
+            const deployment = config.deployments.find((candidate) => candidate.id === deploymentId);
+            if (!deployment) return;
+            for (const plugin of plugins) {
+              plugin.onDeploymentState?.({
+                modelGroup: deployment.modelGroup,
+                deploymentId,
+                provider: deployment.provider,
+                model: deployment.model,
+                state: "cooling",
+                until,
+              });
+            }
+          },
+        })
+      : undefined;
+  if (sharedRouterState && options.sharedState) sharedRouterState.attach(options.sharedState);
+  const connectSharedState = async (): Promise<void> => {
+    const settings = config.redis;
+    if (!settings || options.sharedState) return;
+    let module: { connectRedis: (options: Record<string, unknown>) => Promise<{ state: SharedState }> };
+    try {
+      module = await importOptional("@llmux/redis");
+    } catch (error) {
+      throw new Error(
+        `Redis is configured (${describeRedis(settings)}) and needs the package @llmux/redis: npm install @llmux/redis (${(error as Error).message})`,
+      );
+    }
+    const connection = await module.connectRedis({
+      settings,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    const fallback = withFallback(connection.state, localState, {
+      timeoutMs: settings.timeoutMs,
+      logger,
+      onError: () => {
+        sharedStateErrors++;
+      },
+    });
+    sharedState = fallback;
+    // the router's writes and sync run in the background: no call waits on them
+    sharedRouterState?.attach(fallback, fallback.withTimeout(1_000));
+    logger.info(`shared state on ${describeRedis(settings)} (prefix '${settings.prefix}')`);
   };
 
   const router = new Router({
     deployments: config.deployments,
     settings: config.router,
-    ...(options.routerState ? { state: options.routerState } : {}),
+    ...(options.routerState
+      ? { state: options.routerState }
+      : sharedRouterState
+        ? { state: sharedRouterState }
+        : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.random ? { random: options.random } : {}),
     ...(options.strategy ? { strategy: options.strategy } : {}),
@@ -170,25 +243,27 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
 
   for (const plugin of options.plugins ?? []) addPlugin(plugin);
-  const ready = loadConfiguredPlugins(config, env, logger).then((loaded) => {
-    pricing.preload?.();
-    for (const sink of loaded.sinks) {
-      engine.add(sink);
-      sinkCount++;
-    }
-    for (const plugin of loaded.plugins) addPlugin(plugin);
-    for (const deployment of config.deployments) {
-      for (const plugin of plugins) {
-        plugin.onDeploymentState?.({
-          modelGroup: deployment.modelGroup,
-          deploymentId: deployment.id,
-          provider: deployment.provider,
-          model: deployment.model,
-          state: "healthy",
-        });
+  const ready = connectSharedState()
+    .then(() => loadConfiguredPlugins(config, env, logger))
+    .then((loaded) => {
+      pricing.preload?.();
+      for (const sink of loaded.sinks) {
+        engine.add(sink);
+        sinkCount++;
       }
-    }
-  });
+      for (const plugin of loaded.plugins) addPlugin(plugin);
+      for (const deployment of config.deployments) {
+        for (const plugin of plugins) {
+          plugin.onDeploymentState?.({
+            modelGroup: deployment.modelGroup,
+            deploymentId: deployment.id,
+            provider: deployment.provider,
+            model: deployment.model,
+            state: "healthy",
+          });
+        }
+      }
+    });
   ready.catch(() => undefined);
 
   if (!config.masterKey && !options.authorize && !options.quietOpenWarning) {
@@ -303,8 +378,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (gateway.listening()) describe(result);
     return { headers, event: run.succeed(result, cost) };
   };
-
-  const sharedState: SharedState = options.sharedState ?? new MemorySharedState(options.clock);
 
   const gateway: Gateway = {
     get sharedState() {
@@ -515,6 +588,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         ),
       );
       router.close();
+      sharedRouterState?.stop();
+      await sharedState.close().catch(() => undefined);
       await http.close().catch(() => undefined);
     },
   };

@@ -17,6 +17,11 @@ export interface RouterState {
   recordFailure(deploymentId: string, now: number): number;
   cooldownUntil(deploymentId: string, now: number): number | undefined;
   setCooldown(deploymentId: string, until: number): void;
+  /**
+   * Shared states only: takes one request of the deployment's rpm atomically across instances before an
+   * attempt; false when the deployment is at its limit for this minute.
+   */
+  reserveRequest?(deploymentId: string, rpm: number): Promise<boolean>;
 }
 
 export type LatencyKind = "latency" | "ttft";

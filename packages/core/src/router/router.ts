@@ -165,6 +165,8 @@ export class Router {
     const attempts: AttemptRecord[] = [];
     const visited = new Set<string>([firstGroup]);
     const tried = new Set<string>();
+    // deployments whose shared rpm window refused this call (several instances share one limit)
+    const atLimit = new Set<string>();
     let group = firstGroup;
     let fallbacks = 0;
     let retriesUsed = 0;
@@ -187,7 +189,13 @@ export class Router {
       if (request.signal.aborted) throw abortedError();
       let deployment: Deployment;
       try {
-        deployment = await this.select(group, request, tried, deadline);
+        deployment = await this.select(group, request, tried, deadline, atLimit);
+        if (deployment.rpm && this.state.reserveRequest) {
+          if (!(await this.state.reserveRequest(deployment.id, deployment.rpm))) {
+            atLimit.add(deployment.id);
+            continue;
+          }
+        }
       } catch (raw) {
         const error = toLlmuxError(raw);
         const next = canFallback(error.kind)
@@ -298,6 +306,7 @@ export class Router {
     request: RouteRequest,
     tried: Set<string>,
     deadline: number,
+    atLimit?: ReadonlySet<string>,
   ): Promise<Deployment> {
     const all = this.groups.get(group) ?? [];
     let now = this.clock.now();
@@ -316,6 +325,7 @@ export class Router {
     );
     if (healthy.length === 0) throw this.allCooling(group, fitting, now);
     const withinRate = healthy.filter((deployment) => {
+      if (atLimit?.has(deployment.id)) return false;
       if (!deployment.rpm && !deployment.tpm) return true;
       const usage = this.state.usage(deployment.id, now);
       if (deployment.rpm && usage.requests >= deployment.rpm) return false;

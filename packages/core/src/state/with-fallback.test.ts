@@ -54,6 +54,7 @@ describe("withFallback", () => {
     const store = withFallback(primary, new MemorySharedState(), {
       logger,
       retryAfterMs: 1_000,
+      tripAfter: 1,
       now: () => now,
       onError: (operation) => errors.push(operation),
     });
@@ -76,10 +77,30 @@ describe("withFallback", () => {
     expect(store.errors).toBe(2);
   });
 
+  it("one late answer does not open the circuit; tripAfter failures in a row do", async () => {
+    const { primary, setMode } = switchable();
+    const store = withFallback(primary, new MemorySharedState(), { timeoutMs: 20 });
+    setMode("hang");
+    await store.get("a");
+    await store.get("a");
+    setMode("ok");
+    await store.incrWindow("w", 1, 60_000); // the primary is still asked: two failures only
+    expect(store.degraded).toBe(false);
+    setMode("hang");
+    for (let index = 0; index < 3; index++) await store.get("a");
+    expect(store.errors).toBe(5);
+    setMode("ok");
+    // the circuit is open: answered locally without asking the primary
+    await store.get("a");
+    expect(store.degraded).toBe(true);
+    // a view with a longer deadline shares the health
+    expect(store.withTimeout(1_000).degraded).toBe(true);
+  });
+
   it("a primary that never answers delays an operation by the timeout at most, then not at all", async () => {
     const { primary, setMode } = switchable();
     setMode("hang");
-    const store = withFallback(primary, new MemorySharedState(), { timeoutMs: 30 });
+    const store = withFallback(primary, new MemorySharedState(), { timeoutMs: 30, tripAfter: 1 });
     const started = performance.now();
     expect(await store.tryIncrWindow("rpm", 1, 60_000, 10)).toEqual({ allowed: true, count: 1 });
     const first = performance.now() - started;

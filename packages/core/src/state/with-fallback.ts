@@ -11,8 +11,10 @@ import type {
 export interface FallbackOptions {
   /** Longest wait on the primary per operation; then the operation runs on the local store. Default 50 ms. */
   timeoutMs?: number;
-  /** After an error, the primary is skipped (local only) for this long before it is tried again. Default 1 s. */
+  /** After `tripAfter` failures in a row, the primary is skipped (local only) for this long, then tried again. Default 1 s. */
   retryAfterMs?: number;
+  /** Consecutive failures (errors or timeouts) that open the circuit. Default 3. */
+  tripAfter?: number;
   logger?: Logger;
   /** Called once per primary error (a metric: llmux_shared_state_errors_total). */
   onError?: (operation: string, error: Error) => void;
@@ -21,40 +23,63 @@ export interface FallbackOptions {
 
 const TIMEOUT = Symbol.for("llmux.shared-state.timeout");
 
+interface Health {
+  errors: number;
+  failing: boolean;
+  consecutive: number;
+  skipUntil: number;
+  lastWarningAt: number;
+}
+
 /**
  * `withFallback(primary, local)`, after rate-limiter-flexible's insuranceLimiter: every operation goes to
  * the primary (Redis) with a deadline; when it fails or is late, the same operation is answered by the
- * local store, an error is counted, and the primary is left alone for `retryAfterMs` (so an outage costs
- * at most one late operation per interval, never one per call). Writes are mirrored into the local store
+ * local store and an error is counted; after `tripAfter` failures in a row the primary is left alone for
+ * `retryAfterMs` (so an outage costs a few late operations per interval, never one per call). Writes are mirrored into the local store
  * so that it holds this instance's own counts when it has to take over. One warning per outage, one
  * info when the primary answers again; no restart needed.
  */
 export class FallbackSharedState implements SharedState, SharedStateHealth {
   readonly kind: string;
-  private errorCount = 0;
-  private failing = false;
-  private skipUntil = 0;
   private readonly timeoutMs: number;
   private readonly retryAfterMs: number;
+  private readonly tripAfter: number;
   private readonly now: () => number;
-  private lastWarningAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly primary: SharedState,
     readonly local: SharedState = new MemorySharedState(),
     private readonly options: FallbackOptions = {},
+    /** Shared by the views made with `withTimeout`: one health per primary. */
+    private readonly health: Health = {
+      errors: 0,
+      failing: false,
+      consecutive: 0,
+      skipUntil: 0,
+      lastWarningAt: Number.NEGATIVE_INFINITY,
+    },
   ) {
     this.kind = `fallback(${primary.kind})`;
     this.timeoutMs = options.timeoutMs ?? 50;
     this.retryAfterMs = options.retryAfterMs ?? 1_000;
+    this.tripAfter = Math.max(1, options.tripAfter ?? 3);
     this.now = options.now ?? Date.now;
   }
 
   get errors(): number {
-    return this.errorCount;
+    return this.health.errors;
   }
+  /** true while the primary is failing: from an error until the next success. */
   get degraded(): boolean {
-    return this.failing;
+    return this.health.failing;
+  }
+
+  /**
+   * The same store with another deadline, sharing health and local state: for background work that no
+   * call waits on (the router's writes and sync), which may wait longer than a call could.
+   */
+  withTimeout(timeoutMs: number): FallbackSharedState {
+    return new FallbackSharedState(this.primary, this.local, { ...this.options, timeoutMs }, this.health);
   }
 
   /** Runs `operation` on the primary within the deadline, else `fallback` (the local answer). */
@@ -63,7 +88,8 @@ export class FallbackSharedState implements SharedState, SharedStateHealth {
     operation: (store: SharedState) => Promise<T>,
     fallback: () => Promise<T>,
   ): Promise<T> {
-    if (this.failing && this.now() < this.skipUntil) return fallback();
+    const health = this.health;
+    if (health.consecutive >= this.tripAfter && this.now() < health.skipUntil) return fallback();
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race([
@@ -74,22 +100,24 @@ export class FallbackSharedState implements SharedState, SharedStateHealth {
         }),
       ]);
       if (result === TIMEOUT) throw new Error(`no answer within ${this.timeoutMs} ms`);
-      if (this.failing) {
-        this.failing = false;
+      health.consecutive = 0;
+      if (health.failing) {
+        health.failing = false;
         this.options.logger?.info(`shared state (${this.primary.kind}) answers again; sharing resumed`, {
-          errors: this.errorCount,
+          errors: health.errors,
         });
       }
       return result as T;
     } catch (raw) {
       const error = raw instanceof Error ? raw : new Error(String(raw));
-      this.errorCount++;
-      this.skipUntil = this.now() + this.retryAfterMs;
-      if (!this.failing) {
-        this.failing = true;
+      health.errors++;
+      health.consecutive++;
+      if (health.consecutive >= this.tripAfter) health.skipUntil = this.now() + this.retryAfterMs;
+      if (!health.failing) {
+        health.failing = true;
         // One warning per outage; a flapping store warns at most once a minute.
-        if (this.now() - this.lastWarningAt >= 60_000) {
-          this.lastWarningAt = this.now();
+        if (this.now() - health.lastWarningAt >= 60_000) {
+          health.lastWarningAt = this.now();
           this.options.logger?.warn(
             `shared state (${this.primary.kind}) failed on ${name}: ${error.message}; using local state until it answers`,
             { operation: name },

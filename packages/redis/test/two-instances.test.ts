@@ -1,0 +1,137 @@
+/**
+ * Two gateway instances, one Redis (the shared one at 127.0.0.1:6379, each test under its own key
+ * prefix): what one instance learns or counts, the other respects.
+ */
+import type { LlmuxConfig } from "@llmux/core";
+import { type MockProvider, startMockProvider } from "@llmux/testing";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { awayFromMinuteEdge, chat, eventually, type Instance, startInstance } from "./gateway-support";
+import { deletePrefix, SHARED_REDIS_URL, sharedRedis, testPrefix } from "./support";
+
+let mock: MockProvider;
+let redis: Redis;
+const prefixes: string[] = [];
+const instances: Instance[] = [];
+
+beforeAll(async () => {
+  redis = await sharedRedis();
+  mock = await startMockProvider();
+});
+afterEach(async () => {
+  await Promise.all(instances.splice(0).map((instance) => instance.close()));
+  mock.clear();
+});
+afterAll(async () => {
+  for (const prefix of prefixes) await deletePrefix(redis, prefix);
+  redis.disconnect();
+  await mock.close();
+});
+
+function deployment(group: string, id: string, scenario: string, extra: Record<string, unknown> = {}) {
+  return {
+    model_name: group,
+    litellm_params: {
+      model: "openai/gpt-4o-mini",
+      api_key: "sk-test-upstream",
+      api_base: `${mock.scenarioUrl(scenario)}/v1`,
+      ...extra,
+    },
+    model_info: { id },
+  };
+}
+
+async function twoInstances(config: (prefix: string) => LlmuxConfig): Promise<[Instance, Instance, string]> {
+  const prefix = testPrefix("gw");
+  prefixes.push(prefix);
+  const a = await startInstance(config(prefix));
+  const b = await startInstance(config(prefix));
+  instances.push(a, b);
+  return [a, b, prefix];
+}
+
+const ask = (model: string) => ({ model, messages: [{ role: "user", content: "hello" }] });
+
+describe("two instances sharing one Redis", () => {
+  it("a cooldown set by instance A is respected by instance B within a second", async () => {
+    mock.scenario("bad-a", { status: 500 });
+    const [a, b] = await twoInstances((prefix) => ({
+      model_list: [
+        deployment("g", "bad", "bad-a", { order: 1 }),
+        deployment("g", "good", "good-a", { order: 2 }),
+      ],
+      router_settings: {
+        redis_url: SHARED_REDIS_URL,
+        redis_key_prefix: prefix,
+        num_retries: 1,
+        allowed_fails: 1,
+        cooldown_time: 60,
+      },
+    }));
+    // A: the first attempt goes to "bad" (order 1), fails with 500 and cools it; the retry serves from "good"
+    const first = await chat(a.base, ask("g"));
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-llmux-model-id")).toBe("good");
+    expect(a.gateway.router.coolingDeployments().map((entry) => entry.deployment.id)).toEqual(["bad"]);
+    // B never called "bad": it learns of the cooldown from Redis
+    const learned = await eventually(
+      () => b.gateway.router.coolingDeployments().some((entry) => entry.deployment.id === "bad"),
+      1_000,
+    );
+    if (!learned) console.log(JSON.stringify([a.logs, b.logs]));
+    expect(learned).toBe(true);
+    const badCallsBefore = mock.requests.filter((request) => request.scenario === "bad-a").length;
+    for (let index = 0; index < 5; index++) {
+      const result = await chat(b.base, ask("g"));
+      expect(result.status).toBe(200);
+      expect(result.headers.get("x-llmux-model-id")).toBe("good");
+    }
+    // B sent nothing to the cooling deployment (order 1 would otherwise be tried first)
+    expect(mock.requests.filter((request) => request.scenario === "bad-a").length).toBe(badCallsBefore);
+  });
+
+  it("an rpm limit of 10 across both instances lets exactly 10 calls through in the minute", async () => {
+    await awayFromMinuteEdge(15_000);
+    const [a, b] = await twoInstances((prefix) => ({
+      model_list: [
+        deployment("limited", "only", "limited", { rpm: 10 }),
+        deployment("warm", "warm-up", "warm"),
+      ],
+      router_settings: { redis_url: SHARED_REDIS_URL, redis_key_prefix: prefix, num_retries: 0 },
+    }));
+    // one call per instance on another group first: connections and code paths warm
+    await Promise.all([chat(a.base, ask("warm")), chat(b.base, ask("warm"))]);
+    // both instances at once, 8 calls each, one after the other on each instance
+    const serve = async (instance: Instance) => {
+      const statuses: number[] = [];
+      for (let index = 0; index < 8; index++)
+        statuses.push((await chat(instance.base, ask("limited"))).status);
+      return statuses;
+    };
+    const [fromA, fromB] = await Promise.all([serve(a), serve(b)]);
+    const statuses = [...fromA!, ...fromB!];
+    console.log(
+      `16 calls over 2 instances, rpm 10: A ${fromA!.join(",")} B ${fromB!.join(",")}`,
+      JSON.stringify([a.logs, b.logs].map((logs) => logs.filter((line) => line.level === "warn"))),
+    );
+    expect(statuses.filter((status) => status === 200).length).toBe(10);
+    expect(statuses.filter((status) => status === 429).length).toBe(6);
+    expect(mock.requests.filter((request) => request.scenario === "limited").length).toBe(10);
+    // both instances served some of the 10
+    expect(fromA!.filter((status) => status === 200).length).toBeGreaterThan(0);
+    expect(fromB!.filter((status) => status === 200).length).toBeGreaterThan(0);
+  });
+
+  it("in-flight calls and tpm usage of one instance are seen by the other", async () => {
+    mock.scenario("slow", { latencyMs: 800 });
+    const [a, b] = await twoInstances((prefix) => ({
+      model_list: [deployment("busy", "slow-one", "slow")],
+      router_settings: { redis_url: SHARED_REDIS_URL, redis_key_prefix: prefix, redis_sync_interval_ms: 50 },
+    }));
+    const pending = [chat(a.base, ask("busy")), chat(a.base, ask("busy"))];
+    const seen = await eventually(() => b.gateway.router.inFlight("slow-one") === 2, 700);
+    expect(seen).toBe(true);
+    await Promise.all(pending);
+    expect(await eventually(() => b.gateway.router.inFlight("slow-one") === 0, 1_000)).toBe(true);
+  });
+});
