@@ -616,3 +616,34 @@ describe("agreement with genai-prices' own calculation", () => {
     expect(ours.cost.output).toBeCloseTo(theirs?.output_price ?? Number.NaN, 12);
   });
 });
+
+describe("model catalogue (wildcard groups, pre-call checks)", () => {
+  it("lists a provider's chat models and reads a model's context window from the bundled snapshot", () => {
+    const pricing = createPricing({ useGenaiPrices: false });
+    const openai = pricing.listModels!("openai");
+    // Sent: provider "openai". Came back: bare names, gpt-4o among them, no embedding models, no prefixes.
+    expect(openai).toContain("gpt-4o");
+    expect(openai).not.toContain("text-embedding-3-small");
+    expect(openai.every((name) => !name.startsWith("openai/"))).toBe(true);
+    expect(pricing.listModels!("openai", "embedding")).toContain("text-embedding-3-small");
+    expect(pricing.modelInfo!("openai", "gpt-4o")).toMatchObject({ maxInputTokens: 128000, mode: "chat" });
+    expect(pricing.modelInfo!("openai", "no-such-model")).toBeUndefined();
+  });
+
+  it("a user price file adds its models", () => {
+    const pricing = createPricing({
+      useGenaiPrices: false,
+      priceFile: {
+        "my-model": {
+          input_cost_per_token: 1e-6,
+          output_cost_per_token: 2e-6,
+          litellm_provider: "openai",
+          max_input_tokens: 1000,
+          mode: "chat",
+        },
+      },
+    });
+    expect(pricing.listModels!("openai")).toContain("my-model");
+    expect(pricing.modelInfo!("openai", "my-model")?.maxInputTokens).toBe(1000);
+  });
+});

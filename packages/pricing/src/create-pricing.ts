@@ -12,7 +12,15 @@ import {
   RATE_FIELDS,
   type RateCard,
 } from "./rate-card.js";
-import type { CostQuery, CostResult, Pricing, PricingLogger, PricingOptions, Usage } from "./types.js";
+import type {
+  CostQuery,
+  CostResult,
+  ModelInfo,
+  Pricing,
+  PricingLogger,
+  PricingOptions,
+  Usage,
+} from "./types.js";
 import { UnknownModelWarnings } from "./unknown-model-warnings.js";
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -220,6 +228,22 @@ export function createPricing(options: PricingOptions = {}): Pricing {
       }
     },
     unknownModelWarnings: () => warnings.snapshot(),
+    modelInfo(provider: string, model: string): ModelInfo | undefined {
+      const match = userTable?.find(provider, model) ?? bundledTable()?.find(provider, model);
+      if (!match) return undefined;
+      const info: ModelInfo = {};
+      const maxInput = match.entry["max_input_tokens"] ?? match.entry["max_tokens"];
+      if (typeof maxInput === "number" && maxInput > 0) info.maxInputTokens = maxInput;
+      const maxOutput = match.entry["max_output_tokens"];
+      if (typeof maxOutput === "number" && maxOutput > 0) info.maxOutputTokens = maxOutput;
+      if (typeof match.entry["mode"] === "string") info.mode = match.entry["mode"];
+      return info;
+    },
+    listModels(provider: string, mode = "chat"): string[] {
+      const names = new Set<string>(userTable?.modelsOf(provider, mode) ?? []);
+      for (const name of bundledTable()?.modelsOf(provider, mode) ?? []) names.add(name);
+      return [...names].sort();
+    },
     preload(): void {
       if (useGenaiPrices) loadGenaiPrices();
       bundledTable();

@@ -13,6 +13,7 @@ export type {
   CostBreakdown,
   CostQuery,
   CostResult,
+  ModelInfo,
   OllamaResponseLike,
   OpenAIUsageLike,
   PriceOverride,

@@ -55,6 +55,25 @@ export class LitellmPriceTable {
     return new LitellmPriceTable(source);
   }
 
+  /**
+   * Model names this table lists for a provider family, without the provider prefix ("gpt-4o"),
+   * for entries of the given mode (default "chat"). Used to list what a wildcard group can serve.
+   */
+  modelsOf(provider: string, mode = "chat"): string[] {
+    const root = providerRoot(provider);
+    const prefixes = providerKeyPrefixes(provider);
+    const names = new Set<string>();
+    for (const [key, entry] of this.#entries) {
+      const owner = entry["litellm_provider"];
+      if (typeof owner !== "string" || providerRoot(owner) !== root) continue;
+      if ((entry["mode"] ?? "chat") !== mode) continue;
+      let name = key;
+      for (const prefix of prefixes) if (name.startsWith(`${prefix}/`)) name = name.slice(prefix.length + 1);
+      if (!name.includes("/")) names.add(name);
+    }
+    return [...names].sort();
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -96,6 +96,23 @@ export interface Pricing {
   unknownModelWarnings(): Record<string, number>;
   /** Optional: load the price sources now (start-up) instead of on the first call. */
   preload?(): void;
+  /**
+   * Optional (added for wildcard model groups and pre-call checks): what the LiteLLM price files (the
+   * user's, then the bundled snapshot) say about a model: its context window and mode.
+   */
+  modelInfo?(provider: string, model: string): ModelInfo | undefined;
+  /**
+   * Optional (added for wildcard model groups): the models the LiteLLM price files list for a
+   * provider, without the prefix ("gpt-4o"), for one mode (default "chat").
+   */
+  listModels?(provider: string, mode?: string): string[];
+}
+
+/** What a price file says about a model besides its prices. */
+export interface ModelInfo {
+  maxInputTokens?: number;
+  maxOutputTokens?: number;
+  mode?: string;
 }
 
 /** Where warnings go (the host's logger; defaults to console.warn). */

@@ -39,6 +39,8 @@ export const litellmParamsSchema = z.looseObject({
   mock_response: z.string().optional(),
   mock_latency_ms: nonNegative.optional(),
   extra_headers: z.record(z.string(), z.string()).optional(),
+  drop_params: z.boolean().optional(),
+  additional_drop_params: z.array(z.string()).optional(),
 });
 
 export const modelInfoSchema = z.looseObject({
@@ -57,6 +59,11 @@ export const deploymentSchema = z.looseObject({
 });
 
 const groupMap = z.array(z.record(z.string(), z.array(z.string())));
+/** `alias: group` or `alias: { model: group, hidden: true }` (hidden: not listed by /v1/models). */
+const modelGroupAlias = z.record(
+  z.string(),
+  z.union([z.string(), z.looseObject({ model: z.string(), hidden: z.boolean().optional() })]),
+);
 
 export const routingStrategySchema = z.enum([
   "simple-shuffle",
@@ -80,7 +87,8 @@ export const routerSettingsSchema = z.looseObject({
   content_policy_fallbacks: groupMap.optional(),
   default_fallbacks: z.array(z.string()).optional(),
   max_fallbacks: nonNegative.int().optional(),
-  model_group_alias: z.record(z.string(), z.union([z.string(), z.object({ model: z.string() })])).optional(),
+  model_group_alias: modelGroupAlias.optional(),
+  enable_pre_call_checks: z.boolean().optional(),
   retry_after: nonNegative.optional(),
   max_parallel_wait: nonNegative.optional(),
   routing_strategy_args: z.record(z.string(), z.unknown()).optional(),
@@ -94,6 +102,12 @@ export const litellmSettingsSchema = z.looseObject({
   drop_params: z.boolean().optional(),
   num_retries: nonNegative.int().optional(),
   request_timeout: positive.optional(),
+  // LiteLLM accepts these here as well as in router_settings (router_settings wins per group).
+  fallbacks: groupMap.optional(),
+  context_window_fallbacks: groupMap.optional(),
+  content_policy_fallbacks: groupMap.optional(),
+  default_fallbacks: z.array(z.string()).optional(),
+  model_group_alias: modelGroupAlias.optional(),
 });
 
 export const generalSettingsSchema = z.looseObject({
@@ -137,7 +151,7 @@ export const KNOWN_KEYS = {
   ],
   router_settings: [
     ...Object.keys(routerSettingsSchema.shape),
-    "enable_pre_call_checks",
+    // Shared state in Redis (resolveRedisSettings → ResolvedConfig.redis, used by @llmux/redis).
     "redis_host",
     "redis_port",
     "redis_password",

@@ -29,6 +29,15 @@ export interface Deployment {
   maxInputTokens?: number;
   baseModel?: string;
   priceOverride?: PriceOverride;
+  /** litellm_params.drop_params: wins over litellm_settings.drop_params for this deployment. */
+  dropParams?: boolean;
+  /** litellm_params.additional_drop_params: body keys never sent to this deployment. */
+  additionalDropParams?: string[];
+  /**
+   * A wildcard deployment (`model_name: "openai/*"`, `litellm_params.model: "openai/*"`): `modelGroup`
+   * is the pattern and `model` the template; the router makes a concrete deployment per model name.
+   */
+  wildcard?: boolean;
   /** Remaining litellm_params (aws_region_name, mock_response, extra_headers, ...). */
   params: Record<string, unknown>;
 }
@@ -47,6 +56,16 @@ export interface RouterSettings {
   defaultFallbacks: string[];
   maxFallbacks: number;
   modelGroupAlias: Record<string, string>;
+  /** Aliases written `{ model, hidden: true }`: routed, not listed by /v1/models. */
+  hiddenAliases?: string[];
+  /**
+   * enable_pre_call_checks: true also checks the context window the price files give (when
+   * model_info.max_input_tokens is not set); false checks nothing before the call; unset checks
+   * model_info.max_input_tokens only.
+   */
+  preCallChecks?: boolean;
+  /** routing_strategy_args (lowest_latency_buffer for latency-based-routing). */
+  strategyArgs?: Record<string, unknown>;
   /** Floor of the exponential backoff between retries on the same group. */
   retryAfterFloorMs: number;
   /** Longest wait for a free slot when every deployment is at max_parallel_requests. */
@@ -63,6 +82,8 @@ export interface ResolvedConfig {
   masterKey?: string;
   maxRequestBytes: number;
   allowClientSideCredentials: boolean;
+  /** litellm_settings.drop_params: drop the OpenAI parameters a provider does not take instead of a 400. */
+  dropParams: boolean;
   environment?: string;
   release?: string;
   /** The shared Redis (router_settings.redis_* or REDIS_* in the environment), when configured. */

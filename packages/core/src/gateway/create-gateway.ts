@@ -32,6 +32,7 @@ import type { SharedState, SharedStateHealth } from "../state/shared-state";
 import { withFallback } from "../state/with-fallback";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
+import { paramsForDeployment } from "./drop-params";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { importOptional } from "./import-optional";
@@ -201,6 +202,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger.info(`shared state on ${describeRedis(settings)} (prefix '${settings.prefix}')`);
   };
 
+  /** What the wildcard groups can serve (from the price files' model lists), computed on first use. */
+  let wildcardNames: string[] | undefined;
+  /** Context windows from the price files, by deployment id (0 = unknown). */
+  const contextWindows = new Map<string, number>();
   const router = new Router({
     deployments: config.deployments,
     settings: config.router,
@@ -229,6 +234,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (deployment.baseModel) query.baseModel = deployment.baseModel;
       if (deployment.priceOverride) query.override = deployment.priceOverride;
       return pricing.cost(query).cost?.total ?? null;
+    },
+    contextWindow: (deployment) => {
+      let window = contextWindows.get(deployment.id);
+      if (window === undefined) {
+        window =
+          pricing.modelInfo?.(deployment.provider, deployment.baseModel ?? deployment.model)
+            ?.maxInputTokens ?? 0;
+        if (contextWindows.size < 10_000) contextWindows.set(deployment.id, window);
+      }
+      return window || undefined;
     },
     onCooldown: (event) => {
       logger.warn(
@@ -443,7 +458,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
           (attempt) =>
             providerOf(attempt.deployment).chat(
-              body,
+              paramsForDeployment(body, attempt.deployment, config.dropParams),
               providerCall(attempt.deployment, attempt.signal, input.body),
             ),
         );
@@ -474,7 +489,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
           async (attempt) => {
             const call = providerCall(attempt.deployment, attempt.signal, input.body);
-            const iterator = await providerOf(attempt.deployment).chatStream(body, call);
+            const iterator = await providerOf(attempt.deployment).chatStream(
+              paramsForDeployment(body, attempt.deployment, config.dropParams),
+              call,
+            );
             return readFirstItem(iterator, attempt, attempt.deployment.timeoutMs ?? config.router.timeoutMs);
           },
         );
@@ -544,8 +562,12 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     models(allowed) {
       const created = Math.floor(Date.now() / 1000);
-      return router
-        .modelGroups()
+      wildcardNames ??= router.wildcards
+        .patterns()
+        .flatMap((group) =>
+          router.wildcards.expand(group, (provider) => pricing.listModels?.(provider) ?? []),
+        );
+      return [...new Set([...router.modelGroups(), ...wildcardNames])]
         .filter((name) => !allowed || allowed.includes(name))
         .map((id) => ({ id, object: "model" as const, created, owned_by: "llmux" }));
     },

@@ -10,6 +10,7 @@ import { canFallback, countsAgainstDeployment, retriesAllowed } from "../errors/
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import { type Clock, MemoryRouterState, type RouterState, systemClock } from "./router-state";
 import { type RoutingStrategy, strategyByName } from "./strategies";
+import { WildcardGroups } from "./wildcard-groups";
 
 export interface RouterOptions {
   deployments: readonly Deployment[];
@@ -22,6 +23,11 @@ export interface RouterOptions {
   strategyArgs?: Record<string, unknown>;
   /** Expected cost of a request on a deployment (cost-based routing). */
   expectedCost?: (deployment: Deployment, inputTokens: number, outputTokens: number) => number | null;
+  /**
+   * The context window the price files give a deployment's model (enable_pre_call_checks: true uses it
+   * when model_info.max_input_tokens is not set).
+   */
+  contextWindow?: (deployment: Deployment) => number | undefined;
   onCooldown?: (event: CooldownEvent) => void;
   onDeploymentState?: (state: DeploymentState) => void;
   /** Sleep used for backoff (injectable for tests). */
@@ -94,6 +100,8 @@ export class Router {
   private readonly random: () => number;
   private readonly strategy: RoutingStrategy;
   private readonly groups = new Map<string, Deployment[]>();
+  /** `model_name: "openai/*"` groups and the concrete groups made from them. */
+  readonly wildcards: WildcardGroups;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly recoveryTimers = new Map<string, NodeJS.Timeout>();
 
@@ -103,34 +111,47 @@ export class Router {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.strategy =
-      options.strategy ?? strategyByName(options.settings.routingStrategy, options.strategyArgs);
+      options.strategy ??
+      strategyByName(options.settings.routingStrategy, options.strategyArgs ?? options.settings.strategyArgs);
+    this.wildcards = new WildcardGroups(options.deployments);
     for (const deployment of options.deployments) {
+      if (deployment.wildcard) continue;
       const list = this.groups.get(deployment.modelGroup) ?? [];
       list.push(deployment);
       this.groups.set(deployment.modelGroup, list);
     }
   }
 
-  /** The group a client name refers to (aliases resolved), or undefined. */
+  /**
+   * The group a client name refers to: an exact model_name, an alias, else a wildcard pattern that
+   * matches it (the concrete group is the name itself); undefined when nothing does.
+   */
   resolveGroup(name: string): string | undefined {
     if (this.groups.has(name)) return name;
     const target = this.settings.modelGroupAlias[name];
-    return target && this.groups.has(target) ? target : undefined;
+    if (target !== undefined)
+      return this.groups.has(target) || this.wildcards.resolve(target) ? target : undefined;
+    return this.wildcards.size > 0 && this.wildcards.resolve(name) ? name : undefined;
   }
 
+  /** Exact groups and the aliases not marked hidden (wildcard expansions are listed by the gateway). */
   modelGroups(): string[] {
-    return [...this.groups.keys(), ...Object.keys(this.settings.modelGroupAlias)];
+    const hidden = new Set(this.settings.hiddenAliases ?? []);
+    return [
+      ...this.groups.keys(),
+      ...Object.keys(this.settings.modelGroupAlias).filter((name) => !hidden.has(name)),
+    ];
   }
 
   deployments(group: string): readonly Deployment[] {
-    return this.groups.get(group) ?? [];
+    return this.groups.get(group) ?? this.wildcards.resolve(group) ?? [];
   }
 
   /** Deployments cooling down now, with when they return. */
   coolingDeployments(): Array<{ deployment: Deployment; until: number }> {
     const now = this.clock.now();
     const result: Array<{ deployment: Deployment; until: number }> = [];
-    for (const list of this.groups.values()) {
+    for (const list of [...this.groups.values(), ...this.wildcards.resolved()]) {
       for (const deployment of list) {
         const until = this.state.cooldownUntil(deployment.id, now);
         if (until !== undefined) result.push({ deployment, until });
@@ -295,7 +316,7 @@ export class Router {
   }
 
   private hasHealthyUntried(group: string, tried: Set<string>, now: number): boolean {
-    return (this.groups.get(group) ?? []).some(
+    return this.deployments(group).some(
       (deployment) => !tried.has(deployment.id) && this.state.cooldownUntil(deployment.id, now) === undefined,
     );
   }
@@ -308,11 +329,15 @@ export class Router {
     deadline: number,
     atLimit?: ReadonlySet<string>,
   ): Promise<Deployment> {
-    const all = this.groups.get(group) ?? [];
+    const all = this.deployments(group);
     let now = this.clock.now();
-    const fitting = all.filter(
-      (deployment) => !deployment.maxInputTokens || request.estimatedInputTokens <= deployment.maxInputTokens,
-    );
+    const fitting =
+      this.settings.preCallChecks === false
+        ? all
+        : all.filter((deployment) => {
+            const window = this.contextWindow(deployment);
+            return !window || request.estimatedInputTokens <= window;
+          });
     if (fitting.length === 0) {
       throw new LlmuxError({
         kind: "context_window_exceeded",
@@ -388,7 +413,13 @@ export class Router {
     });
   }
 
-  private allCooling(group: string, deployments: Deployment[], now: number): LlmuxError {
+  /** model_info.max_input_tokens, else (enable_pre_call_checks: true) the price files' window. */
+  private contextWindow(deployment: Deployment): number | undefined {
+    if (deployment.maxInputTokens) return deployment.maxInputTokens;
+    return this.settings.preCallChecks === true ? this.options.contextWindow?.(deployment) : undefined;
+  }
+
+  private allCooling(group: string, deployments: readonly Deployment[], now: number): LlmuxError {
     let soonest = Number.POSITIVE_INFINITY;
     for (const deployment of deployments)
       soonest = Math.min(soonest, this.state.cooldownUntil(deployment.id, now) ?? now);
