@@ -5,7 +5,8 @@
  */
 import type { CostBreakdown, Usage } from "@llmux/pricing";
 
-export type CallType = "chat" | "embeddings" | "messages";
+/** "responses": POST /v1/responses (OpenAI Responses API); "completions": legacy POST /v1/completions. */
+export type CallType = "chat" | "embeddings" | "messages" | "responses" | "completions";
 
 /** The error classes of the router, decided once in @llmux/core. */
 export type ErrorKind =

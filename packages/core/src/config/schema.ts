@@ -137,6 +137,7 @@ export const KNOWN_KEYS = {
     "max_tokens",
     "anthropic_version",
     "anthropic_beta",
+    "responses_api",
     "aws_bedrock_runtime_endpoint",
     "keep_alive",
     "options",

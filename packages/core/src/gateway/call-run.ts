@@ -89,7 +89,12 @@ export class CallRun {
     };
     copyContext(event, input.context);
     if (!this.redacted)
-      event.messages = input.callType === "embeddings" ? input.body.input : input.body.messages;
+      event.messages =
+        input.callType === "embeddings" || input.callType === "responses"
+          ? input.body.input
+          : input.callType === "completions"
+            ? input.body.prompt
+            : input.body.messages;
     for (const tracer of this.gateway.tracers) {
       try {
         const trace = tracer.startCall(event, input.carrier);
@@ -110,7 +115,8 @@ export class CallRun {
   /** Router hooks wiring attempts, fallbacks and spans to this call. */
   routeRequest(modelGroup: string, estimateInputTokens: () => number): RouteRequest {
     const { input } = this;
-    const maxTokens = input.body.max_completion_tokens ?? input.body.max_tokens;
+    const maxTokens =
+      input.body.max_completion_tokens ?? input.body.max_tokens ?? input.body.max_output_tokens;
     let estimate: number | undefined;
     const request: RouteRequest = {
       callId: input.callId,

@@ -24,6 +24,7 @@ import type {
   ProviderCall,
   StreamItem,
 } from "../providers/types";
+import { ResponseStore } from "../responses-format/response-store";
 import { type ActiveAttempt, Router } from "../router/router";
 import { MemorySharedState } from "../state/memory-shared-state";
 import { describeRedis } from "../state/redis-settings";
@@ -40,6 +41,7 @@ import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
 import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
+import { createResponsesCalls, type ResponsesCalls } from "./responses-call";
 import { StreamAssembler } from "./stream-assembler";
 import { driveStream, readFirstItem } from "./stream-driver";
 import type { GatewayOptions } from "./types";
@@ -60,7 +62,7 @@ export interface StreamOutcome {
   cancel(): Promise<void>;
 }
 
-export interface Gateway extends GatewayInternals, MessagesCalls {
+export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls {
   /** Resolves when the configured plugins are loaded; rejects with the start-up error. */
   readonly ready: Promise<void>;
   readonly options: GatewayOptions;
@@ -394,6 +396,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { headers, event: run.succeed(result, cost) };
   };
 
+  const callDeps = {
+    gateway: () => gateway,
+    providerOf,
+    providerCall,
+    stripCredentials,
+    failure,
+    baseHeaders,
+    settle,
+  };
+  const responseStore = new ResponseStore({
+    ...options.responseStore,
+    ...(options.clock ? { clock: () => options.clock!.now() } : {}),
+  });
+
   const gateway: Gateway = {
     get sharedState() {
       return sharedState;
@@ -408,15 +424,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     ready,
     options,
     scrub,
-    ...createMessagesCalls({
-      gateway: () => gateway,
-      providerOf,
-      providerCall,
-      stripCredentials,
-      failure,
-      baseHeaders,
-      settle,
-    }),
+    ...createMessagesCalls(callDeps),
+    ...createResponsesCalls({ ...callDeps, store: responseStore }),
     listening: () => sinkCount > 0 || tracers.length > 0 || afterCallHooks.length > 0,
     runAfterCall(run, event) {
       for (const hook of afterCallHooks) {

@@ -34,3 +34,8 @@ export function estimatePromptTokens(body: Record<string, unknown>): number {
   if (typeof body.system === "string" || Array.isArray(body.system)) tokens += estimateTokens(body.system);
   return tokens;
 }
+
+/** Tokens of a text (the output of a stream whose upstream reported no usage). */
+export function countTextTokens(text: string, _model?: string): number {
+  return Math.ceil(text.length / 4);
+}

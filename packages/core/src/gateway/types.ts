@@ -43,6 +43,11 @@ export interface GatewayOptions {
   clock?: Clock;
   random?: () => number;
   strategy?: RoutingStrategy;
+  /**
+   * How long (default 1 hour) and how many (default 10,000 responses, 64 MiB) Responses API answers
+   * are kept in memory for `previous_response_id`.
+   */
+  responseStore?: { ttlMs?: number; maxEntries?: number; maxChars?: number };
   /** Skip the start-up warning when the gateway has no auth (the host protects the mount itself). */
   quietOpenWarning?: boolean;
 }

@@ -6,6 +6,7 @@ import { authenticate } from "./authenticate";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
 import { handleMessagesRoute, isMessagesRoute } from "./messages-route";
 import { prepareCall } from "./prepare-call";
+import { handleResponsesRoute } from "./responses-route";
 import { SseWriter } from "./sse-writer";
 
 /**
@@ -44,6 +45,10 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
           parsedBody,
           startTime,
         );
+        return true;
+      }
+      if (method === "POST" && path === "/responses") {
+        await handleResponsesRoute(gateway, request, response, parsedBody, startTime);
         return true;
       }
       if (isMessagesRoute(method, path)) {

@@ -1,5 +1,6 @@
 import { usageFromOpenAI } from "@llmux/pricing";
 import { LlmuxError } from "../../errors/llmux-error";
+import type { NativeResponsesProvider } from "../../responses-format/types";
 import type {
   ChatCompletion,
   ChatRequest,
@@ -10,6 +11,7 @@ import type {
   ProviderCall,
   StreamItem,
 } from "../types";
+import { acceptsResponses, openAiResponses, openAiResponsesStream } from "./openai-responses";
 import { openAiStream } from "./openai-stream";
 
 const DEFAULT_BASE = "https://api.openai.com/v1";
@@ -37,9 +39,16 @@ export const openAiTarget: OpenAiTarget = {
 };
 
 /** The OpenAI provider; Azure reuses it with another target. */
-export function createOpenAiProvider(name = "openai", target: OpenAiTarget = openAiTarget): Provider {
+export function createOpenAiProvider(
+  name = "openai",
+  target: OpenAiTarget = openAiTarget,
+): Provider & NativeResponsesProvider {
   return {
     name,
+
+    acceptsResponses: (deployment) => acceptsResponses(name, deployment),
+    responses: (body, call) => openAiResponses(name, target, body, call),
+    responsesStream: (body, call) => openAiResponsesStream(name, target, body, call),
 
     async chat(request: ChatRequest, call: ProviderCall): Promise<ChatResult> {
       const { stream_options: _streamOptions, ...rest } = request;
