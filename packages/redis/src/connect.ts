@@ -28,7 +28,8 @@ export function clientOptions(settings: RedisSettings): RedisOptions {
   const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: Math.max(settings.timeoutMs, 10) * 4,
+    // the 50 ms bound is the gateway's (withFallback); this only frees commands a hung server never answers
+    commandTimeout: 1_000,
     connectTimeout: 2_000,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(times * 100, 2_000),

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { Redis } from "ioredis";
 
 /** The Redis every machine and CI runs (override with LLMUX_TEST_REDIS_URL). */
@@ -54,17 +54,21 @@ export interface OwnRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (after stop). */
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing is answered (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after pause. */
+  resume(): void;
 }
 
 /** A redis-server of the test's own on a free port, without persistence, that the test may kill. */
-export async function startOwnRedis(extraArgs: string[] = []): Promise<OwnRedis> {
+export async function startOwnRedis(extraArgs: string[] = [], fixedPort?: number): Promise<OwnRedis> {
   const which = spawnSync("redis-server", ["--version"]);
   if (which.error) {
     throw new Error(
       "this test starts its own redis-server and cannot find it: install it (apt-get install redis-server)",
     );
   }
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(
@@ -72,24 +76,12 @@ export async function startOwnRedis(extraArgs: string[] = []): Promise<OwnRedis>
       ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs],
       { stdio: "ignore" },
     );
-    const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on("error", () => undefined);
     const deadline = Date.now() + 10_000;
-    while (true) {
-      try {
-        await probe.connect();
-        // NOAUTH answers also prove it is up
-        await probe.ping().catch((error: Error) => {
-          if (!/NOAUTH|WRONGPASS/.test(error.message)) throw error;
-        });
-        break;
-      } catch (error) {
-        probe.disconnect();
-        if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start: ${error}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    // a raw PING: any answer (+PONG, or -NOAUTH with requirepass) proves the server is up
+    while (!(await answersPing(port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    probe.disconnect();
   };
   const stop = async () => {
     const running = child;
@@ -101,7 +93,28 @@ export async function startOwnRedis(extraArgs: string[] = []): Promise<OwnRedis>
     });
   };
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, stop, start };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    pause: () => child?.kill("SIGSTOP"),
+    resume: () => child?.kill("SIGCONT"),
+  };
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    const done = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.on("error", () => done(false));
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (data) => done(/^[+-]/.test(data.toString())));
+  });
 }
 
 /** A TCP server that accepts connections and never answers (a hung Redis). */
