@@ -117,6 +117,10 @@ export interface CallEvent extends CallStartEvent {
   fallbacks: number;
   /** Response content (assistant message, tool calls, embeddings summary); absent when redacted. */
   response?: unknown;
+  /** Set when the response cache is on: true when the answer came from it (no upstream call, cost 0). */
+  cacheHit?: boolean;
+  /** A cache hit: what the cached call had cost (USD), i.e. what the hit saved. */
+  cacheSavedCost?: number;
 }
 
 export interface FallbackEvent {

@@ -122,6 +122,46 @@ describe("two instances sharing one Redis", () => {
     expect(fromB!.filter((status) => status === 200).length).toBeGreaterThan(0);
   });
 
+  it("B serves a cache hit for A's call, streamed and not (cache_params.type: redis)", async () => {
+    const [a, b, prefix] = await twoInstances((prefix) => ({
+      model_list: [deployment("cached", "cached-one", "cached", { input_cost_per_token: 0.000001 })],
+      router_settings: { redis_url: SHARED_REDIS_URL, redis_key_prefix: prefix },
+      litellm_settings: { cache: true, cache_params: { type: "redis", ttl: 60, namespace: "ns1" } },
+    }));
+    const body = { model: "cached", messages: [{ role: "user", content: "share this answer" }] };
+    const first = await chat(a.base, body);
+    expect(first.headers.get("x-llmux-cache")).toBe("miss");
+    // the entry is written in the background: B finds it as soon as it is there
+    let second = await chat(b.base, body);
+    for (let tries = 0; tries < 20 && second.headers.get("x-llmux-cache") !== "hit"; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      second = await chat(b.base, body);
+    }
+    expect(second.status).toBe(200);
+    expect(second.headers.get("x-llmux-cache")).toBe("hit");
+    expect(second.headers.get("x-llmux-response-cost")).toBe("0");
+    expect(second.json.choices).toEqual(first.json.choices);
+    const upstream = () => mock.requests.filter((request) => request.scenario === "cached").length;
+    const callsSoFar = upstream();
+
+    const streamed = { ...body, stream: true };
+    const live = await chat(a.base, streamed);
+    expect(live.headers.get("x-llmux-cache")).toBe("miss");
+    let replay = await chat(b.base, streamed);
+    for (let tries = 0; tries < 20 && replay.headers.get("x-llmux-cache") !== "hit"; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      replay = await chat(b.base, streamed);
+    }
+    expect(replay.headers.get("x-llmux-cache")).toBe("hit");
+    expect(replay.headers.get("content-type")).toContain("text/event-stream");
+    expect(replay.text).toBe(live.text);
+    expect(upstream()).toBe(callsSoFar + 1);
+    // entries live under the instance prefix and the namespace; their keys are hashes
+    const keys = await redis.keys(`${prefix}cache:*`);
+    expect(keys.length).toBe(2);
+    expect(keys.every((key) => /cache:ns1:chat:[0-9a-f]{64}$/.test(key))).toBe(true);
+  });
+
   it("in-flight calls and tpm usage of one instance are seen by the other", async () => {
     mock.scenario("slow", { latencyMs: 800 });
     const [a, b] = await twoInstances((prefix) => ({

@@ -42,6 +42,8 @@ export interface CallSuccess {
   /** Response content for events (omitted when redacted). */
   response?: unknown;
   firstTokenTime?: number;
+  /** Response cache on: whether this answer was a hit, and what a hit saved. */
+  cache?: { hit: boolean; savedCost?: number };
 }
 
 /**
@@ -207,7 +209,9 @@ export class CallRun {
     if (this.ended) return undefined;
     this.ended = true;
     const { deployment } = result;
-    if (result.usage) this.gateway.router.recordTokens(deployment.id, result.usage.totalTokens);
+    // a cache hit used no deployment: its tokens count against no tpm
+    if (result.usage && !result.cache?.hit)
+      this.gateway.router.recordTokens(deployment.id, result.usage.totalTokens);
     if (!this.listening) return undefined;
     const event = this.finalEvent("success", deployment, result.usage, cost);
     if (result.responseModel) event.responseModel = result.responseModel;
@@ -218,6 +222,10 @@ export class CallRun {
       if (this.input.stream) event.timings.ttftMs = result.firstTokenTime - this.input.startTime;
     }
     if (!this.redacted && result.response !== undefined) event.response = result.response;
+    if (result.cache) {
+      event.cacheHit = result.cache.hit;
+      if (result.cache.savedCost !== undefined) event.cacheSavedCost = result.cache.savedCost;
+    }
     this.deliver(event);
     return event;
   }

@@ -11,7 +11,10 @@ import {
   type PluginRoute,
   type RequestHooks,
 } from "@llmux/callbacks";
-import { createPricing, type Pricing, type Usage } from "@llmux/pricing";
+import { type CostBreakdown, createPricing, type Pricing, type Usage } from "@llmux/pricing";
+import { resolveCacheSettings } from "../cache/cache-settings";
+import { type CacheStore, MemoryCacheStore } from "../cache/cache-store";
+import { type CacheEntry, type CachePlan, ResponseCache } from "../cache/response-cache";
 import { loadConfigFile, resolveConfig } from "../config/load-config";
 import type { Deployment, LlmuxConfig, ResolvedConfig } from "../config/types";
 import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
@@ -71,6 +74,8 @@ export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls
    * else in-process. Read it at call time: it may be replaced once `ready` resolves (Redis loaded).
    */
   readonly sharedState: SharedState;
+  /** The response cache (litellm_settings.cache), when on; a Redis one exists once `ready` resolved. */
+  readonly responseCache: ResponseCache | undefined;
   /** Routes added by plugins (e.g. GET /metrics, POST /feedback). */
   routes(): PluginRoute[];
   plugins(): readonly LlmuxPlugin[];
@@ -176,21 +181,72 @@ export function createGateway(options: GatewayOptions): Gateway {
         })
       : undefined;
   if (sharedRouterState && options.sharedState) sharedRouterState.attach(options.sharedState);
-  const connectSharedState = async (): Promise<void> => {
-    const settings = config.redis;
-    if (!settings || options.sharedState) return;
-    let module: { connectRedis: (options: Record<string, unknown>) => Promise<{ state: SharedState }> };
+  // Response cache: litellm_settings.cache + cache_params; in-process LRU unless type is redis.
+  const cacheSettings = resolveCacheSettings(config.litellmSettings, config.redis, env);
+  const newResponseCache = (store: CacheStore) =>
+    new ResponseCache({
+      store,
+      ttlMs: cacheSettings!.ttlMs,
+      ...(cacheSettings!.namespace ? { namespace: cacheSettings!.namespace } : {}),
+      ...(cacheSettings!.callTypes ? { callTypes: cacheSettings!.callTypes } : {}),
+      ...(cacheSettings!.redis ? { timeoutMs: cacheSettings!.redis.timeoutMs } : {}),
+      logger,
+      // counted with the shared state's errors (llmux_shared_state_errors_total): the same Redis, usually
+      onError: () => {
+        sharedStateErrors++;
+      },
+    });
+  let responseCache: ResponseCache | undefined =
+    cacheSettings?.type === "local"
+      ? newResponseCache(new MemoryCacheStore({ maxEntries: cacheSettings.maxEntries }))
+      : undefined;
+
+  type RedisModule = {
+    connectRedis: (options: Record<string, unknown>) => Promise<{
+      state: SharedState;
+      cacheStore(namespace?: string): CacheStore;
+      close(): Promise<void>;
+    }>;
+  };
+  const loadRedis = async (settings: NonNullable<typeof config.redis>): Promise<RedisModule> => {
     try {
-      module = await importOptional("@llmux/redis");
+      return await importOptional<RedisModule>("@llmux/redis");
     } catch (error) {
       throw new Error(
         `Redis is configured (${describeRedis(settings)}) and needs the package @llmux/redis: npm install @llmux/redis (${(error as Error).message})`,
       );
     }
-    const connection = await module.connectRedis({
-      settings,
-      ...(options.clock ? { clock: options.clock } : {}),
-    });
+  };
+  const connectSharedState = async (): Promise<void> => {
+    const settings = config.redis;
+    let connection: Awaited<ReturnType<RedisModule["connectRedis"]>> | undefined;
+    if (settings && !options.sharedState) {
+      connection = await (await loadRedis(settings)).connectRedis({
+        settings,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
+    }
+    if (cacheSettings?.type === "redis" && cacheSettings.redis) {
+      // the cache shares the state's connection when both name the same Redis
+      const cacheConnection =
+        connection && cacheSettings.redis === config.redis
+          ? connection
+          : await (await loadRedis(cacheSettings.redis)).connectRedis({ settings: cacheSettings.redis });
+      const store = cacheConnection.cacheStore();
+      responseCache = newResponseCache(
+        cacheConnection === connection
+          ? store
+          : {
+              kind: store.kind,
+              get: store.get.bind(store),
+              set: store.set.bind(store),
+              delete: store.delete.bind(store),
+              close: () => cacheConnection.close(),
+            },
+      );
+      logger.info(`response cache on ${describeRedis(cacheSettings.redis)}`);
+    }
+    if (!settings || options.sharedState || !connection) return;
     const fallback = withFallback(connection.state, localState, {
       timeoutMs: settings.timeoutMs,
       logger,
@@ -409,10 +465,62 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...options.responseStore,
     ...(options.clock ? { clock: () => options.clock!.now() } : {}),
   });
+  const zeroCost: CostBreakdown = {
+    input: 0,
+    output: 0,
+    cacheRead: 0,
+    cacheCreation: 0,
+    total: 0,
+    currency: "USD",
+  };
+  /** A call's cache plan (undefined: the cache is off or the call not cacheable). */
+  const cachePlan = (
+    callType: "chat" | "embeddings",
+    input: CallInput,
+    stream: boolean,
+  ): CachePlan | undefined => {
+    if (!responseCache) return undefined;
+    const model = String(input.body.model ?? "");
+    return responseCache.plan(callType, router.resolveGroup(model) ?? model, input.body, stream);
+  };
+  /** Serves a hit: no upstream call, cost 0 and the saving recorded, one call event marked as a hit. */
+  const settleHit = (
+    run: CallRun,
+    entry: CacheEntry,
+    describe: (result: CallSuccess) => void,
+  ):
+    | { deployment: Deployment; headers: Record<string, string>; event: CallEvent | undefined }
+    | undefined => {
+    const model = String(run.input.body.model ?? "");
+    const deployment = router
+      .deployments(router.resolveGroup(model) ?? model)
+      .find((candidate) => candidate.id === entry.deploymentId);
+    // the deployment that answered is gone from the config: a miss
+    if (!deployment) return undefined;
+    const headers = baseHeaders(run, deployment, 0);
+    headers["x-llmux-cache"] = "hit";
+    headers["x-llmux-response-cost"] = "0";
+    if (entry.cost !== null) headers["x-llmux-cache-saved-cost"] = String(entry.cost);
+    const result: CallSuccess = {
+      deployment,
+      usage: entry.usage,
+      firstTokenTime: Date.now(),
+      cache: entry.cost === null ? { hit: true } : { hit: true, savedCost: entry.cost },
+    };
+    if (gateway.listening()) describe(result);
+    return { deployment, headers, event: run.succeed(result, { cost: zeroCost }) };
+  };
+  const costOf = (headers: Record<string, string>): number | null => {
+    const value = Number(headers["x-llmux-response-cost"]);
+    return headers["x-llmux-response-cost"] !== undefined && Number.isFinite(value) ? value : null;
+  };
 
   const gateway: Gateway = {
     get sharedState() {
       return sharedState;
+    },
+    get responseCache() {
+      return responseCache;
     },
     config,
     router,
@@ -462,6 +570,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       const run = new CallRun(gateway, input);
       run.begin();
       try {
+        const plan = cachePlan("chat", input, false);
+        const cached = plan ? await responseCache!.get(plan) : undefined;
+        if (cached?.body) {
+          const completion = cached.body as unknown as ChatCompletion;
+          const hit = settleHit(run, cached, (result) => describeCompletion(result, completion, run));
+          if (hit) {
+            const outcome: CallOutcome<ChatCompletion> = { body: completion, headers: hit.headers };
+            if (hit.event) outcome.event = hit.event;
+            return outcome;
+          }
+        }
         const body = stripCredentials(input.body) as ChatRequest;
         const routed = await router.route(
           run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
@@ -473,11 +592,21 @@ export function createGateway(options: GatewayOptions): Gateway {
         );
         const { completion, usage } = routed.value;
         const { headers, event } = settle(run, routed.attempt, usage, (result) => {
-          if (typeof completion.model === "string") result.responseModel = completion.model;
-          if (typeof completion.id === "string") result.responseId = completion.id;
-          result.finishReasons = completion.choices.map((choice) => String(choice.finish_reason ?? ""));
-          if (!run.redacted) result.response = completion.choices.map((choice) => choice.message);
+          describeCompletion(result, completion, run);
+          if (plan) result.cache = { hit: false };
         });
+        if (plan) {
+          headers["x-llmux-cache"] = "miss";
+          responseCache!.set(plan, {
+            v: 1,
+            callType: "chat",
+            createdAt: Date.now(),
+            deploymentId: routed.attempt.deployment.id,
+            usage,
+            cost: costOf(headers),
+            body: completion as unknown as Record<string, unknown>,
+          });
+        }
         const outcome: CallOutcome<ChatCompletion> = { body: completion, headers };
         if (routed.value.raw !== undefined) outcome.raw = routed.value.raw;
         if (event) outcome.event = event;
@@ -492,7 +621,28 @@ export function createGateway(options: GatewayOptions): Gateway {
       run.begin();
       const includeUsage =
         (input.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      const present = (item: StreamItem, price: (usage: Usage) => number | null): StreamItem | undefined => {
+        if (!item.usage) return item;
+        if (item.usageOnly) {
+          // The usage chunk (always requested upstream) reaches the client only when it asked, with the cost.
+          if (!includeUsage) return undefined;
+          return {
+            chunk: { ...item.chunk, usage: { ...(item.chunk.usage as object), cost: price(item.usage) } },
+            usage: item.usage,
+            usageOnly: true,
+          };
+        }
+        if (includeUsage) return item;
+        const { usage: _removed, ...rest } = item.chunk;
+        return { chunk: rest };
+      };
       try {
+        const plan = cachePlan("chat", input, true);
+        const cached = plan ? await responseCache!.get(plan) : undefined;
+        if (cached?.items) {
+          const replay = replayStream(run, cached, present);
+          if (replay) return replay;
+        }
         const body = stripCredentials(input.body) as ChatRequest;
         const routed = await router.route(
           run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
@@ -512,29 +662,42 @@ export function createGateway(options: GatewayOptions): Gateway {
           run.attempts.length + 1,
           routed.attempt.startTime,
         );
+        // a miss that may be stored keeps the upstream items (as sent, usage chunk included) to the end
+        const kept: StreamItem[] | undefined = plan?.write ? [] : undefined;
+        if (plan) headers["x-llmux-cache"] = "miss";
+        const deployment = routed.attempt.deployment;
         const driven = driveStream<StreamItem>({
           run,
           routed,
           signal: input.signal,
           failure,
           usageOf: (item) => item.usage,
-          observe: (item) => assembler.add(item.chunk),
-          describe: (result) => assembler.describe(result),
-          present: (item, price) => {
-            if (!item.usage) return item;
-            if (item.usageOnly) {
-              // The usage chunk (always requested upstream) reaches the client only when it asked, with the cost.
-              if (!includeUsage) return undefined;
-              return {
-                chunk: { ...item.chunk, usage: { ...(item.chunk.usage as object), cost: price(item.usage) } },
-                usage: item.usage,
-                usageOnly: true,
-              };
-            }
-            if (includeUsage) return item;
-            const { usage: _removed, ...rest } = item.chunk;
-            return { chunk: rest };
+          observe: (item) => {
+            assembler.add(item.chunk);
+            kept?.push(
+              item.usage
+                ? { chunk: item.chunk, usage: item.usage, ...(item.usageOnly ? { usageOnly: true } : {}) }
+                : { chunk: item.chunk },
+            );
           },
+          describe: (result) => {
+            assembler.describe(result);
+            if (!plan) return;
+            result.cache = { hit: false };
+            if (kept) {
+              const cost = result.usage ? run.price(deployment, result.usage).cost?.total : undefined;
+              responseCache!.set(plan, {
+                v: 1,
+                callType: "chat",
+                createdAt: Date.now(),
+                deploymentId: deployment.id,
+                usage: result.usage,
+                cost: cost ?? null,
+                items: kept,
+              });
+            }
+          },
+          present,
         });
         return { headers, chunks: driven.items, cancel: driven.cancel };
       } catch (raw) {
@@ -546,6 +709,20 @@ export function createGateway(options: GatewayOptions): Gateway {
       const run = new CallRun(gateway, input);
       run.begin();
       try {
+        const plan = cachePlan("embeddings", input, false);
+        const cached = plan ? await responseCache!.get(plan) : undefined;
+        if (cached?.body) {
+          const response = cached.body;
+          const hit = settleHit(run, cached, (result) => {
+            if (typeof response.model === "string") result.responseModel = response.model;
+            result.response = { embeddings: (response.data as unknown[] | undefined)?.length ?? 0 };
+          });
+          if (hit) {
+            const outcome: CallOutcome<Record<string, unknown>> = { body: response, headers: hit.headers };
+            if (hit.event) outcome.event = hit.event;
+            return outcome;
+          }
+        }
         const body = stripCredentials(input.body) as EmbeddingRequest;
         const routed = await router.route(
           run.routeRequest(String(input.body.model), () => estimateTokens(input.body.input)),
@@ -559,7 +736,20 @@ export function createGateway(options: GatewayOptions): Gateway {
         const { headers, event } = settle(run, routed.attempt, usage, (result) => {
           if (typeof response.model === "string") result.responseModel = response.model;
           result.response = { embeddings: response.data.length };
+          if (plan) result.cache = { hit: false };
         });
+        if (plan) {
+          headers["x-llmux-cache"] = "miss";
+          responseCache!.set(plan, {
+            v: 1,
+            callType: "embeddings",
+            createdAt: Date.now(),
+            deploymentId: routed.attempt.deployment.id,
+            usage,
+            cost: costOf(headers),
+            body: response,
+          });
+        }
         const outcome: CallOutcome<Record<string, unknown>> = { body: response, headers };
         if (routed.value.raw !== undefined) outcome.raw = routed.value.raw;
         if (event) outcome.event = event;
@@ -621,9 +811,66 @@ export function createGateway(options: GatewayOptions): Gateway {
       router.close();
       sharedRouterState?.stop();
       await sharedState.close().catch(() => undefined);
+      await responseCache?.close().catch(() => undefined);
       await http.close().catch(() => undefined);
     },
   };
+
+  function describeCompletion(result: CallSuccess, completion: ChatCompletion, run: CallRun): void {
+    if (typeof completion.model === "string") result.responseModel = completion.model;
+    if (typeof completion.id === "string") result.responseId = completion.id;
+    result.finishReasons = completion.choices.map((choice) => String(choice.finish_reason ?? ""));
+    if (!run.redacted) result.response = completion.choices.map((choice) => choice.message);
+  }
+
+  /** A cached stream replayed as the live one was: the same chunks, usage shown only when asked, cost 0. */
+  function replayStream(
+    run: CallRun,
+    entry: CacheEntry,
+    present: (item: StreamItem, price: (usage: Usage) => number | null) => StreamItem | undefined,
+  ): StreamOutcome | undefined {
+    const model = String(run.input.body.model ?? "");
+    const deployment = router
+      .deployments(router.resolveGroup(model) ?? model)
+      .find((candidate) => candidate.id === entry.deploymentId);
+    // the deployment that answered is gone from the config: a miss
+    if (!deployment) return undefined;
+    const assembler = new StreamAssembler(run.redacted || !gateway.listening());
+    for (const item of entry.items ?? []) assembler.add(item.chunk);
+    const headers = baseHeaders(run, deployment, 0);
+    headers["x-llmux-cache"] = "hit";
+    headers["x-llmux-response-cost"] = "0";
+    if (entry.cost !== null) headers["x-llmux-cache-saved-cost"] = String(entry.cost);
+    let finished = false;
+    const aborted = () => {
+      if (!finished)
+        failure(run, new LlmuxError({ kind: "aborted", message: "The client closed the connection" }));
+      finished = true;
+    };
+    async function* items(): AsyncGenerator<StreamItem> {
+      try {
+        for (const item of entry.items ?? []) {
+          const shown = present(item, () => 0);
+          if (shown !== undefined) yield shown;
+        }
+        finished = true;
+        // settled at the end of the replay, so that the event's timing covers it
+        settleHit(run, entry, (result) => assembler.describe(result));
+      } finally {
+        aborted();
+      }
+    }
+    const generator = items();
+    return {
+      headers,
+      chunks: generator,
+      cancel: async () => {
+        await generator.return(undefined);
+        if (!finished)
+          failure(run, new LlmuxError({ kind: "aborted", message: "The client closed the connection" }));
+      },
+    };
+  }
 
   function providerOf(deployment: Deployment): Provider {
     return providerFor(deployment.provider);

@@ -7,6 +7,8 @@ export const GATEWAY_KEYS = [
   "num_retries",
   "context_window_fallback_dict",
   "mock_testing_fallbacks",
+  // per-request response cache controls (LiteLLM's `cache: {"no-cache": true, ...}`)
+  "cache",
 ];
 
 /** Body keys that would choose the upstream or its credentials. */

@@ -1,0 +1,220 @@
+/**
+ * The response cache end to end with the in-process LRU (litellm_settings.cache: true): a real gateway on
+ * port 0, the @llmux/testing mock as upstream, calls with fetch. Each test says what was sent, what reached
+ * the mock and what came back.
+ */
+import { type MockProvider, startMockProvider } from "@llmux/testing";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../providers/provider-test-support";
+import { MemoryCacheStore } from "./cache-store";
+import { ResponseCache } from "./response-cache";
+
+const UPSTREAM_KEY = "sk-upstream-cache-0123456789";
+let mock: MockProvider;
+let app: TestGateway;
+
+function config(litellm: Record<string, unknown>) {
+  return {
+    model_list: [
+      {
+        model_name: "gpt",
+        litellm_params: {
+          model: "openai/gpt-4o-mini",
+          api_base: `${mock.scenarioUrl("cache")}/v1`,
+          api_key: UPSTREAM_KEY,
+          input_cost_per_token: 0.000001,
+          output_cost_per_token: 0.000002,
+        },
+        model_info: { id: "gpt-one" },
+      },
+    ],
+    router_settings: { model_group_alias: { "gpt-alias": "gpt" } },
+    litellm_settings: litellm,
+  };
+}
+
+beforeAll(async () => {
+  mock = await startMockProvider();
+  app = await startTestGateway(config({ cache: true, cache_params: { type: "local", ttl: 60 } }));
+});
+afterAll(async () => {
+  await app.close();
+  await mock.close();
+});
+beforeEach(() => {
+  mock.clear();
+  app.events.length = 0;
+});
+
+const upstreamCalls = () => mock.requests.filter((request) => request.path === "/v1/chat/completions").length;
+
+async function post(body: Record<string, unknown>, base = app.url) {
+  const response = await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { response, text: await response.text() };
+}
+
+describe("response cache (local LRU)", () => {
+  it("a repeated call is a hit: same answer, no upstream call, x-llmux-cache hit, cost 0 and the saving recorded", async () => {
+    const body = { model: "gpt", messages: [{ role: "user", content: "cache me 1" }], temperature: 0 };
+    const first = await post(body);
+    expect(first.response.status).toBe(200);
+    expect(first.response.headers.get("x-llmux-cache")).toBe("miss");
+    const paid = Number(first.response.headers.get("x-llmux-response-cost"));
+    expect(paid).toBeGreaterThan(0);
+    // the key order of the body and an alias of the same group do not matter
+    const second = await post({ temperature: 0, messages: body.messages, model: "gpt-alias" });
+    expect(second.response.status).toBe(200);
+    expect(second.response.headers.get("x-llmux-cache")).toBe("hit");
+    expect(second.response.headers.get("x-llmux-response-cost")).toBe("0");
+    expect(Number(second.response.headers.get("x-llmux-cache-saved-cost"))).toBeCloseTo(paid, 12);
+    expect(JSON.parse(second.text).choices).toEqual(JSON.parse(first.text).choices);
+    expect(upstreamCalls()).toBe(1);
+    const events = await app.flushEvents();
+    expect(events.map((event) => event.cacheHit)).toEqual([false, true]);
+    const hit = events[1]!;
+    expect(hit.status).toBe("success");
+    expect(hit.cost?.total).toBe(0);
+    expect(hit.cacheSavedCost).toBeCloseTo(paid, 12);
+    expect(hit.attempts).toEqual([]);
+    expect(hit.deploymentId).toBe("gpt-one");
+    expect(hit.usage?.totalTokens).toBe(events[0]!.usage?.totalTokens);
+  });
+
+  it("a parameter that changes the output is another entry; metadata and user are not", async () => {
+    const messages = [{ role: "user", content: "cache me 2" }];
+    await post({ model: "gpt", messages, temperature: 0 });
+    const other = await post({ model: "gpt", messages, temperature: 1 });
+    expect(other.response.headers.get("x-llmux-cache")).toBe("miss");
+    const same = await post({ model: "gpt", messages, temperature: 0, user: "u1", metadata: { a: 1 } });
+    expect(same.response.headers.get("x-llmux-cache")).toBe("hit");
+    expect(upstreamCalls()).toBe(2);
+  });
+
+  it('per-request controls: {"no-cache"} goes upstream, {"no-store"} stores nothing; `cache` never reaches the upstream', async () => {
+    const messages = [{ role: "user", content: "cache me 3" }];
+    const noStore = await post({ model: "gpt", messages, cache: { "no-store": true } });
+    expect(noStore.response.headers.get("x-llmux-cache")).toBe("miss");
+    const afterNoStore = await post({ model: "gpt", messages });
+    expect(afterNoStore.response.headers.get("x-llmux-cache")).toBe("miss");
+    const hit = await post({ model: "gpt", messages });
+    expect(hit.response.headers.get("x-llmux-cache")).toBe("hit");
+    const noCache = await post({ model: "gpt", messages, cache: { "no-cache": true } });
+    expect(noCache.response.headers.get("x-llmux-cache")).toBe("miss");
+    expect(upstreamCalls()).toBe(3);
+    expect(mock.requests.every((request) => request.body?.cache === undefined)).toBe(true);
+  });
+
+  it("a streamed call is replayed as SSE with the same chunks; include_usage shows a usage chunk costing 0", async () => {
+    const body = {
+      model: "gpt",
+      messages: [{ role: "user", content: "stream me" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const first = await post(body);
+    expect(first.response.headers.get("content-type")).toContain("text/event-stream");
+    expect(first.response.headers.get("x-llmux-cache")).toBe("miss");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await post(body);
+    expect(second.response.headers.get("x-llmux-cache")).toBe("hit");
+    expect(upstreamCalls()).toBe(1);
+    const chunks = (text: string) =>
+      text
+        .split("\n\n")
+        .filter((line) => line.startsWith("data: ") && line !== "data: [DONE]")
+        .map((line) => JSON.parse(line.slice(6)));
+    const live = chunks(first.text);
+    const replayed = chunks(second.text);
+    expect(second.text.trim().endsWith("data: [DONE]")).toBe(true);
+    expect(replayed.length).toBe(live.length);
+    // same chunks, except the cost on the usage chunk (0 for a hit)
+    const withoutCost = (list: Array<Record<string, unknown>>) =>
+      list.map((chunk) =>
+        chunk.usage ? { ...chunk, usage: { ...(chunk.usage as object), cost: undefined } } : chunk,
+      );
+    expect(withoutCost(replayed)).toEqual(withoutCost(live));
+    expect(replayed.at(-1).usage.cost).toBe(0);
+    expect(live.at(-1).usage.cost).toBeGreaterThan(0);
+    const events = await app.flushEvents();
+    expect(events.map((event) => [event.stream, event.cacheHit])).toEqual([
+      [true, false],
+      [true, true],
+    ]);
+  });
+
+  it("a caller's own credentials are never cached (allow_client_side_credentials)", async () => {
+    const cache = new ResponseCache({ store: new MemoryCacheStore(), ttlMs: 60_000 });
+    const plan = cache.plan("chat", "gpt", { messages: [], api_key: "sk-callers-own" }, false);
+    expect(plan).toBeUndefined();
+  });
+});
+
+describe("ResponseCache keys", () => {
+  const cache = new ResponseCache({ store: new MemoryCacheStore(), ttlMs: 60_000, namespace: "team-a" });
+  it("hash the normalised request under the namespace, and never contain content or secrets", () => {
+    const plan = cache.plan(
+      "chat",
+      "gpt",
+      { model: "gpt", messages: [{ role: "user", content: "secret plan" }] },
+      false,
+    )!;
+    expect(plan.key).toMatch(/^team-a:chat:[0-9a-f]{64}$/);
+    expect(plan.key).not.toContain("secret");
+    expect(plan.ttlMs).toBe(60_000);
+    const withTtl = cache.plan("chat", "gpt", { messages: [], cache: { ttl: 5, "s-maxage": 2 } }, false)!;
+    expect(withTtl.ttlMs).toBe(5_000);
+    expect(withTtl.maxAgeMs).toBe(2_000);
+    const streamed = cache.plan(
+      "chat",
+      "gpt",
+      { model: "gpt", messages: [{ role: "user", content: "secret plan" }] },
+      true,
+    )!;
+    expect(streamed.key).not.toBe(plan.key);
+  });
+
+  it("a store that never answers is a miss after the deadline, counted", async () => {
+    const slow = new ResponseCache({
+      store: {
+        kind: "hung",
+        get: () => new Promise(() => undefined),
+        set: async () => undefined,
+        delete: async () => undefined,
+      },
+      ttlMs: 60_000,
+      timeoutMs: 20,
+    });
+    const plan = slow.plan("chat", "gpt", { messages: [] }, false)!;
+    expect(await slow.get(plan)).toBeUndefined();
+    expect(slow.errorCount).toBe(1);
+  });
+
+  it("supported_call_types limits what is cached", () => {
+    const chatOnly = new ResponseCache({
+      store: new MemoryCacheStore(),
+      ttlMs: 1,
+      callTypes: new Set(["chat"]),
+    });
+    expect(chatOnly.plan("embeddings", "e", { input: "x" }, false)).toBeUndefined();
+    expect(chatOnly.plan("chat", "gpt", { messages: [] }, false)).toBeDefined();
+  });
+});
+
+describe("MemoryCacheStore", () => {
+  it("evicts the least recently used entry past maxEntries and expires entries", async () => {
+    let now = 0;
+    const store = new MemoryCacheStore({ maxEntries: 2, now: () => now });
+    await store.set("a", "1", 1_000);
+    await store.set("b", "2", 1_000);
+    await store.get("a"); // a is now more recent than b
+    await store.set("c", "3", 1_000);
+    expect(await store.get("b")).toBeUndefined();
+    expect(await store.get("a")).toBe("1");
+    now = 1_000;
+    expect(await store.get("c")).toBeUndefined();
+  });
+});

@@ -1,0 +1,211 @@
+import { createHash } from "node:crypto";
+import type { Logger } from "@llmux/callbacks";
+import type { Usage } from "@llmux/pricing";
+import { CREDENTIAL_KEYS, GATEWAY_KEYS } from "../gateway/request-params";
+import type { StreamItem } from "../providers/types";
+import type { CacheStore } from "./cache-store";
+
+export type CachedCallType = "chat" | "embeddings";
+
+/** LiteLLM's names in `cache_params.supported_call_types`, by llmux call type. */
+const CALL_TYPE_NAMES: Record<CachedCallType, readonly string[]> = {
+  chat: ["completion", "acompletion", "chat", "chat_completion"],
+  embeddings: ["embedding", "aembedding", "embeddings"],
+};
+
+/** Body keys that never change the answer (routing, telemetry, delivery) or that are secrets: not in the key. */
+const IGNORED_KEYS = new Set<string>([
+  ...GATEWAY_KEYS,
+  ...CREDENTIAL_KEYS,
+  "model",
+  "cache",
+  "stream",
+  "stream_options",
+  "user",
+  "tags",
+  "litellm_metadata",
+  "litellm_session_id",
+  "mock_response",
+]);
+
+/** What is kept for a hit: the answer, and what the call cost (the saving a hit records). */
+export interface CacheEntry {
+  v: 1;
+  callType: CachedCallType;
+  createdAt: number;
+  deploymentId: string;
+  usage: Usage | null;
+  /** Cost of the call that filled the entry (USD), null when unpriced. */
+  cost: number | null;
+  /** Non-streamed answer (chat completion, embeddings response). */
+  body?: Record<string, unknown>;
+  /** Streamed answer: the items as the upstream sent them (usage chunk included). */
+  items?: StreamItem[];
+}
+
+/** The cache decision for one call. */
+export interface CachePlan {
+  key: string;
+  /** false with `cache: {"no-cache": true}`: do not serve from the cache (the answer may still be stored). */
+  read: boolean;
+  /** false with `cache: {"no-store": true}`. */
+  write: boolean;
+  ttlMs: number;
+  /** `cache: {"s-maxage": N}`: only entries younger than N seconds. */
+  maxAgeMs?: number;
+}
+
+export interface ResponseCacheOptions {
+  store: CacheStore;
+  /** Default time to live (cache_params.ttl, seconds → ms). */
+  ttlMs: number;
+  /** cache_params.namespace: part of every key. */
+  namespace?: string;
+  /** cache_params.supported_call_types, mapped; default: chat and embeddings. */
+  callTypes?: ReadonlySet<CachedCallType>;
+  /** Longest wait on the store per lookup (a miss after it). Default 50 ms. */
+  timeoutMs?: number;
+  /** Refuse entries larger than this many characters (default 1 MiB). */
+  maxEntryChars?: number;
+  logger?: Logger;
+  onError?: (operation: "get" | "set", error: Error) => void;
+}
+
+/**
+ * The response cache's policy, in one place (after Keyv: the stores stay thin): which calls may be cached,
+ * the key (a hash of the normalised request: model group, messages/input and every parameter that changes
+ * the answer; never credentials), the per-request controls (`cache: {"no-cache", "no-store", "ttl",
+ * "s-maxage"}`), bounded lookups (a slow store is a miss, never a slow call) and the entry format.
+ */
+export class ResponseCache {
+  readonly kind: string;
+  private errors = 0;
+  private warnedAt = Number.NEGATIVE_INFINITY;
+  private readonly callTypes: ReadonlySet<CachedCallType>;
+
+  constructor(private readonly options: ResponseCacheOptions) {
+    this.kind = options.store.kind;
+    this.callTypes = options.callTypes ?? new Set<CachedCallType>(["chat", "embeddings"]);
+  }
+
+  get errorCount(): number {
+    return this.errors;
+  }
+
+  /** The plan for a call, or undefined when it is not cacheable (call type off, caller's credentials, stores nothing). */
+  plan(
+    callType: CachedCallType,
+    modelGroup: string,
+    body: Record<string, unknown>,
+    stream: boolean,
+  ): CachePlan | undefined {
+    if (!this.callTypes.has(callType)) return undefined;
+    // a caller choosing its own upstream or credentials gets answers of its own: never shared
+    for (const key of CREDENTIAL_KEYS) if (body[key] !== undefined) return undefined;
+    const controls = (typeof body.cache === "object" && body.cache !== null ? body.cache : {}) as Record<
+      string,
+      unknown
+    >;
+    const read = controls["no-cache"] !== true;
+    const write = controls["no-store"] !== true;
+    if (!read && !write) return undefined;
+    const ttlSeconds = typeof controls.ttl === "number" && controls.ttl > 0 ? controls.ttl : undefined;
+    const normalised: Record<string, unknown> = {};
+    for (const key of Object.keys(body).sort()) {
+      if (!IGNORED_KEYS.has(key) && body[key] !== undefined) normalised[key] = body[key];
+    }
+    const hash = createHash("sha256")
+      .update(canonicalJson({ callType, modelGroup, stream, request: normalised }))
+      .digest("hex");
+    const plan: CachePlan = {
+      key: `${this.options.namespace ? `${this.options.namespace}:` : ""}${callType}:${hash}`,
+      read,
+      write,
+      ttlMs: ttlSeconds !== undefined ? ttlSeconds * 1000 : this.options.ttlMs,
+    };
+    const maxAge = controls["s-maxage"] ?? controls["s_maxage"];
+    if (typeof maxAge === "number" && maxAge >= 0) plan.maxAgeMs = maxAge * 1000;
+    return plan;
+  }
+
+  /** The entry for a plan, or undefined (absent, expired for the caller, unreadable, or the store late/failing). */
+  async get(plan: CachePlan, now = Date.now()): Promise<CacheEntry | undefined> {
+    if (!plan.read) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const text = await Promise.race([
+        this.options.store.get(plan.key),
+        new Promise<undefined>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${this.options.timeoutMs ?? 50} ms`)),
+            this.options.timeoutMs ?? 50,
+          );
+          timer.unref?.();
+        }),
+      ]);
+      if (text === undefined) return undefined;
+      const entry = JSON.parse(text) as CacheEntry;
+      if (entry?.v !== 1) return undefined;
+      if (plan.maxAgeMs !== undefined && now - entry.createdAt > plan.maxAgeMs) return undefined;
+      return entry;
+    } catch (error) {
+      this.failed("get", error);
+      return undefined;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** Stores an entry in the background (never awaited by a call); too large entries are skipped. */
+  set(plan: CachePlan, entry: CacheEntry): void {
+    if (!plan.write) return;
+    const text = JSON.stringify(entry);
+    if (text.length > (this.options.maxEntryChars ?? 1024 * 1024)) return;
+    this.options.store.set(plan.key, text, plan.ttlMs).catch((error) => this.failed("set", error));
+  }
+
+  private failed(operation: "get" | "set", raw: unknown): void {
+    const error = raw instanceof Error ? raw : new Error(String(raw));
+    this.errors++;
+    try {
+      this.options.onError?.(operation, error);
+    } catch {
+      // a metric never fails a call
+    }
+    const now = Date.now();
+    if (now - this.warnedAt >= 60_000) {
+      this.warnedAt = now;
+      this.options.logger?.warn(
+        `response cache (${this.kind}) ${operation} failed: ${error.message}; calls go upstream meanwhile`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.options.store.close?.();
+  }
+}
+
+/** JSON with object keys sorted at every level: equal requests give equal text whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value as Record<string, unknown>)
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** The call types named in cache_params.supported_call_types (LiteLLM's names); undefined: all. */
+export function cachedCallTypes(names: unknown): Set<CachedCallType> | undefined {
+  if (!Array.isArray(names)) return undefined;
+  const result = new Set<CachedCallType>();
+  for (const [type, aliases] of Object.entries(CALL_TYPE_NAMES) as Array<
+    [CachedCallType, readonly string[]]
+  >) {
+    if (names.some((name) => typeof name === "string" && aliases.includes(name))) result.add(type);
+  }
+  return result;
+}
