@@ -216,7 +216,11 @@ describe.each(cases)("$label", ({ framework, bodyParser }) => {
     expect(readiness.status).toBe("healthy");
     await client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
     await server.gateway.flush();
-    const metrics = await fetch(`${server.url}/metrics`);
+    // With a master key set, /metrics needs it like every other non-health route.
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    const metrics = await fetch(`${server.url}/metrics`, {
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+    });
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get("content-type")).toContain("text/plain");
     const text = await metrics.text();

@@ -140,7 +140,11 @@ describe.each(["express", "fastify"] as const)("on the %s platform", (platform) 
         "healthy",
       );
       await app.gateway.flush();
-      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      // With a master key set, /metrics needs it (or a metrics token) like every other route.
+      expect((await fetch(`${app.url}/metrics`)).status).toBe(401);
+      const metrics = await (
+        await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })
+      ).text();
       expect(metrics).toMatch(/llmux_requests_total\{[^}]*model_group="gpt-4o"[^}]*\} [2-9]/);
     });
 

@@ -52,6 +52,8 @@ export type {
   PluginFactoryContext,
   PluginRoute,
   RequestHooks,
+  RouteAccess,
+  RouteAuth,
   SharedStateStatsSource,
   SinkStats,
   StreamChunkEvent,

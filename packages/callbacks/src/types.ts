@@ -233,15 +233,40 @@ export interface AttemptTrace {
   end(record: AttemptRecord): void;
 }
 
+/**
+ * Who may call a route. "caller" (the default) is the check of /v1/chat/completions: the master key
+ * or the host's/plugins' authorize hook. "admin" is the master key (or an access marked admin); with
+ * no master key configured it falls back to the caller check. "public" is no check at all (health).
+ */
+export type RouteAuth = "public" | "caller" | "admin";
+
+/** What the gateway's authentication resolved for a request, passed to a route's `handle`. */
+export interface RouteAccess {
+  /** Call context the key or the authorize hook attached (user, team, tags, metadata). */
+  context?: Partial<CallContext>;
+  /** Model groups this caller may use; absent = all. */
+  allowedModels?: string[];
+  /** True for the master key (or an admin key); never true on a "public" route. */
+  admin?: boolean;
+}
+
 /** A framework-agnostic route a plugin adds (e.g. /metrics, /v1/feedback). */
 export interface PluginRoute {
-  method: "GET" | "POST";
-  /** Path relative to the mount point, e.g. "/metrics" or "/feedback". */
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /**
+   * Path relative to the mount point, e.g. "/metrics" or "/feedback" (served with and without
+   * "/v1"). A segment in braces, as in "/models/{id}", matches any one segment.
+   */
   path: string;
+  /** Default "caller": the gateway authenticates before `handle` runs (and before any body is read). */
+  auth?: RouteAuth;
+  /** Also served at the host's root when the gateway is mounted under a prefix (health, /metrics). */
+  root?: boolean;
   handle(
     request: import("node:http").IncomingMessage,
     response: import("node:http").ServerResponse,
     body?: unknown,
+    access?: RouteAccess,
   ): void | Promise<void>;
 }
 

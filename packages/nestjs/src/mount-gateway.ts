@@ -12,12 +12,16 @@ type Next = (error?: unknown) => void;
 export function gatewayMiddleware(gateway: Gateway, options: LlmuxMountOptions) {
   const handle = createHandler(gateway);
   const prefix = (options.path ?? "/v1").replace(/\/+$/, "");
-  const rootPaths = new Set(options.rootPaths ?? ["/health/liveliness", "/health/readiness", "/metrics"]);
+  // The gateway's own root paths (health, /metrics, ...) unless the host lists them; read per request
+  // because plugin routes are known only once the gateway is ready.
+  const fixedRootPaths = options.rootPaths ? new Set(options.rootPaths) : undefined;
+  const isRootPath = (path: string): boolean =>
+    fixedRootPaths ? fixedRootPaths.has(path) : gateway.rootPaths().includes(path);
   const target = (request: NodeRequest): string | undefined => {
     const url = request.originalUrl ?? request.url ?? "/";
     const path = url.split("?", 1)[0]!;
     if (path === prefix || path.startsWith(`${prefix}/`)) return url.slice(prefix.length) || "/";
-    return rootPaths.has(path) ? url : undefined;
+    return isRootPath(path) ? url : undefined;
   };
 
   const llmuxGateway = (request: NodeRequest, response: ServerResponse, next: Next) => {

@@ -5,7 +5,7 @@ import type { FactoryProvider, ModuleMetadata } from "@nestjs/common";
 export interface LlmuxMountOptions {
   /** Path of the OpenAI-format API from the server root (a global prefix is not added). Default "/v1". */
   path?: string;
-  /** Exact root paths also served. Default ["/health/liveliness", "/health/readiness", "/metrics"]. */
+  /** Exact root paths also served. Default `gateway.rootPaths()`: health and plugin routes such as /metrics. */
   rootPaths?: string[];
 }
 

@@ -71,7 +71,7 @@ function readPositiveInteger(context: PluginFactoryContext, key: string): number
  * | `prometheus_max_label_values` | | `maxLabelValues` |
  * | `prometheus_process_metrics` | | `processMetrics` |
  * | `prometheus_metrics_token` | `LLMUX_METRICS_TOKEN` | `metricsAuth.bearerToken` |
- * | `require_auth_for_metrics_endpoint` | `LLMUX_MASTER_KEY` | bearer token = master key (LiteLLM's key) |
+ * | `require_auth_for_metrics_endpoint` | `LLMUX_MASTER_KEY` | true: bearer token = master key (LiteLLM's key); false: `"none"` (open) |
  * | `prometheus_registry` (a Registry object, TypeScript config only) | | `registry` |
  */
 export function optionsFromContext(context: PluginFactoryContext): PrometheusPluginOptions {
@@ -104,6 +104,8 @@ export function optionsFromContext(context: PluginFactoryContext): PrometheusPlu
     }
   }
   if (token !== undefined && token !== "") options.metricsAuth = { bearerToken: token };
+  // The explicit opt-out: without a token, /metrics otherwise needs the gateway's master key.
+  else if (readBoolean(context, "require_auth_for_metrics_endpoint") === false) options.metricsAuth = "none";
   return options;
 }
 

@@ -37,10 +37,12 @@ afterEach(async () => {
 });
 
 describe("GET /metrics", () => {
-  it("serves the text exposition with the llmux metrics and no auth by default", async () => {
+  it("serves the text exposition; by default the route leaves auth to the gateway (admin)", async () => {
     const plugin = prometheusPlugin();
     plugin.sink.onSuccess!(callEvent({ callId: "a", attempts: [attempt({ deploymentId: "east" })] }));
-    expect(plugin.routes).toEqual([{ method: "GET", path: "/metrics", handle: expect.any(Function) }]);
+    expect(plugin.routes).toEqual([
+      { method: "GET", path: "/metrics", auth: "admin", root: true, handle: expect.any(Function) },
+    ]);
     const base = await serve(plugin.routes);
 
     const response = await fetch(`${base}/metrics`);

@@ -80,6 +80,9 @@ export function prometheusPlugin(options: PrometheusPluginOptions = {}): Prometh
     {
       method: "GET",
       path: "/metrics",
+      // The gateway checks the master key (admin) unless the plugin has its own check or opted out.
+      auth: options.metricsAuth === undefined || options.metricsAuth === "gateway" ? "admin" : "public",
+      root: true,
       handle: (request, response) => metricsHandler(request, response),
     },
   ];

@@ -13,8 +13,12 @@ import type { Registry } from "prom-client";
 /** Decides whether a scrape of `/metrics` may proceed. */
 export type MetricsAuthCheck = (request: IncomingMessage) => boolean | Promise<boolean>;
 
-/** `{ bearerToken }` requires `Authorization: Bearer <token>`; a function decides itself. */
-export type MetricsAuth = { bearerToken?: string } | MetricsAuthCheck;
+/**
+ * `{ bearerToken }` requires `Authorization: Bearer <token>`; a function decides itself; "gateway"
+ * (the default) leaves the check to the gateway's route table (the master key once one is set);
+ * "none" opts out explicitly (a scraper inside a private network).
+ */
+export type MetricsAuth = { bearerToken?: string } | MetricsAuthCheck | "gateway" | "none";
 
 export interface PrometheusPluginOptions {
   /**
@@ -40,7 +44,12 @@ export interface PrometheusPluginOptions {
   resolveKeyLabel?: (event: CallEvent) => string | undefined;
   /** Also collect prom-client's default process and Node.js metrics into the registry. Default false. */
   processMetrics?: boolean;
-  /** Protect `/metrics`. Default: no check (the host's own middleware may guard the mount point). */
+  /**
+   * Protect `/metrics`. Default "gateway": the gateway's route serves it as an admin route, so once
+   * a master key is set a scrape needs it (no master key and no authorize hook = open). A token or
+   * a function replaces that with its own check; "none" opts out. `metricsHandler` mounted by the
+   * host itself applies only a token or function check.
+   */
   metricsAuth?: MetricsAuth;
   /**
    * Seconds after which a call that started but whose end event never arrived stops counting as in

@@ -78,6 +78,11 @@ export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls
   readonly responseCache: ResponseCache | undefined;
   /** Routes added by plugins (e.g. GET /metrics, POST /feedback). */
   routes(): PluginRoute[];
+  /**
+   * Paths an adapter mounted under a prefix also serves at the host's root: health and the plugin
+   * routes marked `root` (e.g. /metrics). Complete once `ready` resolved.
+   */
+  rootPaths(): string[];
   plugins(): readonly LlmuxPlugin[];
   newCallId(): string;
   runBeforeCall(context: BeforeCallContext): Promise<Record<string, unknown>>;
@@ -553,6 +558,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
     routes: () => plugins.flatMap((plugin) => plugin.routes ?? []),
+    rootPaths: () => [
+      "/health/liveliness",
+      "/health/readiness",
+      ...plugins.flatMap((plugin) =>
+        (plugin.routes ?? []).filter((route) => route.root === true).map((route) => route.path),
+      ),
+    ],
     plugins: () => plugins,
     newCallId: () => randomUUID(),
 

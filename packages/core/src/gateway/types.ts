@@ -7,10 +7,16 @@ import type { Clock, RouterState } from "../router/router-state";
 import type { RoutingStrategy } from "../router/strategies";
 import type { SharedState } from "../state/shared-state";
 
-/** What `authorize` may return: false/throw to refuse, true to allow, or context to attach to the call. */
+/**
+ * What `authorize` may return: false/throw to refuse, true to allow, or context to attach to the call.
+ * `admin: true` also opens the "admin" routes (which otherwise need the master key when one is set).
+ */
 export type AuthorizeResult =
   | boolean
-  | (Partial<Pick<CallContext, "user" | "team" | "tags" | "metadata">> & { allowedModels?: string[] });
+  | (Partial<Pick<CallContext, "user" | "team" | "tags" | "metadata">> & {
+      allowedModels?: string[];
+      admin?: boolean;
+    });
 
 export interface GatewayOptions {
   /** A config object (LiteLLM keys), a path to a YAML file, or an already resolved config. */

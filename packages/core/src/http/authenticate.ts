@@ -1,27 +1,32 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { CallContext } from "@llmux/callbacks";
+import type { RouteAccess, RouteAuth } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
 import type { AuthorizeResult, GatewayOptions } from "../gateway/types";
 
-export interface Access {
-  context?: Partial<CallContext>;
-  allowedModels?: string[];
-}
+/** What authentication resolved for a request (the 4th argument of a route's `handle`). */
+export type Access = RouteAccess;
 
 /**
  * Access control: the master key (Authorization: Bearer or x-api-key) and/or the host's authorize
- * hook. With both, either one admits the caller. With neither, the gateway is open.
+ * hook. With both, either one admits the caller. With neither, the gateway is open. Only the
+ * request's headers are read: the body is never touched here, so an unauthenticated client cannot
+ * make the gateway read it.
+ *
+ * `level` "admin" admits only the master key (or an authorize result with `admin: true`) when a
+ * master key is configured; without one it is the same check as "caller".
  */
 export async function authenticate(
   request: IncomingMessage,
   masterKey: string | undefined,
   authorize: GatewayOptions["authorize"],
+  level: RouteAuth = "caller",
 ): Promise<Access> {
-  if (!masterKey && !authorize) return {};
+  if (level === "public") return {};
+  if (!masterKey && !authorize) return { admin: true };
   if (masterKey) {
     const presented = presentedKey(request);
-    if (presented !== undefined && safeEqual(presented, masterKey)) return {};
+    if (presented !== undefined && keyMatches(presented, masterKey)) return { admin: true };
     if (!authorize) {
       throw new LlmuxError({
         kind: "authentication",
@@ -42,9 +47,22 @@ export async function authenticate(
   }
   if (result === false)
     throw new LlmuxError({ kind: "authentication", message: "Unauthorized", code: "unauthorized" });
-  if (result === true) return {};
-  const access: Access = { context: result };
-  if (result.allowedModels) access.allowedModels = result.allowedModels;
+  const access: Access = {};
+  if (result !== true) {
+    const { allowedModels, admin, ...context } = result;
+    access.context = context;
+    if (allowedModels) access.allowedModels = allowedModels;
+    if (admin === true) access.admin = true;
+  }
+  // Without a master key the host's authorize hook is the only authority: it decides admin routes too.
+  if (!masterKey && result === true) access.admin = true;
+  if (level === "admin" && masterKey && access.admin !== true) {
+    throw new LlmuxError({
+      kind: "authentication",
+      message: "This route needs the master key (or an admin key)",
+      code: "admin_required",
+    });
+  }
   return access;
 }
 
@@ -56,8 +74,14 @@ function presentedKey(request: IncomingMessage): string | undefined {
   return undefined;
 }
 
-function safeEqual(presented: string, expected: string): boolean {
-  const left = Buffer.from(presented);
-  const right = Buffer.from(expected);
-  return left.length === right.length && timingSafeEqual(left, right);
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+/**
+ * Constant-time in the key's content and length: both sides are SHA-256 digests (32 bytes each), so
+ * neither an early length mismatch nor the compare itself tells a client anything about the key.
+ */
+export function keyMatches(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
 }

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CallType } from "@llmux/callbacks";
+import type { CallType, PluginRoute } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
-import { authenticate } from "./authenticate";
+import { type Access, authenticate } from "./authenticate";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
-import { handleMessagesRoute, isMessagesRoute } from "./messages-route";
+import { handleMessagesRoute } from "./messages-route";
 import { prepareCall } from "./prepare-call";
 import { handleResponsesRoute } from "./responses-route";
+import { type ErrorFormat, normaliseRoutePath, RouteTable } from "./route-table";
 import { SseWriter } from "./sse-writer";
 
 /**
@@ -14,60 +15,57 @@ import { SseWriter } from "./sse-writer";
  * gateway's (the adapter then passes the request on). `parsedBody` is the host's parsed JSON body,
  * when a body parser ran before the gateway.
  */
-export type LlmuxHandler = (
-  request: IncomingMessage,
-  response: ServerResponse,
-  parsedBody?: unknown,
-) => Promise<boolean>;
+export interface LlmuxHandler {
+  (request: IncomingMessage, response: ServerResponse, parsedBody?: unknown): Promise<boolean>;
+  /** Every route this handler serves (built-in first, then plugin routes), once the gateway is ready. */
+  routes(): Promise<Array<Pick<PluginRoute, "method" | "path" | "auth">>>;
+}
 
-type ErrorFormat = "openai" | "anthropic";
-
+/**
+ * Built-in routes first, then plugin routes, in one table built once (plugin routes once the plugins
+ * are loaded). Every route is authenticated here, from the headers only, before its body is read
+ * and before its handler runs; the resolved access is the handler's 4th argument. Only routes
+ * marked "public" (health) skip the check, so a new route cannot forget it.
+ */
 export function createHandler(gateway: Gateway): LlmuxHandler {
-  return async (request, response, parsedBody) => {
-    const startTime = Date.now();
-    const path = normalisePath(request.url ?? "/");
+  const builtIn = new RouteTable();
+  const startTimes = new WeakMap<IncomingMessage, number>();
+  const startOf = (request: IncomingMessage): number => startTimes.get(request) ?? Date.now();
+  for (const route of builtInRoutes())
+    builtIn.add(route, route.path.startsWith("/messages") ? "anthropic" : "openai");
+  let full: Promise<RouteTable> | undefined;
+  const table = (): Promise<RouteTable> => {
+    full ??= gateway.ready.then(() => {
+      const all = new RouteTable((key) =>
+        gateway.logger.warn("a plugin route duplicates an existing route and is ignored", { route: key }),
+      );
+      for (const entry of builtIn.entries()) all.add(entry, entry.format);
+      for (const route of gateway.routes()) all.add(route);
+      return all;
+    });
+    return full;
+  };
+
+  const handler = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    parsedBody?: unknown,
+  ): Promise<boolean> => {
+    startTimes.set(request, Date.now());
+    const path = normaliseRoutePath(request.url ?? "/");
     const method = request.method ?? "GET";
+    let format: ErrorFormat = "openai";
     try {
-      if (method === "GET" && path === "/health/liveliness") {
-        json(response, 200, { status: "ok" });
-        return true;
-      }
-      if (method === "GET" && path === "/health/readiness") {
+      const route = builtIn.find(method, path) ?? (await table()).find(method, path);
+      if (!route) return false;
+      format = route.format;
+      let access: Access = {};
+      if (route.auth !== "public") {
         await gateway.ready;
-        json(response, 200, gateway.readiness());
-        return true;
+        access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize, route.auth);
       }
-      if (method === "POST" && (path === "/chat/completions" || path === "/embeddings")) {
-        await completion(
-          path === "/embeddings" ? "embeddings" : "chat",
-          request,
-          response,
-          parsedBody,
-          startTime,
-        );
-        return true;
-      }
-      if (method === "POST" && path === "/responses") {
-        await handleResponsesRoute(gateway, request, response, parsedBody, startTime);
-        return true;
-      }
-      if (isMessagesRoute(method, path)) {
-        await handleMessagesRoute(gateway, path, request, response, parsedBody, startTime);
-        return true;
-      }
-      if (method === "GET" && path === "/models") {
-        const access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
-        json(response, 200, { object: "list", data: gateway.models(access.allowedModels) });
-        return true;
-      }
-      await gateway.ready;
-      for (const route of gateway.routes()) {
-        if (route.method === method && (path === route.path || path === normalisePath(route.path))) {
-          await route.handle(request, response, parsedBody);
-          return true;
-        }
-      }
-      return false;
+      await route.handle(request, response, parsedBody, access);
+      return true;
     } catch (raw) {
       const error = toLlmuxError(raw);
       if (error.kind === "internal") {
@@ -76,16 +74,86 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
           error: gateway.scrub(String((raw as Error)?.stack ?? raw)),
         });
       }
-      sendError(response, error, "openai", gateway.scrub);
+      sendError(response, error, format, gateway.scrub);
       return true;
     }
   };
+  return Object.assign(handler, {
+    routes: async () => (await table()).entries().map(({ method, path, auth }) => ({ method, path, auth })),
+  });
+
+  function builtInRoutes(): PluginRoute[] {
+    return [
+      {
+        method: "GET",
+        path: "/health/liveliness",
+        auth: "public",
+        root: true,
+        handle: (_request, response) => json(response, 200, { status: "ok" }),
+      },
+      {
+        method: "GET",
+        path: "/health/readiness",
+        auth: "public",
+        root: true,
+        handle: async (_request, response) => {
+          await gateway.ready;
+          json(response, 200, gateway.readiness());
+        },
+      },
+      {
+        method: "POST",
+        path: "/chat/completions",
+        handle: (request, response, body, access) =>
+          completion("chat", request, response, body, access ?? {}, startOf(request)),
+      },
+      {
+        method: "POST",
+        path: "/embeddings",
+        handle: (request, response, body, access) =>
+          completion("embeddings", request, response, body, access ?? {}, startOf(request)),
+      },
+      {
+        method: "POST",
+        path: "/responses",
+        handle: (request, response, body, access) =>
+          handleResponsesRoute(gateway, request, response, body, startOf(request), access ?? {}),
+      },
+      {
+        method: "POST",
+        path: "/messages",
+        handle: (request, response, body, access) =>
+          handleMessagesRoute(gateway, "/messages", request, response, body, startOf(request), access ?? {}),
+      },
+      {
+        method: "POST",
+        path: "/messages/count_tokens",
+        handle: (request, response, body, access) =>
+          handleMessagesRoute(
+            gateway,
+            "/messages/count_tokens",
+            request,
+            response,
+            body,
+            startOf(request),
+            access ?? {},
+          ),
+      },
+      {
+        method: "GET",
+        path: "/models",
+        handle: (_request, response, _body, access) =>
+          json(response, 200, { object: "list", data: gateway.models(access?.allowedModels) }),
+      },
+    ];
+  }
 
   async function completion(
     callType: CallType,
     request: IncomingMessage,
     response: ServerResponse,
     parsedBody: unknown,
+    access: Access,
     startTime: number,
   ): Promise<void> {
     const input = await prepareCall(gateway, {
@@ -93,6 +161,7 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       request,
       response,
       parsedBody,
+      access,
       startTime,
       validate: (body) => validate(callType, body),
     });
@@ -178,14 +247,6 @@ function validate(callType: CallType, body: Record<string, unknown>): void {
   }
 }
 
-function normalisePath(url: string): string {
-  const query = url.indexOf("?");
-  let path = query === -1 ? url : url.slice(0, query);
-  if (path.startsWith("/v1/")) path = path.slice(3);
-  if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
-  return path;
-}
-
 export function json(
   response: ServerResponse,
   status: number,
@@ -215,7 +276,13 @@ export function sendError(
   }
   const safe =
     isLlmuxError(error) && scrub(error.message) !== error.message
-      ? new LlmuxError({ kind: error.kind, status: error.status, message: scrub(error.message) })
+      ? new LlmuxError({
+          kind: error.kind,
+          status: error.status,
+          message: scrub(error.message),
+          param: error.param,
+          code: error.code,
+        })
       : error;
   if (response.headersSent) {
     response.end();

@@ -3,6 +3,7 @@ import type { NativeMessagesOptions } from "../anthropic-format/types";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
 import { estimatePromptTokens } from "../gateway/estimate-tokens";
+import type { Access } from "./authenticate";
 import { anthropicErrorBody } from "./error-body";
 import { prepareCall } from "./prepare-call";
 import { SseWriter } from "./sse-writer";
@@ -14,11 +15,6 @@ import { SseWriter } from "./sse-writer";
  * authorize hook); errors come back in Anthropic's shape, mid-stream ones as an `error` event.
  */
 
-/** Whether a (prefix-stripped) path and method belong to this route. */
-export function isMessagesRoute(method: string, path: string): boolean {
-  return method === "POST" && (path === "/messages" || path === "/messages/count_tokens");
-}
-
 export async function handleMessagesRoute(
   gateway: Gateway,
   path: string,
@@ -26,9 +22,10 @@ export async function handleMessagesRoute(
   response: ServerResponse,
   parsedBody: unknown,
   startTime: number,
+  access: Access,
 ): Promise<void> {
   try {
-    await serve(gateway, path === "/messages/count_tokens", request, response, parsedBody, startTime);
+    await serve(gateway, path === "/messages/count_tokens", request, response, parsedBody, startTime, access);
   } catch (raw) {
     sendAnthropicError(response, toLlmuxError(raw), gateway.scrub);
   }
@@ -41,12 +38,14 @@ async function serve(
   response: ServerResponse,
   parsedBody: unknown,
   startTime: number,
+  access: Access,
 ): Promise<void> {
   const input = await prepareCall(gateway, {
     callType: "messages",
     request,
     response,
     parsedBody,
+    access,
     startTime,
     validate: (body) => validate(body, countOnly),
     answerEarly: (body) => {

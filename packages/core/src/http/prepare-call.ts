@@ -4,7 +4,7 @@ import { LlmuxError } from "../errors/llmux-error";
 import { buildCallContext } from "../gateway/call-context";
 import type { CallInput } from "../gateway/call-run";
 import type { Gateway } from "../gateway/create-gateway";
-import { authenticate } from "./authenticate";
+import type { Access } from "./authenticate";
 import { readJsonBody } from "./read-body";
 
 export interface PrepareCallOptions {
@@ -12,6 +12,8 @@ export interface PrepareCallOptions {
   request: IncomingMessage;
   response: ServerResponse;
   parsedBody: unknown;
+  /** What the route table's authentication resolved (it ran before anything read the body). */
+  access: Access;
   startTime: number;
   /** Checks the body's shape (throws a 400 LlmuxError). */
   validate(body: Record<string, unknown>): void;
@@ -21,8 +23,8 @@ export interface PrepareCallOptions {
 
 /**
  * Everything between an HTTP request and a gateway call, shared by every model route: the call id
- * header, the client-disconnect signal (armed first, so a client that leaves during auth, body reading
- * or hooks never reaches the upstream), auth, the body (size limit), validation, model access, the call
+ * header, the client-disconnect signal (so a client that leaves during auth, body reading or hooks
+ * never reaches the upstream), the access the route table resolved, the body (size limit), validation, model access, the call
  * context and the beforeCall hooks. Resolves to undefined when the request was answered or abandoned.
  */
 export async function prepareCall(
@@ -36,8 +38,10 @@ export async function prepareCall(
   response.on("close", () => {
     if (!response.writableFinished) controller.abort();
   });
+  // A client that left during authentication (before the listener above existed).
+  if (response.destroyed || request.socket?.destroyed) controller.abort();
   await gateway.ready;
-  const access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize);
+  const access = options.access;
   let body = await readJsonBody(request, gateway.config.maxRequestBytes, options.parsedBody);
   options.validate(body);
   const model = body.model as string;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
+import type { Access } from "./authenticate";
 import { json } from "./create-handler";
 import { prepareCall } from "./prepare-call";
 import { SseWriter } from "./sse-writer";
@@ -17,12 +18,14 @@ export async function handleResponsesRoute(
   response: ServerResponse,
   parsedBody: unknown,
   startTime: number,
+  access: Access,
 ): Promise<void> {
   const input = await prepareCall(gateway, {
     callType: "responses",
     request,
     response,
     parsedBody,
+    access,
     startTime,
     validate,
   });
