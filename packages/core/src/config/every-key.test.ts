@@ -149,8 +149,9 @@ const PROOFS: Record<Section, Record<string, Proof>> = {
     content_policy_fallbacks: { resolved: [{ m: ["n"] }] },
     default_fallbacks: { resolved: ["n"] },
     model_group_alias: { resolved: { alias: "m" } },
-    cache: { warnsUntilHonoured: true },
-    cache_params: { warnsUntilHonoured: { type: "redis" } },
+    // read by the response cache when the gateway starts (it needs the resolved Redis and the environment)
+    cache: { readBy: ["cache/cache-settings.ts"], sample: true },
+    cache_params: { readBy: ["cache/cache-settings.ts"], sample: { type: "local", ttl: 60 } },
   },
   general_settings: {
     master_key: { resolved: "sk-master" },

@@ -161,12 +161,6 @@ export function resolveConfig(input: LlmuxConfig, options: LoadConfigOptions = {
 
   const litellm = config.litellm_settings ?? {};
   const general = config.general_settings ?? {};
-  for (const key of NOT_YET_USED_LITELLM_SETTINGS) {
-    if ((litellm as Record<string, unknown>)[key] !== undefined)
-      warn(
-        `llmux config: 'litellm_settings.${key}' is not used yet: the response cache comes with @llmux/redis (issue 13)`,
-      );
-  }
   const result: ResolvedConfig = {
     deployments,
     router,
@@ -360,12 +354,6 @@ const INFORMATIONAL_MODEL_INFO = [
 
 /** routing_strategy_args keys the strategies read. */
 const ROUTING_STRATEGY_ARGS = ["lowest_latency_buffer"];
-
-/**
- * litellm_settings keys of the response cache (issue 13, @llmux/redis): accepted, and named in a
- * warning until the cache reads them (the key-walking test accepts either).
- */
-const NOT_YET_USED_LITELLM_SETTINGS = ["cache", "cache_params"] as const;
 
 const PLUGIN_SETTING = /^(prometheus|mlflow|otel|langfuse)_/;
 
