@@ -148,6 +148,9 @@ describe("dashboard data endpoints", () => {
       expect(JSON.stringify(anonymous.body)).not.toContain("c1");
       expect((await get(`${setup.url}/api/${path}`, "sk-wrong")).status).toBe(401);
     }
+    expect((await get(`${setup.url}/api/session`, null)).body).toEqual({ authenticated: false });
+    expect((await get(`${setup.url}/api/session`, "sk-wrong")).body).toEqual({ authenticated: false });
+    expect((await get(`${setup.url}/api/session`)).body).toEqual({ authenticated: true });
     const page = await fetch(`${setup.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");

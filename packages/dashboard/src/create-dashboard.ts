@@ -150,6 +150,15 @@ export function createDashboard(host: DashboardHost, options: DashboardOptions =
       return serveStatic(path, method, response);
     }
     if (!path.startsWith("/api/")) return false;
+    if (method === "GET" && path === "/api/session") {
+      // Tells the page whether its key is accepted, without a 401 (which browsers log as a console error).
+      const authenticated = await host.authenticate(request).then(
+        () => true,
+        () => false,
+      );
+      send(response, 200, { authenticated });
+      return true;
+    }
     try {
       await host.authenticate(request);
     } catch (error) {

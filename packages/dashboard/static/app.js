@@ -95,8 +95,19 @@
     $("signin-key").focus();
   }
 
+  async function signedIn() {
+    const session = await api("session");
+    return session.authenticated === true;
+  }
+
   async function start() {
     try {
+      if (!(await signedIn())) {
+        if (key) sessionStorage.removeItem(KEY_STORAGE);
+        key = null;
+        showSignIn("");
+        return;
+      }
       const overview = await api("overview");
       $("signin").hidden = true;
       $("app").hidden = false;
@@ -115,7 +126,7 @@
       if (error instanceof AuthError) {
         if (key) sessionStorage.removeItem(KEY_STORAGE);
         key = null;
-        showSignIn(key === null && $("signin-key").value ? "That key is not accepted." : "");
+        showSignIn("");
       } else {
         showSignIn(`The dashboard is not reachable: ${error.message}`);
       }
@@ -141,7 +152,7 @@
     event.preventDefault();
     key = $("signin-key").value.trim();
     try {
-      await api("overview");
+      if (!(await signedIn())) throw new AuthError("not accepted");
       sessionStorage.setItem(KEY_STORAGE, key);
       $("signin-key").value = "";
       await start();

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  createDashboardHandler,
   createGateway,
   createHandler,
   type Gateway,
@@ -22,6 +23,16 @@ export interface LlmuxMiddleware {
   readonly errorHandler: (
     error: unknown,
     request: IncomingMessage,
+    response: ServerResponse,
+    next: Next,
+  ) => void;
+  /**
+   * The built-in dashboard (needs @llmux/dashboard installed), for a mount of the host's choice:
+   * `app.use("/llmux", gateway.dashboard)`. Created on first access; its data endpoints need the
+   * master key (or an admin key). See docs/dashboard.md.
+   */
+  readonly dashboard: (
+    request: IncomingMessage & { body?: unknown },
     response: ServerResponse,
     next: Next,
   ) => void;
@@ -70,7 +81,23 @@ export function llmux(options: GatewayOptions | Gateway): LlmuxMiddleware {
       );
     } else next(error);
   };
-  return Object.assign(llmuxMiddleware, { gateway, errorHandler });
+  let dashboard: LlmuxMiddleware["dashboard"] | undefined;
+  const dashboardMiddleware = (): LlmuxMiddleware["dashboard"] => {
+    if (dashboard) return dashboard;
+    const handleDashboard = createDashboardHandler(gateway);
+    // Named for the host's traces, like the gateway's middleware.
+    const llmuxDashboard: LlmuxMiddleware["dashboard"] = (request, response, next) => {
+      handleDashboard(request, response, hostParsedBody(request, request.body)).then((handled) => {
+        if (!handled) next();
+      }, next);
+    };
+    dashboard = llmuxDashboard;
+    return dashboard;
+  };
+  return Object.defineProperty(Object.assign(llmuxMiddleware, { gateway, errorHandler }), "dashboard", {
+    get: dashboardMiddleware,
+    enumerable: true,
+  }) as LlmuxMiddleware;
 }
 
 function isGateway(value: GatewayOptions | Gateway): value is Gateway {

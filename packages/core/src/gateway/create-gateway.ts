@@ -84,6 +84,8 @@ export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls
    */
   rootPaths(): string[];
   plugins(): readonly LlmuxPlugin[];
+  /** Adds a plugin after creation (the dashboard registers its sink when it is first mounted). */
+  addPlugin(plugin: LlmuxPlugin): void;
   newCallId(): string;
   runBeforeCall(context: BeforeCallContext): Promise<Record<string, unknown>>;
   chat(input: CallInput): Promise<CallOutcome<ChatCompletion>>;
@@ -566,6 +568,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ),
     ],
     plugins: () => plugins,
+    addPlugin,
     newCallId: () => randomUUID(),
 
     async runBeforeCall(context) {
