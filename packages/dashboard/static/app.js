@@ -417,8 +417,9 @@
     if (charts.names !== names || !charts.spend) {
       charts.spend?.destroy();
       charts.tokens?.destroy();
-      charts.spend = chart($("spend-chart"), "Spend (USD)", series, spendData, (value) => cost(value));
-      charts.tokens = chart($("tokens-chart"), "Tokens", series, tokenData, (value) => count(value));
+      const step = report.bucketMs / 1000;
+      charts.spend = chart($("spend-chart"), "Spend (USD)", series, spendData, (value) => cost(value), step);
+      charts.tokens = chart($("tokens-chart"), "Tokens", series, tokenData, (value) => count(value), step);
       charts.names = names;
     } else {
       charts.spend.setData(spendData);
@@ -426,8 +427,10 @@
     }
   }
 
-  function chart(target, title, series, data, format) {
+  function chart(target, title, series, data, format, step) {
     const width = Math.max(320, target.clientWidth || 520);
+    // One bar per bucket; the series of a bucket side by side.
+    const bars = uPlot.paths.bars({ size: [0.8 / Math.max(1, series.length), 40], align: 0 });
     return new uPlot(
       {
         title,
@@ -438,13 +441,19 @@
           ...series.map((entry, index) => ({
             label: entry.name,
             stroke: COLORS[index],
-            fill: `${COLORS[index]}22`,
-            width: 1.5,
+            fill: `${COLORS[index]}55`,
+            width: 1,
+            paths: bars,
+            points: { show: false },
             value: (_plot, value) => (value === null || value === undefined ? "—" : format(value)),
           })),
         ],
         axes: [{}, { values: (_plot, ticks) => ticks.map((tick) => format(tick)), size: 70 }],
-        scales: { y: { range: (_plot, min, max) => [0, Math.max(max, min, 1e-9) * 1.1] } },
+        scales: {
+          // Room for the last bucket's bar.
+          x: { range: (_plot, min, max) => [min, max + step] },
+          y: { range: (_plot, min, max) => [0, Math.max(max, min, 1e-9) * 1.1] },
+        },
       },
       data,
       target,

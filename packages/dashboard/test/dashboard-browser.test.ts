@@ -99,13 +99,17 @@ async function sendCalls(): Promise<void> {
   let streamCost: number | undefined;
   for await (const chunk of stream) {
     const cost = (chunk.usage as { cost?: unknown } | null | undefined)?.cost;
-    if (cost !== undefined) streamCost = typeof cost === "number" ? cost : Number((cost as { total: number }).total);
+    if (cost !== undefined)
+      streamCost = typeof cost === "number" ? cost : Number((cost as { total: number }).total);
   }
   expect(streamCost).toBeGreaterThan(0);
   sent.set(response.headers.get("x-llmux-call-id")!, streamCost!);
   // The failing deployment: a 429 with retry-after puts it in cooldown.
   await expect(
-    client.chat.completions.create({ model: "flaky", messages: [{ role: "user", content: "are you there?" }] }),
+    client.chat.completions.create({
+      model: "flaky",
+      messages: [{ role: "user", content: "are you there?" }],
+    }),
   ).rejects.toMatchObject({ status: 429 });
   await gateway.gateway.flush();
 }
@@ -140,7 +144,9 @@ describe("the dashboard in Chromium", () => {
     // A wrong key is refused in the form.
     await stranger.fill("#signin-key", "sk-wrong");
     await stranger.click("#signin button[type=submit]");
-    await expect.poll(() => stranger.locator("#signin-error").textContent()).toBe("That key is not accepted.");
+    await expect
+      .poll(() => stranger.locator("#signin-error").textContent())
+      .toBe("That key is not accepted.");
     expect(await stranger.locator("#app").isVisible()).toBe(false);
     // The data endpoints refuse it too.
     const direct = await stranger.evaluate(async () => {
@@ -179,9 +185,9 @@ describe("the dashboard in Chromium", () => {
     const flaky = page.locator('#deployments tr[data-deployment-id="flaky-east"]');
     await expect.poll(() => flaky.getAttribute("data-state"), { timeout: 30_000 }).toBe("cooling");
     expect(await flaky.locator("td.state").textContent()).toMatch(/cooling down until .*\(rate_limit\)/);
-    expect(await page.locator('#deployments tr[data-deployment-id="mini-east"]').getAttribute("data-state")).toBe(
-      "healthy",
-    );
+    expect(
+      await page.locator('#deployments tr[data-deployment-id="mini-east"]').getAttribute("data-state"),
+    ).toBe("healthy");
 
     // Model groups: 4 calls to gpt-4o-mini without error, 1 failed call to flaky.
     const mini = page.locator('#models tr[data-model-group="gpt-4o-mini"]');

@@ -70,4 +70,40 @@ describe.each(majors)("%s", (_name, express) => {
     expect(((await response.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
     await gateway.gateway.shutdown();
   });
+
+  it("gateway.dashboard: the page at /llmux/, its data only with the master key", async () => {
+    const app = express();
+    app.use(express.json());
+    const gateway = llmux({
+      config: { ...config, general_settings: { master_key: "sk-admin" } },
+    });
+    app.use("/v1", gateway, gateway.errorHandler);
+    app.use("/llmux", gateway.dashboard);
+    app.get("/llmux/host-route", (_request, response) => {
+      response.json({ host: true });
+    });
+    const url = await listen(app);
+    const chat = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-admin" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(chat.status).toBe(200);
+    const callId = chat.headers.get("x-llmux-call-id");
+    await gateway.gateway.flush();
+    const redirect = await fetch(`${url}/llmux`, { redirect: "manual" });
+    expect(redirect.status).toBe(308);
+    expect(redirect.headers.get("location")).toBe("/llmux/");
+    const page = await fetch(`${url}/llmux/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("llmux dashboard");
+    expect((await fetch(`${url}/llmux/api/calls`)).status).toBe(401);
+    const calls = await fetch(`${url}/llmux/api/calls`, { headers: { authorization: "Bearer sk-admin" } });
+    expect(calls.status).toBe(200);
+    const body = (await calls.json()) as { calls: Array<{ callId: string; modelGroup: string }> };
+    expect(body.calls.map((call) => [call.callId, call.modelGroup])).toEqual([[callId, "m"]]);
+    // Paths that are not the dashboard's go on to the host.
+    expect(await (await fetch(`${url}/llmux/host-route`)).json()).toEqual({ host: true });
+    await gateway.gateway.shutdown();
+  });
 });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  createDashboardHandler,
   createGateway,
   createHandler,
   type Gateway,
@@ -27,6 +28,11 @@ export interface LlmuxKoaOptions {
    * Not needed under koa-mount (it strips the mount path itself) or for "/v1" paths routed by @koa/router.
    */
   prefix?: string;
+  /**
+   * Where `gateway.dashboard` serves the built-in dashboard (needs @llmux/dashboard). Default "/llmux";
+   * "" under koa-mount, which strips the mount path itself.
+   */
+  dashboardPath?: string;
 }
 
 /** Koa middleware with the gateway it serves (for flush/shutdown and in-process calls). */
@@ -37,6 +43,11 @@ export interface LlmuxKoaMiddleware extends KoaMiddleware {
    * large) on the gateway's paths into OpenAI-format 400/413 answers. Not needed when llmux comes first.
    */
   readonly errorHandler: KoaMiddleware;
+  /**
+   * The built-in dashboard at `dashboardPath` ("/llmux" by default): `app.use(gateway.dashboard)`.
+   * Created on first access; its data endpoints need the master key (or an admin key). See docs/dashboard.md.
+   */
+  readonly dashboard: KoaMiddleware;
 }
 
 /**
@@ -78,7 +89,39 @@ export function llmux(options: GatewayOptions | Gateway, settings: LlmuxKoaOptio
     }
   };
 
-  return Object.assign(llmuxGateway, { gateway, errorHandler });
+  let dashboard: KoaMiddleware | undefined;
+  const dashboardMiddleware = (): KoaMiddleware => {
+    if (dashboard) return dashboard;
+    const handleDashboard = createDashboardHandler(gateway);
+    const path = settings.dashboardPath?.replace(/\/+$/, "") ?? "/llmux";
+    const llmuxDashboard: KoaMiddleware = async (context, next) => {
+      if (path && context.path !== path && !context.path.startsWith(`${path}/`)) return void (await next());
+      const request = context.req;
+      const original = request.url ?? "/";
+      if (path && context.path === path) {
+        // The page's relative URLs need the trailing slash.
+        context.respond = false;
+        context.res.writeHead(308, { location: `${path}/${original.slice(path.length)}` });
+        context.res.end();
+        return;
+      }
+      if (path) request.url = original.slice(path.length) || "/";
+      let handled: boolean;
+      try {
+        handled = await handleDashboard(request, context.res, hostParsedBody(request, context.request.body));
+      } finally {
+        request.url = original;
+      }
+      if (handled) context.respond = false;
+      else await next();
+    };
+    dashboard = llmuxDashboard;
+    return dashboard;
+  };
+  return Object.defineProperty(Object.assign(llmuxGateway, { gateway, errorHandler }), "dashboard", {
+    get: dashboardMiddleware,
+    enumerable: true,
+  }) as LlmuxKoaMiddleware;
 }
 
 /** koa-bodyparser, @koa/bodyparser and koa-body (co-body / raw-body) errors, recognised by shape. */

@@ -156,4 +156,43 @@ describe.each([
     );
     expect(unknown.status).toBe(404);
   });
+
+  it("gateway.dashboard: served at /llmux (or under koa-mount), data only with the master key", async () => {
+    const guarded = createGateway({
+      config: {
+        model_list: [{ model_name: "m", litellm_params: { model: "mock/m" } }],
+        general_settings: { master_key: "sk-admin" },
+      },
+    });
+    const api = llmux(guarded, { prefix: "/v1" });
+    const mounted = llmux(guarded, { dashboardPath: "" });
+    const app = new KoaVersion();
+    app.use(api);
+    app.use(api.dashboard);
+    app.use(mount("/ops", mounted.dashboard));
+    app.use(async (context) => {
+      context.body = { host: context.path };
+    });
+    const url = await listen(app);
+    const chat = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-admin" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(chat.status).toBe(200);
+    await guarded.flush();
+    const redirect = await fetch(`${url}/llmux`, { redirect: "manual" });
+    expect(redirect.status).toBe(308);
+    expect(redirect.headers.get("location")).toBe("/llmux/");
+    expect(await (await fetch(`${url}/llmux/`)).text()).toContain("llmux dashboard");
+    expect((await fetch(`${url}/llmux/api/calls`)).status).toBe(401);
+    for (const base of [`${url}/llmux`, `${url}/ops`]) {
+      const calls = await fetch(`${base}/api/calls`, { headers: { authorization: "Bearer sk-admin" } });
+      const body = (await calls.json()) as { calls: Array<{ callId: string }> };
+      // One dashboard per gateway, whichever middleware serves it.
+      expect(body.calls.map((call) => call.callId)).toEqual([chat.headers.get("x-llmux-call-id")]);
+    }
+    expect(await (await fetch(`${url}/llmux/elsewhere`)).json()).toEqual({ host: "/llmux/elsewhere" });
+    await guarded.shutdown();
+  });
 });

@@ -48,17 +48,31 @@ const dashboards = new WeakMap<Gateway, Promise<DashboardHandle>>();
  * mount where the host likes (`app.use("/llmux", gateway.dashboard)`). The package is loaded and its
  * plugin registered with the gateway when this is first called, so a gateway that never mounts the
  * dashboard keeps no call history. Every data endpoint passes the admin check of the management
- * routes (the master key, or an admin key from the host's authorize hook); the page itself holds no
- * data. Resolves false for paths that are not the dashboard's.
+ * routes (the master key, or an admin key from the host's authorize hook), and with neither configured
+ * the data stays closed; the page itself holds no data. Resolves false for paths that are not the
+ * dashboard's.
  */
 export function createDashboardHandler(gateway: Gateway): DashboardHandler {
   let loading = dashboards.get(gateway);
   if (!loading) {
+    // Registered now, so the calls made while the package loads are not missed.
+    const deferred = deferredPlugin();
+    gateway.addPlugin(deferred.plugin);
     loading = importOptional<DashboardModule>("@llmux/dashboard").then((module) => {
       const dashboard = module.createDashboard({
-        authenticate: (request) =>
-          authenticate(request, gateway.config.masterKey, gateway.options.authorize, "admin"),
-        addPlugin: (plugin) => gateway.addPlugin(plugin),
+        authenticate: async (request) => {
+          if (!gateway.config.masterKey && !gateway.options.authorize) {
+            // An open gateway does not make an open dashboard: call content and keys stay private.
+            throw new LlmuxError({
+              kind: "authentication",
+              message:
+                "The dashboard's data needs general_settings.master_key or the host's authorize hook (see docs/dashboard.md)",
+              code: "dashboard_auth_not_configured",
+            });
+          }
+          return authenticate(request, gateway.config.masterKey, gateway.options.authorize, "admin");
+        },
+        addPlugin: (plugin) => deferred.attach(plugin),
         redact: gateway.config.redact,
         deployments: () =>
           gateway.config.deployments.map((deployment) => {
@@ -109,5 +123,44 @@ export function createDashboardHandler(gateway: Gateway): DashboardHandler {
       return true;
     }
     return handle(request, response, parsedBody);
+  };
+}
+
+const MAX_PENDING = 1_000;
+
+/**
+ * A plugin standing in for the dashboard's until its package is loaded: it keeps what arrives
+ * meanwhile (bounded) and then hands everything to the real plugin, which it forwards to from then on.
+ */
+function deferredPlugin(): { plugin: LlmuxPlugin; attach(real: LlmuxPlugin): void } {
+  let target: LlmuxPlugin | undefined;
+  let engine: Parameters<NonNullable<LlmuxPlugin["observeEngine"]>>[0] | undefined;
+  const pending: Array<(real: LlmuxPlugin) => void> = [];
+  const later = (deliver: (real: LlmuxPlugin) => void) => {
+    if (target) deliver(target);
+    else if (pending.length < MAX_PENDING) pending.push(deliver);
+  };
+  const plugin: LlmuxPlugin = {
+    name: "dashboard",
+    sink: {
+      name: "dashboard",
+      queueSize: 2_000,
+      onSuccess: (event) => later((real) => real.sink?.onSuccess?.(event)),
+      onFailure: (event) => later((real) => real.sink?.onFailure?.(event)),
+      onCooldown: (event) => later((real) => real.sink?.onCooldown?.(event)),
+    },
+    observeEngine(source) {
+      engine = source;
+      target?.observeEngine?.(source);
+    },
+    onDeploymentState: (state) => later((real) => real.onDeploymentState?.(state)),
+  };
+  return {
+    plugin,
+    attach(real) {
+      target = real;
+      if (engine) real.observeEngine?.(engine);
+      for (const deliver of pending.splice(0)) deliver(real);
+    },
   };
 }
