@@ -58,8 +58,8 @@ export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./ga
 export { onShutdownSignals } from "./gateway/shutdown-signals";
 export type { AuthorizeResult, GatewayOptions } from "./gateway/types";
 export type { LlmuxHandler } from "./http/create-handler";
-export { createDashboardHandler, type DashboardHandler } from "./http/dashboard-handler";
 export { createHandler, json, sendError } from "./http/create-handler";
+export { createDashboardHandler, type DashboardHandler } from "./http/dashboard-handler";
 export { anthropicErrorBody, openAiErrorBody } from "./http/error-body";
 export { hostParsedBody } from "./http/host-parsed-body";
 export { readJsonBody } from "./http/read-body";

@@ -200,8 +200,9 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator("#keys-off").isVisible()).toBe(true);
 
     // The key is kept for this tab only: sessionStorage, never localStorage or a cookie.
-    expect(await page.evaluate(() => sessionStorage.getItem("llmux.dashboard.key"))).toBe(MASTER);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    // (Evaluated as text: the test's TypeScript has no DOM types.)
+    expect(await page.evaluate('sessionStorage.getItem("llmux.dashboard.key")')).toBe(MASTER);
+    expect(await page.evaluate("localStorage.length")).toBe(0);
     expect(await context.cookies()).toEqual([]);
 
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -70,7 +70,9 @@ export function createDashboardHandler(gateway: Gateway): DashboardHandler {
               code: "dashboard_auth_not_configured",
             });
           }
-          return authenticate(request, gateway.config.masterKey, gateway.options.authorize, "admin");
+          // Admin: the master key when one is set (the authorize hook's callers are not admins), else the hook.
+          const masterKey = gateway.config.masterKey;
+          return authenticate(request, masterKey, masterKey ? undefined : gateway.options.authorize);
         },
         addPlugin: (plugin) => deferred.attach(plugin),
         redact: gateway.config.redact,
