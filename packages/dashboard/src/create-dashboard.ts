@@ -44,10 +44,12 @@ export function createDashboard(host: DashboardHost, options: DashboardOptions =
     request: IncomingMessage,
   ) {
     if (control.find("GET", "/spend/logs")) {
-      const answer = await control.call("GET", "/spend/logs", request.headers);
+      const end = data.now();
+      const start = end - window.windowMs;
+      const since = new Date(start).toISOString().slice(0, 10);
+      const answer = await control.call("GET", `/spend/logs?start_date=${since}`, request.headers);
       if (answer && answer.status === 200) {
-        const end = data.now();
-        return spendFromLogs(spendLogRows(answer.body), by, end - window.windowMs, end, window.bucketMs);
+        return spendFromLogs(spendLogRows(answer.body), by, start, end, window.bucketMs);
       }
       host.logger?.warn("dashboard: the control plane's /spend/logs failed; showing in-process spend", {
         status: answer?.status,

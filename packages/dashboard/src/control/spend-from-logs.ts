@@ -4,15 +4,16 @@ import type { SpendDimension, SpendReport } from "../types";
 /** A row of LiteLLM's `GET /spend/logs` (the fields the dashboard reads; others are ignored). */
 export interface SpendLogRow {
   request_id?: string;
-  api_key?: string;
+  api_key?: string | null;
+  key_alias?: string | null;
   spend?: number | string;
   total_tokens?: number | string;
   startTime?: string | number;
   model?: string;
   model_group?: string;
-  user?: string;
-  end_user?: string;
-  team_id?: string;
+  user?: string | null;
+  end_user?: string | null;
+  team_id?: string | null;
   status?: string;
   metadata?: Record<string, unknown> | string;
 }
@@ -50,9 +51,10 @@ export function spendFromLogs(
       tokens: Number(row.total_tokens ?? 0) || 0,
       failed: row.status === "failure",
     };
-    const key = stringOf(metadata.user_api_key_alias) ?? shortKey(row.api_key);
+    const key = stringOf(row.key_alias) ?? stringOf(metadata.user_api_key_alias) ?? shortKey(row.api_key);
     if (key) facts.key = key;
-    const user = row.user || row.end_user || stringOf(metadata.user_api_key_user_id);
+    // The request's user (as the in-process view counts it), else the key's owner.
+    const user = row.end_user || row.user || stringOf(metadata.user_api_key_user_id);
     if (user) facts.user = user;
     const team =
       stringOf(metadata.user_api_key_team_alias) ?? (row.team_id || stringOf(metadata.user_api_key_team_id));
@@ -102,7 +104,7 @@ function stringOf(value: unknown): string | undefined {
 }
 
 /** A hashed key as a short label (never the key itself: spend logs hold hashes). */
-function shortKey(value: string | undefined): string | undefined {
+function shortKey(value: string | null | undefined): string | undefined {
   if (!value) return undefined;
   return value.length > 12 ? `…${value.slice(-8)}` : value;
 }
