@@ -76,6 +76,12 @@ describe.each(majors)("%s", (_name, express) => {
     app.use(express.json());
     const gateway = llmux({
       config: { ...config, general_settings: { master_key: "sk-admin" } },
+      // The host's own auth: its operators are admins, its developers only callers.
+      authorize: (request) => {
+        const operator = request.headers["x-operator"];
+        if (operator === "ops") return { user: "ops", admin: true };
+        return operator === "dev" ? { user: "dev" } : false;
+      },
     });
     app.use("/v1", gateway, gateway.errorHandler);
     app.use("/llmux", gateway.dashboard);
@@ -102,6 +108,11 @@ describe.each(majors)("%s", (_name, express) => {
     expect(calls.status).toBe(200);
     const body = (await calls.json()) as { calls: Array<{ callId: string; modelGroup: string }> };
     expect(body.calls.map((call) => [call.callId, call.modelGroup])).toEqual([[callId, "m"]]);
+    // An admin from the host's authorize hook sees the data; a mere caller does not.
+    expect((await fetch(`${url}/llmux/api/calls`, { headers: { "x-operator": "ops" } })).status).toBe(200);
+    const caller = await fetch(`${url}/llmux/api/calls`, { headers: { "x-operator": "dev" } });
+    expect(caller.status).toBe(401);
+    expect(((await caller.json()) as { error: { code: string } }).error.code).toBe("admin_required");
     // Paths that are not the dashboard's go on to the host.
     expect(await (await fetch(`${url}/llmux/host-route`)).json()).toEqual({ host: true });
     await gateway.gateway.shutdown();

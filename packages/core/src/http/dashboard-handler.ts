@@ -70,9 +70,8 @@ export function createDashboardHandler(gateway: Gateway): DashboardHandler {
               code: "dashboard_auth_not_configured",
             });
           }
-          // Admin: the master key when one is set (the authorize hook's callers are not admins), else the hook.
-          const masterKey = gateway.config.masterKey;
-          return authenticate(request, masterKey, masterKey ? undefined : gateway.options.authorize);
+          // The management routes' check: the master key, or an authorize result with admin: true.
+          return authenticate(request, gateway.config.masterKey, gateway.options.authorize, "admin");
         },
         addPlugin: (plugin) => deferred.attach(plugin),
         redact: gateway.config.redact,
