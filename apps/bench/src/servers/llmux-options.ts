@@ -8,6 +8,11 @@
  *   protobuf to a receiver in another process (the `otel` callback of @llmux/otel, content
  *   captured), and Prometheus metrics (@llmux/prometheus). No console sink.
  * - a comma list of those parts ("otel", "prometheus", ...): one part alone, to see what it costs.
+ *   Not in "all": "redis" (state shared through the Redis at BENCH_REDIS_URL, default 127.0.0.1:6379, under
+ *   a key prefix of this process; the deployment has an rpm limit so every call takes the shared rpm
+ *   reservation, the one round trip a call waits for) and "cache" (the response cache, on Redis with
+ *   "redis", else in process; the load sends one request over and over, so every call after the first is a
+ *   hit). See docs/scaling.md.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +24,7 @@ import { requireEnv } from "../server-protocol";
 import { BENCH_MASTER_KEY } from "./bench-keys";
 
 /** The parts of "everything on", each of which can be measured alone (ablation). */
-export const COMPONENTS = ["auth", "jsonl", "otel", "otel-content", "prometheus"] as const;
+export const COMPONENTS = ["auth", "jsonl", "otel", "otel-content", "prometheus", "redis", "cache"] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** "off", "all" (auth, jsonl, otel with content, prometheus), or a comma list of components. */
@@ -59,10 +64,23 @@ export function llmuxOptions(mode: LlmuxMode): GatewayOptions {
     litellm_params: { model: "openai/gpt-4o", api_base: `${upstream}/v1`, api_key: "sk-bench-upstream" },
   };
   const otel = components.has("otel") || components.has("otel-content");
+  const redis = components.has("redis");
+  if (redis) Object.assign(deployment.litellm_params, { rpm: 100_000_000 });
   const options: GatewayOptions = {
     config: {
       model_list: [deployment],
+      ...(redis
+        ? {
+            router_settings: {
+              redis_url: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+              redis_key_prefix: `llmux-bench:${process.pid}:`,
+            },
+          }
+        : {}),
       litellm_settings: {
+        ...(components.has("cache")
+          ? { cache: true, cache_params: { type: redis ? "redis" : "local" } }
+          : {}),
         callbacks: otel ? ["otel"] : [],
         // the otel plugin records prompts and responses unless told not to
         ...(components.has("otel") && !components.has("otel-content") ? { otel_capture_content: false } : {}),
