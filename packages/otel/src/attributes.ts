@@ -121,6 +121,9 @@ export const LLMUX_FALLBACKS = "llmux.fallbacks";
 export const LLMUX_OVERHEAD_MS = "llmux.overhead_ms";
 export const LLMUX_COST_USD = "llmux.cost_usd";
 export const LLMUX_COST_REASON = "llmux.cost_reason";
+/** Response cache on: whether the answer came from it (a hit costs 0), and what a hit saved (USD). */
+export const LLMUX_CACHE_HIT = "llmux.cache_hit";
+export const LLMUX_CACHE_SAVED_COST_USD = "llmux.cache_saved_cost_usd";
 export const LLMUX_STATUS_CODE = "llmux.status_code";
 export const LLMUX_ATTEMPT_INDEX = "llmux.attempt.index";
 export const LLMUX_ATTEMPT_FALLBACK = "llmux.attempt.fallback";

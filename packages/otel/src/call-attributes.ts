@@ -302,6 +302,9 @@ export function writeEndAttributes(event: CallEvent, vendors: VendorKeys, out: A
   } else if (event.costReason) {
     out.setAttribute(A.LLMUX_COST_REASON, event.costReason);
   }
+  if (event.cacheHit !== undefined) out.setAttribute(A.LLMUX_CACHE_HIT, event.cacheHit);
+  if (event.cacheSavedCost !== undefined)
+    out.setAttribute(A.LLMUX_CACHE_SAVED_COST_USD, event.cacheSavedCost);
   const firstToken = event.timings.firstTokenTime;
   if (langfuse && firstToken !== undefined && Number.isFinite(firstToken)) {
     out.setAttribute(A.LANGFUSE_OBSERVATION_COMPLETION_START_TIME, new Date(firstToken).toISOString());

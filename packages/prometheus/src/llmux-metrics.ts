@@ -60,6 +60,9 @@ export class LlmuxMetrics {
   readonly callbackErrors: Counter<string>;
   readonly queuedEvents: Gauge<string>;
   readonly sharedStateErrors: Counter<string>;
+  readonly cacheHits: Counter<string>;
+  readonly cacheMisses: Counter<string>;
+  readonly cacheSavedCost: Counter<string>;
   readonly sharedStateDegraded: Gauge<string>;
 
   constructor(registry: Registry, config: LlmuxMetricsConfig) {
@@ -234,6 +237,24 @@ export class LlmuxMetrics {
         self.queuedEvents.reset();
         for (const [sink, value] of totals) self.queuedEvents.set({ sink }, value);
       },
+    });
+    this.cacheHits = new Counter({
+      name: `${prefix}cache_hits_total`,
+      help: "Calls answered from the response cache (no upstream call, cost 0)",
+      labelNames: deployment,
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: `${prefix}cache_misses_total`,
+      help: "Cacheable calls the response cache could not answer (sent upstream)",
+      labelNames: deployment,
+      registers,
+    });
+    this.cacheSavedCost = new Counter({
+      name: `${prefix}cache_saved_cost_usd_total`,
+      help: "What the calls answered from the response cache would have cost (USD)",
+      labelNames: deployment,
+      registers,
     });
     this.sharedStateErrors = new Counter({
       name: `${prefix}shared_state_errors_total`,

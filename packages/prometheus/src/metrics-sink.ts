@@ -108,7 +108,15 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
     const ttft = event.stream ? seconds(timings?.ttftMs) : undefined;
     if (ttft !== undefined) metrics.timeToFirstToken.observe(base, ttft);
 
-    const usage = event.usage;
+    if (event.cacheHit !== undefined) {
+      (event.cacheHit ? metrics.cacheHits : metrics.cacheMisses).inc(base);
+      const saved = event.cacheSavedCost;
+      if (event.cacheHit && saved !== undefined && Number.isFinite(saved) && saved >= 0)
+        metrics.cacheSavedCost.inc(base, saved);
+    }
+
+    // a cache hit sent no tokens to any provider: its usage is the cached call's, not counted again
+    const usage = event.cacheHit ? null : event.usage;
     if (usage) {
       const counts: Array<[string, number]> = [
         ["input", usage.inputTokens],
