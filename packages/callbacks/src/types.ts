@@ -106,6 +106,11 @@ export interface CallEvent extends CallStartEvent {
   responseModel?: string;
   responseId?: string;
   finishReasons?: string[];
+  /**
+   * Optional (added): true when `usage` was counted by the gateway's tokenizer because the upstream
+   * reported none (a stream without a usage chunk); the cost is then an estimate too.
+   */
+  usageEstimated?: boolean;
   usage: Usage | null;
   cost: CostBreakdown | null;
   /** Why cost is null (unpriced model, no usage, failure before a response). */

@@ -94,3 +94,12 @@ export function isNativeMessagesProvider(provider: unknown): provider is NativeM
     typeof candidate.messagesStream === "function"
   );
 }
+
+/** A provider that counts a Messages body's input tokens itself (Anthropic's count_tokens). */
+export interface TokenCounter {
+  countTokens(body: AnthropicRequest, call: ProviderCall, options: NativeMessagesOptions): Promise<number>;
+}
+
+export function isTokenCounter(provider: unknown): provider is TokenCounter {
+  return typeof (provider as Partial<TokenCounter> | undefined)?.countTokens === "function";
+}

@@ -44,6 +44,8 @@ export interface CallSuccess {
   firstTokenTime?: number;
   /** Response cache on: whether this answer was a hit, and what a hit saved. */
   cache?: { hit: boolean; savedCost?: number };
+  /** The usage was counted by the gateway's tokenizer: the upstream reported none. */
+  usageEstimated?: boolean;
 }
 
 /**
@@ -217,6 +219,7 @@ export class CallRun {
     if (result.responseModel) event.responseModel = result.responseModel;
     if (result.responseId) event.responseId = result.responseId;
     if (result.finishReasons) event.finishReasons = result.finishReasons;
+    if (result.usageEstimated) event.usageEstimated = true;
     if (result.firstTokenTime !== undefined) {
       event.timings.firstTokenTime = result.firstTokenTime;
       if (this.input.stream) event.timings.ttftMs = result.firstTokenTime - this.input.startTime;

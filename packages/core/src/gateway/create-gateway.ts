@@ -34,6 +34,7 @@ import { describeRedis } from "../state/redis-settings";
 import { SharedRouterState } from "../state/shared-router-state";
 import type { SharedState, SharedStateHealth } from "../state/shared-state";
 import { withFallback } from "../state/with-fallback";
+import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { paramsForDeployment } from "./drop-params";
@@ -45,7 +46,7 @@ import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
 import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
 import { createResponsesCalls, type ResponsesCalls } from "./responses-call";
-import { StreamAssembler } from "./stream-assembler";
+import { ProducedText, StreamAssembler } from "./stream-assembler";
 import { driveStream, readFirstItem } from "./stream-driver";
 import type { GatewayOptions } from "./types";
 
@@ -345,6 +346,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     });
   ready.catch(() => undefined);
+  // The tokenizer's tables load after start-up, off the request path, when the config counts tokens.
+  if (countsTokens(config)) {
+    ready.then(
+      () => {
+        for (const encoding of new Set(
+          config.deployments.map((deployment) => encodingForModel(deployment.model)),
+        ))
+          setTimeout(() => void loadTokenizer(encoding), 0).unref();
+      },
+      () => undefined,
+    );
+  }
 
   if (!config.masterKey && !options.authorize && !options.quietOpenWarning) {
     logger.warn(
@@ -671,6 +684,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           },
         );
         const assembler = new StreamAssembler(run.redacted || !gateway.listening());
+        const produced = new ProducedText();
         const headers = baseHeaders(
           run,
           routed.attempt.deployment,
@@ -694,6 +708,7 @@ export function createGateway(options: GatewayOptions): Gateway {
                 ? { chunk: item.chunk, usage: item.usage, ...(item.usageOnly ? { usageOnly: true } : {}) }
                 : { chunk: item.chunk },
             );
+            produced.add(item.chunk);
           },
           describe: (result) => {
             assembler.describe(result);
@@ -712,6 +727,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               });
             }
           },
+          estimateUsage: () => produced.usage(input.body, deployment.model),
           present,
         });
         return { headers, chunks: driven.items, cancel: driven.cancel };
@@ -897,6 +913,20 @@ export function createGateway(options: GatewayOptions): Gateway {
 /** Header values must be Latin-1 without control characters: other names (e.g. "模型") are percent-encoded. */
 function headerValue(text: string): string {
   return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
+}
+
+/** Whether routing reads token counts: tpm limits, context windows, pre-call checks, cost or usage routing. */
+function countsTokens(config: ResolvedConfig): boolean {
+  const router = config.router;
+  return (
+    config.deployments.some(
+      (deployment) => deployment.tpm !== undefined || deployment.maxInputTokens !== undefined,
+    ) ||
+    Object.keys(router.contextWindowFallbacks).length > 0 ||
+    router.preCallChecks === true ||
+    router.routingStrategy === "cost-based-routing" ||
+    router.routingStrategy === "usage-based-routing"
+  );
 }
 
 function isResolved(config: GatewayOptions["config"]): config is ResolvedConfig {

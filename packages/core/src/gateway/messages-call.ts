@@ -1,5 +1,5 @@
 import type { CallEvent } from "@llmux/callbacks";
-import type { Usage } from "@llmux/pricing";
+import { makeUsage, type Usage } from "@llmux/pricing";
 import { ChunksToEvents } from "../anthropic-format/chunks-to-events";
 import { completionToMessage } from "../anthropic-format/completion-to-message";
 import { MessageAssembler } from "../anthropic-format/message-assembler";
@@ -8,6 +8,7 @@ import {
   type AnthropicMessage,
   type AnthropicRequest,
   isNativeMessagesProvider,
+  isTokenCounter,
   type MessagesResult,
   type MessagesStreamItem,
   type NativeMessagesOptions,
@@ -17,8 +18,10 @@ import type { Deployment } from "../config/types";
 import type { LlmuxError } from "../errors/llmux-error";
 import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
 import type { ActiveAttempt } from "../router/router";
+import { countPromptTokens } from "../tokens/count-prompt";
+import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
-import { estimatePromptTokens } from "./estimate-tokens";
+import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { driveStream, readFirstItem } from "./stream-driver";
 
@@ -44,7 +47,25 @@ export interface MessagesStreamOutcome {
   cancel(): Promise<void>;
 }
 
+/** A count_tokens answer: Anthropic's own count, or the gateway's tokenizer estimate. */
+export interface TokenCount {
+  inputTokens: number;
+  /** "provider": counted by the deployment's upstream; "estimate": by the gateway's tokenizer. */
+  source: "provider" | "estimate";
+  /** The deployment that counted (provider source) or whose model named the encoding. */
+  deploymentId?: string;
+}
+
 export interface MessagesCalls {
+  /**
+   * POST /v1/messages/count_tokens: forwarded to the group's first Anthropic deployment (beta flags
+   * included); for every other deployment counted with the tokenizer (and said so in `source`).
+   */
+  countMessagesTokens(
+    body: Record<string, unknown>,
+    options: NativeMessagesOptions,
+    signal: AbortSignal,
+  ): Promise<TokenCount>;
   messages(input: CallInput, options?: NativeMessagesOptions): Promise<MessagesOutcome>;
   messagesStream(input: CallInput, options?: NativeMessagesOptions): Promise<MessagesStreamOutcome>;
 }
@@ -87,6 +108,28 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
   };
 
   return {
+    async countMessagesTokens(body, options, signal) {
+      const gateway = deps.gateway();
+      const group = gateway.router.resolveGroup(String(body.model));
+      const deployments = gateway.config.deployments.filter((deployment) => deployment.modelGroup === group);
+      for (const deployment of deployments) {
+        const provider = deps.providerOf(deployment);
+        if (!isTokenCounter(provider)) continue;
+        const call = deps.providerCall(deployment, signal, body);
+        const counted = await provider.countTokens(
+          { ...(deps.stripCredentials(body) as AnthropicRequest) },
+          call,
+          options,
+        );
+        return { inputTokens: counted, source: "provider", deploymentId: deployment.id };
+      }
+      const model = deployments[0]?.model ?? String(body.model);
+      await loadTokenizer(encodingForModel(model));
+      const count: TokenCount = { inputTokens: countPromptTokens(body, model), source: "estimate" };
+      if (deployments[0]) count.deploymentId = deployments[0].id;
+      return count;
+    },
+
     async messages(input, options = {}) {
       const gateway = deps.gateway();
       const run = new CallRun(gateway, input);
@@ -153,13 +196,26 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const { attempt } = routed;
         const headers = deps.baseHeaders(run, attempt.deployment, run.attempts.length + 1, attempt.startTime);
         const assembler = new MessageAssembler(run.redacted || !gateway.listening());
+        let produced = "";
         const driven = driveStream<MessagesStreamItem>({
           run,
           routed,
           signal: input.signal,
           failure: deps.failure,
           usageOf: (item) => item.usage,
-          observe: (item) => assembler.add(item.event),
+          observe: (item) => {
+            assembler.add(item.event);
+            const delta = item.event.delta as Record<string, unknown> | undefined;
+            if (item.event.type === "content_block_delta" && delta) {
+              const text = delta.text ?? delta.thinking ?? delta.partial_json;
+              if (typeof text === "string") produced += text;
+            }
+          },
+          estimateUsage: () =>
+            makeUsage({
+              inputTokens: estimatePromptTokens(input.body, attempt.deployment.model),
+              outputTokens: countTextTokens(produced, attempt.deployment.model),
+            }),
           describe: (result) => {
             if (assembler.id) result.responseId = assembler.id;
             if (assembler.model) result.responseModel = assembler.model;

@@ -177,6 +177,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
         const { attempt } = routed;
         const headers = deps.baseHeaders(run, attempt.deployment, run.attempts.length + 1, attempt.startTime);
         let final: ResponseObject | undefined;
+        let estimatedFinal = false;
         const driven = driveStream<ResponsesStreamItem>({
           run,
           routed,
@@ -186,6 +187,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
           observe: (item) => {
             if (item.event.type === "response.completed" || item.event.type === "response.incomplete") {
               final = item.event.response as ResponseObject | undefined;
+              estimatedFinal = item.usageEstimated === true;
               if (final) remember(body, items, final, attempt.deployment.modelGroup);
             }
           },
@@ -195,6 +197,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
             if (typeof final.model === "string") result.responseModel = final.model;
             result.finishReasons = [String(final.status ?? "")];
             if (!run.redacted) result.response = final.output;
+            if (estimatedFinal) result.usageEstimated = true;
           },
           present: (item, price) => {
             if (!item.usage) return item;
@@ -260,10 +263,16 @@ async function* translateStream(
       if (typeof delta?.content === "string") text += delta.content;
       for (const event of converter.push(next.value)) yield { event };
     }
-    yield* converter.finish(
-      (): Usage =>
-        makeUsage({ inputTokens: estimatedInputTokens, outputTokens: countTextTokens(text, context.model) }),
-    );
+    let estimated = false;
+    for (const item of converter.finish((): Usage => {
+      estimated = true;
+      return makeUsage({
+        inputTokens: estimatedInputTokens,
+        outputTokens: countTextTokens(text, context.model),
+      });
+    })) {
+      yield item.usage && estimated ? { ...item, usageEstimated: true } : item;
+    }
   } finally {
     await chunks.return?.(undefined);
   }

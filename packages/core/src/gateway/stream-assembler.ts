@@ -1,4 +1,6 @@
+import { makeUsage, type Usage } from "@llmux/pricing";
 import type { CallSuccess } from "./call-run";
+import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 
 /**
  * Rebuilds the assistant message from stream chunks for the call event (text, tool calls, finish
@@ -62,5 +64,34 @@ export class StreamAssembler {
       if (this.toolCalls.length > 0) message.tool_calls = this.toolCalls;
       result.response = [message];
     }
+  }
+}
+
+/**
+ * The text a chat stream produced (content, reasoning, tool-call arguments), kept only to count the
+ * call's usage with the tokenizer when the upstream sends no usage chunk.
+ */
+export class ProducedText {
+  private text = "";
+
+  add(chunk: Record<string, unknown>): void {
+    const delta = (chunk.choices as Array<{ delta?: Record<string, unknown> }> | undefined)?.[0]?.delta;
+    if (!delta) return;
+    if (typeof delta.content === "string") this.text += delta.content;
+    if (typeof delta.reasoning_content === "string") this.text += delta.reasoning_content;
+    if (Array.isArray(delta.tool_calls)) {
+      for (const call of delta.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } }>) {
+        if (typeof call.function?.name === "string") this.text += call.function.name;
+        if (typeof call.function?.arguments === "string") this.text += call.function.arguments;
+      }
+    }
+  }
+
+  /** Usage counted by the tokenizer: the request's prompt and the produced text. */
+  usage(body: Record<string, unknown>, model: string): Usage {
+    return makeUsage({
+      inputTokens: estimatePromptTokens(body, model),
+      outputTokens: countTextTokens(this.text, model),
+    });
   }
 }

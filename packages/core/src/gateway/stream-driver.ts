@@ -51,6 +51,8 @@ export interface StreamDriverOptions<T> {
   observe(item: T): void;
   /** Adds what the items told (id, model, finish reasons, content) to the call's result. */
   describe(result: CallSuccess): void;
+  /** Usage counted by the gateway when the upstream reported none (the event says it is an estimate). */
+  estimateUsage?(): Usage;
 }
 
 export interface DrivenStream<T> {
@@ -102,7 +104,13 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
       }
       settled = true;
       attempt.finish("success");
+      let estimated = false;
+      if (!usage && options.estimateUsage) {
+        usage = options.estimateUsage();
+        estimated = true;
+      }
       const result: CallSuccess = { deployment, usage, firstTokenTime: routed.value.firstTokenTime };
+      if (estimated) result.usageEstimated = true;
       options.describe(result);
       run.succeed(result, usage ? price(usage) : run.price(deployment, null));
     } catch (raw) {

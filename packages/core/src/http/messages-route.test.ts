@@ -493,19 +493,40 @@ describe("/v1/messages requests the gateway refuses, and count_tokens", () => {
     expect(mock.requests).toHaveLength(0);
   });
 
-  it("estimates count_tokens over system, messages and tools without an upstream call", async () => {
+  it("forwards count_tokens to an Anthropic deployment, beta flags included", async () => {
+    mock.clear();
+    const { data, response } = await client.messages
+      .countTokens(
+        { model: "claude", messages: [{ role: "user", content: "Hello" }] },
+        { headers: { "anthropic-beta": "token-counting-2024-11-01" } },
+      )
+      .withResponse();
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect(response.headers.get("x-llmux-token-count-source")).toBe("provider");
+    expect(mock.requests).toHaveLength(1);
+    expect(mock.requests[0]!.path).toBe("/v1/messages/count_tokens");
+    expect(mock.requests[0]!.body.model).toBe("claude-sonnet-4-20250514");
+    expect(mock.requests[0]!.headers["anthropic-beta"]).toBe("token-counting-2024-11-01");
+  });
+
+  it("counts with the tokenizer for other deployments, marked as an estimate, without an upstream call", async () => {
+    mock.clear();
     const small = await client.messages.countTokens({
-      model: "claude",
+      model: "gpt",
       messages: [{ role: "user", content: "Hello" }],
     });
-    const large = await client.messages.countTokens({
-      model: "gpt",
-      system: "x".repeat(400),
-      tools: [weatherTool],
-      messages: [{ role: "user", content: "Hello".repeat(100) }],
-    });
-    expect(small.input_tokens).toBeGreaterThan(0);
-    expect(large.input_tokens).toBeGreaterThan(small.input_tokens + 200);
+    const { data: large, response } = await client.messages
+      .countTokens({
+        model: "gpt",
+        system: "x".repeat(400),
+        tools: [weatherTool],
+        messages: [{ role: "user", content: "吾輩は猫である。名前はまだ無い。" }],
+      })
+      .withResponse();
+    // "Hello" is 1 token + 3 framing + 3 priming (o200k_base, the encoding of gpt-4o).
+    expect(small.input_tokens).toBe(7);
+    expect(large.input_tokens).toBeGreaterThan(small.input_tokens + 50);
+    expect(response.headers.get("x-llmux-token-count-source")).toBe("estimate");
     expect(mock.requests).toHaveLength(0);
   });
 });

@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NativeMessagesOptions } from "../anthropic-format/types";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
-import { estimatePromptTokens } from "../gateway/estimate-tokens";
 import type { Access } from "./authenticate";
 import { anthropicErrorBody } from "./error-body";
 import { prepareCall } from "./prepare-call";
@@ -48,10 +47,13 @@ async function serve(
     access,
     startTime,
     validate: (body) => validate(body, countOnly),
-    answerEarly: (body) => {
+    answerEarly: async (body, signal) => {
       if (!countOnly) return false;
-      // An estimate (about four characters a token over system, messages and tools); no upstream call.
-      sendJson(response, 200, { input_tokens: estimatePromptTokens(body) });
+      // Anthropic deployments count it themselves; every other one gets the tokenizer's estimate.
+      const count = await gateway.countMessagesTokens(body, nativeOptions(request), signal);
+      const headers: Record<string, string> = { "x-llmux-token-count-source": count.source };
+      if (count.deploymentId) headers["x-llmux-model-id"] = count.deploymentId;
+      sendJson(response, 200, { input_tokens: count.inputTokens }, headers);
       return true;
     },
   });

@@ -18,7 +18,7 @@ export interface PrepareCallOptions {
   /** Checks the body's shape (throws a 400 LlmuxError). */
   validate(body: Record<string, unknown>): void;
   /** Answers without a call (e.g. count_tokens) once the model is known to exist; true when it did. */
-  answerEarly?(body: Record<string, unknown>): boolean;
+  answerEarly?(body: Record<string, unknown>, signal: AbortSignal): boolean | Promise<boolean>;
 }
 
 /**
@@ -61,7 +61,7 @@ export async function prepareCall(
       code: "model_not_found",
     });
   }
-  if (options.answerEarly?.(body)) return undefined;
+  if (options.answerEarly && (await options.answerEarly(body, controller.signal))) return undefined;
   const fromHost = await gateway.options.resolveContext?.(request);
   const context = buildCallContext(body, request.headers, {
     ...access.context,

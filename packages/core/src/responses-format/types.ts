@@ -41,6 +41,8 @@ export interface ResponsesStreamItem {
   raw?: string;
   /** Set on the event that completes the call's usage (response.completed / incomplete). */
   usage?: Usage;
+  /** The usage was counted by the gateway (the upstream reported none). */
+  usageEstimated?: boolean;
 }
 
 export interface ResponsesResult {

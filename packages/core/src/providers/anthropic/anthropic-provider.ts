@@ -8,6 +8,7 @@ import type {
   MessagesStreamItem,
   NativeMessagesOptions,
   NativeMessagesProvider,
+  TokenCounter,
 } from "../../anthropic-format/types";
 import type { Deployment } from "../../config/types";
 import { LlmuxError } from "../../errors/llmux-error";
@@ -21,7 +22,9 @@ const DEFAULT_VERSION = "2023-06-01";
  * The Anthropic Messages API provider (`anthropic/`): OpenAI chat is translated to Messages and
  * back; /v1/messages bodies go through unchanged apart from the model.
  */
-export function createAnthropicProvider(name = "anthropic"): Provider & NativeMessagesProvider {
+export function createAnthropicProvider(
+  name = "anthropic",
+): Provider & NativeMessagesProvider & TokenCounter {
   const context = (call: ProviderCall) => ({
     provider: name,
     deploymentId: call.deployment.id,
@@ -110,6 +113,43 @@ export function createAnthropicProvider(name = "anthropic"): Provider & NativeMe
     },
 
     acceptsMessages: () => true,
+
+    /** POST /v1/messages/count_tokens upstream: Anthropic's own count for this body. */
+    async countTokens(
+      body: AnthropicRequest,
+      call: ProviderCall,
+      options: NativeMessagesOptions,
+    ): Promise<number> {
+      const upstream: Record<string, unknown> = { ...body, model: call.deployment.model };
+      for (const key of [
+        "stream",
+        "max_tokens",
+        "metadata",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop_sequences",
+      ])
+        delete upstream[key];
+      const { data } = await call.http.json({
+        url: `${messagesUrl(call.deployment)}/count_tokens`,
+        headers: headersFor(call.deployment, options.beta, false),
+        body: JSON.stringify(upstream),
+        signal: call.signal,
+        provider: name,
+        deploymentId: call.deployment.id,
+      });
+      const count = (data as { input_tokens?: unknown } | undefined)?.input_tokens;
+      if (typeof count !== "number") {
+        throw new LlmuxError({
+          kind: "server_error",
+          message: `${name} returned an unexpected count_tokens shape`,
+          provider: name,
+          deploymentId: call.deployment.id,
+        });
+      }
+      return count;
+    },
 
     async messages(
       body: AnthropicRequest,
