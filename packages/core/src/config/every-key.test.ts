@@ -91,6 +91,7 @@ const PROOFS: Record<Section, Record<string, Proof>> = {
     max_tokens: { readBy: ["providers/anthropic/anthropic-provider.ts"], sample: 512 },
     anthropic_version: { readBy: ["providers/anthropic/anthropic-provider.ts"], sample: "2023-06-01" },
     anthropic_beta: { readBy: ["providers/anthropic/anthropic-provider.ts"], sample: "beta-1" },
+    responses_api: { readBy: ["providers/openai/openai-responses.ts"], sample: "native" },
     aws_bedrock_runtime_endpoint: { readBy: ["providers/bedrock/bedrock-model.ts"], sample: "http://x" },
     keep_alive: { readBy: ["providers/ollama/ollama-provider.ts"], sample: "5m" },
     options: { readBy: ["providers/ollama/ollama-provider.ts"], sample: { num_ctx: 4096 } },
