@@ -4,11 +4,8 @@ export default defineConfig({
   entry: [
     "src/main.ts",
     "src/profile-summary-cli.ts",
-    "src/servers/upstream-server.ts",
-    "src/servers/bare-proxy-server.ts",
-    "src/servers/llmux-express-server.ts",
-    "src/servers/llmux-koa-server.ts",
-    "src/servers/llmux-nest-server.ts",
+    // every child server: src/servers/<name>-server.ts → dist/servers/<name>-server.js
+    "src/servers/*-server.ts",
   ],
   format: ["esm"],
   dts: false,

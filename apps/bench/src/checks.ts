@@ -1,5 +1,5 @@
 /**
- * The targets of issue 9, each a ratio or a difference within one run, evaluated against the
+ * The targets of issue 16, each a ratio or a difference within one run, evaluated against the
  * figures of that run. A check whose figures are missing (scenario skipped, soak not run) passes
  * nothing and fails nothing: it says why.
  */
@@ -36,6 +36,16 @@ function check(
   return { id, description, value, limit, pass: passes(value) };
 }
 
+/** A ratio of two figures of the same run (null when either is missing). */
+function ratio(top: number | null | undefined, bottom: number | null | undefined): number | null {
+  return top !== null && top !== undefined && bottom ? top / bottom : null;
+}
+
+function rssAfter(targets: TargetResult[], name: TargetName): number | null {
+  return targets.find((target) => target.name === name && target.status === "ran")?.rssAfterMb ?? null;
+}
+
+/** The targets of issue 16 (a host's framework is judged against the same framework's passthrough). */
 export function evaluateChecks(
   targets: TargetResult[],
   soak: SoakResult | undefined,
@@ -43,28 +53,44 @@ export function evaluateChecks(
 ): CheckResult[] {
   const checks: CheckResult[] = [];
   const missing = "not measured in this run";
+  const pairs = [
+    { subject: SUBJECT, floor: "express-proxy", minThroughput: 0.75, maxCpu: 1.4 },
+    { subject: "llmux-node-all", floor: "bare-proxy", minThroughput: 0.6, maxCpu: 1.8 },
+  ] as const;
   for (const workload of ["plain-c50", "stream-c50"] as const) {
-    const subject = figure(targets, SUBJECT, workload);
-    const floor = figure(targets, "bare-proxy", workload);
+    for (const pair of pairs) {
+      const subject = figure(targets, pair.subject, workload);
+      const floor = figure(targets, pair.floor, workload);
+      checks.push(
+        check(
+          `throughput-${pair.subject}-${workload}`,
+          `${workload}: ${pair.subject} calls/s ÷ ${pair.floor} calls/s`,
+          ratio(subject?.callsPerSecond, floor?.callsPerSecond),
+          `≥ ${pair.minThroughput.toFixed(2)}`,
+          (value) => value >= pair.minThroughput,
+          missing,
+        ),
+      );
+      checks.push(
+        check(
+          `cpu-${pair.subject}-${workload}`,
+          `${workload}: ${pair.subject} CPU ms/call ÷ ${pair.floor} CPU ms/call`,
+          ratio(subject?.serverCpuMsPerCall, floor?.serverCpuMsPerCall),
+          `≤ ${pair.maxCpu.toFixed(2)}`,
+          (value) => value <= pair.maxCpu,
+          missing,
+        ),
+      );
+    }
+    const all = figure(targets, SUBJECT, workload)?.serverCpuMsPerCall;
+    const off = figure(targets, "llmux-express-off", workload)?.serverCpuMsPerCall;
     checks.push(
       check(
-        `throughput-${workload}`,
-        `${workload}: llmux (everything on) calls/s ÷ bare proxy calls/s`,
-        subject && floor ? subject.callsPerSecond / floor.callsPerSecond : null,
-        "≥ 0.70",
-        (value) => value >= 0.7,
-        missing,
-      ),
-    );
-    checks.push(
-      check(
-        `cpu-${workload}`,
-        `${workload}: llmux (everything on) server CPU ms/call ÷ bare proxy CPU ms/call`,
-        subject?.serverCpuMsPerCall && floor?.serverCpuMsPerCall
-          ? subject.serverCpuMsPerCall / floor.serverCpuMsPerCall
-          : null,
-        "≤ 1.50",
-        (value) => value <= 1.5,
+        `telemetry-cpu-${workload}`,
+        `${workload}: telemetry CPU ms/call (llmux-express-all − llmux-express-off)`,
+        all !== null && all !== undefined && off !== null && off !== undefined ? all - off : null,
+        "≤ 0.08 ms",
+        (value) => value <= 0.08,
         missing,
       ),
     );
@@ -72,23 +98,71 @@ export function evaluateChecks(
   checks.push(
     check(
       "added-latency-c1",
-      "plain-c1: llmux (everything on) p50 − direct p50 (ms)",
+      `plain-c1: ${SUBJECT} p50 − direct p50 (ms)`,
       figure(targets, SUBJECT, "plain-c1")?.addedP50Ms,
-      "≤ 1 ms",
-      (value) => value <= 1,
+      "≤ 0.4 ms",
+      (value) => value <= 0.4,
       missing,
     ),
   );
   checks.push(
     check(
       "added-first-chunk-c1",
-      "stream-c1: llmux (everything on) time to first chunk p50 − direct (ms)",
+      `stream-c1: ${SUBJECT} time to first chunk p50 − direct (ms)`,
       figure(targets, SUBJECT, "stream-c1")?.addedFirstChunkP50Ms,
-      "≤ 1 ms",
-      (value) => value <= 1,
+      "≤ 0.4 ms",
+      (value) => value <= 0.4,
       missing,
     ),
   );
+  checks.push(
+    check(
+      "added-first-chunk-c50",
+      `stream-c50: ${SUBJECT} added time to first chunk ÷ express-proxy's`,
+      ratio(
+        figure(targets, SUBJECT, "stream-c50")?.addedFirstChunkP50Ms,
+        figure(targets, "express-proxy", "stream-c50")?.addedFirstChunkP50Ms,
+      ),
+      "≤ 1.50",
+      (value) => value <= 1.5,
+      missing,
+    ),
+  );
+  checks.push(
+    check(
+      "rss-after-run",
+      `RSS after the run: ${SUBJECT} ÷ express-proxy`,
+      ratio(rssAfter(targets, SUBJECT), rssAfter(targets, "express-proxy")),
+      "≤ 1.30",
+      (value) => value <= 1.3,
+      missing,
+    ),
+  );
+  // the peer: llmux standalone (node:http, everything on) against Portkey standalone
+  for (const workload of ["plain-c50", "stream-c50"] as const) {
+    const subject = figure(targets, "llmux-node-all", workload);
+    const peer = figure(targets, "portkey", workload);
+    checks.push(
+      check(
+        `peer-throughput-${workload}`,
+        `${workload}: llmux-node-all calls/s ÷ portkey calls/s`,
+        ratio(subject?.callsPerSecond, peer?.callsPerSecond),
+        "≥ 3.00",
+        (value) => value >= 3,
+        missing,
+      ),
+    );
+    checks.push(
+      check(
+        `peer-cpu-${workload}`,
+        `${workload}: llmux-node-all CPU ms/call ÷ portkey CPU ms/call`,
+        ratio(subject?.serverCpuMsPerCall, peer?.serverCpuMsPerCall),
+        "≤ 0.33",
+        (value) => value <= 1 / 3,
+        missing,
+      ),
+    );
+  }
   checks.push(
     check(
       "soak-rss-growth",

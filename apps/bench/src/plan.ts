@@ -17,6 +17,28 @@ export const TARGETS: TargetDefinition[] = [
     env: { BENCH_PROXY_FRAMEWORK: "express" },
   },
   {
+    name: "llmux-node-off",
+    description: "llmux's createHandler on node:http (no framework), telemetry off",
+    script: "servers/llmux-node-server.js",
+    env: { BENCH_LLMUX_MODE: "off" },
+  },
+  {
+    name: "llmux-node-all",
+    description: "llmux's createHandler on node:http (no framework), everything on",
+    script: "servers/llmux-node-server.js",
+    env: { BENCH_LLMUX_MODE: "all" },
+  },
+  {
+    name: "portkey",
+    description:
+      "the Portkey gateway (@portkey-ai/gateway, pinned), a peer, on 127.0.0.1 against the same mock",
+    script: "servers/portkey-server.js",
+    // installed with npm on first use (servers/portkey-install.ts)
+    startTimeoutMs: 300_000,
+    workloads: ["plain-c1", "plain-c50", "plain-rate"],
+    note: "plain calls only: Portkey 1.15.2 on Node 20 answers every streamed chat completion with 500 (TypeError: immutable, its updateHeaders appends to the upstream fetch Response's headers)",
+  },
+  {
     name: "llmux-express-off",
     description: "llmux on Express 5, telemetry off",
     script: "servers/llmux-express-server.js",
@@ -54,7 +76,12 @@ export const TARGETS: TargetDefinition[] = [
   },
 ];
 
-/** Targets of a run when --targets is not given. */
+/**
+ * Targets of a run when --targets is not given: at most seven, so that no server idles long
+ * between its slices (see serverWarmup). Koa, Nest and the `-off` variants run with --targets.
+ * Adding a target: a `src/servers/<name>-server.ts` child (built by tsup's glob) and an entry
+ * in TARGETS (and TargetName); it may announce extra request headers in details.requestHeaders.
+ */
 export function defaultTargets(mode: BenchMode): TargetName[] {
   if (mode === "soak" || mode === "profile") return ["llmux-express-all"];
   if (mode === "smoke") return TARGETS.map((target) => target.name);
@@ -64,8 +91,8 @@ export function defaultTargets(mode: BenchMode): TargetName[] {
     "express-proxy",
     "llmux-express-off",
     "llmux-express-all",
-    "llmux-koa-all",
-    "llmux-nest-all",
+    "llmux-node-all",
+    "portkey",
   ];
 }
 

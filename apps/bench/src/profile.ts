@@ -42,12 +42,20 @@ export async function runProfile(options: ProfileOptions): Promise<Record<CallKi
       );
       // warm up (JIT, pools), then keep only the samples of the measured load: start-up and module
       // loading are in the profile file but not in the summary
-      await closedLoop({ url: started.server.url, kind, concurrency: 50, maxCalls: 6000, maxSeconds: 12 });
+      await closedLoop({
+        url: started.server.url,
+        headers: started.headers,
+        kind,
+        concurrency: 50,
+        maxCalls: 6000,
+        maxSeconds: 12,
+      });
       await started.server.request("flush");
       const fromMicros = await started.server.request<number>("clock");
       const cpuBefore = cpuMs(started.server.pid);
       const { recorder } = await closedLoop({
         url: started.server.url,
+        headers: started.headers,
         kind,
         concurrency: 50,
         maxCalls: 2_000_000,

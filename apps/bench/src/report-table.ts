@@ -78,6 +78,7 @@ export function renderResults(results: BenchResults): string {
   for (const target of results.targets) {
     if (target.status !== "ran")
       parts.push(`${target.status.toUpperCase()} ${target.name}: ${target.note ?? ""}`);
+    else if (target.note) parts.push(`NOTE ${target.name}: ${target.note}`);
   }
   const errors = results.targets.flatMap((target) =>
     target.workloads
@@ -112,7 +113,15 @@ export function renderChecks(checks: CheckResult[]): string {
   const rows = checks.map((check) => [
     check.pass === null ? "N/A " : check.pass ? "PASS" : "FAIL",
     check.description,
-    check.value === null ? "–" : check.value.toFixed(check.id.startsWith("added") ? 3 : 2),
+    check.value === null
+      ? "–"
+      : check.value.toFixed(
+          check.id.startsWith("added-latency") ||
+            check.id.startsWith("added-first-chunk-c1") ||
+            check.id.startsWith("telemetry")
+            ? 3
+            : 2,
+        ),
     check.limit,
     check.note ?? "",
   ]);

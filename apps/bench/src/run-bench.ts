@@ -50,6 +50,7 @@ export async function runComparison(
         workloads: [],
       };
       if (target.server) result.details = target.server.details;
+      if (target.definition.note) result.note = target.definition.note;
       if (target.skipped || target.failed) {
         result.note = target.skipped ?? target.failed;
         options.log(`${result.status} ${result.name}: ${result.note}`);
@@ -67,6 +68,7 @@ export async function runComparison(
         if (!target.server || results.get(target.definition.name)!.status !== "ran") continue;
         await closedLoop({
           url: target.url!,
+          headers: target.headers,
           kind: (index) => (index % 2 === 0 ? "plain" : "stream"),
           concurrency: 20,
           maxCalls: Math.ceil(warmup.calls / chunks),
@@ -81,16 +83,23 @@ export async function runComparison(
     for (const workload of selected) {
       const cells = new Map<TargetName, Cell>();
       for (const target of running)
-        cells.set(
-          target.definition.name,
-          new Cell({ url: target.url!, server: target.server }, upstream, workload, rounds),
-        );
+        if (!target.definition.workloads || target.definition.workloads.includes(workload.name))
+          cells.set(
+            target.definition.name,
+            new Cell(
+              { url: target.url!, headers: target.headers, server: target.server },
+              upstream,
+              workload,
+              rounds,
+            ),
+          );
       for (let round = 0; round < rounds; round++) {
         for (const target of running) {
           const result = results.get(target.definition.name)!;
-          if (result.status !== "ran") continue;
+          const cell = cells.get(target.definition.name);
+          if (result.status !== "ran" || !cell) continue;
           try {
-            await cells.get(target.definition.name)!.slice();
+            await cell.slice();
           } catch (error) {
             result.status = "failed";
             result.note = `${workload.name}: ${String(error)}`;
@@ -100,8 +109,9 @@ export async function runComparison(
       }
       for (const target of running) {
         const result = results.get(target.definition.name)!;
-        if (result.status !== "ran") continue;
-        const cell = cells.get(target.definition.name)!.result();
+        const measured = cells.get(target.definition.name);
+        if (result.status !== "ran" || !measured) continue;
+        const cell = measured.result();
         result.workloads.push(cell);
         options.log(
           `${target.definition.name.padEnd(18)} ${workload.name.padEnd(11)} ${String(cell.calls).padStart(6)} calls ${cell.callsPerSecond.toFixed(0).padStart(6)}/s p50 ${cell.p50Ms.toFixed(3)} ms, ${cell.serverCpuMsPerCall?.toFixed(3) ?? "–"} CPU ms/call${cell.errors ? `, ${cell.errors} errors` : ""}`,

@@ -14,6 +14,7 @@ import type { WorkloadDefinition, WorkloadResult } from "./types";
 
 export interface CellTarget {
   url: string;
+  headers?: Record<string, string>;
   server?: ChildServerHandle;
 }
 
@@ -40,6 +41,7 @@ export class Cell {
       this.warmedUp = true;
       await closedLoop({
         url: target.url,
+        headers: target.headers,
         kind: workload.kind,
         concurrency: workload.concurrency ?? 10,
         maxCalls: workload.warmupCalls,
@@ -57,6 +59,7 @@ export class Cell {
       workload.ratePerSecond !== undefined
         ? await openLoop({
             url: target.url,
+            headers: target.headers,
             kind: workload.kind,
             ratePerSecond: workload.ratePerSecond,
             seconds: Math.min(seconds, maxCalls / workload.ratePerSecond),
@@ -65,6 +68,7 @@ export class Cell {
           })
         : await closedLoop({
             url: target.url,
+            headers: target.headers,
             kind: workload.kind,
             concurrency: workload.concurrency ?? 10,
             maxCalls,

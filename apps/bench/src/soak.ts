@@ -9,6 +9,7 @@ import type { ChildServerHandle } from "./child-server";
 import { closedLoop } from "./load/closed-loop";
 import type { SoakPlan } from "./plan";
 import { cpuMs, rssMb } from "./process-stats";
+import { requestHeadersOf } from "./start-servers";
 import type { SoakResult, TargetName } from "./types";
 
 interface GcReply {
@@ -27,6 +28,7 @@ export async function runSoak(
   log(`soak ${server.name}: warm-up ${plan.warmupCalls} calls`);
   await closedLoop({
     url: server.url,
+    headers: requestHeadersOf(server),
     kind,
     concurrency: plan.concurrency,
     maxCalls: plan.warmupCalls,
@@ -42,6 +44,7 @@ export async function runSoak(
   );
   const { recorder, elapsedSeconds } = await closedLoop({
     url: server.url,
+    headers: requestHeadersOf(server),
     kind,
     concurrency: plan.concurrency,
     maxCalls: plan.calls,

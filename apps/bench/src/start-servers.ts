@@ -7,6 +7,8 @@ export interface StartedTarget {
   definition: TargetDefinition;
   server?: ChildServerHandle;
   url?: string;
+  /** Extra request headers the server asked for (details.requestHeaders), sent on every call. */
+  headers?: Record<string, string>;
   skipped?: string;
   failed?: string;
 }
@@ -34,15 +36,22 @@ export async function startTarget(
       name: definition.name,
       script: join(directory, definition.script),
       nodeArgs,
+      startTimeoutMs: definition.startTimeoutMs,
       env: {
         ...definition.env,
         BENCH_UPSTREAM_URL: upstream.url,
         BENCH_TRACES_URL: `${String(upstream.details.receiverUrl)}/${definition.name}/v1/traces`,
       },
     });
-    return { definition, server, url: server.url };
+    return { definition, server, url: server.url, headers: requestHeadersOf(server) };
   } catch (error) {
     if (error instanceof ChildStartError && error.skip) return { definition, skipped: error.message };
     return { definition, failed: String((error as Error).message ?? error) };
   }
+}
+
+/** The extra request headers a child server announced (details.requestHeaders), if any. */
+export function requestHeadersOf(server: ChildServerHandle): Record<string, string> | undefined {
+  const headers = server.details.requestHeaders;
+  return headers && typeof headers === "object" ? (headers as Record<string, string>) : undefined;
 }

@@ -5,6 +5,9 @@ export type TargetName =
   | "direct"
   | "bare-proxy"
   | "express-proxy"
+  | "llmux-node-off"
+  | "llmux-node-all"
+  | "portkey"
   | "llmux-express-off"
   | "llmux-express-all"
   | "llmux-koa-off"
@@ -22,6 +25,12 @@ export interface TargetDefinition {
   /** Built child script under dist/ (none for "direct": the load goes straight to the mock). */
   script?: string;
   env?: Record<string, string>;
+  /** The workloads this target can run (default: all); a peer that fails a kind of call says why in `note`. */
+  workloads?: WorkloadName[];
+  /** Why some workloads are left out (printed with the results). */
+  note?: string;
+  /** How long the child may take to be ready (default 30 s; a peer installed on first use needs more). */
+  startTimeoutMs?: number;
 }
 
 export type WorkloadName =

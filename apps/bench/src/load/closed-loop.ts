@@ -16,6 +16,8 @@ export interface ClosedLoopOptions {
   /** Called every `progressEvery` calls (soak sampling). */
   onProgress?: (callsDone: number) => void;
   progressEvery?: number;
+  /** Headers a target needs on every call besides the standard ones (a peer gateway's routing). */
+  headers?: Record<string, string>;
   /** Adds to this recorder (a workload measured in several slices). */
   recorder?: LatencyRecorder;
 }
@@ -41,7 +43,7 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<LoadResult
   const worker = async () => {
     while (started < options.maxCalls && performance.now() < deadline) {
       const index = started++;
-      recorder.record(await sendCall(pool, kindOf(index)));
+      recorder.record(await sendCall(pool, kindOf(index), performance.now(), options.headers));
       done++;
       if (progressEvery > 0 && done % progressEvery === 0) options.onProgress?.(done);
     }

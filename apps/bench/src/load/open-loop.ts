@@ -18,6 +18,8 @@ export interface OpenLoopOptions {
   seconds: number;
   connections: number;
   maxInFlight?: number;
+  /** Headers a target needs on every call besides the standard ones (a peer gateway's routing). */
+  headers?: Record<string, string>;
   /** Adds to this recorder (a workload measured in several slices). */
   recorder?: LatencyRecorder;
 }
@@ -43,7 +45,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<LoadResult> {
     while (inFlight >= maxInFlight) await new Promise<void>((resolve) => (freed = resolve));
     inFlight++;
     running.push(
-      sendCall(pool, options.kind, due).then((timing) => {
+      sendCall(pool, options.kind, due, options.headers).then((timing) => {
         recorder.record(timing);
         inFlight--;
         freed?.();

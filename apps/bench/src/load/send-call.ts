@@ -21,12 +21,13 @@ export async function sendCall(
   pool: Pool,
   kind: CallKind,
   startedAt = performance.now(),
+  extraHeaders?: Record<string, string>,
 ): Promise<CallTiming> {
   try {
     const response = await pool.request({
       path: CHAT_PATH,
       method: "POST",
-      headers: requestHeaders(kind),
+      headers: extraHeaders ? { ...requestHeaders(kind), ...extraHeaders } : requestHeaders(kind),
       body: requestBody(kind),
     });
     let firstChunkMs = -1;
