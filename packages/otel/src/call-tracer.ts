@@ -53,7 +53,7 @@ interface TracerState {
 }
 
 /** A bounded map of recent callId → ids (insertion order = age). */
-class RecentCalls {
+export class RecentCalls {
   private readonly entries = new Map<string, RecordedCall>();
   constructor(private readonly max: number) {}
 

@@ -20,7 +20,7 @@ import {
 } from "@opentelemetry/resources";
 import { BasicTracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { BoundedBatchSpanProcessor } from "./bounded-batch-processor";
-import { buildCallTracer, type CallTracerSettings } from "./call-tracer";
+import { buildDeferredCallTracer, type DeferredCallTracer } from "./deferred-call-tracer";
 import { LANGFUSE_OTEL_PATH } from "./exporters";
 import { FanOutSpanProcessor } from "./fan-out-processor";
 import type { BatchOptions, Environment, ExporterStats, LlmuxCallTracer } from "./types";
@@ -46,7 +46,8 @@ export interface SharedTracing {
   /** Set by setupTracing: whether a host provider was found. */
   hostProvider: boolean | undefined;
   exporters: Map<string, ExporterEntry>;
-  callTracer: (LlmuxCallTracer & { readonly settings: CallTracerSettings }) | undefined;
+  /** The shared call tracer: records on the request path, spans built in batches (telemetry as data). */
+  callTracer: DeferredCallTracer | undefined;
   contentDenied: boolean;
   contentAllowed: boolean;
   disableInstrumentations: (() => void) | undefined;
@@ -152,6 +153,8 @@ export function addSpanExporter(
   options: AddSpanExporterOptions = {},
 ): ExporterHandle {
   const shared = sharedTracing();
+  // calls that ended before this exporter joined go to the exporters there were (as live spans did)
+  shared.callTracer?.drain();
   const described = exporter as SpanExporter & { name?: unknown; url?: unknown };
   const name =
     options.name ??
@@ -191,10 +194,14 @@ export function addSpanExporter(
     name: entry.processor.name,
     added,
     stats: () => entry.processor.stats(),
-    flush: () => entry.processor.forceFlush(),
+    flush: () => {
+      shared.callTracer?.drain();
+      return entry.processor.forceFlush();
+    },
     async remove() {
       if (removed) return;
       removed = true;
+      shared.callTracer?.drain();
       entry.users--;
       if (entry.users > 0) {
         await entry.processor.forceFlush();
@@ -225,9 +232,15 @@ export function getSharedCallTracer(options: SharedCallTracerOptions = {}): Llmu
   if (options.captureContent === false) shared.contentDenied = true;
   if (options.captureContent === true) shared.contentAllowed = true;
   if (!shared.callTracer) {
-    shared.callTracer = buildCallTracer(
+    // llmux's own pipeline (its provider's only processor is the fan-out to llmux's exporters):
+    // ids and the sampling decision on the request path, spans built from records in batches
+    shared.callTracer = buildDeferredCallTracer(
       { captureContent: false, vendors: { langfuse: true, mlflow: true } },
-      () => sharedTracing().tracerProvider.getTracer(TRACER_NAME, TRACER_VERSION),
+      {
+        getTracer: () => sharedTracing().tracerProvider.getTracer(TRACER_NAME, TRACER_VERSION),
+        onEnd: (span) => sharedTracing().fanOut.onEnd(span),
+        hasConsumers: () => sharedTracing().fanOut.list().length > 0,
+      },
     );
     followExporters(shared);
   }
@@ -240,8 +253,9 @@ export function getSharedCallTracer(options: SharedCallTracerOptions = {}): Llmu
 
 /** Spans dropped so far by llmux's shared exporters (queue full, or lost in failed exports). */
 export function droppedSpans(): number {
-  let total = 0;
-  for (const entry of sharedTracing().exporters.values()) total += entry.processor.dropped();
+  const shared = sharedTracing();
+  let total = shared.callTracer?.dropped() ?? 0;
+  for (const entry of shared.exporters.values()) total += entry.processor.dropped();
   return total;
 }
 
@@ -252,7 +266,9 @@ export function tracingStats(): ExporterStats[] {
 
 /** Sends what the shared exporters hold. */
 export async function flushTracing(): Promise<void> {
-  await sharedTracing().fanOut.forceFlush();
+  const shared = sharedTracing();
+  shared.callTracer?.drain();
+  await shared.fanOut.forceFlush();
 }
 
 /** true when something other than the no-op provider is registered as the global tracer provider. */
@@ -272,5 +288,6 @@ export async function resetSharedTracing(): Promise<void> {
   holder[REGISTRY_KEY] = undefined;
   if (!shared) return;
   shared.disableInstrumentations?.();
+  shared.callTracer?.drain();
   await shared.fanOut.shutdown();
 }

@@ -127,6 +127,8 @@ describe("exporter failures stay off the request path", () => {
     console.log(
       `[resilience] 100 calls against a backend answering after 1.5 s took ${elapsed.toFixed(1)} ms`,
     );
+    // the spans are built from the calls' records in the next drain (setImmediate), off the calls' path
+    await new Promise((resolve) => setImmediate(resolve));
     const [stats] = tracingStats();
     // 200 spans, 10 in flight, 20 queued: the rest were refused at the door.
     expect(stats?.droppedQueueFull).toBeGreaterThanOrEqual(200 - 30);
