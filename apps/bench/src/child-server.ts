@@ -49,9 +49,9 @@ export function spawnServer(options: SpawnOptions): Promise<ChildServerHandle> {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(
-        new ChildStartError(`${options.name}: not ready after ${options.startTimeoutMs ?? 30_000} ms`, false),
+        new ChildStartError(`${options.name}: not ready after ${options.startTimeoutMs ?? 60_000} ms`, false),
       );
-    }, options.startTimeoutMs ?? 30_000);
+    }, options.startTimeoutMs ?? 60_000);
 
     child.on("exit", (code, signal) => {
       exited = true;
