@@ -71,16 +71,10 @@ export function createHttpClient(options: MlflowConnectionOptions): MlflowHttpCl
   const fetchImpl = options.fetchImpl ?? defaultFetch();
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const auth = options.auth ?? readAuthFromEnv(env);
-  const credentials = createCredentialsProvider(options.aws, env);
+  const credentials = createCredentialsProvider(options.aws, env, target.sagemaker?.assumeRoleArn);
 
   let sagemakerSigner: RequestSigner | undefined;
   if (target.sagemaker) {
-    if (target.sagemaker.assumeRoleArn !== undefined && options.aws?.credentials === undefined) {
-      throw createMlflowError(
-        "config",
-        "the SageMaker tracking URI names a role to assume (#arn:aws:iam::…:role/…): llmux does not call STS itself; pass aws.credentials (e.g. fromTemporaryCredentials from @aws-sdk/credential-providers) and drop the #role suffix",
-      );
-    }
     sagemakerSigner = createRequestSigner({
       service: SAGEMAKER_SIGNING_SERVICE,
       region: target.sagemaker.region,

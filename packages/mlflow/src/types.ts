@@ -45,11 +45,19 @@ export type MlflowAuth =
 export interface AwsOptions {
   /**
    * Credentials or a provider of them. Default: the environment (`AWS_ACCESS_KEY_ID`,
-   * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), read on every request so rotated values are seen.
-   * For instance roles, SSO or assume-role pass a provider, e.g. `fromNodeProviderChain()` from
-   * `@aws-sdk/credential-providers` (not a dependency of this package).
+   * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), read on every request so rotated values are seen;
+   * without them the AWS SDK's default chain (shared files and AWS_PROFILE, SSO, web identity, ECS
+   * container credentials, EC2 instance metadata), cached and refreshed before expiry.
    */
   credentials?: AwsCredentials | AwsCredentialsProvider;
+  /** A profile of the shared config/credentials files instead of the default chain. */
+  profile?: string;
+  /** A role to assume through STS on top of the chain's credentials (also the tracking URI's `#role` suffix). */
+  roleArn?: string;
+  /** Session name of the assumed role. Default `llmux-mlflow-<time>`. */
+  roleSessionName?: string;
+  /** STS endpoint. Default AWS_ENDPOINT_URL_STS, else the regional STS endpoint. */
+  stsEndpoint?: string;
   /** Region for S3 uploads when the tracking URI is not an ARN. Default AWS_REGION / AWS_DEFAULT_REGION. */
   region?: string;
   /**

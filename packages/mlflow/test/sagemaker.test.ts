@@ -1,3 +1,7 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startContainerCredentialsServer, startStsServer } from "@llmux/testing";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
 import { type MlflowSpanExporter, mlflowExporter, resolveExperiment } from "../src/index";
@@ -21,9 +25,49 @@ const awsEnv = (server: MockMlflowServer, extra: Record<string, string> = {}) =>
   ...extra,
 });
 
+const TASK = { secretAccessKey: "task-secret", sessionToken: "task-session-token" };
+const AWS_CHAIN_VARIABLES = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_PROFILE",
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+];
+let isolation:
+  | { saved: Record<string, string | undefined>; cleanups: Array<() => Promise<void>> }
+  | undefined;
+
+/** Points every source of the AWS SDK's chain (it reads process.env) at nothing; undone after the test. */
+function isolateAwsChain() {
+  const saved: Record<string, string | undefined> = {};
+  for (const name of AWS_CHAIN_VARIABLES) {
+    saved[name] = process.env[name];
+    delete process.env[name];
+  }
+  const directory = mkdtempSync(join(tmpdir(), "llmux-mlflow-aws-"));
+  process.env.AWS_CONFIG_FILE = join(directory, "none");
+  process.env.AWS_SHARED_CREDENTIALS_FILE = join(directory, "none");
+  process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = "http://127.0.0.1:9";
+  isolation = { saved, cleanups: [] };
+  return isolation;
+}
+
 let server: MockMlflowServer | undefined;
 let exporter: MlflowSpanExporter | undefined;
 afterEach(async () => {
+  if (isolation) {
+    for (const cleanup of isolation.cleanups) await cleanup();
+    for (const [name, value] of Object.entries(isolation.saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    isolation = undefined;
+  }
   await exporter?.shutdown();
   await server?.close();
   server = undefined;
@@ -100,7 +144,8 @@ describe("SageMaker tracking server ARNs", () => {
     expect(error.message).not.toContain("wrong-secret-value");
   });
 
-  it("without AWS credentials: a config error naming the variables", async () => {
+  it("without AWS credentials anywhere: a config error naming the chain tried, not a hang", async () => {
+    isolateAwsChain();
     const error = await resolveExperiment({
       trackingUri: ARN,
       experimentName: "llmux",
@@ -108,6 +153,58 @@ describe("SageMaker tracking server ARNs", () => {
     }).catch((e) => e);
     expect(error.kind).toBe("config");
     expect(error.message).toContain("AWS_ACCESS_KEY_ID");
+    expect(error.message).toContain("tried the AWS default chain");
+    expect(error.message).toContain("EC2 instance metadata");
+  });
+
+  it("takes credentials from the ECS container-credentials endpoint (the default chain)", async () => {
+    const isolation = isolateAwsChain();
+    const first = { ...TASK, accessKeyId: "ASIATASKONE", expiration: new Date(Date.now() + 60 * 60_000) };
+    const ecs = await startContainerCredentialsServer({ credentials: () => first });
+    isolation.cleanups.push(() => ecs.close());
+    process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${ecs.url}/creds`;
+    server = await startMockMlflow({
+      experiments: { llmux: "5" },
+      sigv4: { ...first, region: "us-west-2" },
+    });
+    const id = await resolveExperiment({
+      trackingUri: ARN,
+      experimentName: "llmux",
+      env: { SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT: server.url },
+    });
+    expect(id).toBe("5");
+    expect(server.requests[0]?.signature?.valid).toBe(true);
+    expect(server.requests[0]?.headers["x-amz-security-token"]).toBe(TASK.sessionToken);
+    expect(ecs.requests).toHaveLength(1);
+  });
+
+  it("a #role suffix assumes the role through STS (AWS_ENDPOINT_URL_STS), signed by the caller's keys", async () => {
+    const isolation = isolateAwsChain();
+    const assumed = { ...TASK, accessKeyId: "ASIAASSUMEDROLE", expiration: new Date(Date.now() + 3_600_000) };
+    const sts = await startStsServer({
+      callers: [{ accessKeyId: "AKIDCALLER", secretAccessKey: "caller-secret" }],
+      credentials: () => assumed,
+    });
+    isolation.cleanups.push(() => sts.close());
+    server = await startMockMlflow({
+      experiments: { llmux: "8" },
+      sigv4: { ...assumed, region: "us-west-2" },
+    });
+    const id = await resolveExperiment({
+      trackingUri: `${ARN}#arn:aws:iam::123456789012:role/other`,
+      experimentName: "llmux",
+      env: {
+        SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT: server.url,
+        AWS_ACCESS_KEY_ID: "AKIDCALLER",
+        AWS_SECRET_ACCESS_KEY: "caller-secret",
+        AWS_ENDPOINT_URL_STS: sts.url,
+      },
+    });
+    expect(id).toBe("8");
+    expect(new URLSearchParams(sts.requests[0]?.body).get("RoleArn")).toBe(
+      "arn:aws:iam::123456789012:role/other",
+    );
+    expect(server.requests[0]?.signature?.valid).toBe(true);
   });
 
   it("takes credentials from a provider (instance roles etc. through @aws-sdk/credential-providers)", async () => {
@@ -130,16 +227,6 @@ describe("SageMaker tracking server ARNs", () => {
     expect(id).toBe("3");
     expect(calls).toBe(1);
     expect(server.requests[0]?.signature?.valid).toBe(true);
-  });
-
-  it("a #role suffix without a credentials provider is a config error (no STS call is made)", async () => {
-    const error = await resolveExperiment({
-      trackingUri: `${ARN}#arn:aws:iam::123456789012:role/other`,
-      experimentName: "llmux",
-      env: { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" },
-    }).catch((e) => e);
-    expect(error.kind).toBe("config");
-    expect(error.message).toContain("aws.credentials");
   });
 
   it("OTLP export to a SageMaker server with /v1/traces is signed over the protobuf body", async () => {

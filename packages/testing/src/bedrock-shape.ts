@@ -5,7 +5,8 @@
  */
 import { EventStreamCodec } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
-import { anthropicMessage, buildAnthropicAnswer } from "./anthropic-shape.js";
+import { buildAnthropicAnswer } from "./anthropic-shape.js";
+import { anthropicStreamEvents, chunkFrame, invokeMessage, wantsThinking } from "./bedrock-invoke-stream.js";
 import type { Exchange } from "./exchange.js";
 import { buildReply, buildUsage, embeddingVector, measureInput, PromptMeter } from "./reply.js";
 import { verifySigV4 } from "./sigv4-verifier.js";
@@ -63,7 +64,27 @@ function eventFrame(eventType: string, payload: string): Uint8Array {
   });
 }
 
-async function authorize(exchange: Exchange, credentials: BedrockCredentials): Promise<boolean> {
+async function authorize(exchange: Exchange, accepted: BedrockCredentials[]): Promise<boolean> {
+  // The key id the request claims picks the set to verify with (any set when it names none).
+  const authorization = String(exchange.record.headers.authorization ?? "");
+  const credentials =
+    accepted.find((candidate) => authorization.includes(`Credential=${candidate.accessKeyId}/`)) ??
+    accepted[0]!;
+  if (
+    credentials.sessionToken !== undefined &&
+    authorization.includes(`Credential=${credentials.accessKeyId}/`)
+  ) {
+    const token = exchange.record.headers["x-amz-security-token"];
+    if (token !== credentials.sessionToken) {
+      writeTypedError(
+        exchange,
+        403,
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+      );
+      return false;
+    }
+  }
   const problem = await verifySigV4(
     {
       method: exchange.record.method,
@@ -83,7 +104,7 @@ async function authorize(exchange: Exchange, credentials: BedrockCredentials): P
 export async function handleConverse(
   exchange: Exchange,
   stream: boolean,
-  credentials: BedrockCredentials,
+  credentials: BedrockCredentials[],
 ): Promise<void> {
   if (!(await authorize(exchange, credentials))) return;
   if (!(await exchange.prelude(stream, writeBedrockError))) return;
@@ -218,7 +239,7 @@ function parseArguments(text: string): unknown {
 export async function handleInvoke(
   exchange: Exchange,
   modelId: string,
-  credentials: BedrockCredentials,
+  credentials: BedrockCredentials[],
 ): Promise<void> {
   if (!(await authorize(exchange, credentials))) return;
   if (!(await exchange.prelude(false, writeBedrockError))) return;
@@ -287,7 +308,7 @@ export async function handleInvoke(
     const answer = buildAnthropicAnswer({ ...body, model: modelId }, exchange.settings.words, fault);
     exchange.sendJson(
       200,
-      anthropicMessage(answer),
+      invokeMessage(answer, wantsThinking(body)),
       tokenHeaders(answer.usage.promptTokens, answer.usage.completionTokens),
     );
     return;
@@ -314,4 +335,31 @@ function tokenHeaders(input: number, output: number): Record<string, string> {
     "x-amzn-bedrock-input-token-count": String(input),
     "x-amzn-bedrock-output-token-count": String(output),
   };
+}
+
+/** POST /model/{modelId}/invoke-with-response-stream: Anthropic models, events in `chunk` frames. */
+export async function handleInvokeStream(
+  exchange: Exchange,
+  modelId: string,
+  credentials: BedrockCredentials[],
+): Promise<void> {
+  if (!(await authorize(exchange, credentials))) return;
+  if (!(await exchange.prelude(true, writeBedrockError))) return;
+  const body = exchange.body ?? {};
+  if (modelFamily(modelId) !== "anthropic") {
+    writeBedrockError(
+      exchange,
+      400,
+      `The provided model identifier is invalid for InvokeModelWithResponseStream in the mock: ${modelId}`,
+    );
+    return;
+  }
+  if (!Array.isArray(body.messages)) {
+    writeBedrockError(exchange, 400, "messages: Field required");
+    return;
+  }
+  const answer = buildAnthropicAnswer({ ...body, model: modelId }, exchange.settings.words, exchange.fault);
+  const events = anthropicStreamEvents(answer, wantsThinking(body));
+  const frames = events.slice(0, -1).map(chunkFrame);
+  await streamFrames(exchange, frames, chunkFrame(events.at(-1)!), { "x-amzn-requestid": requestId() });
 }

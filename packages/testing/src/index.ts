@@ -1,3 +1,11 @@
+export {
+  type AwsStandIn,
+  type AwsStandInRequest,
+  type ServedCredentials,
+  startContainerCredentialsServer,
+  startInstanceMetadataServer,
+  startStsServer,
+} from "./aws-stand-ins.js";
 export { startMockProvider } from "./mock-provider.js";
 export * from "./otlp/index.js";
 export type {

@@ -21,7 +21,7 @@ const SCENARIO_PREFIX = "/scenario/";
 /** Settings the route handlers read. */
 export interface ProviderSettings extends ExchangeSettings {
   models: readonly string[];
-  bedrockCredentials: BedrockCredentials;
+  bedrockCredentials: BedrockCredentials[];
 }
 
 interface Waiter {
@@ -41,10 +41,9 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     words: options.words ?? 12,
     chunkDelayMs: options.chunkDelayMs ?? 0,
     models: options.models ?? DEFAULT_MODELS,
-    bedrockCredentials: options.bedrockCredentials ?? {
-      accessKeyId: "AKIDMOCKTEST",
-      secretAccessKey: "mock-secret",
-    },
+    bedrockCredentials: [
+      options.bedrockCredentials ?? { accessKeyId: "AKIDMOCKTEST", secretAccessKey: "mock-secret" },
+    ].flat(),
   };
   const recordRequests = options.recordRequests !== false;
   const requests: RecordedRequest[] = [];

@@ -2,7 +2,7 @@
  * Maps a method and path (scenario prefix already removed) to a provider-shape handler and its error writer.
  */
 import { handleCountTokens, handleMessages, writeAnthropicError } from "./anthropic-shape.js";
-import { handleConverse, handleInvoke, writeBedrockError } from "./bedrock-shape.js";
+import { handleConverse, handleInvoke, handleInvokeStream, writeBedrockError } from "./bedrock-shape.js";
 import type { ErrorWriter, Exchange } from "./exchange.js";
 import type { ProviderSettings } from "./mock-provider.js";
 import {
@@ -94,6 +94,11 @@ export function routeRequest(method: string, path: string, settings: ProviderSet
         case "/invoke":
           return {
             handle: (exchange) => handleInvoke(exchange, modelId, credentials),
+            writeError: writeBedrockError,
+          };
+        case "/invoke-with-response-stream":
+          return {
+            handle: (exchange) => handleInvokeStream(exchange, modelId, credentials),
             writeError: writeBedrockError,
           };
       }

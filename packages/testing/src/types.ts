@@ -12,8 +12,12 @@ export interface MockProviderOptions {
   words?: number;
   /** Delay between stream chunks, for every request unless a fault says otherwise; default 0. */
   chunkDelayMs?: number;
-  /** Credentials the Bedrock routes verify SigV4 signatures against. */
-  bedrockCredentials?: BedrockCredentials;
+  /**
+   * Credentials the Bedrock routes verify SigV4 signatures against: one set or several (e.g. the ones a
+   * credential stand-in serves, before and after rotation). A set with a sessionToken also requires it
+   * in x-amz-security-token.
+   */
+  bedrockCredentials?: BedrockCredentials | BedrockCredentials[];
   /** Model ids listed by GET /v1/models and GET /api/tags. */
   models?: string[];
   /**
@@ -28,6 +32,8 @@ export interface BedrockCredentials {
   accessKeyId: string;
   /** Default "mock-secret". */
   secretAccessKey: string;
+  /** Temporary credentials: the x-amz-security-token the request must carry. */
+  sessionToken?: string;
 }
 
 /** A running mock provider. */

@@ -139,6 +139,12 @@ export const KNOWN_KEYS = {
     "anthropic_beta",
     "responses_api",
     "aws_bedrock_runtime_endpoint",
+    // the AWS credential chain (providers/aws/aws-credentials.ts)
+    "aws_profile_name",
+    "aws_role_name",
+    "aws_session_name",
+    "aws_web_identity_token",
+    "aws_sts_endpoint",
     "keep_alive",
     "options",
   ],

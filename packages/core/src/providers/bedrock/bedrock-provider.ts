@@ -48,7 +48,7 @@ export function createBedrockProvider(name = "bedrock"): Provider & NativeMessag
     operation: Operation,
     body: Record<string, unknown>,
   ): Promise<UpstreamResponse> => {
-    const credentials = bedrockCredentials(call.deployment);
+    const credentials = await bedrockCredentials(call.deployment);
     const url = bedrockUrl(call.deployment, credentials, modelId, operation);
     const text = JSON.stringify(body);
     const streaming = operation.endsWith("stream");

@@ -2,11 +2,15 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { Deployment } from "../../config/types";
 import { LlmuxError } from "../../errors/llmux-error";
+import { type AwsCredentialSettings, awsCredentialProvider, awsRegion } from "../aws/aws-credentials";
 
 /**
- * AWS SigV4 for bedrock-runtime with the maintained Smithy signer. Credentials come from the
- * deployment (aws_access_key_id, aws_secret_access_key, aws_session_token, aws_region_name) or
- * the standard AWS_* environment variables (AWS_REGION_NAME, LiteLLM's, as well as AWS_REGION).
+ * AWS SigV4 for bedrock-runtime with the maintained Smithy signer. Credentials: the deployment's
+ * static keys (aws_access_key_id, aws_secret_access_key, aws_session_token), else AWS_ACCESS_KEY_ID /
+ * AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the AWS SDK's default chain or the profile, web
+ * identity and assume-role settings (aws_profile_name, aws_web_identity_token, aws_role_name,
+ * aws_session_name, aws_sts_endpoint): see ../aws/aws-credentials.ts. Region: aws_region_name, else
+ * AWS_REGION_NAME (LiteLLM's), AWS_REGION, AWS_DEFAULT_REGION, us-east-1.
  */
 export interface BedrockCredentials {
   accessKeyId: string;
@@ -15,37 +19,44 @@ export interface BedrockCredentials {
   region: string;
 }
 
-export function bedrockCredentials(
+export async function bedrockCredentials(
   deployment: Deployment,
   env: Record<string, string | undefined> = process.env,
-): BedrockCredentials {
-  const params = deployment.params;
+): Promise<BedrockCredentials> {
+  const params = deployment.params as AwsCredentialSettings;
+  const region = awsRegion(params, env);
   const text = (value: unknown) => (typeof value === "string" && value.length > 0 ? value : undefined);
-  const accessKeyId = text(params.aws_access_key_id) ?? text(env.AWS_ACCESS_KEY_ID);
-  const secretAccessKey = text(params.aws_secret_access_key) ?? text(env.AWS_SECRET_ACCESS_KEY);
-  // A session token only belongs with the key pair it was issued for.
-  const sessionToken = text(params.aws_access_key_id)
-    ? text(params.aws_session_token)
-    : (text(params.aws_session_token) ?? text(env.AWS_SESSION_TOKEN));
-  const region =
-    text(params.aws_region_name) ??
-    text(env.AWS_REGION_NAME) ??
-    text(env.AWS_REGION) ??
-    text(env.AWS_DEFAULT_REGION) ??
-    "us-east-1";
-  if (!accessKeyId || !secretAccessKey) {
+  const chainSettings =
+    text(params.aws_profile_name) ?? text(params.aws_role_name) ?? text(params.aws_web_identity_token);
+  if (!text(params.aws_access_key_id) && !chainSettings) {
+    // The environment's static keys, read at each request (the first link of the default chain).
+    const accessKeyId = text(env.AWS_ACCESS_KEY_ID);
+    const secretAccessKey = text(env.AWS_SECRET_ACCESS_KEY);
+    if (accessKeyId && secretAccessKey) {
+      const sessionToken = text(env.AWS_SESSION_TOKEN);
+      return { accessKeyId, secretAccessKey, region, ...(sessionToken ? { sessionToken } : {}) };
+    }
+  }
+  try {
+    const identity = await awsCredentialProvider(params, { env })();
+    return {
+      accessKeyId: identity.accessKeyId,
+      secretAccessKey: identity.secretAccessKey,
+      region,
+      ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
+    };
+  } catch (error) {
+    const message = String((error as Error)?.message ?? error);
     throw new LlmuxError({
       kind: "authentication",
       status: 502,
-      message: `Deployment '${deployment.id}' has no AWS credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`,
+      message: `Deployment '${deployment.id}': ${message}`,
       provider: "bedrock",
       deploymentId: deployment.id,
       code: "missing_aws_credentials",
+      cause: error,
     });
   }
-  const credentials: BedrockCredentials = { accessKeyId, secretAccessKey, region };
-  if (sessionToken) credentials.sessionToken = sessionToken;
-  return credentials;
 }
 
 const signers = new Map<string, SignatureV4>();
