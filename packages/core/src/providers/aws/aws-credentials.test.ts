@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type AwsStandIn,
+  type BedrockCredentials,
   type MockProvider,
   type ServedCredentials,
   startContainerCredentialsServer,
@@ -91,7 +92,7 @@ afterAll(() => {
   }
 });
 
-async function gatewayFor(accepted: ReturnType<typeof asAccepted>[], params: Record<string, unknown> = {}) {
+async function gatewayFor(accepted: BedrockCredentials[], params: Record<string, unknown> = {}) {
   mock = await startMockProvider({ bedrockCredentials: accepted });
   app = await startTestGateway({
     model_list: [

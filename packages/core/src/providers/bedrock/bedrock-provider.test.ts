@@ -2,8 +2,8 @@
  * The `bedrock/` provider end to end: the official openai SDK → the gateway (real HTTP, port 0) →
  * the @llmux/testing mock speaking Bedrock runtime (Converse, ConverseStream with real AWS
  * event-stream frames, InvokeModel), which verifies every SigV4 signature against the test
- * credentials. InvokeModelWithResponseStream, which the mock does not serve, is exercised against
- * a small event-stream server in this file.
+ * credentials. InvokeModelWithResponseStream is also exercised against a small event-stream server in
+ * this file (hand-made frames); the mock serves it too (see bedrock-end-to-end.test.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
