@@ -32,7 +32,12 @@ export function createReferenceApp(options: ReferenceAppOptions) {
   // The host's own routes.
   const notes: Array<{ id: number; text: string }> = [];
   app.get("/", (_request, response) => {
-    response.json({ service: "reference-express-app", gateway: "/v1", health: "/health/readiness" });
+    response.json({
+      service: "reference-express-app",
+      gateway: "/v1",
+      health: "/health/readiness",
+      dashboard: "/llmux/",
+    });
   });
   app.get("/api/notes", (_request, response) => {
     response.json(notes);
@@ -87,6 +92,8 @@ export function createReferenceApp(options: ReferenceAppOptions) {
   // The gateway.
   app.use("/v1", gateway, gateway.errorHandler);
   app.get(["/health/liveliness", "/health/readiness", "/metrics"], gateway);
+  // The built-in dashboard (@llmux/dashboard): sign in with the master key at /llmux/.
+  app.use("/llmux", gateway.dashboard);
 
   return { app, gateway: gateway.gateway };
 }

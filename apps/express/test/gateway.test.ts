@@ -294,3 +294,17 @@ describe("the host's own routes", () => {
     expect(list).toHaveLength(1);
   });
 });
+
+describe("the dashboard", () => {
+  it("serves the dashboard at /llmux/, its data with the master key only", async () => {
+    const page = await fetch(`${app.url}/llmux/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("llmux dashboard");
+    expect((await fetch(`${app.url}/llmux/api/calls`)).status).toBe(401);
+    const calls = await fetch(`${app.url}/llmux/api/calls`, {
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+    });
+    expect(calls.status).toBe(200);
+    expect(Array.isArray(((await calls.json()) as { calls: unknown[] }).calls)).toBe(true);
+  });
+});

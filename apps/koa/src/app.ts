@@ -34,12 +34,19 @@ export function createReferenceApp(options: ReferenceAppOptions) {
 
   // The gateway before the host's body parser: it reads (and size-limits) its own bodies.
   app.use(api);
+  // The built-in dashboard (@llmux/dashboard) at /llmux/: sign in with the master key.
+  app.use(api.dashboard);
   app.use(bodyParser({ jsonLimit: "10mb" }));
 
   const notes: Array<{ id: number; text: string }> = [];
   const router = new Router();
   router.get("/", (context) => {
-    context.body = { service: "reference-koa-app", gateway: "/v1", health: "/health/readiness" };
+    context.body = {
+      service: "reference-koa-app",
+      gateway: "/v1",
+      health: "/health/readiness",
+      dashboard: "/llmux/",
+    };
   });
   router.get("/api/notes", (context) => {
     context.body = notes;

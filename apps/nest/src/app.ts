@@ -22,7 +22,12 @@ export interface ReferenceAppOptions extends Partial<GatewayOptions> {
 class RootController {
   @Get()
   index() {
-    return { service: "reference-nest-app", gateway: "/v1", health: "/health/readiness" };
+    return {
+      service: "reference-nest-app",
+      gateway: "/v1",
+      health: "/health/readiness",
+      dashboard: "/llmux/",
+    };
   }
 }
 
@@ -34,7 +39,9 @@ class RootController {
 export async function createReferenceApp(options: ReferenceAppOptions) {
   const { summaryModel, platform: chosen, ...gatewayOptions } = options;
   @Module({
-    imports: [LlmuxModule.forRoot({ ...(gatewayOptions as GatewayOptions), path: "/v1" })],
+    imports: [
+      LlmuxModule.forRoot({ ...(gatewayOptions as GatewayOptions), path: "/v1", dashboardPath: "/llmux" }),
+    ],
     controllers: [RootController, NotesController, SummarizeController],
     providers: [
       {

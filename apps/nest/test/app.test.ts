@@ -90,6 +90,20 @@ describe.each(["express", "fastify"] as const)("on the %s platform", (platform) 
     });
   });
 
+  describe("the dashboard", () => {
+    it("serves the dashboard at /llmux/, its data with the master key only", async () => {
+      const page = await fetch(`${app.url}/llmux/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("llmux dashboard");
+      expect((await fetch(`${app.url}/llmux/api/calls`)).status).toBe(401);
+      const calls = await fetch(`${app.url}/llmux/api/calls`, {
+        headers: { authorization: `Bearer ${MASTER_KEY}` },
+      });
+      expect(calls.status).toBe(200);
+      expect(Array.isArray(((await calls.json()) as { calls: unknown[] }).calls)).toBe(true);
+    });
+  });
+
   describe("the host's own routes", () => {
     it("the notes API parses its JSON bodies (Nest's own body parser)", async () => {
       const created = await fetch(`${app.url}/api/notes`, {

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { type DynamicModule, Inject, Module, type NestModule, type Provider } from "@nestjs/common";
 import { HttpAdapterHost } from "@nestjs/core";
 import { LlmuxService } from "./llmux-service";
+import { dashboardMiddleware } from "./mount-dashboard";
 import { gatewayMiddleware } from "./mount-gateway";
 import { LLMUX_OPTIONS, type LlmuxModuleAsyncOptions, type LlmuxModuleOptions } from "./types";
 
@@ -36,6 +37,8 @@ export class LlmuxModule implements NestModule {
     if (!adapter) return; // an application context without HTTP: LlmuxService only
     const { middleware, errorHandler } = gatewayMiddleware(this.service.gateway, this.options);
     adapter.use(middleware);
+    if (this.options.dashboardPath)
+      adapter.use(dashboardMiddleware(this.service.gateway, this.options.dashboardPath));
     if (adapter.getType() === "express") adapter.use(errorHandler);
   }
 }

@@ -7,6 +7,11 @@ export interface LlmuxMountOptions {
   path?: string;
   /** Exact root paths also served. Default `gateway.rootPaths()`: health and plugin routes such as /metrics. */
   rootPaths?: string[];
+  /**
+   * Serve the built-in dashboard (needs @llmux/dashboard) at this path from the server root, e.g.
+   * "/llmux" (the page at /llmux/). Off by default. See docs/dashboard.md.
+   */
+  dashboardPath?: string;
 }
 
 /** Gateway options (config, hooks, plugins…) or an existing gateway, plus where to serve it. */

@@ -103,6 +103,41 @@ describe.each<Platform>(["express", "fastify"])("Nest on %s", (platform) => {
     expect(upstream!.body.messages).toEqual([{ role: "user", content: "hi" }]);
   });
 
+  it("dashboardPath: the dashboard at /llmux/, its data only with the master key", async () => {
+    const options = gatewayOptions();
+    const url = await start(platform, [
+      LlmuxModule.forRoot({
+        ...options,
+        config: { ...(options as { config: object }).config, general_settings: { master_key: "sk-admin" } },
+        dashboardPath: "/llmux",
+      } as LlmuxModuleOptions),
+    ]);
+    const chat = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-admin" },
+      body: chatBody,
+    });
+    expect(chat.status).toBe(200);
+    const redirect = await fetch(`${url}/llmux`, { redirect: "manual" });
+    expect(redirect.status).toBe(308);
+    expect(redirect.headers.get("location")).toBe("/llmux/");
+    expect(await (await fetch(`${url}/llmux/`)).text()).toContain("llmux dashboard");
+    expect((await fetch(`${url}/llmux/api/calls`)).status).toBe(401);
+    const callId = chat.headers.get("x-llmux-call-id");
+    await expect
+      .poll(async () => {
+        const answer = await fetch(`${url}/llmux/api/calls`, {
+          headers: { authorization: "Bearer sk-admin" },
+        });
+        return ((await answer.json()) as { calls: Array<{ callId: string }> }).calls.map(
+          (call) => call.callId,
+        );
+      })
+      .toEqual([callId]);
+    // Other paths under it are the host's (Nest's 404 here).
+    expect((await fetch(`${url}/llmux/nothing-here`)).status).toBe(404);
+  });
+
   it("streams, and the first event arrives while the upstream is still sending", async () => {
     mock.scenario("slow", { chunkDelayMs: 100 });
     const url = await start(platform, [LlmuxModule.forRoot(gatewayOptions())]);
