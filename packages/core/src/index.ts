@@ -18,7 +18,16 @@ export type {
   NativeMessagesProvider,
 } from "./anthropic-format/types";
 export { isNativeMessagesProvider } from "./anthropic-format/types";
+export { type CacheSettings, resolveCacheSettings } from "./cache/cache-settings";
 export { type CacheStore, MemoryCacheStore } from "./cache/cache-store";
+export {
+  type CachedCallType,
+  type CacheEntry,
+  type CachePlan,
+  canonicalJson,
+  ResponseCache,
+  type ResponseCacheOptions,
+} from "./cache/response-cache";
 export { ConfigError, isConfigError } from "./config/config-error";
 export { loadConfigFile, PROVIDERS, parseConfigYaml, resolveConfig } from "./config/load-config";
 /** The config keys llmux knows per section (for did-you-mean suggestions, `llmux check`). */
@@ -86,6 +95,7 @@ export type { RoutingStrategy, StrategyContext } from "./router/strategies";
 export { costBased, latencyBased, leastBusy, simpleShuffle, usageBased } from "./router/strategies";
 export { MemorySharedState } from "./state/memory-shared-state";
 export { describeRedis, type RedisSettings, resolveRedisSettings } from "./state/redis-settings";
+export { SharedRouterState, type SharedRouterStateOptions } from "./state/shared-router-state";
 export type {
   FailurePolicy,
   FailureResult,

@@ -162,6 +162,28 @@ describe("two instances sharing one Redis", () => {
     expect(keys.every((key) => /cache:ns1:chat:[0-9a-f]{64}$/.test(key))).toBe(true);
   });
 
+  it("the counters plugins use (key/user/team budgets and limits) are one across instances", async () => {
+    const [a, b] = await twoInstances((prefix) => ({
+      model_list: [deployment("g", "plain", "plain")],
+      router_settings: { redis_url: SHARED_REDIS_URL, redis_key_prefix: prefix },
+    }));
+    await awayFromMinuteEdge(5_000);
+    // what @llmux/control does with gateway.sharedState: spend added after each call, checked before the next
+    expect(a.gateway.sharedState.kind).toBe("fallback(redis)");
+    await a.gateway.sharedState.incr("key:hash-of-key:spend", 0.4);
+    await b.gateway.sharedState.incr("key:hash-of-key:spend", 0.7);
+    expect(await a.gateway.sharedState.get("key:hash-of-key:spend")).toBeCloseTo(1.1, 9);
+    expect(await b.gateway.sharedState.get("key:hash-of-key:spend")).toBeCloseTo(1.1, 9);
+    // a per-key rpm of 5, checked alternately from both instances: exactly 5 pass (the race itself is in
+    // the contract suite, against Redis without a deadline)
+    const checks = [];
+    for (let index = 0; index < 12; index++) {
+      const instance = index % 2 ? a : b;
+      checks.push(await instance.gateway.sharedState.tryIncrWindow("key:hash-of-key:rpm", 1, 60_000, 5));
+    }
+    expect(checks.filter((check) => check.allowed).length).toBe(5);
+  });
+
   it("in-flight calls and tpm usage of one instance are seen by the other", async () => {
     mock.scenario("slow", { latencyMs: 800 });
     const [a, b] = await twoInstances((prefix) => ({

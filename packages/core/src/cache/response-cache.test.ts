@@ -153,6 +153,29 @@ describe("response cache (local LRU)", () => {
   });
 });
 
+describe("response cache with turn_off_message_logging", () => {
+  it("a hit's event carries no content (neither prompt nor cached answer)", async () => {
+    const redacted = await startTestGateway(
+      config({ cache: true, turn_off_message_logging: true }) as Parameters<typeof startTestGateway>[0],
+    );
+    try {
+      const body = { model: "gpt", messages: [{ role: "user", content: "private prompt" }] };
+      await post(body, redacted.url);
+      const hit = await post(body, redacted.url);
+      expect(hit.response.headers.get("x-llmux-cache")).toBe("hit");
+      const events = await redacted.flushEvents();
+      expect(events.map((event) => event.cacheHit)).toEqual([false, true]);
+      for (const event of events) {
+        expect(event.messages).toBeUndefined();
+        expect(event.response).toBeUndefined();
+        expect(JSON.stringify(event)).not.toContain("private prompt");
+      }
+    } finally {
+      await redacted.close();
+    }
+  });
+});
+
 describe("ResponseCache keys", () => {
   const cache = new ResponseCache({ store: new MemoryCacheStore(), ttlMs: 60_000, namespace: "team-a" });
   it("hash the normalised request under the namespace, and never contain content or secrets", () => {
