@@ -257,7 +257,7 @@ export interface RouteAccess {
 
 /** A framework-agnostic route a plugin adds (e.g. /metrics, /v1/feedback). */
 export interface PluginRoute {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
   /**
    * Path relative to the mount point, e.g. "/metrics" or "/feedback" (served with and without
    * "/v1"). A segment in braces, as in "/models/{id}", matches any one segment.

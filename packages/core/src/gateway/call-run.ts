@@ -97,7 +97,7 @@ export class CallRun {
         input.callType === "embeddings" || input.callType === "responses"
           ? input.body.input
           : input.callType === "completions"
-            ? input.body.prompt
+            ? (input.body.prompt ?? input.body.messages)
             : input.body.messages;
     for (const tracer of this.gateway.tracers) {
       try {

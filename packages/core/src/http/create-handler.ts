@@ -3,8 +3,11 @@ import type { CallType, PluginRoute } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
 import { type Access, authenticate } from "./authenticate";
+import { handleCompletionsRoute } from "./completions-route";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
 import { handleMessagesRoute } from "./messages-route";
+import { modelRoute } from "./model-route";
+import { callerFormat, isApiPath, unknownRoute } from "./not-found";
 import { prepareCall } from "./prepare-call";
 import { handleResponsesRoute } from "./responses-route";
 import { type ErrorFormat, normaliseRoutePath, RouteTable } from "./route-table";
@@ -57,7 +60,14 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     let format: ErrorFormat = "openai";
     try {
       const route = builtIn.find(method, path) ?? (await table()).find(method, path);
-      if (!route) return false;
+      if (!route) {
+        if (!isApiPath(path)) return false;
+        // Under the gateway's API namespaces: a JSON 404 in the caller's format, never the host's HTML page.
+        format = callerFormat(request, path);
+        await gateway.ready;
+        await authenticate(request, gateway.config.masterKey, gateway.options.authorize, "caller");
+        throw unknownRoute(method, path);
+      }
       format = route.format;
       let access: Access = {};
       if (route.auth !== "public") {
@@ -138,6 +148,33 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
             startOf(request),
             access ?? {},
           ),
+      },
+      {
+        method: "POST",
+        path: "/completions",
+        handle: (request, response, body, access) =>
+          handleCompletionsRoute(gateway, request, response, body, startOf(request), access ?? {}),
+      },
+      {
+        method: "GET",
+        path: "/models/{id}",
+        handle: (request, response, _body, access) => modelRoute(gateway, request, response, access ?? {}),
+      },
+      {
+        // Model ids with a provider prefix ("openai/gpt-4o", served by a wildcard group).
+        method: "GET",
+        path: "/models/{provider}/{id}",
+        handle: (request, response, _body, access) => modelRoute(gateway, request, response, access ?? {}),
+      },
+      {
+        // Claude Code checks the base URL with HEAD / before its first call.
+        method: "HEAD",
+        path: "/",
+        auth: "public",
+        handle: (_request, response) => {
+          response.writeHead(200, { "content-length": "0" });
+          response.end();
+        },
       },
       {
         method: "GET",

@@ -76,11 +76,13 @@ export function createMockProvider(): Provider {
       await delay(call);
       const inputs = Array.isArray(request.input) ? request.input : [request.input];
       const dimensions = typeof request.dimensions === "number" ? request.dimensions : 8;
-      const data = inputs.map((input, index) => ({
-        object: "embedding",
-        index,
-        embedding: vectorFor(JSON.stringify(input), dimensions),
-      }));
+      const base64 = request.encoding_format === "base64";
+      const data = inputs.map((input, index) => {
+        const vector = vectorFor(JSON.stringify(input), dimensions);
+        // encoding_format "base64": the float32 little-endian bytes, base64-encoded (as OpenAI sends them).
+        const embedding = base64 ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
+        return { object: "embedding", index, embedding };
+      });
       const inputTokens = estimateTokens(inputs);
       const usage: Usage = { ...emptyUsage(), inputTokens, totalTokens: inputTokens };
       return {
