@@ -124,7 +124,9 @@ describe("every mounted route is authenticated unless marked public", () => {
         const response = await fetch(`${app.url}${concrete(route.path)}`, {
           method: route.method,
           headers: { "content-type": "application/json", ...headers },
-          ...(route.method === "GET" ? {} : { body: JSON.stringify({ model: "m", messages: [] }) }),
+          ...(route.method === "GET" || route.method === "HEAD"
+            ? {}
+            : { body: JSON.stringify({ model: "m", messages: [] }) }),
         });
         const text = await response.text();
         if (route.auth === "public") {
@@ -137,10 +139,11 @@ describe("every mounted route is authenticated unless marked public", () => {
     }
     // Only the public probe route ever ran.
     expect(new Set(app.calls.map((call) => call.path))).toEqual(new Set(["/probe/public"]));
-    // The public routes are exactly the health checks and the probe's public one.
+    // The public routes are exactly the health checks, HEAD / (Claude Code's check) and the probe's public one.
     expect(routes.filter((route) => route.auth === "public").map((route) => route.path)).toEqual([
       "/health/liveliness",
       "/health/readiness",
+      "/",
       "/probe/public",
     ]);
   });
