@@ -7,6 +7,7 @@ import type {
 } from "../anthropic-format/types";
 import { LlmuxError } from "../errors/llmux-error";
 import type { ChatCompletion } from "../providers/types";
+import { validateRequest } from "../validation/validate-request";
 import { buildCallContext } from "./call-context";
 import type { CallInput } from "./call-run";
 import { createGateway, type Gateway } from "./create-gateway";
@@ -311,48 +312,8 @@ function withInfo<T extends object>(result: T, headers: Record<string, string>, 
 }
 
 function validate(callType: CallType, body: Record<string, unknown>): void {
-  if (typeof body.model !== "string" || body.model.length === 0) {
-    throw new LlmuxError({
-      kind: "bad_request",
-      message: "'model' is required and must be a string",
-      param: "model",
-      code: "missing_model",
-    });
-  }
-  if (callType === "messages") {
-    if (!Array.isArray(body.messages) || body.messages.length === 0) {
-      throw new LlmuxError({
-        kind: "bad_request",
-        message: "messages: Field required (a non-empty array)",
-        param: "messages",
-        code: "invalid_request_error",
-      });
-    }
-    if (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) {
-      throw new LlmuxError({
-        kind: "bad_request",
-        message: "max_tokens: Field required (an integer >= 1)",
-        param: "max_tokens",
-        code: "invalid_request_error",
-      });
-    }
-  } else if (callType === "chat") {
-    if (!Array.isArray(body.messages) || body.messages.length === 0) {
-      throw new LlmuxError({
-        kind: "bad_request",
-        message: "'messages' is required and must be a non-empty array",
-        param: "messages",
-        code: "invalid_messages",
-      });
-    }
-  } else if (body.input === undefined || body.input === null || body.input === "") {
-    throw new LlmuxError({
-      kind: "bad_request",
-      message: "'input' is required: a string or an array",
-      param: "input",
-      code: "invalid_input",
-    });
-  }
+  if (callType === "chat" || callType === "embeddings" || callType === "messages")
+    validateRequest(callType, body);
 }
 
 function isGateway(value: Gateway | GatewayOptions): value is Gateway {

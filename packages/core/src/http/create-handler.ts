@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallType, PluginRoute } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
+import { validateRequest } from "../validation/validate-request";
 import { type Access, authenticate } from "./authenticate";
 import { handleCompletionsRoute } from "./completions-route";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
@@ -235,53 +236,7 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
 }
 
 function validate(callType: CallType, body: Record<string, unknown>): void {
-  if (typeof body.model !== "string" || body.model.length === 0) {
-    throw new LlmuxError({
-      kind: "bad_request",
-      message: "'model' is required and must be a string",
-      param: "model",
-      code: "missing_model",
-    });
-  }
-  if (callType === "chat") {
-    if (!Array.isArray(body.messages) || body.messages.length === 0) {
-      throw new LlmuxError({
-        kind: "bad_request",
-        message: "'messages' is required and must be a non-empty array",
-        param: "messages",
-        code: "invalid_messages",
-      });
-    }
-    for (const [index, message] of body.messages.entries()) {
-      if (
-        !message ||
-        typeof message !== "object" ||
-        typeof (message as { role?: unknown }).role !== "string"
-      ) {
-        throw new LlmuxError({
-          kind: "bad_request",
-          message: `messages[${index}] must be an object with a 'role'`,
-          param: `messages[${index}]`,
-          code: "invalid_messages",
-        });
-      }
-    }
-    if (body.stream !== undefined && typeof body.stream !== "boolean") {
-      throw new LlmuxError({ kind: "bad_request", message: "'stream' must be a boolean", param: "stream" });
-    }
-  } else if (
-    body.input === undefined ||
-    body.input === null ||
-    (Array.isArray(body.input) && body.input.length === 0) ||
-    body.input === ""
-  ) {
-    throw new LlmuxError({
-      kind: "bad_request",
-      message: "'input' is required: a string or an array",
-      param: "input",
-      code: "invalid_input",
-    });
-  }
+  if (callType === "chat" || callType === "embeddings") validateRequest(callType, body);
 }
 
 export function json(

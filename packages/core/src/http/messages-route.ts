@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NativeMessagesOptions } from "../anthropic-format/types";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
+import { validateRequest } from "../validation/validate-request";
 import type { Access } from "./authenticate";
 import { anthropicErrorBody } from "./error-body";
 import { prepareCall } from "./prepare-call";
@@ -87,42 +88,8 @@ async function serve(
   }
 }
 
-/** "system" in the middle of `messages`: Anthropic's mid-conversation system messages (Claude Code 2.1). */
-const MESSAGE_ROLES = new Set(["user", "assistant", "system"]);
-
 function validate(body: Record<string, unknown>, countOnly: boolean): void {
-  if (typeof body.model !== "string" || body.model.length === 0) {
-    throw invalid("model: Field required (a string)", "model");
-  }
-  if (!Array.isArray(body.messages) || body.messages.length === 0) {
-    throw invalid("messages: Field required (a non-empty array)", "messages");
-  }
-  for (const [index, message] of body.messages.entries()) {
-    const record = message as { role?: unknown; content?: unknown } | null;
-    if (!record || typeof record !== "object" || !MESSAGE_ROLES.has(record.role as string)) {
-      throw invalid(
-        `messages.${index}.role: expected 'user', 'assistant' or 'system'`,
-        `messages.${index}.role`,
-      );
-    }
-    if (typeof record.content !== "string" && !Array.isArray(record.content)) {
-      throw invalid(
-        `messages.${index}.content: expected a string or an array of blocks`,
-        `messages.${index}.content`,
-      );
-    }
-  }
-  if (countOnly) return;
-  if (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) {
-    throw invalid("max_tokens: Field required (an integer >= 1)", "max_tokens");
-  }
-  if (body.stream !== undefined && typeof body.stream !== "boolean") {
-    throw invalid("stream: expected a boolean", "stream");
-  }
-}
-
-function invalid(message: string, param: string): LlmuxError {
-  return new LlmuxError({ kind: "bad_request", message, param, code: "invalid_request_error" });
+  validateRequest(countOnly ? "count_tokens" : "messages", body);
 }
 
 /** The client's anthropic-beta flags, forwarded to native (Anthropic, Bedrock Claude) deployments. */

@@ -206,6 +206,55 @@ describe("cooldowns", () => {
   });
 });
 
+describe("a request's own failures do not cool the group", () => {
+  it("a request that fails with the same 500 on every deployment charges none of them", async () => {
+    // Two deployments, allowed_fails 1: before, two malformed calls (500 everywhere) cooled both and
+    // the next good call got 503.
+    const { router, cooldowns } = setup([deployment("a", "g"), deployment("b", "g")], {
+      settings: settings({ numRetries: 1, allowedFails: 1 }),
+    });
+    for (let index = 0; index < 2; index++) {
+      const bad = await run(router, request("g"), () => upstream(500));
+      expect(bad.tried.sort()).toEqual(["a", "b"]);
+      expect(bad.error?.upstreamStatus).toBe(500);
+    }
+    expect(cooldowns).toEqual([]);
+    expect((await run(router, request("g"), () => undefined)).error).toBeUndefined();
+  });
+
+  it("retries of one request on one deployment count once against allowed_fails", async () => {
+    const { router, cooldowns } = setup([deployment("a", "g")], {
+      settings: settings({ numRetries: 3, allowedFails: 2 }),
+    });
+    const outcome = await run(router, request("g"), () => upstream(500));
+    expect(outcome.tried).toEqual(["a", "a", "a", "a"]);
+    expect(cooldowns).toEqual([]);
+    // A second failing request is a second failure: now the deployment cools.
+    await run(router, request("g"), () => upstream(500));
+    expect(cooldowns.map((event) => event.deploymentId)).toEqual(["a"]);
+  });
+
+  it("a deployment that fails where another one answers the same request is charged", async () => {
+    const { router, cooldowns } = setup([deployment("a", "g"), deployment("b", "g")], {
+      settings: settings({ allowedFails: 1 }),
+    });
+    let outcome = await run(router, request("g"), (id) => (id === "a" ? upstream(500) : undefined));
+    // simple-shuffle may pick b first: run until a was tried.
+    for (let index = 0; index < 20 && !outcome.tried.includes("a"); index++)
+      outcome = await run(router, request("g"), (id) => (id === "a" ? upstream(500) : undefined));
+    expect(outcome.value).toBe("b");
+    expect(cooldowns.map((event) => event.deploymentId)).toEqual(["a"]);
+  });
+
+  it("different errors on different deployments still charge each deployment", async () => {
+    const { router, cooldowns } = setup([deployment("a", "g"), deployment("b", "g")], {
+      settings: settings({ numRetries: 1, allowedFails: 1 }),
+    });
+    await run(router, request("g"), (id) => (id === "a" ? upstream(500) : upstream(503)));
+    expect(cooldowns.map((event) => event.deploymentId).sort()).toEqual(["a", "b"]);
+  });
+});
+
 describe("selection", () => {
   it("tries lower `order` first, higher orders only when those failed", async () => {
     const { router } = setup(

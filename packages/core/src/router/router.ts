@@ -8,6 +8,7 @@ import type {
 import type { Deployment, RouterSettings } from "../config/types";
 import { canFallback, countsAgainstDeployment, retriesAllowed } from "../errors/classify";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { RequestFailures } from "./request-failures";
 import { type Clock, MemoryRouterState, type RouterState, systemClock } from "./router-state";
 import { type RoutingStrategy, strategyByName } from "./strategies";
 import { WildcardGroups } from "./wildcard-groups";
@@ -104,6 +105,7 @@ export class Router {
   readonly wildcards: WildcardGroups;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly recoveryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly requestFailures = new WeakMap<RouteRequest, RequestFailures>();
 
   constructor(private readonly options: RouterOptions) {
     this.settings = options.settings;
@@ -169,6 +171,23 @@ export class Router {
   }
 
   async route<T>(
+    request: RouteRequest,
+    operation: (attempt: ActiveAttempt) => Promise<T>,
+  ): Promise<RouteResult<T>> {
+    const failures = new RequestFailures();
+    this.requestFailures.set(request, failures);
+    let succeeded = false;
+    try {
+      const result = await this.routeAttempts(request, operation);
+      succeeded = true;
+      return result;
+    } finally {
+      for (const failure of failures.settle(succeeded))
+        this.chargeFailure(failure.deployment, failure.error, failure.time);
+    }
+  }
+
+  private async routeAttempts<T>(
     request: RouteRequest,
     operation: (attempt: ActiveAttempt) => Promise<T>,
   ): Promise<RouteResult<T>> {
@@ -562,7 +581,7 @@ export class Router {
         this.notifySlot(group);
         if (outcome === "success" && !request.stream)
           this.state.recordLatency(deployment.id, "latency", endTime - startTime);
-        if (outcome === "failure" && error) this.onFailure(deployment, error, endTime);
+        if (outcome === "failure" && error) this.onFailure(deployment, error, endTime, request);
         finished = {
           index,
           modelGroup: group,
@@ -596,7 +615,7 @@ export class Router {
   }
 
   /** Cooldown rules: 429 → retry-after or cooldown_time; 401/403/404 → cooldown_time; allowed_fails per minute. */
-  private onFailure(deployment: Deployment, error: LlmuxError, now: number): void {
+  private onFailure(deployment: Deployment, error: LlmuxError, now: number, request: RouteRequest): void {
     if (!countsAgainstDeployment(error.kind) || error.code === CALL_DEADLINE) return;
     let until: number | undefined;
     if (error.kind === "rate_limit" && error.upstreamStatus === 429) {
@@ -608,10 +627,23 @@ export class Router {
     ) {
       until = now + this.settings.cooldownTimeMs;
     } else {
-      const failures = this.state.recordFailure(deployment.id, now);
-      if (failures >= this.settings.allowedFails) until = now + this.settings.cooldownTimeMs;
+      // Charged when the request settles (see RequestFailures): maybe the request is at fault.
+      if (this.requestFailures.get(request)?.defer(deployment, error, now)) return;
+      this.chargeFailure(deployment, error, now);
+      return;
     }
-    if (until === undefined || until <= now) return;
+    this.cool(deployment, error, now, until);
+  }
+
+  /** Counts one failure against allowed_fails; cools the deployment when it reached them. */
+  private chargeFailure(deployment: Deployment, error: LlmuxError, now: number): void {
+    const failures = this.state.recordFailure(deployment.id, now);
+    if (failures >= this.settings.allowedFails)
+      this.cool(deployment, error, now, now + this.settings.cooldownTimeMs);
+  }
+
+  private cool(deployment: Deployment, error: LlmuxError, now: number, until: number): void {
+    if (until <= now) return;
     this.state.setCooldown(deployment.id, until);
     this.notify(() =>
       this.options.onCooldown?.({
