@@ -448,7 +448,7 @@
             value: (_plot, value) => (value === null || value === undefined ? "—" : format(value)),
           })),
         ],
-        axes: [{}, { values: (_plot, ticks) => ticks.map((tick) => format(tick)), size: 70 }],
+        axes: [{}, { values: (_plot, ticks) => ticks.map((tick) => format(tick)), size: 92 }],
         scales: {
           // Room for the last bucket's bar.
           x: { range: (_plot, min, max) => [min, max + step] },
