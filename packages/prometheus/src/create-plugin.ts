@@ -73,6 +73,7 @@ function readPositiveInteger(context: PluginFactoryContext, key: string): number
  * | `prometheus_metrics_token` | `LLMUX_METRICS_TOKEN` | `metricsAuth.bearerToken` |
  * | `require_auth_for_metrics_endpoint` | `LLMUX_MASTER_KEY` | true: bearer token = master key (LiteLLM's key); false: `"none"` (open) |
  * | `prometheus_registry` (a Registry object, TypeScript config only) | | `registry` |
+ * | `prometheus_metric_names` (`llmux`, `litellm`, `both`) | | `metricNames` |
  */
 export function optionsFromContext(context: PluginFactoryContext): PrometheusPluginOptions {
   const options: PrometheusPluginOptions = {};
@@ -88,6 +89,17 @@ export function optionsFromContext(context: PluginFactoryContext): PrometheusPlu
   if (maxLabelValues !== undefined) options.maxLabelValues = maxLabelValues;
   const processMetrics = readBoolean(context, "prometheus_process_metrics");
   if (processMetrics !== undefined) options.processMetrics = processMetrics;
+
+  const metricNames = readString(context, "prometheus_metric_names");
+  if (metricNames !== undefined) {
+    if (metricNames !== "llmux" && metricNames !== "litellm" && metricNames !== "both") {
+      throw prometheusError(
+        "llmux.prometheus.invalid_option",
+        `@llmux/prometheus: litellm_settings.prometheus_metric_names must be llmux, litellm or both (got ${JSON.stringify(metricNames)})`,
+      );
+    }
+    options.metricNames = metricNames;
+  }
 
   const registry = context.settings["prometheus_registry"];
   if (registry !== undefined && registry !== null) options.registry = registry as Registry;
@@ -109,7 +121,26 @@ export function optionsFromContext(context: PluginFactoryContext): PrometheusPlu
   return options;
 }
 
+/** The `prometheus_*` keys of litellm_settings this package reads; others are named in a warning. */
+export const PROMETHEUS_SETTINGS = [
+  "prometheus_prefix",
+  "prometheus_user_labels",
+  "prometheus_team_labels",
+  "prometheus_key_labels",
+  "prometheus_max_label_values",
+  "prometheus_process_metrics",
+  "prometheus_metrics_token",
+  "prometheus_registry",
+  "prometheus_metric_names",
+];
+
 export const createPlugin: PluginFactory = (name, context): PrometheusPlugin => {
+  for (const key of Object.keys(context.settings)) {
+    if (key.startsWith("prometheus_") && !PROMETHEUS_SETTINGS.includes(key))
+      context.logger.warn(
+        `llmux config: 'litellm_settings.${key}' is not used by @llmux/prometheus (it reads ${PROMETHEUS_SETTINGS.join(", ")})`,
+      );
+  }
   const options = optionsFromContext(context);
   const plugin = prometheusPlugin(options);
   // Never log the token itself.
@@ -119,6 +150,7 @@ export const createPlugin: PluginFactory = (name, context): PrometheusPlugin => 
     userLabels: options.userLabels === true,
     teamLabels: options.teamLabels === true,
     keyLabels: options.keyLabels === true,
+    metricNames: options.metricNames ?? "llmux",
     metricsAuth: options.metricsAuth !== undefined,
   });
   return plugin;

@@ -8,8 +8,19 @@ export {
   TIME_TO_FIRST_TOKEN_BUCKETS,
   TOKEN_USAGE_BUCKETS,
 } from "./buckets";
-export { createPlugin, optionsFromContext } from "./create-plugin";
+export { createPlugin, optionsFromContext, PROMETHEUS_SETTINGS } from "./create-plugin";
 export { isPrometheusError, type PrometheusError, type PrometheusErrorKind } from "./errors";
 export { OTHER_LABEL_VALUE } from "./label-guard";
+export { LITELLM_LABELS, LITELLM_LATENCY_BUCKETS } from "./litellm-metrics";
 export { prometheusPlugin } from "./prometheus-plugin";
-export type { MetricsAuth, MetricsAuthCheck, PrometheusPlugin, PrometheusPluginOptions } from "./types";
+export type {
+  BudgetMetrics,
+  KeyBudget,
+  KeyModelLimits,
+  MetricNames,
+  MetricsAuth,
+  MetricsAuthCheck,
+  PrometheusPlugin,
+  PrometheusPluginOptions,
+  TeamBudget,
+} from "./types";

@@ -6,11 +6,17 @@ import type {
   SharedStateStatsSource,
 } from "@llmux/callbacks";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { createBudgetMetrics } from "./budget-metrics";
+import { combineSinks } from "./combine-sinks";
 import { prometheusError } from "./errors";
+import { litellmMetricsFor } from "./litellm-metrics";
+import { applyLitellmDeploymentState, createLitellmMetricsSink } from "./litellm-metrics-sink";
 import { llmuxMetricsFor } from "./llmux-metrics";
 import { createMetricsHandler } from "./metrics-handler";
 import { applyDeploymentState, createMetricsSink } from "./metrics-sink";
-import type { PrometheusPlugin, PrometheusPluginOptions } from "./types";
+import type { MetricNames, PrometheusPlugin, PrometheusPluginOptions } from "./types";
+
+const METRIC_NAMES: readonly MetricNames[] = ["llmux", "litellm", "both"];
 
 const METRIC_NAME_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
@@ -52,9 +58,17 @@ export function prometheusPlugin(options: PrometheusPluginOptions = {}): Prometh
       "@llmux/prometheus: registry must be a prom-client Registry",
     );
   }
+  const metricNames = options.metricNames ?? "llmux";
+  if (!METRIC_NAMES.includes(metricNames)) {
+    throw prometheusError(
+      "llmux.prometheus.invalid_option",
+      `@llmux/prometheus: metricNames must be one of ${METRIC_NAMES.join(", ")} (got ${JSON.stringify(options.metricNames)})`,
+    );
+  }
   const registry = options.registry ?? new Registry();
+  const litellm = metricNames === "llmux" ? undefined : litellmMetricsFor(registry, maxLabelValues);
 
-  const metrics = llmuxMetricsFor(registry, {
+  const metrics = llmuxMetricsFor(metricNames === "litellm" ? new Registry() : registry, {
     prefix,
     userLabels: options.userLabels === true,
     teamLabels: options.teamLabels === true,
@@ -71,10 +85,15 @@ export function prometheusPlugin(options: PrometheusPluginOptions = {}): Prometh
     }
   }
 
-  const sink = createMetricsSink(
-    metrics,
-    options.resolveKeyLabel === undefined ? {} : { resolveKeyLabel: options.resolveKeyLabel },
-  );
+  const llmuxSink =
+    metricNames === "litellm"
+      ? undefined
+      : createMetricsSink(
+          metrics,
+          options.resolveKeyLabel === undefined ? {} : { resolveKeyLabel: options.resolveKeyLabel },
+        );
+  const litellmSink = litellm ? createLitellmMetricsSink(litellm) : undefined;
+  const sink = combineSinks(llmuxSink, litellmSink);
   const metricsHandler = createMetricsHandler(registry, options.metricsAuth);
   const routes: PluginRoute[] = [
     {
@@ -100,8 +119,11 @@ export function prometheusPlugin(options: PrometheusPluginOptions = {}): Prometh
     observeSharedState(source: SharedStateStatsSource): void {
       metrics.sharedStates.add(source);
     },
+    budgets: createBudgetMetrics(litellm),
+    metricNames,
     onDeploymentState(state: DeploymentState): void {
-      applyDeploymentState(metrics, state);
+      if (llmuxSink) applyDeploymentState(metrics, state);
+      if (litellm) applyLitellmDeploymentState(litellm, state);
     },
     async flush(): Promise<void> {
       // Metrics are updated synchronously as events arrive: nothing is buffered here.

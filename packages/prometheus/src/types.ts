@@ -56,6 +56,58 @@ export interface PrometheusPluginOptions {
    * flight (the end event was dropped). Default 900.
    */
   inFlightStaleAfterSeconds?: number;
+  /**
+   * Which metric names to export: "llmux" (default, `llmux_*`), "litellm" (LiteLLM's names and labels,
+   * so a LiteLLM Grafana dashboard works unchanged) or "both". Config: `prometheus_metric_names`.
+   */
+  metricNames?: MetricNames;
+}
+
+export type MetricNames = "llmux" | "litellm" | "both";
+
+/** A team's budget, for LiteLLM's team budget gauges. */
+export interface TeamBudget {
+  teamId: string;
+  teamAlias?: string;
+  maxBudget?: number;
+  /** Spend so far; with maxBudget gives the remaining budget when `remaining` is not given. */
+  spend?: number;
+  remaining?: number;
+  /** When the budget resets (for `litellm_team_budget_remaining_hours_metric`). */
+  resetAt?: Date | number;
+}
+
+/** A virtual key's budget; `hashedKey` is the key's hash (never the key: a raw-looking key throws). */
+export interface KeyBudget {
+  hashedKey: string;
+  keyAlias?: string;
+  maxBudget?: number;
+  spend?: number;
+  remaining?: number;
+  resetAt?: Date | number;
+}
+
+/** What a key may still send to one model this minute (model-specific rpm/tpm limits). */
+export interface KeyModelLimits {
+  hashedKey: string;
+  keyAlias?: string;
+  model: string;
+  remainingRequests?: number;
+  remainingTokens?: number;
+}
+
+/**
+ * Sets LiteLLM's remaining-budget gauges (`litellm_remaining_team_budget_metric`,
+ * `litellm_remaining_api_key_budget_metric`, ...). The control plane calls it when budgets or spend
+ * change. Without the LiteLLM names (`metricNames: "llmux"`) every method does nothing (`enabled` false).
+ */
+export interface BudgetMetrics {
+  readonly enabled: boolean;
+  setTeamBudget(budget: TeamBudget): void;
+  setKeyBudget(budget: KeyBudget): void;
+  setKeyModelLimits(limits: KeyModelLimits): void;
+  removeTeam(teamId: string, teamAlias?: string): void;
+  removeKey(hashedKey: string, keyAlias?: string): void;
 }
 
 export interface PrometheusPlugin extends LlmuxPlugin {
@@ -70,7 +122,11 @@ export interface PrometheusPlugin extends LlmuxPlugin {
   metricsHandler(request: IncomingMessage, response: ServerResponse): Promise<void>;
   /** Report the engine's per-sink drops, errors and queue depth at scrape time. */
   observeEngine(engine: EngineStatsSource): void;
-  /** Sets `llmux_deployment_state` (0 healthy, 1 cooling). */
+  /** LiteLLM's budget gauges, for the control plane (no-ops unless the LiteLLM names are exported). */
+  readonly budgets: BudgetMetrics;
+  /** The metric names exported. */
+  readonly metricNames: MetricNames;
+  /** Sets `llmux_deployment_state` (0 healthy, 1 cooling) and `litellm_deployment_state` (0, 2). */
   onDeploymentState(state: DeploymentState): void;
   flush(): Promise<void>;
   shutdown(): Promise<void>;

@@ -1,0 +1,236 @@
+/**
+ * Call events → LiteLLM-named metrics. Who made the call comes from the call context as the
+ * control plane fills it in LiteLLM's metadata names (user_api_key_hash, user_api_key_alias,
+ * user_api_key_team_id, user_api_key_team_alias, user_api_key_user_id), the event's `team`, and its
+ * `user` (LiteLLM's end user, the body's `user`). Missing values are "" (an absent label).
+ */
+import type {
+  AttemptEvent,
+  AttemptRecord,
+  CallbackSink,
+  CallEvent,
+  CooldownEvent,
+  DeploymentState,
+  ErrorKind,
+} from "@llmux/callbacks";
+import type { LitellmMetrics } from "./litellm-metrics";
+
+/** LiteLLM's exception class names (litellm.exceptions) per llmux error kind. */
+const EXCEPTION_CLASS: Record<ErrorKind, string> = {
+  bad_request: "BadRequestError",
+  authentication: "AuthenticationError",
+  permission_denied: "PermissionDeniedError",
+  not_found: "NotFoundError",
+  request_too_large: "BadRequestError",
+  context_window_exceeded: "ContextWindowExceededError",
+  content_policy: "ContentPolicyViolationError",
+  rate_limit: "RateLimitError",
+  timeout: "Timeout",
+  connection: "APIConnectionError",
+  server_error: "InternalServerError",
+  unavailable: "ServiceUnavailableError",
+  aborted: "ClientDisconnectedError",
+  internal: "InternalServerError",
+};
+
+/** Values that look like a credential never become a label. */
+const SECRET_LIKE = /^(sk|pk|rk|sess|key)[-_]|^bearer\s|^eyJ/i;
+
+function text(value: unknown): string {
+  if (typeof value !== "string" || value === "") return "";
+  return SECRET_LIKE.test(value) || value.length > 128 ? "__redacted__" : value;
+}
+
+function seconds(milliseconds: number | undefined): number | undefined {
+  if (milliseconds === undefined || !Number.isFinite(milliseconds) || milliseconds < 0) return undefined;
+  return milliseconds / 1000;
+}
+
+type Who = Record<"end_user" | "hashed_api_key" | "api_key_alias" | "team" | "team_alias" | "user", string>;
+
+export function createLitellmMetricsSink(metrics: LitellmMetrics): CallbackSink {
+  const { guards } = metrics;
+
+  const who = (event: CallEvent): Who => {
+    const metadata = event.metadata ?? {};
+    return {
+      end_user: guards.endUser.value(text(event.user ?? metadata.user_api_key_end_user_id)),
+      hashed_api_key: guards.key.value(text(metadata.user_api_key_hash ?? metadata.hashed_api_key)),
+      api_key_alias: text(metadata.user_api_key_alias ?? metadata.key_alias ?? metadata.api_key_alias),
+      team: guards.team.value(text(event.team ?? metadata.user_api_key_team_id)),
+      team_alias: text(metadata.user_api_key_team_alias ?? metadata.team_alias),
+      user: guards.user.value(text(metadata.user_api_key_user_id)),
+    };
+  };
+
+  const deployment = (attempt: Pick<AttemptRecord, "provider" | "model" | "deploymentId" | "apiBase">) => ({
+    litellm_model_name: `${attempt.provider}/${attempt.model}`,
+    model_id: attempt.deploymentId,
+    api_base: attempt.apiBase ?? "",
+    api_provider: attempt.provider,
+  });
+
+  const end = (event: CallEvent): void => {
+    const person = who(event);
+    const requested = guards.requestedModel.value(event.requestedModel || event.modelGroup);
+    const attempts = event.attempts ?? [];
+    const served =
+      [...attempts].reverse().find((attempt) => attempt.deploymentId === event.deploymentId) ??
+      attempts.at(-1);
+    const model = served?.model ?? event.responseModel ?? "";
+    const success = event.status === "success";
+    const status = success ? "200" : String(event.error?.status ?? 500);
+
+    metrics.proxyTotalRequests.inc({ ...person, requested_model: requested, status_code: status });
+    if (!success) {
+      metrics.proxyFailedRequests.inc({
+        ...person,
+        requested_model: requested,
+        exception_status: status,
+        exception_class: event.error ? EXCEPTION_CLASS[event.error.type] : "",
+      });
+    }
+    const total = seconds(event.timings?.durationMs);
+    if (total !== undefined)
+      metrics.requestTotalLatency.observe({ ...person, requested_model: requested, model }, total);
+
+    // Fallbacks: the call moved to another group; it succeeded or failed there.
+    if (event.fallbacks > 0) {
+      const firstFailure = attempts.find((attempt) => attempt.outcome === "failure")?.error;
+      const labels = {
+        requested_model: requested,
+        fallback_model: guards.requestedModel.value(served?.modelGroup ?? event.modelGroup),
+        hashed_api_key: person.hashed_api_key,
+        api_key_alias: person.api_key_alias,
+        team: person.team,
+        team_alias: person.team_alias,
+        exception_status: firstFailure ? String(firstFailure.upstreamStatus ?? firstFailure.status) : "",
+        exception_class: firstFailure ? EXCEPTION_CLASS[firstFailure.type] : "",
+      };
+      (success ? metrics.successfulFallbacks : metrics.failedFallbacks).inc(labels);
+    }
+    if (!success || !served) return;
+
+    metrics.requests.inc({ ...person, model });
+    const overhead = seconds(event.timings?.overheadMs);
+    if (overhead !== undefined)
+      metrics.overheadLatency.observe({ ...person, requested_model: requested, model }, overhead);
+    const api = seconds(served.latencyMs);
+    if (api !== undefined)
+      metrics.llmApiLatency.observe({ ...person, requested_model: requested, model }, api);
+    const ttft = event.stream ? seconds(event.timings?.ttftMs) : undefined;
+    const keyTeam = {
+      hashed_api_key: person.hashed_api_key,
+      api_key_alias: person.api_key_alias,
+      team: person.team,
+      team_alias: person.team_alias,
+    };
+    if (ttft !== undefined) metrics.timeToFirstToken.observe({ model, ...keyTeam }, ttft);
+
+    const usage = event.usage;
+    if (usage) {
+      const labels = { ...person, model, requested_model: requested };
+      if (Number.isFinite(usage.inputTokens) && usage.inputTokens >= 0)
+        metrics.inputTokens.inc(labels, usage.inputTokens);
+      if (Number.isFinite(usage.outputTokens) && usage.outputTokens >= 0)
+        metrics.outputTokens.inc(labels, usage.outputTokens);
+      if (Number.isFinite(usage.totalTokens) && usage.totalTokens >= 0)
+        metrics.totalTokens.inc(labels, usage.totalTokens);
+      if (api !== undefined && usage.outputTokens > 0)
+        metrics.latencyPerOutputToken.observe(
+          { ...deployment(served), ...keyTeam },
+          api / usage.outputTokens,
+        );
+    }
+    const cost = event.cost?.total;
+    if (cost !== undefined && Number.isFinite(cost) && cost >= 0)
+      metrics.spend.inc({ ...person, model }, cost);
+
+    // Per-deployment outcomes of this call (attempts carry no caller, so they are counted here).
+    for (const attempt of attempts) {
+      if (attempt.outcome === "aborted") continue;
+      const labels = { requested_model: requested, ...deployment(attempt), ...keyTeam };
+      metrics.deploymentTotal.inc(labels);
+      if (attempt.outcome === "success") metrics.deploymentSuccess.inc(labels);
+    }
+  };
+
+  const failedAttempts = (event: CallEvent): void => {
+    // A failed call still counts its deployment attempts.
+    const person = who(event);
+    const requested = guards.requestedModel.value(event.requestedModel || event.modelGroup);
+    const keyTeam = {
+      hashed_api_key: person.hashed_api_key,
+      api_key_alias: person.api_key_alias,
+      team: person.team,
+      team_alias: person.team_alias,
+    };
+    for (const attempt of event.attempts ?? []) {
+      if (attempt.outcome === "aborted") continue;
+      metrics.deploymentTotal.inc({ requested_model: requested, ...deployment(attempt), ...keyTeam });
+    }
+  };
+
+  const failureResponses = (event: CallEvent): void => {
+    const person = who(event);
+    const requested = guards.requestedModel.value(event.requestedModel || event.modelGroup);
+    for (const attempt of event.attempts ?? []) {
+      if (attempt.outcome !== "failure") continue;
+      const error = attempt.error;
+      metrics.deploymentFailure.inc({
+        requested_model: requested,
+        ...deployment(attempt),
+        hashed_api_key: person.hashed_api_key,
+        api_key_alias: person.api_key_alias,
+        team: person.team,
+        team_alias: person.team_alias,
+        exception_status: error ? String(error.upstreamStatus ?? error.status) : "",
+        exception_class: error ? EXCEPTION_CLASS[error.type] : "",
+      });
+    }
+  };
+
+  return {
+    name: "prometheus-litellm",
+    only: "all",
+    onSuccess(event: CallEvent): void {
+      end(event);
+      failureResponses(event);
+    },
+    onFailure(event: CallEvent): void {
+      end(event);
+      failedAttempts(event);
+      failureResponses(event);
+    },
+    onAttempt(event: AttemptEvent): void {
+      metrics.learn(event.deploymentId, event.model, event.apiBase);
+      if (event.outcome === "aborted") return;
+      // 0 healthy after a success; 1 partial outage after a failure (2 comes with a cooldown).
+      metrics.deploymentState.set(deployment(event), event.outcome === "success" ? 0 : 1);
+    },
+    onCooldown(event: CooldownEvent): void {
+      const labels = {
+        litellm_model_name: `${event.provider}/${metrics.deploymentModels.get(event.deploymentId) ?? ""}`,
+        model_id: event.deploymentId,
+        api_base: metrics.deploymentApiBases.get(event.deploymentId) ?? "",
+        api_provider: event.provider,
+      };
+      metrics.cooledDown.inc({ ...labels, exception_status: event.reason === "rate_limit" ? "429" : "" });
+      metrics.deploymentState.set(labels, 2);
+    },
+  };
+}
+
+/** Records what the router says about a deployment (healthy: 0, cooling: 2). */
+export function applyLitellmDeploymentState(metrics: LitellmMetrics, state: DeploymentState): void {
+  metrics.learn(state.deploymentId, state.model, undefined);
+  metrics.deploymentState.set(
+    {
+      litellm_model_name: `${state.provider ?? ""}/${state.model ?? metrics.deploymentModels.get(state.deploymentId) ?? ""}`,
+      model_id: state.deploymentId,
+      api_base: metrics.deploymentApiBases.get(state.deploymentId) ?? "",
+      api_provider: state.provider ?? "",
+    },
+    state.state === "cooling" ? 2 : 0,
+  );
+}
