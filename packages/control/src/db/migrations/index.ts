@@ -1,0 +1,15 @@
+import type { Migration } from "../migration";
+import { migration0001Keys } from "./0001_keys";
+import { migration0002UsersTeams } from "./0002_users_teams";
+import { migration0003SpendLogs } from "./0003_spend_logs";
+
+/**
+ * Every migration by name, imported statically so nothing reads the disk and the bundled `dist` works.
+ * Names sort in the order they run. Forward-only: never edit or rename an entry once released (the
+ * migrator refuses a history it does not recognise); add a new one instead.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  "0001_keys": migration0001Keys,
+  "0002_users_teams": migration0002UsersTeams,
+  "0003_spend_logs": migration0003SpendLogs,
+};
