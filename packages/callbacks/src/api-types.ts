@@ -66,12 +66,20 @@ export interface CallRejection extends Error {
   readonly type: ErrorKind;
   /** Optional machine-readable code (`error.code`). */
   readonly code?: string;
+  /** Sent as the `retry-after` header (seconds, rounded up). */
+  readonly retryAfterMs?: number;
+  /** `error.type` in the OpenAI body when it is not the status's usual type (e.g. LiteLLM's "budget_exceeded"). */
+  readonly errorType?: string;
 }
 
 export interface RejectCallOptions {
   /** Defaults from the status: 400 bad_request, 401 authentication, 403 permission_denied, 404 not_found, 408/504 timeout, 413 request_too_large, 429 rate_limit, 503 unavailable, other 5xx server_error. */
   type?: ErrorKind;
   code?: string;
+  /** Sent as the `retry-after` header (seconds, rounded up). */
+  retryAfterMs?: number;
+  /** `error.type` in the OpenAI body instead of the one derived from `type`. */
+  errorType?: string;
 }
 
 export interface RunHooksOptions {

@@ -36,6 +36,8 @@ class CallRejectionError extends Error implements CallRejection {
   readonly status: number;
   readonly type: ErrorKind;
   readonly code?: string;
+  readonly retryAfterMs?: number;
+  readonly errorType?: string;
 
   constructor(status: number, message: string, options: RejectCallOptions) {
     super(message);
@@ -43,6 +45,8 @@ class CallRejectionError extends Error implements CallRejection {
     this.status = status;
     this.type = options.type ?? kindForStatus(status);
     if (options.code !== undefined) this.code = options.code;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.errorType !== undefined) this.errorType = options.errorType;
     Object.defineProperty(this, CALL_REJECTION_BRAND, { value: true, enumerable: false });
   }
 }

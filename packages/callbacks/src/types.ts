@@ -275,6 +275,37 @@ export interface PluginRoute {
   ): void | Promise<void>;
 }
 
+/** What a plugin's `authenticate` returns for a token it recognises (e.g. a virtual key of @llmux/control). */
+export interface PluginAccess {
+  /** Who the call belongs to (the key's user, team, alias in metadata); the host's resolveContext still wins. */
+  context?: Partial<Pick<CallContext, "user" | "team" | "tags" | "metadata">>;
+  /** Model groups the token may use (absent: all). */
+  allowedModels?: string[];
+  /** The token may use the admin routes (LiteLLM's proxy_admin role). */
+  admin?: boolean;
+}
+
+/**
+ * Counters shared by gateway instances, the part of core's SharedState (memory or Redis) a plugin may use
+ * for rate limits: same signatures, so the gateway passes its own store.
+ */
+export interface PluginSharedState {
+  readonly kind: string;
+  incrWindow(key: string, by: number, windowMs: number): Promise<number>;
+  getWindow(key: string, windowMs: number): Promise<number>;
+  tryIncrWindow(
+    key: string,
+    by: number,
+    windowMs: number,
+    limit: number,
+  ): Promise<{ allowed: boolean; count: number }>;
+  acquire(
+    key: string,
+    options?: { limit?: number; ttlMs?: number },
+  ): Promise<{ allowed: boolean; count: number }>;
+  release(key: string): Promise<number>;
+}
+
 /**
  * What @llmux/otel, @llmux/prometheus and @llmux/mlflow export as `createPlugin(name, options)`,
  * and what a host may pass in `plugins: []`.
@@ -284,6 +315,16 @@ export interface LlmuxPlugin {
   readonly sink?: CallbackSink;
   readonly tracer?: CallTracer;
   readonly routes?: PluginRoute[];
+  /** Request hooks the plugin adds (budgets, limits); they run after the host's own. */
+  readonly hooks?: RequestHooks;
+  /**
+   * Recognises a bearer token that is not the master key (a virtual key): its access, or undefined when
+   * the token is not one of the plugin's. Throw (rejectCall) to refuse a known token (blocked, expired).
+   */
+  authenticate?(
+    token: string,
+    request: import("node:http").IncomingMessage,
+  ): PluginAccess | undefined | Promise<PluginAccess | undefined>;
   /** Called by the gateway with engine statistics so a plugin can report drops (e.g. a metric). */
   observeEngine?(engine: EngineStatsSource): void;
   /** Called by the router when a deployment's state changes (healthy / cooling). */
@@ -336,6 +377,12 @@ export interface PluginFactoryContext {
   settings: Record<string, unknown>;
   /** true when `turn_off_message_logging` is set: no prompt or response content may leave the process. */
   redact: boolean;
+  /** `general_settings` of the config (database_url, key_store, ...). */
+  generalSettings?: Record<string, unknown>;
+  /** Whether a token is the master key (compared in constant time; the key itself never leaves the core). */
+  isMasterKey?(token: string): boolean;
+  /** The gateway's shared counters (memory, or Redis when configured). */
+  sharedState?: PluginSharedState;
 }
 
 /**

@@ -1,6 +1,10 @@
+export type { ControlPlane } from "./create-control-plane";
+export { createControlPlane, createPlugin } from "./create-control-plane";
 export type { MigrateOutcome, MigrationResult } from "./db/migrate";
 export { migrateToLatest } from "./db/migrate";
+export { abbreviateKey, generateKey, hashKey } from "./keys/key-material";
 export type { ControlStore } from "./store/control-store";
 export type { StoreLocation } from "./store/open-store";
 export { openStore } from "./store/open-store";
 export type * from "./store/records";
+export type { ControlPlaneOptions, ControlPlaneStats } from "./types";

@@ -47,7 +47,7 @@ export interface ControlStore {
   spendReport(options: {
     start_date: Date;
     end_date: Date;
-    group_by: "api_key" | "team" | "user" | "model";
+    group_by: "api_key" | "team" | "user" | "customer" | "model";
   }): Promise<SpendReportRow[]>;
   /** Retention: deletes log rows that started before `before`; returns how many. */
   deleteSpendLogsBefore(before: Date): Promise<number>;

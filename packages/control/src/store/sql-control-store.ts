@@ -265,16 +265,15 @@ export class SqlControlStore implements ControlStore {
   async spendReport(options: {
     start_date: Date;
     end_date: Date;
-    group_by: "api_key" | "team" | "user" | "model";
+    group_by: "api_key" | "team" | "user" | "customer" | "model";
   }): Promise<SpendReportRow[]> {
-    const group =
-      options.group_by === "api_key"
-        ? "api_key"
-        : options.group_by === "team"
-          ? "team_id"
-          : options.group_by === "user"
-            ? "user_id"
-            : "model_group";
+    const group = {
+      api_key: "api_key",
+      team: "team_id",
+      user: "user_id",
+      customer: "end_user",
+      model: "model_group",
+    }[options.group_by];
     const rows = await this.client.query<{
       day: string;
       group_value: string | null;

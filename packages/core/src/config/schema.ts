@@ -117,6 +117,10 @@ export const generalSettingsSchema = z.looseObject({
   environment: z.string().optional(),
   release: z.string().optional(),
   jsonl_path: z.string().optional(),
+  /** PostgreSQL URL of the control plane (@llmux/control); DATABASE_URL works too. */
+  database_url: z.string().min(1).optional(),
+  /** PGlite data directory of the embedded control plane, e.g. ".llmux/store" (or "memory://"). */
+  key_store: z.string().min(1).optional(),
 });
 
 export const configSchema = z.looseObject({

@@ -17,6 +17,8 @@ export interface LlmuxErrorOptions {
   code?: string | null;
   /** Milliseconds the upstream asked us to wait (retry-after / retry-after-ms). */
   retryAfterMs?: number;
+  /** OpenAI's error.type when it is not the kind's usual one (a hook's rejectCall errorType). */
+  errorType?: string;
   cause?: unknown;
 }
 
@@ -55,6 +57,7 @@ export class LlmuxError extends Error {
   readonly param: string | null;
   readonly code: string | null;
   readonly retryAfterMs: number | undefined;
+  readonly errorType: string | undefined;
   /** x-llmux-* headers of the failed call (attempts, fallbacks, last deployment), set by the gateway. */
   responseHeaders: Record<string, string> | undefined;
 
@@ -69,6 +72,7 @@ export class LlmuxError extends Error {
     this.param = options.param ?? null;
     this.code = options.code ?? null;
     this.retryAfterMs = options.retryAfterMs;
+    this.errorType = options.errorType;
     this.responseHeaders = undefined;
   }
 }
@@ -87,6 +91,8 @@ export function toLlmuxError(value: unknown): LlmuxError {
       status: value.status,
       message: value.message,
       ...(value.code ? { code: value.code } : {}),
+      ...(value.retryAfterMs !== undefined ? { retryAfterMs: value.retryAfterMs } : {}),
+      ...(value.errorType ? { errorType: value.errorType } : {}),
     });
   }
   return new LlmuxError({ kind: "internal", message: "Internal gateway error", cause: value });

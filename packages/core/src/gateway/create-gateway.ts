@@ -137,7 +137,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const http = new UpstreamClient({ scrub });
   const plugins: LlmuxPlugin[] = [];
   const tracers: CallTracer[] = [];
-  const hooks: RequestHooks[] = options.hooks ?? [];
+  // A copy: plugins add their hooks (after the host's own) without touching options.hooks.
+  const hooks: RequestHooks[] = [...(options.hooks ?? [])];
   const afterCallHooks = hooks
     .map((hook) => hook.afterCall)
     .filter((hook): hook is NonNullable<RequestHooks["afterCall"]> => !!hook);
@@ -149,6 +150,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       sinkCount++;
     }
     if (plugin.tracer && !tracers.includes(plugin.tracer)) tracers.push(plugin.tracer);
+    if (plugin.hooks) {
+      hooks.push(plugin.hooks);
+      if (plugin.hooks.afterCall) afterCallHooks.push(plugin.hooks.afterCall);
+    }
     plugin.observeEngine?.(engine);
     plugin.observeSharedState?.(sharedStateStats);
   };
@@ -325,7 +330,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   for (const plugin of options.plugins ?? []) addPlugin(plugin);
   const ready = connectSharedState()
-    .then(() => loadConfiguredPlugins(config, env, logger))
+    .then(() => loadConfiguredPlugins(config, env, logger, { sharedState }))
     .then((loaded) => {
       pricing.preload?.();
       for (const sink of loaded.sinks) {

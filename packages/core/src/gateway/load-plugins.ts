@@ -1,4 +1,12 @@
-import type { CallbackSink, LlmuxPlugin, Logger, PluginFactory } from "@llmux/callbacks";
+import { timingSafeEqual } from "node:crypto";
+import type {
+  CallbackSink,
+  LlmuxPlugin,
+  Logger,
+  PluginFactory,
+  PluginFactoryContext,
+  PluginSharedState,
+} from "@llmux/callbacks";
 import { defaultSinkRegistry } from "@llmux/callbacks";
 import type { ResolvedConfig } from "../config/types";
 import { importOptional } from "./import-optional";
@@ -42,8 +50,11 @@ export async function loadConfiguredPlugins(
   config: ResolvedConfig,
   env: Record<string, string | undefined>,
   logger: Logger,
+  extra: { sharedState?: PluginSharedState } = {},
 ): Promise<LoadedPlugins> {
   const result: LoadedPlugins = { sinks: [], plugins: [] };
+  const control = await loadControlPlane(config, env, logger, extra.sharedState);
+  if (control) result.plugins.push(control);
   const names = new Map<string, "all" | "success" | "failure">();
   for (const name of config.callbacks.all) names.set(name, "all");
   for (const name of config.callbacks.success) if (!names.has(name)) names.set(name, "success");
@@ -103,4 +114,43 @@ export function restrict(sink: CallbackSink, only: "all" | "success" | "failure"
   if (sink.flush) wrapper.flush = () => sink.flush!();
   if (sink.shutdown) wrapper.shutdown = () => sink.shutdown!();
   return wrapper;
+}
+
+/**
+ * The control plane (virtual keys, budgets, spend logs) of @llmux/control, on when the config names a
+ * database: general_settings.database_url, DATABASE_URL, or general_settings.key_store (a PGlite
+ * directory). Imported by specifier, so the core never depends on pg or PGlite.
+ */
+async function loadControlPlane(
+  config: ResolvedConfig,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+  sharedState: PluginSharedState | undefined,
+): Promise<LlmuxPlugin | undefined> {
+  const general = config.generalSettings;
+  if (!general.database_url && !env.DATABASE_URL && !general.key_store) return undefined;
+  let module: { createPlugin: PluginFactory };
+  try {
+    module = await importOptional<{ createPlugin: PluginFactory }>("@llmux/control");
+  } catch (error) {
+    throw new Error(
+      `general_settings.database_url / DATABASE_URL / general_settings.key_store need the package @llmux/control: npm install @llmux/control (${(error as Error).message})`,
+    );
+  }
+  const masterKey = config.masterKey;
+  const context: PluginFactoryContext = {
+    logger,
+    env,
+    settings: config.litellmSettings,
+    redact: config.redact,
+    generalSettings: general,
+    isMasterKey: (token) => {
+      if (!masterKey) return false;
+      const left = Buffer.from(token);
+      const right = Buffer.from(masterKey);
+      return left.length === right.length && timingSafeEqual(left, right);
+    },
+  };
+  if (sharedState) context.sharedState = sharedState;
+  return module.createPlugin("control", context);
 }

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { RouteAccess, RouteAuth } from "@llmux/callbacks";
+import type { LlmuxPlugin, RouteAccess, RouteAuth } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
 import type { AuthorizeResult, GatewayOptions } from "../gateway/types";
 
@@ -8,8 +8,9 @@ import type { AuthorizeResult, GatewayOptions } from "../gateway/types";
 export type Access = RouteAccess;
 
 /**
- * Access control: the master key (Authorization: Bearer or x-api-key) and/or the host's authorize
- * hook. With both, either one admits the caller. With neither, the gateway is open. Only the
+ * Access control: the master key (Authorization: Bearer or x-api-key), the virtual keys of plugins
+ * (`LlmuxPlugin.authenticate`, e.g. @llmux/control: a key it recognises admits the caller, with its
+ * context, models and admin role) and/or the host's authorize hook. Any one admits the caller. With neither, the gateway is open. Only the
  * request's headers are read: the body is never touched here, so an unauthenticated client cannot
  * make the gateway read it.
  *
@@ -21,12 +22,33 @@ export async function authenticate(
   masterKey: string | undefined,
   authorize: GatewayOptions["authorize"],
   level: RouteAuth = "caller",
+  plugins: readonly LlmuxPlugin[] = [],
 ): Promise<Access> {
   if (level === "public") return {};
+  const presented = presentedKey(request);
+  if (masterKey && presented !== undefined && keyMatches(presented, masterKey)) return { admin: true };
+  if (presented !== undefined) {
+    for (const plugin of plugins) {
+      if (!plugin.authenticate) continue;
+      const found = await plugin.authenticate(presented, request);
+      if (!found) continue;
+      const access: Access = {};
+      if (found.context) access.context = found.context;
+      if (found.allowedModels) access.allowedModels = found.allowedModels;
+      // An open gateway (no master key, no authorize hook) makes everyone admin, virtual keys included.
+      if (found.admin || (!masterKey && !authorize)) access.admin = true;
+      if (level === "admin" && access.admin !== true) {
+        throw new LlmuxError({
+          kind: "authentication",
+          message: "This route needs the master key (or an admin key)",
+          code: "admin_required",
+        });
+      }
+      return access;
+    }
+  }
   if (!masterKey && !authorize) return { admin: true };
   if (masterKey) {
-    const presented = presentedKey(request);
-    if (presented !== undefined && keyMatches(presented, masterKey)) return { admin: true };
     if (!authorize) {
       throw new LlmuxError({
         kind: "authentication",

@@ -73,7 +73,13 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       let access: Access = {};
       if (route.auth !== "public") {
         await gateway.ready;
-        access = await authenticate(request, gateway.config.masterKey, gateway.options.authorize, route.auth);
+        access = await authenticate(
+          request,
+          gateway.config.masterKey,
+          gateway.options.authorize,
+          route.auth,
+          gateway.plugins(),
+        );
       }
       await route.handle(request, response, parsedBody, access);
       return true;

@@ -25,9 +25,10 @@ export function openAiErrorBody(error: LlmuxError): Record<string, unknown> {
       message: error.message,
       // An upstream credential or model failure is the gateway's problem (5xx), not the caller's.
       type:
-        error.status >= 500 && error.kind !== "unavailable" && error.kind !== "timeout"
+        error.errorType ??
+        (error.status >= 500 && error.kind !== "unavailable" && error.kind !== "timeout"
           ? "api_error"
-          : (OPENAI_TYPES[error.kind] ?? "api_error"),
+          : (OPENAI_TYPES[error.kind] ?? "api_error")),
       param: error.param,
       code: error.code ?? error.kind,
     },

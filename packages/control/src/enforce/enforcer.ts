@@ -1,0 +1,368 @@
+import type { IncomingMessage } from "node:http";
+import type {
+  AfterCallContext,
+  BeforeCallContext,
+  CallEvent,
+  Logger,
+  PluginAccess,
+  PluginSharedState,
+} from "@llmux/callbacks";
+import { durationMs } from "../duration";
+import { authError, budgetExceeded, databaseUnavailable, modelAccessDenied, rateLimited } from "../errors";
+import { hashKey } from "../keys/key-material";
+import type { SpendWriter } from "../spend/spend-writer";
+import type { RecordOf } from "../store/control-store";
+import type { EntityKind, KeyRecord, SpendLogRow, TeamRecord, UserRecord } from "../store/records";
+import type { RecordCache } from "./record-cache";
+
+const MINUTE_MS = 60_000;
+/** A parallel slot leaked by a call that never finished (crash) frees itself after this. */
+const PARALLEL_SLOT_TTL_MS = 10 * MINUTE_MS;
+/** LiteLLM's wildcard for "every model". */
+const ALL_MODELS = "all-proxy-models";
+
+interface Subject {
+  kind: EntityKind;
+  id: string;
+  record: RecordOf<EntityKind>;
+}
+
+interface Reservation {
+  subjects: Subject[];
+  key: KeyRecord | undefined;
+  /** Cost held against each subject's budget while the call runs. */
+  reserved: number;
+  parallel: string[];
+  startedAt: number;
+}
+
+export interface EnforcerOptions {
+  cache: RecordCache;
+  writer: SpendWriter;
+  state: PluginSharedState;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The per-call checks of the control plane, with no database query on a cached identity:
+ * `authenticate` turns a virtual key into access (401 for unknown, blocked or expired keys); `beforeCall`
+ * checks models, budgets (cached spend + spend not yet written + cost held by calls in flight) and
+ * rpm/tpm/parallel limits of the key, its user and its team — or of the user and team the host's
+ * resolveContext gave, when no key was used; `afterCall` releases the call's hold, counts tokens and
+ * queues the spend log row (which adds the spend in memory at once).
+ */
+export class Enforcer {
+  private readonly keysByRequest = new WeakMap<IncomingMessage, KeyRecord>();
+  private readonly reservations = new Map<string, Reservation>();
+  /** Cost held per subject by calls in flight ("kind\0id" → USD). */
+  private readonly held = new Map<string, number>();
+  /** Average cost per call per subject (what a new call holds). */
+  private readonly averageCost = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: EnforcerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async authenticate(token: string, request: IncomingMessage): Promise<PluginAccess | undefined> {
+    if (!token.startsWith("sk-")) return undefined;
+    const hash = hashKey(token);
+    let key: KeyRecord | undefined;
+    try {
+      key = await this.options.cache.get("key", hash);
+    } catch {
+      throw databaseUnavailable("The control plane database is unavailable and this key is not cached yet");
+    }
+    if (!key) return undefined;
+    if (key.blocked)
+      throw authError("Authentication Error - Key is blocked. Update via `/key/unblock` if you're admin.");
+    if (key.expires && Date.parse(key.expires) <= this.now()) {
+      throw authError(
+        `Authentication Error - Expired Key. Key Expiry time ${key.expires} and current time ${new Date(this.now()).toISOString()}`,
+      );
+    }
+    const [user, team] = await this.related(key.user_id, key.team_id);
+    if (team?.blocked) throw authError(`Authentication Error - Team=${team.team_id} is blocked.`);
+    this.keysByRequest.set(request, key);
+    const access: PluginAccess = { context: { metadata: keyMetadata(key) } };
+    if (key.user_id) access.context!.user = key.user_id;
+    if (key.team_id) access.context!.team = key.team_id;
+    const allowed = allowedModels(key.models, team?.models);
+    if (allowed) access.allowedModels = allowed;
+    if (user?.user_role === "proxy_admin") access.admin = true;
+    return access;
+  }
+
+  /** The key a request authenticated with (for admin checks of the management routes). */
+  keyOf(request: IncomingMessage): KeyRecord | undefined {
+    return this.keysByRequest.get(request);
+  }
+
+  async beforeCall(context: BeforeCallContext): Promise<void> {
+    const request = context.request as IncomingMessage | undefined;
+    const key = request && typeof request === "object" ? this.keysByRequest.get(request) : undefined;
+    const metadata = context.context.metadata;
+    for (const name of Object.keys(metadata)) if (name.startsWith("user_api_key_")) delete metadata[name];
+    if (key) Object.assign(metadata, keyMetadata(key));
+    const userId = key ? key.user_id : context.context.user;
+    const teamId = key ? key.team_id : context.context.team;
+    const [user, team] = await this.related(userId ?? null, teamId ?? null);
+    const model = context.modelGroup;
+    if (!key) {
+      // A host identity: the user's and team's model lists apply (a key's were checked at authentication).
+      if (user && !modelAllowed(user.models, model)) {
+        throw modelAccessDenied(
+          `User=${user.user_id} not allowed to access model=${model}. Allowed models=${JSON.stringify(user.models)}`,
+          "user_model_access_denied",
+        );
+      }
+      if (team && !modelAllowed(team.models, model)) {
+        throw modelAccessDenied(
+          `Team=${team.team_id} not allowed to access model=${model}. Allowed models=${JSON.stringify(team.models)}`,
+          "team_model_access_denied",
+        );
+      }
+    }
+    const subjects: Subject[] = [];
+    if (key) subjects.push({ kind: "key", id: key.token, record: key });
+    if (user) subjects.push({ kind: "user", id: user.user_id, record: user });
+    if (team) subjects.push({ kind: "team", id: team.team_id, record: team });
+    for (const subject of subjects) this.checkBudget(subject);
+    const parallel = await this.takeLimits(subjects);
+    const reserved = Math.max(0, ...subjects.map((subject) => this.averageCost.get(slot(subject)) ?? 0));
+    for (const subject of subjects) addTo(this.held, slot(subject), reserved);
+    this.reservations.set(context.callId, { subjects, key, reserved, parallel, startedAt: this.now() });
+  }
+
+  afterCall(context: AfterCallContext): void {
+    const reservation = this.reservations.get(context.callId);
+    this.reservations.delete(context.callId);
+    const event = context.event;
+    const cost = event.cost?.total ?? 0;
+    const tokens = event.usage?.totalTokens ?? 0;
+    if (reservation) {
+      for (const subject of reservation.subjects) {
+        const name = slot(subject);
+        addTo(this.held, name, -reservation.reserved);
+        if ((this.held.get(name) ?? 0) <= 1e-12) this.held.delete(name);
+        if (cost > 0) {
+          const previous = this.averageCost.get(name);
+          this.averageCost.set(name, previous === undefined ? cost : previous * 0.8 + cost * 0.2);
+        }
+        const limit = subject.record.tpm_limit;
+        if (limit !== null && limit !== undefined && tokens > 0) {
+          void this.options.state
+            .incrWindow(`llmux:control:tpm:${name}`, tokens, MINUTE_MS)
+            .catch(() => undefined);
+        }
+      }
+      for (const name of reservation.parallel) void this.options.state.release(name).catch(() => undefined);
+    }
+    const key = reservation?.key;
+    const row = spendRow(event, context.body, key, reservation);
+    this.options.writer.add(row);
+  }
+
+  /** Calls whose afterCall never came (abandoned before the run began) release their hold after a while. */
+  sweep(maxAgeMs = PARALLEL_SLOT_TTL_MS): void {
+    const oldest = this.now() - maxAgeMs;
+    for (const [callId, reservation] of this.reservations) {
+      if (reservation.startedAt > oldest) continue;
+      this.reservations.delete(callId);
+      for (const subject of reservation.subjects) addTo(this.held, slot(subject), -reservation.reserved);
+      for (const name of reservation.parallel) void this.options.state.release(name).catch(() => undefined);
+    }
+  }
+
+  /** Spend a budget is compared with: the record's spend + spend not yet written + cost held in flight. */
+  spendOf(kind: EntityKind, record: RecordOf<EntityKind>): number {
+    const id = idOf(kind, record);
+    const periodOver = record.budget_reset_at !== null && Date.parse(record.budget_reset_at) <= this.now();
+    const base = periodOver ? 0 : record.spend;
+    return base + this.options.writer.pending(kind, id);
+  }
+
+  private checkBudget(subject: Subject): void {
+    const max = subject.record.max_budget;
+    if (max === null || max === undefined) return;
+    const spend = this.spendOf(subject.kind, subject.record);
+    const held = this.held.get(slot(subject)) ?? 0;
+    if (spend + held < max && !(max <= 0)) return;
+    const who =
+      subject.kind === "key" ? "" : subject.kind === "user" ? ` User=${subject.id}` : ` Team=${subject.id}`;
+    const heldText = held > 0 ? ` (+${round(held)} held by calls in flight)` : "";
+    throw budgetExceeded(
+      `Budget has been exceeded!${who} Current cost: ${round(spend)}${heldText}, Max budget: ${max}`,
+    );
+  }
+
+  /** rpm (checked and counted), tpm (checked) and parallel (slot taken) for every subject; all or nothing. */
+  private async takeLimits(subjects: Subject[]): Promise<string[]> {
+    const taken: string[] = [];
+    const counted: string[] = [];
+    const retryAfter = MINUTE_MS - (this.now() % MINUTE_MS);
+    try {
+      for (const subject of subjects) {
+        const name = slot(subject);
+        const label = `${subject.kind === "key" ? "api_key" : subject.kind}: ${subject.kind === "key" ? ((subject.record as KeyRecord).key_alias ?? (subject.record as KeyRecord).key_name) : subject.id}`;
+        const { tpm_limit: tpm, rpm_limit: rpm, max_parallel_requests: parallel } = subject.record;
+        if (tpm !== null && tpm !== undefined) {
+          const used = await this.options.state.getWindow(`llmux:control:tpm:${name}`, MINUTE_MS);
+          if (used >= tpm) {
+            throw rateLimited(
+              `Rate limit exceeded for ${label}. Limit type: tokens. Current usage: ${used}, limit: ${tpm} tokens per minute`,
+              retryAfter,
+            );
+          }
+        }
+        if (rpm !== null && rpm !== undefined) {
+          const result = await this.options.state.tryIncrWindow(
+            `llmux:control:rpm:${name}`,
+            1,
+            MINUTE_MS,
+            rpm,
+          );
+          if (!result.allowed) {
+            throw rateLimited(
+              `Rate limit exceeded for ${label}. Limit type: requests. Current usage: ${result.count}, limit: ${rpm} requests per minute`,
+              retryAfter,
+            );
+          }
+          counted.push(`llmux:control:rpm:${name}`);
+        }
+        if (parallel !== null && parallel !== undefined) {
+          const result = await this.options.state.acquire(`llmux:control:parallel:${name}`, {
+            limit: parallel,
+            ttlMs: PARALLEL_SLOT_TTL_MS,
+          });
+          if (!result.allowed) {
+            throw rateLimited(
+              `Max parallel request limit reached for ${label}. Current: ${result.count}, max_parallel_requests: ${parallel}`,
+              1_000,
+            );
+          }
+          taken.push(`llmux:control:parallel:${name}`);
+        }
+      }
+      return taken;
+    } catch (error) {
+      for (const name of taken) await this.options.state.release(name).catch(() => undefined);
+      for (const name of counted)
+        await this.options.state.incrWindow(name, -1, MINUTE_MS).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async related(
+    userId: string | null,
+    teamId: string | null,
+  ): Promise<[UserRecord | undefined, TeamRecord | undefined]> {
+    try {
+      return await Promise.all([
+        userId ? this.options.cache.get("user", userId) : undefined,
+        teamId ? this.options.cache.get("team", teamId) : undefined,
+      ]);
+    } catch {
+      // Not cached and the database is away: the call goes on without the user's/team's limits.
+      this.options.logger.warn(
+        "control plane: user/team not cached and the database is unavailable; their limits are not applied to this call",
+      );
+      return [
+        userId ? this.options.cache.peek("user", userId) : undefined,
+        teamId ? this.options.cache.peek("team", teamId) : undefined,
+      ];
+    }
+  }
+}
+
+export function budgetPeriodEnd(duration: string | null | undefined, from: number): string | null {
+  const period = durationMs(duration);
+  return period === undefined ? null : new Date(from + period).toISOString();
+}
+
+function keyMetadata(key: KeyRecord): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { user_api_key_hash: key.token };
+  if (key.key_alias) metadata.user_api_key_alias = key.key_alias;
+  if (key.user_id) metadata.user_api_key_user_id = key.user_id;
+  if (key.team_id) metadata.user_api_key_team_id = key.team_id;
+  return metadata;
+}
+
+function modelAllowed(models: readonly string[] | undefined, model: string): boolean {
+  if (!models || models.length === 0 || models.includes(ALL_MODELS)) return true;
+  return models.includes(model);
+}
+
+/** A key's models narrowed by its team's (empty or all-proxy-models: no restriction). */
+function allowedModels(
+  keyModels: readonly string[],
+  teamModels: readonly string[] | undefined,
+): string[] | undefined {
+  const key = keyModels.length > 0 && !keyModels.includes(ALL_MODELS) ? keyModels : undefined;
+  const team =
+    teamModels && teamModels.length > 0 && !teamModels.includes(ALL_MODELS) ? teamModels : undefined;
+  if (key && team) return key.filter((model) => team.includes(model));
+  return key ? [...key] : team ? [...team] : undefined;
+}
+
+function slot(subject: Subject): string {
+  return `${subject.kind}:${subject.id}`;
+}
+
+function idOf(kind: EntityKind, record: RecordOf<EntityKind>): string {
+  if (kind === "key") return (record as KeyRecord).token;
+  if (kind === "user") return (record as UserRecord).user_id;
+  return (record as TeamRecord).team_id;
+}
+
+function addTo(map: Map<string, number>, name: string, amount: number): void {
+  map.set(name, (map.get(name) ?? 0) + amount);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e8) / 1e8;
+}
+
+function spendRow(
+  event: CallEvent,
+  body: Record<string, unknown>,
+  key: KeyRecord | undefined,
+  reservation: Reservation | undefined,
+): SpendLogRow {
+  const usage = event.usage;
+  const user =
+    reservation?.subjects.find((subject) => subject.kind === "user")?.id ??
+    (key ? key.user_id : event.user) ??
+    null;
+  const team =
+    reservation?.subjects.find((subject) => subject.kind === "team")?.id ??
+    (key ? key.team_id : event.team) ??
+    null;
+  return {
+    request_id: event.callId,
+    call_type: event.callType,
+    api_key: key?.token ?? null,
+    key_alias: key?.key_alias ?? null,
+    user,
+    team_id: team,
+    end_user: typeof body.user === "string" ? body.user.slice(0, 256) : null,
+    model: event.requestedModel,
+    model_group: event.modelGroup,
+    model_id: event.deploymentId ?? null,
+    custom_llm_provider: event.provider ?? null,
+    prompt_tokens: usage?.inputTokens ?? 0,
+    completion_tokens: usage?.outputTokens ?? 0,
+    total_tokens: usage?.totalTokens ?? 0,
+    cache_read_input_tokens: usage?.cachedInputTokens ?? 0,
+    cache_creation_input_tokens: usage?.cacheCreationInputTokens ?? 0,
+    spend: event.cost?.total ?? 0,
+    status: event.status,
+    duration_ms: Math.round(event.timings.durationMs),
+    startTime: new Date(event.timings.startTime).toISOString(),
+    endTime: new Date(event.timings.endTime).toISOString(),
+    session_id: event.session ?? null,
+    request_tags: event.tags,
+    metadata: event.error ? { error_type: event.error.type, error_status: event.error.status } : {},
+  };
+}
