@@ -186,6 +186,14 @@ export class Enforcer {
   private checkBudget(subject: Subject): void {
     const max = subject.record.max_budget;
     if (max === null || max === undefined) return;
+    const resetAt = subject.record.budget_reset_at;
+    if (resetAt !== null && Date.parse(resetAt) <= this.now()) {
+      // The period ended: roll the cached record forward now (the database does the same at the next
+      // write), so spend committed from here on counts in the new period.
+      const next = budgetPeriodEnd(subject.record.budget_duration, this.now());
+      subject.record = { ...subject.record, spend: 0, budget_reset_at: next };
+      this.options.cache.set(subject.kind, subject.id, subject.record);
+    }
     const spend = this.spendOf(subject.kind, subject.record);
     const held = this.held.get(slot(subject)) ?? 0;
     if (spend + held < max && !(max <= 0)) return;
