@@ -379,6 +379,8 @@ export interface PluginFactoryContext {
   redact: boolean;
   /** `general_settings` of the config (database_url, key_store, ...). */
   generalSettings?: Record<string, unknown>;
+  /** true when the gateway has neither a master key nor an authorize hook (anyone may call it). */
+  gatewayOpen?: boolean;
   /** Whether a token is the master key (compared in constant time; the key itself never leaves the core). */
   isMasterKey?(token: string): boolean;
   /** The gateway's shared counters (memory, or Redis when configured). */

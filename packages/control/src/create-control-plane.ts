@@ -160,7 +160,7 @@ export const createPlugin: PluginFactory = async (_name, context) => {
   if (databaseUrl) options.databaseUrl = databaseUrl;
   else options.dataDir = stringSetting(general.key_store) ?? "memory://";
   if (context.isMasterKey) options.isMasterKey = context.isMasterKey;
-  if (!general.master_key) {
+  if (context.gatewayOpen) {
     options.openManagement = true;
     context.logger.warn(
       "control plane: no general_settings.master_key, so the management API (/key, /user, /team, /spend) is open to anyone who can reach the gateway",

@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { SqlClient, SqlQuery } from "./sql-client";
 
@@ -6,7 +8,10 @@ import type { SqlClient, SqlQuery } from "./sql-client";
  * undefined or "memory://". One connection, so transactions are serialised by PGlite itself.
  */
 export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
-  const database = await PGlite.create(dataDir && dataDir !== "memory://" ? dataDir : undefined);
+  const onDisk = dataDir && dataDir !== "memory://" ? resolve(dataDir) : undefined;
+  // PGlite creates the data directory itself, not its parents (".llmux/store" on a fresh checkout).
+  if (onDisk) mkdirSync(dirname(onDisk), { recursive: true });
+  const database = await PGlite.create(onDisk);
   const run = async <Row>(
     target: Pick<PGlite, "query">,
     text: string,

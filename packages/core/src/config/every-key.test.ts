@@ -166,6 +166,12 @@ const PROOFS: Record<Section, Record<string, Proof>> = {
     environment: { resolved: "prod" },
     release: { resolved: "1.2.3" },
     jsonl_path: { readBy: ["gateway/load-plugins.ts"], sample: "/tmp/calls.jsonl" },
+    // Passed to @llmux/control (loaded by load-plugins.ts when a database is named), which reads them.
+    database_url: { readBy: ["gateway/load-plugins.ts"], sample: "postgres://127.0.0.1:9/llmux" },
+    key_store: { readBy: ["gateway/load-plugins.ts"], sample: "memory://" },
+    user_api_key_cache_ttl: { readBy: ["gateway/load-plugins.ts"], sample: 10 },
+    proxy_batch_write_at: { readBy: ["gateway/load-plugins.ts"], sample: 1 },
+    maximum_spend_logs_retention_period: { readBy: ["gateway/load-plugins.ts"], sample: "90d" },
   },
 };
 

@@ -121,6 +121,12 @@ export const generalSettingsSchema = z.looseObject({
   database_url: z.string().min(1).optional(),
   /** PGlite data directory of the embedded control plane, e.g. ".llmux/store" (or "memory://"). */
   key_store: z.string().min(1).optional(),
+  /** @llmux/control: seconds a cached key/user/team is trusted (the staleness bound across instances). */
+  user_api_key_cache_ttl: positive.optional(),
+  /** @llmux/control: seconds between spend-log writes. */
+  proxy_batch_write_at: positive.optional(),
+  /** @llmux/control: spend logs older than this ("90d") are deleted. */
+  maximum_spend_logs_retention_period: z.string().min(1).optional(),
 });
 
 export const configSchema = z.looseObject({

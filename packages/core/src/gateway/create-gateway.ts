@@ -330,7 +330,12 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   for (const plugin of options.plugins ?? []) addPlugin(plugin);
   const ready = connectSharedState()
-    .then(() => loadConfiguredPlugins(config, env, logger, { sharedState }))
+    .then(() =>
+      loadConfiguredPlugins(config, env, logger, {
+        sharedState,
+        gatewayOpen: !config.masterKey && !options.authorize,
+      }),
+    )
     .then((loaded) => {
       pricing.preload?.();
       for (const sink of loaded.sinks) {

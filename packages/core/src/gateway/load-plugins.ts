@@ -50,10 +50,10 @@ export async function loadConfiguredPlugins(
   config: ResolvedConfig,
   env: Record<string, string | undefined>,
   logger: Logger,
-  extra: { sharedState?: PluginSharedState } = {},
+  extra: { sharedState?: PluginSharedState; gatewayOpen?: boolean } = {},
 ): Promise<LoadedPlugins> {
   const result: LoadedPlugins = { sinks: [], plugins: [] };
-  const control = await loadControlPlane(config, env, logger, extra.sharedState);
+  const control = await loadControlPlane(config, env, logger, extra);
   if (control) result.plugins.push(control);
   const names = new Map<string, "all" | "success" | "failure">();
   for (const name of config.callbacks.all) names.set(name, "all");
@@ -116,6 +116,15 @@ export function restrict(sink: CallbackSink, only: "all" | "success" | "failure"
   return wrapper;
 }
 
+/** The general_settings keys that @llmux/control reads (LiteLLM's names); the master key is not passed. */
+const CONTROL_SETTINGS = [
+  "database_url",
+  "key_store",
+  "user_api_key_cache_ttl",
+  "proxy_batch_write_at",
+  "maximum_spend_logs_retention_period",
+] as const;
+
 /**
  * The control plane (virtual keys, budgets, spend logs) of @llmux/control, on when the config names a
  * database: general_settings.database_url, DATABASE_URL, or general_settings.key_store (a PGlite
@@ -125,10 +134,12 @@ async function loadControlPlane(
   config: ResolvedConfig,
   env: Record<string, string | undefined>,
   logger: Logger,
-  sharedState: PluginSharedState | undefined,
+  extra: { sharedState?: PluginSharedState; gatewayOpen?: boolean },
 ): Promise<LlmuxPlugin | undefined> {
   const general = config.generalSettings;
   if (!general.database_url && !env.DATABASE_URL && !general.key_store) return undefined;
+  const generalSettings: Record<string, unknown> = {};
+  for (const name of CONTROL_SETTINGS) if (general[name] !== undefined) generalSettings[name] = general[name];
   let module: { createPlugin: PluginFactory };
   try {
     module = await importOptional<{ createPlugin: PluginFactory }>("@llmux/control");
@@ -143,7 +154,8 @@ async function loadControlPlane(
     env,
     settings: config.litellmSettings,
     redact: config.redact,
-    generalSettings: general,
+    generalSettings,
+    gatewayOpen: extra.gatewayOpen === true,
     isMasterKey: (token) => {
       if (!masterKey) return false;
       const left = Buffer.from(token);
@@ -151,6 +163,6 @@ async function loadControlPlane(
       return left.length === right.length && timingSafeEqual(left, right);
     },
   };
-  if (sharedState) context.sharedState = sharedState;
+  if (extra.sharedState) context.sharedState = extra.sharedState;
   return module.createPlugin("control", context);
 }
