@@ -14,6 +14,8 @@ export type TargetName =
   | "llmux-koa-all"
   | "llmux-nest-off"
   | "llmux-nest-all"
+  /** llmux on Express with a virtual key of @llmux/control (servers/llmux-control-server.ts). */
+  | "llmux-express-keys"
   /** llmux-express-all with what-if experiments applied (see servers/experiments.ts). */
   | `llmux-express-all+${string}`
   /** llmux on Express with only some parts of "everything on" (ablation; see servers/llmux-options.ts). */

@@ -120,6 +120,23 @@ function suite(
       );
     });
 
+    it("concurrent calls overspend at most by the documented bound (each call holds the average cost)", async () => {
+      const { key } = await generate({});
+      const first = await harness.chat(key, "slow");
+      const cost = Number(first.headers.get("x-llmux-response-cost"));
+      const budget = cost * 2.5;
+      await harness.call("POST", "/key/update", MASTER_KEY, { key, max_budget: budget });
+      // 10 calls at once, each taking 2 s upstream: all are in flight together.
+      const results = await Promise.all(Array.from({ length: 10 }, () => harness.chat(key, "slow")));
+      const statuses = results.map((result) => result.status).sort();
+      // spend c + 2 held (c each) reaches 2.5c: exactly two more are admitted, the rest get 400.
+      expect(statuses).toEqual([200, 200, 400, 400, 400, 400, 400, 400, 400, 400]);
+      const info = await harness.call("GET", `/key/info?key=${key}`, MASTER_KEY);
+      // Documented bound: overspend ≤ P × (c_max − held) + c_max = 10 × 0 + c (identical calls).
+      expect(info.body.info.spend).toBeLessThanOrEqual(budget + cost + 1e-12);
+      expect(info.body.info.spend).toBeCloseTo(cost * 3, 12);
+    });
+
     it("applies the team's budget and model list to its keys", async () => {
       const team = await harness.call("POST", "/team/new", MASTER_KEY, {
         team_alias: "search",

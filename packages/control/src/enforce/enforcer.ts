@@ -128,10 +128,17 @@ export class Enforcer {
     if (key) subjects.push({ kind: "key", id: key.token, record: key });
     if (user) subjects.push({ kind: "user", id: user.user_id, record: user });
     if (team) subjects.push({ kind: "team", id: team.team_id, record: team });
+    // Check and hold in one synchronous step: concurrent calls see each other's holds.
     for (const subject of subjects) this.checkBudget(subject);
-    const parallel = await this.takeLimits(subjects);
     const reserved = Math.max(0, ...subjects.map((subject) => this.averageCost.get(slot(subject)) ?? 0));
     for (const subject of subjects) addTo(this.held, slot(subject), reserved);
+    let parallel: string[];
+    try {
+      parallel = await this.takeLimits(subjects);
+    } catch (error) {
+      for (const subject of subjects) addTo(this.held, slot(subject), -reserved);
+      throw error;
+    }
     this.reservations.set(context.callId, { subjects, key, reserved, parallel, startedAt: this.now() });
   }
 
