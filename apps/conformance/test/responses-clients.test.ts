@@ -158,6 +158,25 @@ describe("Vercel AI SDK, default OpenAI provider (Responses API)", () => {
     expect(await result.finishReason).toBe("stop");
   });
 
+  it("a second turn with the first turn's response messages (item_reference to items the gateway stored)", async () => {
+    const model = provider()("compat");
+    const history = [{ role: "user" as const, content: "Hello" }];
+    const first = await generateText({ model, messages: history, maxRetries: 0 });
+    mock.clear();
+    const second = await generateText({
+      model,
+      messages: [...history, ...first.response.messages, { role: "user", content: "And again" }],
+      maxRetries: 0,
+    });
+    expect(second.text.length).toBeGreaterThan(0);
+    const [upstream] = await mock.waitForRequests(1);
+    expect(upstream!.body.messages).toEqual([
+      { role: "user", content: "Hello" },
+      { role: "assistant", content: first.text },
+      { role: "user", content: "And again" },
+    ]);
+  });
+
   it("tools: the model calls the tool, the SDK runs it and sends the result back", async () => {
     mock.scenario("tools", [{ toolCall: { name: "weather", arguments: '{"city":"Paris"}' } }]);
     const seen: string[] = [];

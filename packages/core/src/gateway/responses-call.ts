@@ -63,7 +63,17 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
   /** The request with `previous_response_id` replaced by the stored conversation, and its input as items. */
   const expand = (input: CallInput): { body: ResponsesRequest; items: ResponseItem[] } => {
     const body = { ...deps.stripCredentials(input.body) } as ResponsesRequest;
-    const current = inputItems(body.input);
+    let current = inputItems(body.input);
+    // item_reference to an item of a response this gateway served: the item itself, so any deployment
+    // can take it (references it does not know are left for OpenAI, and refused by the translation).
+    if (current.some((item) => item.type === "item_reference")) {
+      current = current.flatMap((item) => {
+        if (item.type !== "item_reference" || typeof item.id !== "string") return [item];
+        const stored = deps.store.item(item.id);
+        return stored ? replayable([stored]) : [item];
+      });
+      body.input = current;
+    }
     const previousId = body.previous_response_id;
     if (previousId === undefined || previousId === null) return { body, items: current };
     const stored = typeof previousId === "string" ? deps.store.get(previousId) : undefined;
@@ -88,7 +98,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
     model: string,
   ) => {
     if (request.store === false || typeof response.id !== "string") return;
-    deps.store.set(response.id, [...items, ...replayable(response.output)], model);
+    deps.store.set(response.id, [...items, ...replayable(response.output)], model, response.output);
   };
 
   const contextFor = (input: CallInput, namespaces?: Map<string, string>) => {

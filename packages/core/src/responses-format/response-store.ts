@@ -25,7 +25,9 @@ export interface ResponseStoreOptions {
  * put here. A process restart (or another instance) forgets them: the caller then gets a clear 400.
  */
 export class ResponseStore {
-  private readonly entries = new Map<string, StoredResponse & { chars: number }>();
+  private readonly entries = new Map<string, StoredResponse & { chars: number; itemIds: string[] }>();
+  /** Output item id (msg_..., fc_..., rs_...) → the item and its response, for `item_reference`. */
+  private readonly byItemId = new Map<string, { item: ResponseItem; responseId: string }>();
   private chars = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
@@ -43,13 +45,27 @@ export class ResponseStore {
     return this.entries.size;
   }
 
-  set(id: string, items: ResponseItem[], model: string): void {
+  /** Keeps a response's conversation; `output` (with the items' ids) answers later `item_reference`s. */
+  set(id: string, items: ResponseItem[], model: string, output: ResponseItem[] = []): void {
     const chars = JSON.stringify(items).length;
     if (chars > this.maxChars) return;
     this.delete(id);
-    this.entries.set(id, { items, model, storedAt: this.clock(), chars });
+    const itemIds: string[] = [];
+    for (const item of output) {
+      if (typeof item.id !== "string") continue;
+      itemIds.push(item.id);
+      this.byItemId.set(item.id, { item, responseId: id });
+    }
+    this.entries.set(id, { items, model, storedAt: this.clock(), chars, itemIds });
     this.chars += chars;
     this.evict();
+  }
+
+  /** An output item of a stored (unexpired) response, by its id. */
+  item(itemId: string): ResponseItem | undefined {
+    const found = this.byItemId.get(itemId);
+    if (!found) return undefined;
+    return this.get(found.responseId) ? found.item : undefined;
   }
 
   get(id: string): StoredResponse | undefined {
@@ -67,6 +83,8 @@ export class ResponseStore {
     if (!entry) return false;
     this.entries.delete(id);
     this.chars -= entry.chars;
+    for (const itemId of entry.itemIds)
+      if (this.byItemId.get(itemId)?.responseId === id) this.byItemId.delete(itemId);
     return true;
   }
 
