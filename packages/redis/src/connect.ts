@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Clock, RedisSettings } from "@llmux/core";
 import { Redis, type RedisOptions } from "ioredis";
 import { RedisCacheStore } from "./redis-cache-store";
@@ -38,7 +39,7 @@ export function clientOptions(settings: RedisSettings): RedisOptions {
   if (settings.port) options.port = settings.port;
   if (settings.username) options.username = settings.username;
   if (settings.password) options.password = settings.password;
-  if (settings.tls) options.tls = {};
+  if (settings.tls) options.tls = settings.tlsCaFile ? { ca: readFileSync(settings.tlsCaFile, "utf8") } : {};
   return options;
 }
 

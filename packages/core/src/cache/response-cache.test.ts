@@ -146,6 +146,23 @@ describe("response cache (local LRU)", () => {
     ]);
   });
 
+  it("embeddings are cached too: the second identical request is a hit", async () => {
+    const embed = (input: string) =>
+      fetch(`${app.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt", input }),
+      });
+    const first = await embed("vector me");
+    const second = await embed("vector me");
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(first.headers.get("x-llmux-cache")).toBe("miss");
+    expect(second.headers.get("x-llmux-cache")).toBe("hit");
+    const data = async (response: Response) => ((await response.json()) as { data: unknown }).data;
+    expect(await data(second)).toEqual(await data(first));
+    expect(mock.requests.filter((request) => request.path === "/v1/embeddings").length).toBe(1);
+  });
+
   it("a caller's own credentials are never cached (allow_client_side_credentials)", async () => {
     const cache = new ResponseCache({ store: new MemoryCacheStore(), ttlMs: 60_000 });
     const plan = cache.plan("chat", "gpt", { messages: [], api_key: "sk-callers-own" }, false);

@@ -138,6 +138,7 @@ const PROOFS: Record<Section, Record<string, Proof>> = {
     redis_password: { resolved: "secret", with: { redis_host: "127.0.0.1" } },
     redis_username: { resolved: "me", with: { redis_host: "127.0.0.1" } },
     redis_ssl: { resolved: true, with: { redis_host: "127.0.0.1" } },
+    redis_ssl_ca_certs: { resolved: "/etc/ssl/private-ca.pem", with: { redis_host: "127.0.0.1" } },
     redis_key_prefix: { resolved: "mine:", with: { redis_host: "127.0.0.1" } },
     redis_timeout_ms: { resolved: 20, with: { redis_host: "127.0.0.1" } },
     redis_sync_interval_ms: { resolved: 500, with: { redis_host: "127.0.0.1" } },

@@ -175,6 +175,7 @@ export const KNOWN_KEYS = {
     "redis_url",
     "redis_username",
     "redis_ssl",
+    "redis_ssl_ca_certs",
     "redis_key_prefix",
     "redis_timeout_ms",
     "redis_sync_interval_ms",

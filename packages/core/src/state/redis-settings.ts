@@ -11,6 +11,8 @@ export interface RedisSettings {
   username?: string;
   password?: string;
   tls: boolean;
+  /** A PEM file of CA certificates to trust for TLS (router_settings.redis_ssl_ca_certs or REDIS_SSL_CA_CERTS), for a private CA. */
+  tlsCaFile?: string;
   /** Prepended to every key (router_settings.redis_key_prefix or LLMUX_REDIS_PREFIX); default `llmux:`. */
   prefix: string;
   /** Longest wait on Redis per operation before local state answers (router_settings.redis_timeout_ms, default 50, at most 50). */
@@ -38,6 +40,7 @@ export function resolveRedisSettings(
         username: text(routerSettings.redis_username),
         password: text(routerSettings.redis_password),
         ssl: routerSettings.redis_ssl,
+        ca: text(routerSettings.redis_ssl_ca_certs),
       }
     : {
         url: text(env.REDIS_URL),
@@ -46,6 +49,7 @@ export function resolveRedisSettings(
         username: text(env.REDIS_USERNAME),
         password: text(env.REDIS_PASSWORD),
         ssl: env.REDIS_SSL,
+        ca: text(env.REDIS_SSL_CA_CERTS),
       };
   if (!source.url && !source.host) return undefined;
   const number = (value: unknown, fallback: number): number => {
@@ -63,6 +67,7 @@ export function resolveRedisSettings(
   if (source.port) settings.port = number(source.port, 6379);
   if (source.username) settings.username = source.username;
   if (source.password) settings.password = source.password;
+  if (source.ca) settings.tlsCaFile = source.ca;
   return settings;
 }
 
