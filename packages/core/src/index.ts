@@ -71,6 +71,7 @@ export { createHandler, json, sendError } from "./http/create-handler";
 export { createDashboardHandler, type DashboardHandler } from "./http/dashboard-handler";
 export { anthropicErrorBody, openAiErrorBody } from "./http/error-body";
 export { hostParsedBody } from "./http/host-parsed-body";
+export { bodyParserFailure } from "./http/node-middleware";
 export { readJsonBody } from "./http/read-body";
 export { SseWriter } from "./http/sse-writer";
 export { createAnthropicProvider } from "./providers/anthropic/anthropic-provider";

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  bodyParserFailure,
   createDashboardHandler,
   createGateway,
   createHandler,
   type Gateway,
   type GatewayOptions,
   hostParsedBody,
-  LlmuxError,
   sendError,
 } from "@llmux/core";
 
@@ -56,30 +56,10 @@ export function llmux(options: GatewayOptions | Gateway): LlmuxMiddleware {
     }, next);
   };
   const errorHandler = (error: unknown, _request: IncomingMessage, response: ServerResponse, next: Next) => {
-    const type = (error as { type?: unknown } | undefined)?.type;
-    if (type === "entity.parse.failed") {
-      sendError(
-        response,
-        new LlmuxError({
-          kind: "bad_request",
-          message: `The request body is not valid JSON: ${(error as Error).message}`,
-          code: "invalid_json",
-        }),
-        "openai",
-        gateway.scrub,
-      );
-    } else if (type === "entity.too.large") {
-      sendError(
-        response,
-        new LlmuxError({
-          kind: "request_too_large",
-          message: "The request body is too large",
-          code: "request_too_large",
-        }),
-        "openai",
-        gateway.scrub,
-      );
-    } else next(error);
+    // Invalid JSON, too large, bad gzip, unsupported charset...: the OpenAI error shape, not Express's HTML.
+    const failure = bodyParserFailure(error);
+    if (failure) sendError(response, failure, "openai", gateway.scrub);
+    else next(error);
   };
   let dashboard: LlmuxMiddleware["dashboard"] | undefined;
   const dashboardMiddleware = (): LlmuxMiddleware["dashboard"] => {

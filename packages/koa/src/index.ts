@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  bodyParserFailure,
   createDashboardHandler,
   createGateway,
   createHandler,
   type Gateway,
   type GatewayOptions,
   hostParsedBody,
-  LlmuxError,
   sendError,
 } from "@llmux/core";
 
@@ -125,28 +125,6 @@ export function llmux(options: GatewayOptions | Gateway, settings: LlmuxKoaOptio
 }
 
 /** koa-bodyparser, @koa/bodyparser and koa-body (co-body / raw-body) errors, recognised by shape. */
-function bodyParserFailure(error: unknown): LlmuxError | undefined {
-  const candidate = error as { status?: unknown; type?: unknown; name?: unknown; message?: unknown } | null;
-  if (!candidate || typeof candidate !== "object") return undefined;
-  if (candidate.type === "entity.too.large" || candidate.status === 413) {
-    return new LlmuxError({
-      kind: "request_too_large",
-      message: "The request body is too large",
-      code: "request_too_large",
-    });
-  }
-  if (
-    candidate.status === 400 &&
-    (candidate.name === "SyntaxError" || candidate.type === "entity.parse.failed" || "body" in candidate)
-  ) {
-    return new LlmuxError({
-      kind: "bad_request",
-      message: `The request body is not valid JSON: ${String(candidate.message)}`,
-      code: "invalid_json",
-    });
-  }
-  return undefined;
-}
 
 function isGateway(value: GatewayOptions | Gateway): value is Gateway {
   return typeof (value as Gateway).chat === "function" && typeof (value as Gateway).router === "object";

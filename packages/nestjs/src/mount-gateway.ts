@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createHandler, type Gateway, hostParsedBody, LlmuxError, sendError } from "@llmux/core";
+import { bodyParserFailure, createHandler, type Gateway, hostParsedBody, sendError } from "@llmux/core";
 import type { LlmuxMountOptions } from "./types";
 
 type NodeRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
@@ -36,15 +36,9 @@ export function gatewayMiddleware(gateway: Gateway, options: LlmuxMountOptions) 
 
   /** Express error middleware: Nest's JSON parser failures on the gateway's paths → OpenAI 400/413. */
   const errorHandler = (error: unknown, request: NodeRequest, response: ServerResponse, next: Next) => {
-    const type = (error as { type?: unknown } | undefined)?.type;
-    const tooLarge = type === "entity.too.large";
-    if (target(request) === undefined || (!tooLarge && type !== "entity.parse.failed")) return next(error);
-    const message = tooLarge
-      ? "The request body is too large"
-      : `The request body is not valid JSON: ${error}`;
-    const kind = tooLarge ? "request_too_large" : "bad_request";
-    const code = tooLarge ? "request_too_large" : "invalid_json";
-    sendError(response, new LlmuxError({ kind, message, code }), "openai", gateway.scrub);
+    const failure = target(request) === undefined ? undefined : bodyParserFailure(error);
+    if (!failure) return next(error);
+    sendError(response, failure, "openai", gateway.scrub);
   };
 
   return { middleware: llmuxGateway, errorHandler };

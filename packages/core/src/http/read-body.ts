@@ -57,6 +57,13 @@ function asObject(value: unknown): Record<string, unknown> {
       code: "invalid_json",
     });
   }
+  if (nestingDepthExceeds(value, MAX_NESTING_DEPTH)) {
+    throw new LlmuxError({
+      kind: "bad_request",
+      message: `The request body is nested deeper than ${MAX_NESTING_DEPTH} levels`,
+      code: "invalid_json",
+    });
+  }
   return value as Record<string, unknown>;
 }
 
@@ -114,4 +121,25 @@ function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> 
     request.on("error", onError);
     request.on("close", onClose);
   });
+}
+
+/** Deeper bodies are refused (400): later recursive steps (serialising, copying) would overflow the stack. */
+const MAX_NESTING_DEPTH = 256;
+
+/** Whether objects/arrays nest deeper than `limit`; iterative, so any depth is measured safely. */
+function nestingDepthExceeds(root: object, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    if (Array.isArray(value)) {
+      for (const item of value) if (item !== null && typeof item === "object") stack.push([item, depth + 1]);
+    } else {
+      for (const key in value as Record<string, unknown>) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item !== null && typeof item === "object") stack.push([item, depth + 1]);
+      }
+    }
+  }
+  return false;
 }
