@@ -1,5 +1,11 @@
 import type { Server } from "node:http";
-import { callInfo, createGatewayClient, type GatewayOptions, isLlmuxError } from "@llmux/core";
+import {
+  authenticateRequest,
+  callInfo,
+  createGatewayClient,
+  type GatewayOptions,
+  isLlmuxError,
+} from "@llmux/core";
 import { llmux } from "@llmux/express";
 import express from "express";
 
@@ -8,6 +14,10 @@ export interface ReferenceAppOptions extends Partial<GatewayOptions> {
   config: GatewayOptions["config"];
   /** Model group `POST /api/summarize` calls in-process. Default: LLMUX_SUMMARY_MODEL or "gpt-4o-mini". */
   summaryModel?: string;
+  /** Whole-request receive timeout of the server (ms). Default 30 000. */
+  requestTimeoutMs?: number;
+  /** Header receive timeout of the server (ms). Default 10 000. */
+  headersTimeoutMs?: number;
 }
 
 /**
@@ -56,7 +66,15 @@ export function createReferenceApp(options: ReferenceAppOptions) {
   // A route of the host's own that calls the gateway in-process: routed, priced and traced like /v1.
   const llm = createGatewayClient(gateway.gateway);
   const summaryModel = options.summaryModel ?? process.env.LLMUX_SUMMARY_MODEL ?? "gpt-4o-mini";
+  // The in-process API trusts its caller, so this host route checks the caller first: here with the
+  // gateway's own key check (master key or authorize hook); a real app would use its own auth.
   app.post("/api/summarize", async (request, response) => {
+    try {
+      await authenticateRequest(gateway.gateway, request);
+    } catch (error) {
+      response.status(401).json({ error: isLlmuxError(error) ? error.message : "Unauthorized" });
+      return;
+    }
     const text = (request.body as { text?: unknown } | undefined)?.text;
     if (typeof text !== "string" || text.length === 0) {
       response.status(400).json({ error: "text is required" });
@@ -106,6 +124,10 @@ export async function startReferenceApp(options: ReferenceAppOptions & { port?: 
     const listening = app.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve(listening));
     listening.once("error", reject);
   });
+  // Slow-drip clients: the whole request within 30 s, its headers within 10 s (Node's default holds a
+  // body for 300 s).
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, server.requestTimeout);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const close = async () => {

@@ -22,9 +22,23 @@ const deploymentOf = (group: string, scenario: string) => ({
   model_info: { id: scenario },
 });
 
+/** A seeded source for the router's shuffle and jitter (mulberry32): every run picks the same deployments. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 beforeAll(async () => {
   mock = await startMockProvider();
   app = await startReferenceApp({
+    // Unseeded Math.random left t1 unpicked in 12 calls in about 0.8% of runs.
+    random: seededRandom(17),
     config: {
       model_list: [
         deploymentOf("trio", "t1"),

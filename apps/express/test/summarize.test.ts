@@ -1,6 +1,6 @@
 /**
  * The reference app's own `POST /api/summarize`, which calls the gateway in-process (createGatewayClient):
- * no HTTP hop, no key, the same upstream, router and callback events as /v1.
+ * no HTTP hop, the same upstream, router and callback events as /v1.
  */
 import type { CallbackSink, CallEvent } from "@llmux/callbacks";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReferenceApp } from "../src/app";
 
 const UPSTREAM_KEY = "sk-upstream-summarize-abcdef";
+const MASTER_KEY = "sk-master-summarize-0123456789";
 let mock: MockProvider;
 let app: Awaited<ReturnType<typeof startReferenceApp>>;
 const events: CallEvent[] = [];
@@ -23,7 +24,7 @@ beforeAll(async () => {
           litellm_params: { model: "openai/gpt-4o", api_base: `${mock.url}/v1`, api_key: UPSTREAM_KEY },
         },
       ],
-      general_settings: { master_key: "sk-master-summarize-0123456789" },
+      general_settings: { master_key: MASTER_KEY },
     },
     summaryModel: "gpt-4o",
     sinks: [sink],
@@ -37,10 +38,32 @@ afterAll(async () => {
 });
 
 describe("POST /api/summarize", () => {
+  it("refuses a caller without the key (or with a wrong one): no model is called", async () => {
+    mock.clear();
+    for (const headers of [{}, { authorization: "Bearer sk-wrong" }] as Array<Record<string, string>>) {
+      const response = await fetch(`${app.url}/api/summarize`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ text: "anyone may call models?" }),
+      });
+      expect(response.status).toBe(401);
+    }
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it("sets request and header timeouts on the server (slow-drip bodies are not held for 300 s)", () => {
+    expect(app.server.requestTimeout).toBe(30_000);
+    expect(app.server.headersTimeout).toBe(10_000);
+  });
+
   it("calls the gateway in-process: the upstream gets the text, the caller a summary, call id and cost", async () => {
     const response = await fetch(`${app.url}/api/summarize`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-llmux-session-id": "express-session" },
+      headers: {
+        "content-type": "application/json",
+        "x-llmux-session-id": "express-session",
+        authorization: `Bearer ${MASTER_KEY}`,
+      },
       body: JSON.stringify({ text: "Express is a minimal web framework." }),
     });
     expect(response.status).toBe(200);
@@ -63,7 +86,7 @@ describe("POST /api/summarize", () => {
     mock.clear();
     const response = await fetch(`${app.url}/api/summarize`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}` },
       body: "{}",
     });
     expect(response.status).toBe(400);

@@ -66,6 +66,7 @@ export { createConsoleLogger } from "./gateway/logger";
 export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./gateway/messages-call";
 export { onShutdownSignals } from "./gateway/shutdown-signals";
 export type { AuthorizeResult, GatewayOptions } from "./gateway/types";
+export { authenticateRequest } from "./http/authenticate";
 export type { LlmuxHandler } from "./http/create-handler";
 export { createHandler, json, sendError } from "./http/create-handler";
 export { createDashboardHandler, type DashboardHandler } from "./http/dashboard-handler";

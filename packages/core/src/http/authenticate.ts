@@ -107,3 +107,15 @@ function digest(value: string): Buffer {
 export function keyMatches(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }
+
+/**
+ * The gateway's own key check for a host route (e.g. one that calls the in-process API): the master
+ * key or the `authorize` hook, as on /v1/chat/completions. Resolves to the access, or rejects with a
+ * 401 LlmuxError. Reads only the headers.
+ */
+export function authenticateRequest(
+  gateway: { config: { masterKey?: string | undefined }; options: Pick<GatewayOptions, "authorize"> },
+  request: IncomingMessage,
+): Promise<Access> {
+  return authenticate(request, gateway.config.masterKey, gateway.options.authorize);
+}
