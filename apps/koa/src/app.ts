@@ -1,6 +1,12 @@
 import type { Server } from "node:http";
 import Router from "@koa/router";
-import { callInfo, createGatewayClient, type GatewayOptions, isLlmuxError } from "@llmux/core";
+import {
+  authenticateRequest,
+  callInfo,
+  createGatewayClient,
+  type GatewayOptions,
+  isLlmuxError,
+} from "@llmux/core";
 import { llmux } from "@llmux/koa";
 import Koa from "koa";
 import bodyParser from "koa-bodyparser";
@@ -10,6 +16,10 @@ export interface ReferenceAppOptions extends Partial<GatewayOptions> {
   config: GatewayOptions["config"];
   /** Model group `POST /api/summarize` calls in-process. Default: LLMUX_SUMMARY_MODEL or "gpt-4o-mini". */
   summaryModel?: string;
+  /** Whole-request receive timeout of the server (ms). Default 30 000. */
+  requestTimeoutMs?: number;
+  /** Header receive timeout of the server (ms). Default 10 000. */
+  headersTimeoutMs?: number;
 }
 
 /**
@@ -36,6 +46,20 @@ export function createReferenceApp(options: ReferenceAppOptions) {
   app.use(api);
   // The built-in dashboard (@llmux/dashboard) at /llmux/: sign in with the master key.
   app.use(api.dashboard);
+  // The in-process API trusts its caller, so the host's route that uses it checks the caller first,
+  // before its body is read: here with the gateway's own key check (master key or authorize hook);
+  // a real app would use its own auth.
+  app.use(async (context, next) => {
+    if (context.path !== "/api/summarize") return next();
+    try {
+      await authenticateRequest(api.gateway, context.req);
+    } catch (error) {
+      context.status = 401;
+      context.body = { error: isLlmuxError(error) ? error.message : "Unauthorized" };
+      return;
+    }
+    return next();
+  });
   app.use(bodyParser({ jsonLimit: "10mb" }));
 
   const notes: Array<{ id: number; text: string }> = [];
@@ -111,6 +135,10 @@ export async function startReferenceApp(options: ReferenceAppOptions & { port?: 
     const listening = app.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve(listening));
     listening.once("error", reject);
   });
+  // Slow-drip clients: the whole request within 30 s, its headers within 10 s (Node's default holds a
+  // body for 300 s).
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, server.requestTimeout);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const close = async () => {

@@ -88,10 +88,39 @@ describe("the host's own routes", () => {
     expect(await (await fetch(`${app.url}/api/notes`)).json()).toEqual([{ id: 1, text: "hello" }]);
   });
 
-  it("POST /api/summarize calls the gateway in-process: no key, same upstream, call id and cost", async () => {
+  it("POST /api/summarize without the key (or with a wrong one) → 401 before the body is read; no model is called", async () => {
+    for (const headers of [{}, { authorization: "Bearer sk-wrong" }] as Array<Record<string, string>>) {
+      const response = await fetch(`${app.url}/api/summarize`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ text: "anyone may call models?" }),
+      });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: string }).error).toMatch(/key/i);
+    }
+    // 11 MB without a key: refused for the key (401), not read up to the host parser's 10 MB limit (413)
+    const large = await fetch(`${app.url}/api/summarize`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "x".repeat(11 * 1024 * 1024) }),
+    });
+    expect(large.status).toBe(401);
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it("sets request and header timeouts on the server (slow-drip bodies are not held for Node's 300 s)", () => {
+    expect(app.server.requestTimeout).toBe(30_000);
+    expect(app.server.headersTimeout).toBe(10_000);
+  });
+
+  it("POST /api/summarize with the key calls the gateway in-process: same upstream, call id and cost", async () => {
     const response = await fetch(`${app.url}/api/summarize`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-llmux-session-id": "koa-session" },
+      headers: {
+        "content-type": "application/json",
+        "x-llmux-session-id": "koa-session",
+        authorization: `Bearer ${MASTER_KEY}`,
+      },
       body: JSON.stringify({ text: "Koa is a small web framework." }),
     });
     expect(response.status).toBe(200);
@@ -106,7 +135,10 @@ describe("the host's own routes", () => {
   });
 
   it("POST /api/summarize without text → the host's own 400", async () => {
-    const response = await fetch(`${app.url}/api/summarize`, { method: "POST" });
+    const response = await fetch(`${app.url}/api/summarize`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+    });
     expect(response.status).toBe(400);
     expect(mock.requests).toHaveLength(0);
   });

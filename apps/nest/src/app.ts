@@ -16,6 +16,10 @@ export interface ReferenceAppOptions extends Partial<GatewayOptions> {
   summaryModel?: string;
   /** Nest HTTP platform. Default: NEST_PLATFORM or "express". */
   platform?: "express" | "fastify";
+  /** Whole-request receive timeout of the server (ms). Default 30 000. */
+  requestTimeoutMs?: number;
+  /** Header receive timeout of the server (ms). Default 10 000. */
+  headersTimeoutMs?: number;
 }
 
 @Controller()
@@ -37,7 +41,13 @@ class RootController {
  * LlmuxService) and LlmuxModule serving /v1, /health/* and /metrics (when `prometheus` is configured).
  */
 export async function createReferenceApp(options: ReferenceAppOptions) {
-  const { summaryModel, platform: chosen, ...gatewayOptions } = options;
+  const {
+    summaryModel,
+    platform: chosen,
+    requestTimeoutMs: _requestTimeoutMs,
+    headersTimeoutMs: _headersTimeoutMs,
+    ...gatewayOptions
+  } = options;
   @Module({
     imports: [
       LlmuxModule.forRoot({ ...(gatewayOptions as GatewayOptions), path: "/v1", dashboardPath: "/llmux" }),
@@ -72,6 +82,10 @@ export async function startReferenceApp(options: ReferenceAppOptions & { port?: 
   const host = options.host ?? "127.0.0.1";
   await app.listen(options.port ?? 0, host);
   const server = app.getHttpServer() as Server;
+  // Slow-drip clients: the whole request within 30 s, its headers within 10 s (Node's default holds a
+  // body for 300 s). Both platforms serve on a node:http server.
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, server.requestTimeout);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const gateway = app.get(LlmuxService).gateway;

@@ -10,16 +10,20 @@ import {
   Inject,
   Post,
   Req,
+  UseGuards,
 } from "@nestjs/common";
+import { GatewayKeyGuard } from "./gateway-key-guard";
 
 /** Injection token of the model group `POST /api/summarize` uses. */
 export const SUMMARY_MODEL = Symbol.for("app-nest.summary-model");
 
 /**
  * A route of the host's own that calls the gateway in-process through the injected LlmuxService:
- * routed, priced, traced and counted like a call to /v1, with no HTTP hop and no key.
+ * routed, priced, traced and counted like a call to /v1, with no HTTP hop. The in-process API trusts
+ * its caller, so the route is behind the gateway's key check (GatewayKeyGuard).
  */
 @Controller("api/summarize")
+@UseGuards(GatewayKeyGuard)
 export class SummarizeController {
   constructor(
     @Inject(LlmuxService) private readonly llm: LlmuxService,

@@ -115,10 +115,33 @@ describe.each(["express", "fastify"] as const)("on the %s platform", (platform) 
       expect(await (await fetch(`${app.url}/api/notes`)).json()).toEqual([{ id: 1, text: "hello" }]);
     });
 
-    it("POST /api/summarize calls the gateway in-process: no key, same upstream, call id and cost", async () => {
+    it("POST /api/summarize without the key (or with a wrong one) → 401; no model is called", async () => {
+      for (const headers of [{}, { authorization: "Bearer sk-wrong" }] as Array<Record<string, string>>) {
+        const response = await fetch(`${app.url}/api/summarize`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ text: "anyone may call models?" }),
+        });
+        expect(response.status).toBe(401);
+        expect(((await response.json()) as { error: string }).error).toMatch(/key/i);
+      }
+      expect(mock.requests).toHaveLength(0);
+    });
+
+    it("sets request and header timeouts on the server (slow-drip bodies are not held for Node's 300 s)", () => {
+      const server = app.app.getHttpServer() as import("node:http").Server;
+      expect(server.requestTimeout).toBe(30_000);
+      expect(server.headersTimeout).toBe(10_000);
+    });
+
+    it("POST /api/summarize with the key calls the gateway in-process: same upstream, call id and cost", async () => {
       const response = await fetch(`${app.url}/api/summarize`, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-llmux-session-id": "nest-session" },
+        headers: {
+          "content-type": "application/json",
+          "x-llmux-session-id": "nest-session",
+          authorization: `Bearer ${MASTER_KEY}`,
+        },
         body: JSON.stringify({ text: "Nest is a framework for server-side applications." }),
       });
       expect(response.status).toBe(200);
@@ -141,7 +164,10 @@ describe.each(["express", "fastify"] as const)("on the %s platform", (platform) 
     });
 
     it("POST /api/summarize without text → the host's own 400", async () => {
-      const response = await fetch(`${app.url}/api/summarize`, { method: "POST" });
+      const response = await fetch(`${app.url}/api/summarize`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${MASTER_KEY}` },
+      });
       expect(response.status).toBe(400);
       expect(mock.requests).toHaveLength(0);
     });
