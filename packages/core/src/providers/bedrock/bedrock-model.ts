@@ -38,18 +38,28 @@ function familyOf(modelId: string): BedrockModel["family"] {
   return "other";
 }
 
-/** `{endpoint}/model/{modelId}/{operation}`, the model id percent-encoded as the AWS SDK does it. */
+/**
+ * `{endpoint}/model/{modelId}/{operation}`, the model id percent-encoded as the AWS SDK does it. The
+ * endpoint: the deployment's api_base, else its aws_bedrock_runtime_endpoint, else the environment's
+ * AWS_BEDROCK_RUNTIME_ENDPOINT (LiteLLM's name) or AWS_ENDPOINT_URL_BEDROCK_RUNTIME (the AWS SDKs'),
+ * else the region's public endpoint.
+ */
 export function bedrockUrl(
   deployment: Deployment,
   credentials: BedrockCredentials,
   modelId: string,
   operation: "converse" | "converse-stream" | "invoke" | "invoke-with-response-stream",
+  env: Record<string, string | undefined> = process.env,
 ): string {
+  const configured = [
+    deployment.params.aws_bedrock_runtime_endpoint,
+    env.AWS_BEDROCK_RUNTIME_ENDPOINT,
+    env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
+  ].find((value): value is string => typeof value === "string" && value.trim().length > 0);
   const endpoint =
     deployment.apiBase ??
-    (typeof deployment.params.aws_bedrock_runtime_endpoint === "string"
-      ? deployment.params.aws_bedrock_runtime_endpoint.replace(/\/+$/, "")
-      : `https://bedrock-runtime.${credentials.region}.amazonaws.com`);
+    configured?.trim().replace(/\/+$/, "") ??
+    `https://bedrock-runtime.${credentials.region}.amazonaws.com`;
   return `${endpoint}/model/${encodeLabel(modelId)}/${operation}`;
 }
 
