@@ -204,7 +204,7 @@ export class CallRun {
   overheadMs(openAttemptStart?: number): number {
     const now = Date.now();
     const open = openAttemptStart === undefined ? 0 : now - openAttemptStart;
-    return Math.max(0, now - this.input.startTime - this.upstreamMs() - open - this.waitedMs);
+    return roundMs(Math.max(0, now - this.input.startTime - this.upstreamMs() - open - this.waitedMs));
   }
 
   succeed(result: CallSuccess, cost: { cost: CostBreakdown | null; reason?: string }): CallEvent | undefined {
@@ -265,7 +265,8 @@ export class CallRun {
         endTime,
         durationMs,
         upstreamMs,
-        overheadMs: Math.max(0, durationMs - upstreamMs - this.waitedMs),
+        // backoff waits are jittered (fractional ms): rounded like the x-llmux-overhead-ms header
+        overheadMs: roundMs(Math.max(0, durationMs - upstreamMs - this.waitedMs)),
       },
       attempts: this.attempts,
       fallbacks: this.fallbacks,
@@ -312,4 +313,9 @@ function safe(run: () => void): void {
   } catch {
     // tracers must never break a call
   }
+}
+
+/** Milliseconds to two decimals (the precision of the x-llmux-overhead-ms header). */
+function roundMs(milliseconds: number): number {
+  return Math.round(milliseconds * 100) / 100;
 }
