@@ -56,7 +56,8 @@ describe("llmux.config.yaml", () => {
       for (const key of PRICE_KEYS) {
         const expected = real?.[key];
         // a rate the snapshot has (and is not 0) is configured with the same value
-        if (typeof expected === "number" && expected > 0) expect(params[key], `${params.model} ${key}`).toBe(expected);
+        if (typeof expected === "number" && expected > 0)
+          expect(params[key], `${params.model} ${key}`).toBe(expected);
         else expect(params[key], `${params.model} ${key}`).toBeUndefined();
       }
     }
