@@ -64,6 +64,8 @@ export interface StreamOutcome {
   chunks: AsyncGenerator<StreamItem>;
   /** Abandons the stream, also before its first chunk was taken: releases the attempt and the upstream. */
   cancel(): Promise<void>;
+  /** Trailers to send after the last chunk (`x-llmux-response-cost`, once priced); see sse-writer. */
+  trailers?(): Record<string, string>;
 }
 
 export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls {
@@ -740,7 +742,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           estimateUsage: () => produced.usage(input.body, deployment.model),
           present,
         });
-        return { headers, chunks: driven.items, cancel: driven.cancel };
+        return { headers, chunks: driven.items, cancel: driven.cancel, trailers: driven.trailers };
       } catch (raw) {
         throw failure(run, raw);
       }

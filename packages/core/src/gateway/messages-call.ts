@@ -45,6 +45,8 @@ export interface MessagesStreamOutcome {
   events: AsyncGenerator<MessagesStreamItem>;
   /** Abandons the stream, also before its first event was taken (releases the attempt and upstream). */
   cancel(): Promise<void>;
+  /** Trailers to send after the last event (`x-llmux-response-cost`, once priced). */
+  trailers?(): Record<string, string>;
 }
 
 /** A count_tokens answer: Anthropic's own count, or the gateway's tokenizer estimate. */
@@ -232,7 +234,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
             };
           },
         });
-        return { headers, events: driven.items, cancel: driven.cancel };
+        return { headers, events: driven.items, cancel: driven.cancel, trailers: driven.trailers };
       } catch (raw) {
         throw deps.failure(run, raw);
       }

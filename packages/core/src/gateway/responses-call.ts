@@ -41,6 +41,8 @@ export interface ResponsesStreamOutcome {
   /** Responses stream events as they arrive. Throws LlmuxError mid-stream. */
   events: AsyncGenerator<ResponsesStreamItem>;
   cancel(): Promise<void>;
+  /** Trailers to send after the last event (`x-llmux-response-cost`, once priced). */
+  trailers?(): Record<string, string>;
 }
 
 export interface ResponsesCalls {
@@ -224,7 +226,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
             };
           },
         });
-        return { headers, events: driven.items, cancel: driven.cancel };
+        return { headers, events: driven.items, cancel: driven.cancel, trailers: driven.trailers };
       } catch (raw) {
         throw deps.failure(run, raw);
       }

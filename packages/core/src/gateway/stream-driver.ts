@@ -3,6 +3,9 @@ import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { ActiveAttempt, RouteResult } from "../router/router";
 import type { CallRun, CallSuccess } from "./call-run";
 
+/** The cost header; a stream sends it as an HTTP trailer (declared in its `Trailer` header). */
+export const RESPONSE_COST_HEADER = "x-llmux-response-cost";
+
 /** What a streaming attempt returns to the router once its first item arrived. */
 export interface FirstItem<T> {
   iterator: AsyncIterator<T>;
@@ -57,6 +60,11 @@ export interface StreamDriverOptions<T> {
 
 export interface DrivenStream<T> {
   items: AsyncGenerator<T>;
+  /**
+   * What a stream's response headers could not say: `x-llmux-response-cost` once the items are
+   * exhausted and the call was priced (sent as an HTTP trailer); empty before that or when unpriced.
+   */
+  trailers(): Record<string, string>;
   /** Stops the stream, also before its first item was taken (releases the attempt and the upstream). */
   cancel(): Promise<void>;
 }
@@ -76,6 +84,7 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
   };
   let started = false;
   let settled = false;
+  let finalCost: number | undefined;
 
   const abandon = async () => {
     settled = true;
@@ -112,7 +121,9 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
       const result: CallSuccess = { deployment, usage, firstTokenTime: routed.value.firstTokenTime };
       if (estimated) result.usageEstimated = true;
       options.describe(result);
-      run.succeed(result, usage ? price(usage) : run.price(deployment, null));
+      const cost = usage ? price(usage) : run.price(deployment, null);
+      finalCost = cost.cost?.total;
+      run.succeed(result, cost);
     } catch (raw) {
       settled = true;
       const error = signal.aborted
@@ -129,6 +140,8 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
   const generator = items();
   return {
     items: generator,
+    trailers: (): Record<string, string> =>
+      finalCost === undefined ? {} : { [RESPONSE_COST_HEADER]: String(finalCost) },
     cancel: async () => {
       if (started) await generator.return(undefined);
       else if (!settled) {

@@ -7,7 +7,7 @@ import type { Access } from "./authenticate";
 import { json } from "./create-handler";
 import { openAiErrorBody } from "./error-body";
 import { prepareCall } from "./prepare-call";
-import { SseWriter } from "./sse-writer";
+import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
 
 /** Body keys of a legacy completion that mean the same in chat. */
 const SHARED_KEYS = [
@@ -79,7 +79,7 @@ export async function handleCompletionsRoute(
   const outcome = await gateway.chatStream(chatInput(input, prompts[0]!, input.callId));
   const writer = new SseWriter(response);
   try {
-    writer.open(200, outcome.headers);
+    writer.open(200, outcome.headers, outcome.trailers && STREAM_TRAILERS);
   } catch (error) {
     await outcome.cancel();
     throw error;
@@ -113,7 +113,7 @@ export async function handleCompletionsRoute(
       if (chunk.usage) converted.usage = chunk.usage;
       await writer.data(JSON.stringify(converted));
     }
-    writer.end("data: [DONE]\n\n");
+    writer.end("data: [DONE]\n\n", outcome.trailers?.());
   } catch (raw) {
     const error = toLlmuxError(raw);
     if (error.kind !== "aborted") await writer.data(JSON.stringify(openAiErrorBody(error)));

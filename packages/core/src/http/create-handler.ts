@@ -12,7 +12,7 @@ import { callerFormat, isApiPath, unknownRoute } from "./not-found";
 import { prepareCall } from "./prepare-call";
 import { handleResponsesRoute } from "./responses-route";
 import { type ErrorFormat, normaliseRoutePath, RouteTable } from "./route-table";
-import { SseWriter } from "./sse-writer";
+import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
 
 /**
  * The framework-agnostic request handler. Resolves to false when the path is not one of the
@@ -221,7 +221,7 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     const outcome = await gateway.chatStream(input);
     const writer = new SseWriter(response);
     try {
-      writer.open(200, outcome.headers);
+      writer.open(200, outcome.headers, outcome.trailers && STREAM_TRAILERS);
     } catch (error) {
       // The stream was never started: release its attempt and upstream before answering.
       await outcome.cancel();
@@ -232,7 +232,7 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
         if (writer.isClosed) break;
         await writer.data(item.raw ?? JSON.stringify(item.chunk));
       }
-      writer.end("data: [DONE]\n\n");
+      writer.end("data: [DONE]\n\n", outcome.trailers?.());
     } catch (raw) {
       const error = toLlmuxError(raw);
       if (error.kind !== "aborted") await writer.data(JSON.stringify(openAiErrorBody(error)));

@@ -6,7 +6,7 @@ import { validateRequest } from "../validation/validate-request";
 import type { Access } from "./authenticate";
 import { anthropicErrorBody } from "./error-body";
 import { prepareCall } from "./prepare-call";
-import { SseWriter } from "./sse-writer";
+import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
 
 /**
  * POST /v1/messages and POST /v1/messages/count_tokens: the Anthropic Messages API (Claude Code,
@@ -69,7 +69,7 @@ async function serve(
   const outcome = await gateway.messagesStream(input, options);
   const writer = new SseWriter(response);
   try {
-    writer.open(200, outcome.headers);
+    writer.open(200, outcome.headers, outcome.trailers && STREAM_TRAILERS);
   } catch (error) {
     // The stream was never started: release its attempt and upstream before answering.
     await outcome.cancel();
@@ -80,7 +80,7 @@ async function serve(
       if (writer.isClosed) break;
       await writer.data(item.raw ?? JSON.stringify(item.event), item.event.type);
     }
-    writer.end();
+    writer.end(undefined, outcome.trailers?.());
   } catch (raw) {
     const error = toLlmuxError(raw);
     if (error.kind !== "aborted") await writer.data(JSON.stringify(anthropicErrorBody(error)), "error");

@@ -4,7 +4,7 @@ import type { Gateway } from "../gateway/create-gateway";
 import type { Access } from "./authenticate";
 import { json } from "./create-handler";
 import { prepareCall } from "./prepare-call";
-import { SseWriter } from "./sse-writer";
+import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
 
 /**
  * POST /v1/responses: the OpenAI Responses API (openai's responses.create / responses.stream, the
@@ -38,7 +38,7 @@ export async function handleResponsesRoute(
   const outcome = await gateway.responsesStream(input);
   const writer = new SseWriter(response);
   try {
-    writer.open(200, outcome.headers);
+    writer.open(200, outcome.headers, outcome.trailers && STREAM_TRAILERS);
   } catch (error) {
     await outcome.cancel();
     throw error;
@@ -50,7 +50,7 @@ export async function handleResponsesRoute(
       if (typeof item.event.sequence_number === "number") sequence = item.event.sequence_number + 1;
       await writer.data(item.raw ?? JSON.stringify(item.event), item.event.type);
     }
-    writer.end();
+    writer.end(undefined, outcome.trailers?.());
   } catch (raw) {
     const error = toLlmuxError(raw);
     if (error.kind !== "aborted") {

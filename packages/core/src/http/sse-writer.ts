@@ -1,5 +1,8 @@
 import type { ServerResponse } from "node:http";
 
+/** The trailers a priced stream sends after its last event (its cost is unknown when headers leave). */
+export const STREAM_TRAILERS: readonly string[] = ["x-llmux-response-cost"];
+
 /**
  * The one Node-native SSE writer: writes `data:` events straight to the socket as they come, waits
  * for `drain` when the socket buffer is full, and reports a closed client so the caller aborts the
@@ -20,9 +23,14 @@ export class SseWriter {
     return this.closed || this.response.destroyed;
   }
 
-  open(status: number, headers: Record<string, string>): void {
+  /**
+   * Starts the stream. `trailers` names the HTTP trailers `end` will send (declared in the `Trailer`
+   * header; Node sends trailers with chunked transfer encoding, i.e. to HTTP/1.1 clients).
+   */
+  open(status: number, headers: Record<string, string>, trailers?: readonly string[]): void {
     this.response.writeHead(status, {
       ...headers,
+      ...(trailers && trailers.length > 0 ? { trailer: trailers.join(", ") } : {}),
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
       connection: "keep-alive",
@@ -53,8 +61,10 @@ export class SseWriter {
     });
   }
 
-  end(final?: string): void {
+  /** Ends the stream with an optional last write and the trailers declared in `open`. */
+  end(final?: string, trailers?: Record<string, string>): void {
     if (this.isClosed) return;
+    if (trailers && Object.keys(trailers).length > 0) this.response.addTrailers(trailers);
     this.response.end(final);
   }
 }
