@@ -1,25 +1,44 @@
 import type { Readable } from "node:stream";
 
+const readers = new WeakMap<Readable, BodyReader>();
+
 /**
- * Pulls decoded text from an upstream body with plain listeners: no async iterator (whose early exit
- * destroys the body with a fresh AbortError and its stack trace on every stream), pausing the socket
- * while the consumer is behind (backpressure).
+ * Pulls an upstream body with plain listeners: no async iterator (whose early exit destroys the body
+ * with a fresh AbortError and its stack trace on every stream), pausing the socket while the consumer
+ * is behind (backpressure).
+ *
+ * A stream's reader is attached as soon as the upstream's headers arrive (`BodyReader.of` in
+ * `UpstreamClient.send`), not when the consumer first asks: a body that errors (an upstream cutting
+ * the connection after its first events) destroys its internal buffer, so chunks that arrived before
+ * the cut would otherwise be lost, and a body destroyed before any listener never reports its end.
  */
 export class BodyReader {
   private readonly decoder = new TextDecoder();
-  private readonly queue: string[] = [];
+  private readonly queue: Uint8Array[] = [];
   private ended = false;
   private failure: unknown;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly body: Readable) {
+  /** The body's reader, created (and the body set flowing) on first use. */
+  static of(body: Readable): BodyReader {
+    let reader = readers.get(body);
+    if (reader === undefined) {
+      reader = new BodyReader(body);
+      readers.set(body, reader);
+    }
+    return reader;
+  }
+
+  private constructor(private readonly body: Readable) {
+    if (body.errored) this.failure = body.errored;
+    else if (body.readableEnded) this.ended = true;
     body.on("data", this.onData);
     body.on("end", this.onEnd);
     body.on("error", this.onError);
   }
 
   private readonly onData = (bytes: Uint8Array) => {
-    this.queue.push(this.decoder.decode(bytes, { stream: true }));
+    this.queue.push(bytes);
     if (this.queue.length >= 16) this.body.pause();
     this.notify();
   };
@@ -38,19 +57,34 @@ export class BodyReader {
     wake?.();
   }
 
-  /** The next piece of text, or undefined at the end of the body. Rejects with the body's error. */
+  /** The next piece of decoded text, or undefined at the end of the body. Rejects with the body's error. */
   async next(): Promise<string | undefined> {
+    const bytes = await this.nextBytes();
+    return bytes === undefined ? undefined : this.decoder.decode(bytes, { stream: true });
+  }
+
+  /** The next piece of the body as bytes, or undefined at its end. Rejects with the body's error. */
+  async nextBytes(): Promise<Uint8Array | undefined> {
     while (true) {
-      const text = this.queue.shift();
-      if (text !== undefined) {
+      const bytes = this.queue.shift();
+      if (bytes !== undefined) {
         if (this.queue.length < 4 && this.body.isPaused()) this.body.resume();
-        return text;
+        return bytes;
       }
       if (this.failure !== undefined) throw this.failure;
       if (this.ended) return undefined;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });
+    }
+  }
+
+  /** The body's bytes as an async iterable (for decoders that take one, like Smithy's event streams). */
+  async *bytes(): AsyncGenerator<Uint8Array> {
+    while (true) {
+      const bytes = await this.nextBytes();
+      if (bytes === undefined) return;
+      yield bytes;
     }
   }
 
@@ -62,6 +96,7 @@ export class BodyReader {
     this.body.off("data", this.onData);
     this.body.off("end", this.onEnd);
     this.body.off("error", this.onError);
+    readers.delete(this.body);
     if (this.ended || this.body.destroyed) return;
     if (complete) {
       this.body.on("error", () => undefined);

@@ -9,7 +9,7 @@ import { BodyReader } from "./body-reader";
 export async function* readSse(body: Readable): AsyncGenerator<EventSourceMessage> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const reader = new BodyReader(body);
+  const reader = BodyReader.of(body);
   let finished = false;
   try {
     while (true) {
@@ -29,7 +29,7 @@ export async function* readSse(body: Readable): AsyncGenerator<EventSourceMessag
 /** Reads newline-delimited JSON (Ollama's stream format). */
 export async function* readNdjson(body: Readable): AsyncGenerator<string> {
   let buffer = "";
-  const reader = new BodyReader(body);
+  const reader = BodyReader.of(body);
   let finished = false;
   try {
     while (true) {

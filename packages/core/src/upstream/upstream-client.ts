@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher, errors as undiciErrors } from "undici";
 import { classifyUpstreamFailure } from "../errors/classify";
 import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
+import { BodyReader } from "./body-reader";
 
 /**
  * Upstream HTTP through undici's pooled request API: one keep-alive pool per origin (the Agent keeps
@@ -15,6 +16,8 @@ export interface UpstreamRequest {
   signal: AbortSignal;
   provider: string;
   deploymentId: string;
+  /** A streamed answer: its body is read from the moment the headers arrive (see BodyReader.of). */
+  stream?: boolean;
 }
 
 export interface UpstreamResponse {
@@ -58,6 +61,7 @@ export class UpstreamClient {
       throw transportError(error, request);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) {
+      if (request.stream === true) BodyReader.of(response.body);
       return { status: response.statusCode, headers: response.headers, body: response.body };
     }
     let text = "";

@@ -44,6 +44,7 @@ export function createAnthropicProvider(
       signal: call.signal,
       provider: name,
       deploymentId: call.deployment.id,
+      stream,
     });
 
   const readMessage = async (

@@ -66,6 +66,7 @@ export function createBedrockProvider(name = "bedrock"): Provider & NativeMessag
       signal: call.signal,
       provider: name,
       deploymentId: call.deployment.id,
+      stream: streaming,
     });
   };
 

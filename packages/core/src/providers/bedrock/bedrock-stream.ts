@@ -5,6 +5,7 @@ import type { AnthropicStreamEvent } from "../../anthropic-format/types";
 import { openAiUsageFrom } from "../../anthropic-format/usage-format";
 import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
+import { BodyReader } from "../../upstream/body-reader";
 import { transportError } from "../../upstream/upstream-client";
 import type { StreamItem } from "../types";
 import { finishReasonFromConverse } from "./bedrock-converse";
@@ -36,7 +37,9 @@ export async function* bedrockEvents(
   body: Readable,
   context: BedrockStreamContext,
 ): AsyncGenerator<StreamEvent> {
-  const frames = getChunkedStream(body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  const reader = BodyReader.of(body);
+  const frames = getChunkedStream(reader.bytes())[Symbol.asyncIterator]();
+  let complete = false;
   try {
     while (true) {
       let next: IteratorResult<Uint8Array>;
@@ -47,7 +50,10 @@ export async function* bedrockEvents(
           throw transportError(error, context);
         throw malformed(context, (error as Error).message);
       }
-      if (next.done) return;
+      if (next.done) {
+        complete = true;
+        return;
+      }
       let message: ReturnType<EventStreamCodec["decode"]>;
       try {
         message = codec.decode(next.value);
@@ -88,7 +94,7 @@ export async function* bedrockEvents(
     }
   } finally {
     await frames.return?.(undefined);
-    if (!body.destroyed) body.destroy();
+    reader.close(complete);
   }
 }
 

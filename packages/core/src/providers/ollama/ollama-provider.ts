@@ -73,6 +73,7 @@ export function createOllamaProvider(name: "ollama" | "ollama_chat" = "ollama"):
         signal: call.signal,
         provider: name,
         deploymentId: call.deployment.id,
+        stream: true,
       });
       return ollamaStream(response.body, {
         provider: name,

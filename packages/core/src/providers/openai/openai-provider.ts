@@ -80,6 +80,7 @@ export function createOpenAiProvider(
         signal: call.signal,
         provider: name,
         deploymentId: call.deployment.id,
+        stream: true,
       });
       return openAiStream(response.body, {
         provider: name,

@@ -76,6 +76,7 @@ export async function openAiResponsesStream(
     signal: call.signal,
     provider: name,
     deploymentId: call.deployment.id,
+    stream: true,
   });
   return responsesEvents(response.body, {
     provider: name,
@@ -97,7 +98,7 @@ async function* responsesEvents(
 ): AsyncGenerator<ResponsesStreamItem> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const reader = new BodyReader(body);
+  const reader = BodyReader.of(body);
   let complete = false;
   try {
     while (true) {

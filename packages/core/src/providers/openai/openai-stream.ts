@@ -18,7 +18,7 @@ export async function* openAiStream(
   // One generator from socket to chunk: the SSE parser runs inline (no second generator per event).
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const reader = new BodyReader(body);
+  const reader = BodyReader.of(body);
   let complete = false;
   let finished = false;
   try {
