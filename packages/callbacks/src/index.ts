@@ -51,6 +51,7 @@ export type {
   PluginAccess,
   PluginFactory,
   PluginFactoryContext,
+  PluginResponseStore,
   PluginRoute,
   PluginSharedState,
   RequestHooks,
@@ -58,5 +59,6 @@ export type {
   RouteAuth,
   SharedStateStatsSource,
   SinkStats,
+  StoredResponseRecord,
   StreamChunkEvent,
 } from "./types";

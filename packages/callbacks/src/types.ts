@@ -331,8 +331,50 @@ export interface LlmuxPlugin {
   onDeploymentState?(state: DeploymentState): void;
   /** Called by the gateway with the shared-state store's statistics (errors falling back to local state). */
   observeSharedState?(source: SharedStateStatsSource): void;
+  /**
+   * Where the gateway keeps stored Responses API responses (`previous_response_id`, GET/DELETE
+   * /v1/responses/{id}) instead of its own memory: the control plane's database. The first plugin
+   * that offers one is used.
+   */
+  readonly responseStore?: PluginResponseStore;
   flush?(): Promise<void>;
   shutdown?(): Promise<void>;
+}
+
+/** A stored Responses API response (OpenAI's Response object plus what continuing it needs). */
+export interface StoredResponseRecord {
+  id: string;
+  /** The Response object as the client received it. */
+  response: Record<string, unknown>;
+  /** The call's own input items (what GET /v1/responses/{id}/input_items lists). */
+  input: Array<Record<string, unknown>>;
+  /** The whole conversation to continue from: earlier turns, this input and the replayable output. */
+  items: Array<Record<string, unknown>>;
+  /** Output items by id, for `item_reference` inputs. */
+  outputItems: Array<Record<string, unknown> & { id: string }>;
+  /** The model group that answered. */
+  model: string;
+  /** SHA-256 of the API key that created it (absent on a gateway without keys). */
+  owner?: string;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms after which it is gone. */
+  expiresAt: number;
+}
+
+/**
+ * The store behind the Responses API's stored responses. Every method returns a Promise (a database
+ * or the gateway's memory); expired records are never returned.
+ */
+export interface PluginResponseStore {
+  readonly kind: string;
+  get(id: string): Promise<StoredResponseRecord | undefined>;
+  /** Inserts or replaces a record (and its output items). */
+  set(record: StoredResponseRecord): Promise<void>;
+  /** True when a record was removed. */
+  delete(id: string): Promise<boolean>;
+  /** An output item of an unexpired stored response, by item id, with that response's owner. */
+  item(itemId: string): Promise<{ item: Record<string, unknown>; owner?: string } | undefined>;
 }
 
 export interface DeploymentState {

@@ -27,7 +27,8 @@ import type {
   ProviderCall,
   StreamItem,
 } from "../providers/types";
-import { ResponseStore } from "../responses-format/response-store";
+import { ResponseStorage } from "../responses-format/response-storage";
+import { MemoryResponseStore } from "../responses-format/response-store";
 import { type ActiveAttempt, Router } from "../router/router";
 import { MemorySharedState } from "../state/memory-shared-state";
 import { describeRedis } from "../state/redis-settings";
@@ -79,6 +80,8 @@ export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls
   readonly sharedState: SharedState;
   /** The response cache (litellm_settings.cache), when on; a Redis one exists once `ready` resolved. */
   readonly responseCache: ResponseCache | undefined;
+  /** Stored Responses API responses (previous_response_id, GET/DELETE /v1/responses/{id}). */
+  readonly storedResponses: ResponseStorage;
   /** Routes added by plugins (e.g. GET /metrics, POST /feedback). */
   routes(): PluginRoute[];
   /**
@@ -493,9 +496,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     baseHeaders,
     settle,
   };
-  const responseStore = new ResponseStore({
-    ...options.responseStore,
-    ...(options.clock ? { clock: () => options.clock!.now() } : {}),
+  const clockNow = options.clock ? () => options.clock!.now() : Date.now;
+  const memoryResponses = new MemoryResponseStore({ ...options.responseStore, clock: clockNow });
+  // The control plane's database when a plugin offers one (known once `ready` resolved), else memory.
+  const storedResponses = new ResponseStorage({
+    ttlMs: options.responseStore?.ttlMs ?? 60 * 60 * 1000,
+    clock: clockNow,
+    logger,
+    store: () => plugins.find((plugin) => plugin.responseStore)?.responseStore ?? memoryResponses,
   });
   const zeroCost: CostBreakdown = {
     input: 0,
@@ -565,7 +573,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     options,
     scrub,
     ...createMessagesCalls(callDeps),
-    ...createResponsesCalls({ ...callDeps, store: responseStore }),
+    storedResponses,
+    ...createResponsesCalls({ ...callDeps, store: storedResponses }),
     listening: () => sinkCount > 0 || tracers.length > 0 || afterCallHooks.length > 0,
     runAfterCall(run, event) {
       for (const hook of afterCallHooks) {
@@ -828,6 +837,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     async flush() {
+      await storedResponses.flush();
       await engine.flush();
       await Promise.all(
         plugins.map((plugin) =>
@@ -841,6 +851,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     async shutdown() {
+      await storedResponses.flush();
       await engine.shutdown();
       await Promise.all(
         plugins.map((plugin) =>

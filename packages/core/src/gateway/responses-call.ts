@@ -5,7 +5,7 @@ import { LlmuxError } from "../errors/llmux-error";
 import type { StreamItem } from "../providers/types";
 import { ChunksToResponseEvents } from "../responses-format/chunks-to-response-events";
 import { completionToResponse, type ResponseContext } from "../responses-format/completion-to-response";
-import type { ResponseStore } from "../responses-format/response-store";
+import { ownerOf, type ResponseStorage } from "../responses-format/response-storage";
 import { responsesToChatRequest } from "../responses-format/responses-to-chat-request";
 import {
   isNativeResponsesProvider,
@@ -51,7 +51,7 @@ export interface ResponsesCalls {
 }
 
 export interface ResponsesCallDeps extends MessagesCallDeps {
-  store: ResponseStore;
+  store: ResponseStorage;
 }
 
 export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
@@ -63,44 +63,60 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
   };
 
   /** The request with `previous_response_id` replaced by the stored conversation, and its input as items. */
-  const expand = (input: CallInput): { body: ResponsesRequest; items: ResponseItem[] } => {
+  const expand = async (
+    input: CallInput,
+  ): Promise<{ body: ResponsesRequest; input: ResponseItem[]; items: ResponseItem[]; owner?: string }> => {
     const body = { ...deps.stripCredentials(input.body) } as ResponsesRequest;
+    const owner = ownerOf(input.request);
+    const caller = { owner };
     let current = inputItems(body.input);
     // item_reference to an item of a response this gateway served: the item itself, so any deployment
     // can take it (references it does not know are left for OpenAI, and refused by the translation).
     if (current.some((item) => item.type === "item_reference")) {
-      current = current.flatMap((item) => {
-        if (item.type !== "item_reference" || typeof item.id !== "string") return [item];
-        const stored = deps.store.item(item.id);
-        return stored ? replayable([stored]) : [item];
-      });
+      const resolved: ResponseItem[] = [];
+      for (const item of current) {
+        if (item.type !== "item_reference" || typeof item.id !== "string") {
+          resolved.push(item);
+          continue;
+        }
+        const stored = await deps.store.item(item.id, caller);
+        resolved.push(...(stored ? replayable([stored]) : [item]));
+      }
+      current = resolved;
       body.input = current;
     }
     const previousId = body.previous_response_id;
-    if (previousId === undefined || previousId === null) return { body, items: current };
-    const stored = typeof previousId === "string" ? deps.store.get(previousId) : undefined;
+    if (previousId === undefined || previousId === null)
+      return { body, input: current, items: current, owner };
+    const stored = typeof previousId === "string" ? await deps.store.get(previousId, caller) : undefined;
     if (!stored) {
       throw new LlmuxError({
         kind: "bad_request",
-        message: `Previous response with id '${String(previousId)}' not found. Responses are kept in this gateway's memory for a limited time and never when created with store: false.`,
+        message: `Previous response with id '${String(previousId)}' not found. Responses are kept by this gateway for a limited time (in memory, or in the control plane's database when one is configured) and never when created with store: false.`,
         param: "previous_response_id",
         code: "previous_response_not_found",
       });
     }
-    const items = [...stored.items, ...current];
+    const items = [...(stored.items as ResponseItem[]), ...current];
     delete body.previous_response_id;
     body.input = items;
-    return { body, items };
+    return { body, input: current, items, owner };
   };
 
   const remember = (
     request: ResponsesRequest,
-    items: ResponseItem[],
+    expanded: { input: ResponseItem[]; items: ResponseItem[]; owner?: string },
     response: ResponseObject,
     model: string,
   ) => {
     if (request.store === false || typeof response.id !== "string") return;
-    deps.store.set(response.id, [...items, ...replayable(response.output)], model, response.output);
+    deps.store.save({
+      response,
+      input: expanded.input,
+      items: [...expanded.items, ...replayable(response.output)],
+      model,
+      owner: expanded.owner,
+    });
   };
 
   const contextFor = (input: CallInput, namespaces?: Map<string, string>) => {
@@ -117,7 +133,8 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
   return {
     async responses(input) {
       const gateway = deps.gateway();
-      const { body, items } = expand(input);
+      const expanded = await expand(input);
+      const { body } = expanded;
       const run = new CallRun(gateway, input);
       run.begin();
       try {
@@ -139,7 +156,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
           },
         );
         const { response, usage, raw } = routed.value;
-        remember(body, items, response, routed.attempt.deployment.modelGroup);
+        remember(body, expanded, response, routed.attempt.deployment.modelGroup);
         const { headers, event } = deps.settle(run, routed.attempt, usage, (result) => {
           if (typeof response.model === "string") result.responseModel = response.model;
           result.responseId = response.id;
@@ -157,7 +174,8 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
 
     async responsesStream(input) {
       const gateway = deps.gateway();
-      const { body, items } = expand(input);
+      const expanded = await expand(input);
+      const { body } = expanded;
       const run = new CallRun(gateway, input);
       run.begin();
       try {
@@ -200,7 +218,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
             if (item.event.type === "response.completed" || item.event.type === "response.incomplete") {
               final = item.event.response as ResponseObject | undefined;
               estimatedFinal = item.usageEstimated === true;
-              if (final) remember(body, items, final, attempt.deployment.modelGroup);
+              if (final) remember(body, expanded, final, attempt.deployment.modelGroup);
             }
           },
           describe: (result) => {

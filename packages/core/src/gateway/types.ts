@@ -50,8 +50,9 @@ export interface GatewayOptions {
   random?: () => number;
   strategy?: RoutingStrategy;
   /**
-   * How long (default 1 hour) and how many (default 10,000 responses, 64 MiB) Responses API answers
-   * are kept in memory for `previous_response_id`.
+   * How long (default 1 hour) Responses API answers are kept for `previous_response_id` and GET/DELETE
+   * /v1/responses/{id}, and how many (default 10,000 responses, 64 MiB) when kept in memory (no
+   * control plane database configured).
    */
   responseStore?: { ttlMs?: number; maxEntries?: number; maxChars?: number };
   /** Skip the start-up warning when the gateway has no auth (the host protects the mount itself). */

@@ -13,6 +13,7 @@ import { prepareCall } from "./prepare-call";
 import { handleResponsesRoute } from "./responses-route";
 import { type ErrorFormat, normaliseRoutePath, RouteTable } from "./route-table";
 import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
+import { storedResponseRoute } from "./stored-responses-route";
 
 /**
  * The framework-agnostic request handler. Resolves to false when the path is not one of the
@@ -135,6 +136,24 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
         path: "/responses",
         handle: (request, response, body, access) =>
           handleResponsesRoute(gateway, request, response, body, startOf(request), access ?? {}),
+      },
+      {
+        method: "GET",
+        path: "/responses/{id}",
+        handle: (request, response, _body, access) =>
+          storedResponseRoute(gateway, request, response, access ?? {}),
+      },
+      {
+        method: "DELETE",
+        path: "/responses/{id}",
+        handle: (request, response, _body, access) =>
+          storedResponseRoute(gateway, request, response, access ?? {}),
+      },
+      {
+        method: "GET",
+        path: "/responses/{id}/input_items",
+        handle: (request, response, _body, access) =>
+          storedResponseRoute(gateway, request, response, access ?? {}),
       },
       {
         method: "POST",

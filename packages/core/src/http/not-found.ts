@@ -47,7 +47,7 @@ export function callerFormat(request: IncomingMessage, path: string): ErrorForma
 export function unknownRoute(method: string, path: string): LlmuxError {
   return new LlmuxError({
     kind: "not_found",
-    message: `Unknown request URL: ${method} /v1${path}. llmux serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /v1/messages/count_tokens, /v1/models and /v1/models/{id}.`,
+    message: `Unknown request URL: ${method} /v1${path}. llmux serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses (and GET/DELETE /v1/responses/{id}), /v1/messages, /v1/messages/count_tokens, /v1/models and /v1/models/{id}.`,
     code: "unknown_url",
   });
 }

@@ -1,41 +1,37 @@
+import type { PluginResponseStore, StoredResponseRecord } from "@llmux/callbacks";
 import type { ResponseItem } from "./types";
 
-/** A stored response: the conversation up to and including its output, for `previous_response_id`. */
-export interface StoredResponse {
-  /** The input items of the call (the previous conversation already expanded) followed by its output items. */
-  items: ResponseItem[];
-  /** The model group that answered. */
-  model: string;
-  storedAt: number;
-}
+export type { PluginResponseStore as ResponseStore, StoredResponseRecord as StoredResponse };
 
 export interface ResponseStoreOptions {
-  /** How long a response can be continued; default one hour. */
+  /** How long a response can be retrieved and continued; default one hour. */
   ttlMs?: number;
-  /** Most responses kept; the oldest go first. Default 10,000. */
+  /** Most responses kept in memory; the oldest go first. Default 10,000. */
   maxEntries?: number;
-  /** Most characters kept over all entries (their JSON size); the oldest go first. Default 64 MiB worth. */
+  /** Most characters kept in memory over all entries (their JSON size); the oldest go first. Default 64 MiB worth. */
   maxChars?: number;
   clock?: () => number;
 }
 
+type Entry = StoredResponseRecord & { chars: number };
+
 /**
- * The in-memory store behind `previous_response_id`: bounded by age, entry count and total size, the
- * oldest evicted first (a Map keeps insertion order). Responses created with `store: false` are never
- * put here. A process restart (or another instance) forgets them: the caller then gets a clear 400.
+ * The in-memory store behind stored responses, used when no plugin (the control plane's database)
+ * offers one: bounded by age (`expiresAt`), entry count and total size, the oldest evicted first (a
+ * Map keeps insertion order). A process restart (or another instance) forgets them: a continuation
+ * then gets a clear 400 and a GET a 404.
  */
-export class ResponseStore {
-  private readonly entries = new Map<string, StoredResponse & { chars: number; itemIds: string[] }>();
+export class MemoryResponseStore implements PluginResponseStore {
+  readonly kind = "memory";
+  private readonly entries = new Map<string, Entry>();
   /** Output item id (msg_..., fc_..., rs_...) → the item and its response, for `item_reference`. */
   private readonly byItemId = new Map<string, { item: ResponseItem; responseId: string }>();
   private chars = 0;
-  private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly maxChars: number;
   private readonly clock: () => number;
 
-  constructor(options: ResponseStoreOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 60 * 60 * 1000;
+  constructor(options: Omit<ResponseStoreOptions, "ttlMs"> = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
     this.maxChars = options.maxChars ?? 64 * 1024 * 1024;
     this.clock = options.clock ?? Date.now;
@@ -45,55 +41,65 @@ export class ResponseStore {
     return this.entries.size;
   }
 
-  /** Keeps a response's conversation; `output` (with the items' ids) answers later `item_reference`s. */
-  set(id: string, items: ResponseItem[], model: string, output: ResponseItem[] = []): void {
-    const chars = JSON.stringify(items).length;
+  async set(record: StoredResponseRecord): Promise<void> {
+    const chars =
+      JSON.stringify(record.items).length +
+      JSON.stringify(record.input).length +
+      JSON.stringify(record.response).length;
+    this.remove(record.id);
     if (chars > this.maxChars) return;
-    this.delete(id);
-    const itemIds: string[] = [];
-    for (const item of output) {
-      if (typeof item.id !== "string") continue;
-      itemIds.push(item.id);
-      this.byItemId.set(item.id, { item, responseId: id });
-    }
-    this.entries.set(id, { items, model, storedAt: this.clock(), chars, itemIds });
+    for (const item of record.outputItems) this.byItemId.set(item.id, { item, responseId: record.id });
+    this.entries.set(record.id, { ...record, chars });
     this.chars += chars;
     this.evict();
   }
 
-  /** An output item of a stored (unexpired) response, by its id. */
-  item(itemId: string): ResponseItem | undefined {
+  async item(itemId: string): Promise<{ item: ResponseItem; owner?: string } | undefined> {
     const found = this.byItemId.get(itemId);
     if (!found) return undefined;
-    return this.get(found.responseId) ? found.item : undefined;
+    const entry = this.live(found.responseId);
+    if (!entry) return undefined;
+    return entry.owner === undefined ? { item: found.item } : { item: found.item, owner: entry.owner };
   }
 
-  get(id: string): StoredResponse | undefined {
+  async get(id: string): Promise<StoredResponseRecord | undefined> {
+    const entry = this.live(id);
+    if (!entry) return undefined;
+    const { chars: _chars, ...record } = entry;
+    return record;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const live = this.live(id) !== undefined;
+    this.remove(id);
+    return live;
+  }
+
+  private live(id: string): Entry | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
-    if (this.clock() - entry.storedAt > this.ttlMs) {
-      this.delete(id);
+    if (this.clock() >= entry.expiresAt) {
+      this.remove(id);
       return undefined;
     }
     return entry;
   }
 
-  delete(id: string): boolean {
+  private remove(id: string): void {
     const entry = this.entries.get(id);
-    if (!entry) return false;
+    if (!entry) return;
     this.entries.delete(id);
     this.chars -= entry.chars;
-    for (const itemId of entry.itemIds)
-      if (this.byItemId.get(itemId)?.responseId === id) this.byItemId.delete(itemId);
-    return true;
+    for (const item of entry.outputItems)
+      if (this.byItemId.get(item.id)?.responseId === id) this.byItemId.delete(item.id);
   }
 
   private evict(): void {
     const now = this.clock();
     for (const [id, entry] of this.entries) {
-      const expired = now - entry.storedAt > this.ttlMs;
+      const expired = now >= entry.expiresAt;
       if (!expired && this.entries.size <= this.maxEntries && this.chars <= this.maxChars) break;
-      this.delete(id);
+      this.remove(id);
     }
   }
 }
