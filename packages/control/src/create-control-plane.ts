@@ -106,6 +106,8 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
     try {
       await store.resetBudgets();
       cache.expireAll();
+      const expired = await store.responses.deleteExpired();
+      if (expired > 0) logger.debug("control plane: expired stored responses deleted", { rows: expired });
       if (retentionMs !== undefined) {
         const removed = await store.deleteSpendLogsBefore(new Date(now() - retentionMs));
         if (removed > 0) logger.info("control plane: old spend logs deleted", { rows: removed });
@@ -123,6 +125,8 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
     name: "control",
     routes: [...keyRoutes(control), ...userRoutes(control), ...teamRoutes(control), ...spendRoutes(control)],
     authenticate: (token, request) => enforcer.authenticate(token, request),
+    // previous_response_id and GET/DELETE /v1/responses/{id} in the database, shared by instances.
+    responseStore: store.responses,
     hooks: {
       beforeCall: (context) => enforcer.beforeCall(context),
       afterCall: (context) => enforcer.afterCall(context),

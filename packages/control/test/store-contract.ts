@@ -127,6 +127,48 @@ export function controlStoreContract(
       expect(await store.deleteSpendLogsBefore(new Date("2026-12-02T00:00:00Z"))).toBe(1);
     });
 
+    it("keeps stored responses: replace, read with items, item by id with its owner, delete, expiry", async () => {
+      const now = Date.now();
+      const record = {
+        id: "resp_contract_1",
+        response: {
+          id: "resp_contract_1",
+          object: "response",
+          output: [{ id: "msg_contract_1", type: "message", role: "assistant", content: [] }],
+        },
+        input: [{ type: "message", role: "user", content: "こんにちは" }],
+        items: [{ type: "message", role: "user", content: "こんにちは" }],
+        outputItems: [{ id: "msg_contract_1", type: "message", role: "assistant", content: [] }],
+        model: "gpt-4o-mini",
+        owner: "f".repeat(64),
+        createdAt: now,
+        expiresAt: now + 60_000,
+      };
+      await store.responses.set(record);
+      expect(await store.responses.get("resp_contract_1")).toEqual(record);
+      expect(await store.responses.item("msg_contract_1")).toEqual({
+        item: record.outputItems[0],
+        owner: "f".repeat(64),
+      });
+      // replaced: the new record wins, its items too, no owner kept from before
+      const { owner: _owner, ...unowned } = record;
+      await store.responses.set({ ...unowned, model: "other" });
+      expect((await store.responses.get("resp_contract_1"))?.model).toBe("other");
+      expect((await store.responses.get("resp_contract_1"))?.owner).toBeUndefined();
+      expect(await store.responses.item("msg_contract_1")).toEqual({ item: record.outputItems[0] });
+      expect(await store.responses.delete("resp_contract_1")).toBe(true);
+      expect(await store.responses.delete("resp_contract_1")).toBe(false);
+      expect(await store.responses.get("resp_contract_1")).toBeUndefined();
+      expect(await store.responses.item("msg_contract_1")).toBeUndefined();
+
+      await store.responses.set({ ...record, id: "resp_old", outputItems: [], expiresAt: now - 1 });
+      expect(await store.responses.get("resp_old")).toBeUndefined();
+      expect(await store.responses.delete("resp_old")).toBe(false);
+      await store.responses.set({ ...record, id: "resp_old2", expiresAt: now - 1 });
+      expect(await store.responses.item("msg_contract_1")).toBeUndefined();
+      expect(await store.responses.deleteExpired()).toBe(1);
+    });
+
     it("resets a budget whose period ended", async () => {
       await store.insert("user", {
         user_id: "user-reset",

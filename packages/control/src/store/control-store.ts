@@ -1,3 +1,4 @@
+import type { PluginResponseStore } from "@llmux/callbacks";
 import type {
   EntityKind,
   KeyRecord,
@@ -51,6 +52,11 @@ export interface ControlStore {
   }): Promise<SpendReportRow[]>;
   /** Retention: deletes log rows that started before `before`; returns how many. */
   deleteSpendLogsBefore(before: Date): Promise<number>;
+  /** The gateway's stored Responses API responses (table llmux_responses). */
+  readonly responses: PluginResponseStore & {
+    /** Deletes the expired responses; returns how many. */
+    deleteExpired(): Promise<number>;
+  };
   /** A cheap round trip (readiness, recovery probe). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import type { SqlClient, SqlQuery } from "../db/sql-client";
 import { durationMs } from "../duration";
+import { SqlResponseStore } from "../responses/sql-response-store";
 import type { ControlStore, EntityPatch, RecordOf } from "./control-store";
 import type { EntityKind, KeyRecord, SpendBatch, SpendLogRow, SpendReportRow } from "./records";
 
@@ -84,9 +85,11 @@ const SPEND_COLUMNS = [
 /** The control store on SQL that PGlite and PostgreSQL both run. */
 export class SqlControlStore implements ControlStore {
   readonly kind: string;
+  readonly responses: SqlResponseStore;
 
   constructor(private readonly client: SqlClient) {
     this.kind = client.kind;
+    this.responses = new SqlResponseStore(client);
   }
 
   async insert<K extends EntityKind>(kind: K, values: EntityPatch<K>): Promise<RecordOf<K>> {

@@ -2,6 +2,7 @@ import type { Migration } from "../migration";
 import { migration0001Keys } from "./0001_keys";
 import { migration0002UsersTeams } from "./0002_users_teams";
 import { migration0003SpendLogs } from "./0003_spend_logs";
+import { migration0004Responses } from "./0004_responses";
 
 /**
  * Every migration by name, imported statically so nothing reads the disk and the bundled `dist` works.
@@ -12,4 +13,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_keys": migration0001Keys,
   "0002_users_teams": migration0002UsersTeams,
   "0003_spend_logs": migration0003SpendLogs,
+  "0004_responses": migration0004Responses,
 };
