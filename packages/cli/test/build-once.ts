@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,6 +20,21 @@ export function ensureBuilt(): void {
   ];
   if (needed.every((path) => existsSync(path))) return;
   execFileSync("npx", ["turbo", "run", "build", "--filter=llmux...", "--output-logs=errors-only"], {
+    cwd: repositoryRoot,
+    stdio: "inherit",
+  });
+}
+
+/** Every package's dist (the packaging test packs them all); builds with turbo when one is missing. */
+export function ensureBuiltAll(): void {
+  const packages = join(repositoryRoot, "packages");
+  const missing = readdirSync(packages).some(
+    (name) =>
+      existsSync(join(packages, name, "package.json")) &&
+      !existsSync(join(packages, name, "dist", "index.js")),
+  );
+  if (!missing) return;
+  execFileSync("npx", ["turbo", "run", "build", "--filter=./packages/*", "--output-logs=errors-only"], {
     cwd: repositoryRoot,
     stdio: "inherit",
   });
