@@ -5,6 +5,7 @@
  */
 import type { EngineStatsSource, SharedStateStatsSource } from "@llmux/callbacks";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { DeferredCounter } from "./bound-series";
 import {
   OPERATION_DURATION_BUCKETS,
   OVERHEAD_DURATION_BUCKETS,
@@ -64,6 +65,15 @@ export class LlmuxMetrics {
   readonly cacheMisses: Counter<string>;
   readonly cacheSavedCost: Counter<string>;
   readonly sharedStateDegraded: Gauge<string>;
+  /** The per-call counters, increments summed per bound label set until read (bound-series.ts). */
+  readonly deferred: {
+    requests: DeferredCounter;
+    tokens: DeferredCounter;
+    cost: DeferredCounter;
+    cacheHits: DeferredCounter;
+    cacheMisses: DeferredCounter;
+    cacheSavedCost: DeferredCounter;
+  };
 
   constructor(registry: Registry, config: LlmuxMetricsConfig) {
     this.config = config;
@@ -118,6 +128,9 @@ export class LlmuxMetrics {
       help: "LLM calls handled by the gateway, by the outcome's HTTP status code",
       labelNames: [...deployment, "status_code", ...this.optInLabels],
       registers,
+      collect() {
+        self.deferred.requests.flush();
+      },
     });
     this.requestDuration = new Histogram({
       name: `${prefix}request_duration_seconds`,
@@ -154,6 +167,9 @@ export class LlmuxMetrics {
         "cache_creation, reasoning. Types overlap: do not sum across them",
       labelNames: [...deployment, "type", ...this.optInLabels],
       registers,
+      collect() {
+        self.deferred.tokens.flush();
+      },
     });
     this.tokensPerRequest = new Histogram({
       name: `${prefix}tokens_per_request`,
@@ -167,6 +183,9 @@ export class LlmuxMetrics {
       help: "Cost of calls in US dollars (calls of unpriced models add nothing)",
       labelNames: [...deployment, ...this.optInLabels],
       registers,
+      collect() {
+        self.deferred.cost.flush();
+      },
     });
     this.inFlight = new Gauge({
       name: `${prefix}in_flight_requests`,
@@ -243,19 +262,36 @@ export class LlmuxMetrics {
       help: "Calls answered from the response cache (no upstream call, cost 0)",
       labelNames: deployment,
       registers,
+      collect() {
+        self.deferred.cacheHits.flush();
+      },
     });
     this.cacheMisses = new Counter({
       name: `${prefix}cache_misses_total`,
       help: "Cacheable calls the response cache could not answer (sent upstream)",
       labelNames: deployment,
       registers,
+      collect() {
+        self.deferred.cacheMisses.flush();
+      },
     });
     this.cacheSavedCost = new Counter({
       name: `${prefix}cache_saved_cost_usd_total`,
       help: "What the calls answered from the response cache would have cost (USD)",
       labelNames: deployment,
       registers,
+      collect() {
+        self.deferred.cacheSavedCost.flush();
+      },
     });
+    this.deferred = {
+      requests: new DeferredCounter(this.requests),
+      tokens: new DeferredCounter(this.tokens),
+      cost: new DeferredCounter(this.cost),
+      cacheHits: new DeferredCounter(this.cacheHits),
+      cacheMisses: new DeferredCounter(this.cacheMisses),
+      cacheSavedCost: new DeferredCounter(this.cacheSavedCost),
+    };
     this.sharedStateErrors = new Counter({
       name: `${prefix}shared_state_errors_total`,
       help: "Operations on the shared state store (Redis) that failed or timed out and were answered from local state",
@@ -282,6 +318,11 @@ export class LlmuxMetrics {
         }
       },
     });
+  }
+
+  /** Hands every summed increment to prom-client (before the bound label sets are dropped). */
+  flushDeferred(): void {
+    for (const counter of Object.values(this.deferred)) counter.flush();
   }
 
   /** Labels with the opt-in user/team/key labels added (guarded) when enabled. */

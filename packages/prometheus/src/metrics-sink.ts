@@ -12,6 +12,7 @@ import type {
   DeploymentState,
   FallbackEvent,
 } from "@llmux/callbacks";
+import { BoundSeriesCache, type CounterChild, type Observer, observerOf } from "./bound-series";
 import type { LlmuxMetrics } from "./llmux-metrics";
 
 /** Key labels that look like credentials are never exported. */
@@ -44,6 +45,87 @@ function attemptStatusCode(attempt: AttemptRecord): string {
   return status === undefined ? "unknown" : String(status);
 }
 
+/** Label sets bound at most (each of calls and attempts); past it the bindings start afresh. */
+const MAX_BOUND_LABEL_SETS = 10_000;
+
+/** The token types of `tokens_total`, in the order of CallSeries.tokens. */
+const TOKEN_TYPES = ["input", "output", "cached_input", "cache_creation", "reasoning"] as const;
+
+interface CallLabelValues {
+  model_group: string;
+  model: string;
+  provider: string;
+  deployment: string;
+  status_code: string;
+  user: string;
+  team: string;
+  key: string;
+}
+
+/** What one call updates, bound for one label set. */
+interface CallSeries {
+  requests: CounterChild;
+  requestDuration: Observer;
+  overheadDuration: Observer;
+  timeToFirstToken: Observer;
+  cacheHits: CounterChild;
+  cacheMisses: CounterChild;
+  cacheSavedCost: CounterChild;
+  /** tokens_total by type (TOKEN_TYPES order). */
+  tokens: CounterChild[];
+  inputTokensPerRequest: Observer;
+  outputTokensPerRequest: Observer;
+  cost: CounterChild;
+}
+
+/** prom-client creates a histogram's series on its first observation: bind the child then. */
+function lazyObserver(create: () => Observer): Observer {
+  let observe: Observer | undefined;
+  return (value) => {
+    observe ??= create();
+    observe(value);
+  };
+}
+
+function newCallSeries(metrics: LlmuxMetrics, values: CallLabelValues): CallSeries {
+  const base = {
+    model_group: values.model_group,
+    model: values.model,
+    provider: values.provider,
+    deployment: values.deployment,
+  };
+  const withStatus = { ...base, status_code: values.status_code };
+  // the opt-in labels, guarded once when the series was bound (as withOptInLabels did per call)
+  const who = (labels: Record<string, string>): Record<string, string> => {
+    if (metrics.config.userLabels) labels["user"] = values.user;
+    if (metrics.config.teamLabels) labels["team"] = values.team;
+    if (metrics.config.keyLabels) labels["key"] = values.key;
+    return labels;
+  };
+  const deferred = metrics.deferred;
+  return {
+    requests: deferred.requests.child(who({ ...withStatus })),
+    requestDuration: lazyObserver(() => observerOf(metrics.requestDuration, withStatus)),
+    overheadDuration: lazyObserver(() => observerOf(metrics.overheadDuration, withStatus)),
+    timeToFirstToken: lazyObserver(() => observerOf(metrics.timeToFirstToken, base)),
+    cacheHits: deferred.cacheHits.child(base),
+    cacheMisses: deferred.cacheMisses.child(base),
+    cacheSavedCost: deferred.cacheSavedCost.child(base),
+    tokens: TOKEN_TYPES.map((type) => deferred.tokens.child(who({ ...base, type }))),
+    inputTokensPerRequest: lazyObserver(() =>
+      observerOf(metrics.tokensPerRequest, { ...base, type: "input" }),
+    ),
+    outputTokensPerRequest: lazyObserver(() =>
+      observerOf(metrics.tokensPerRequest, { ...base, type: "output" }),
+    ),
+    cost: deferred.cost.child(who({ ...base })),
+  };
+}
+
+function countTokens(child: CounterChild | undefined, value: number): void {
+  if (child !== undefined && Number.isFinite(value) && value >= 0) child.inc(value);
+}
+
 export interface MetricsSinkOptions {
   resolveKeyLabel?: (event: CallEvent) => string | undefined;
 }
@@ -70,77 +152,92 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
     metrics.deploymentModels.set(deploymentId, model);
   };
 
+  // One bound series per label set (bound-series.ts): label objects and prom-client children
+  // built once, counter increments summed in memory until the next scrape.
+  const optIn = metrics.config.userLabels || metrics.config.teamLabels || metrics.config.keyLabels;
+  const calls = new BoundSeriesCache<CallSeries>(MAX_BOUND_LABEL_SETS, () => metrics.flushDeferred());
+  const attemptSeries = new BoundSeriesCache<Observer>(MAX_BOUND_LABEL_SETS, () => undefined);
+
   const end = (event: CallEvent): void => {
     metrics.inFlightCalls.end(event.callId);
 
     const attempts = event.attempts ?? [];
-    for (const attempt of attempts) learnModel(attempt.deploymentId, attempt.model);
-    const final =
-      [...attempts].reverse().find((attempt) => attempt.deploymentId === event.deploymentId) ??
-      attempts[attempts.length - 1];
-    const model = final?.model ?? event.responseModel;
-    const base = deploymentLabels(
-      event.modelGroup,
-      event.deploymentId ?? final?.deploymentId,
-      event.provider ?? final?.provider,
-      model,
-    );
+    let final: AttemptRecord | undefined;
+    for (const attempt of attempts) {
+      learnModel(attempt.deploymentId, attempt.model);
+      if (attempt.deploymentId === event.deploymentId) final = attempt;
+    }
+    final ??= attempts[attempts.length - 1];
+    const deploymentId = event.deploymentId ?? final?.deploymentId;
+    const modelGroup = metrics.guards.modelGroup.value(event.modelGroup);
+    const model =
+      final?.model ??
+      event.responseModel ??
+      (deploymentId === undefined ? "" : (metrics.deploymentModels.get(deploymentId) ?? ""));
+    const provider = event.provider ?? final?.provider ?? "";
+    const deployment = deploymentId ?? "";
     const statusCode =
       event.status === "success" ? "200" : event.error ? String(event.error.status) : "unknown";
-    const who = {
-      ...(event.user === undefined ? {} : { user: event.user }),
-      ...(event.team === undefined ? {} : { team: event.team }),
-    } as { user?: string; team?: string; key?: string };
-    if (metrics.config.keyLabels) {
-      const key = safeKeyLabel(resolveKey(event));
-      if (key !== undefined) who.key = key;
+    let user = "";
+    let team = "";
+    let key = "";
+    if (optIn) {
+      if (metrics.config.userLabels) user = metrics.guards.user.value(event.user);
+      if (metrics.config.teamLabels) team = metrics.guards.team.value(event.team);
+      if (metrics.config.keyLabels)
+        key = metrics.guards.key.value(safeKeyLabel(resolveKey(event)) ?? undefined);
     }
+    const series = calls.get(
+      `${modelGroup}\u0001${model}\u0001${provider}\u0001${deployment}\u0001${statusCode}\u0001${user}\u0001${team}\u0001${key}`,
+      () =>
+        newCallSeries(metrics, {
+          model_group: modelGroup,
+          model,
+          provider,
+          deployment,
+          status_code: statusCode,
+          user,
+          team,
+          key,
+        }),
+    );
 
-    metrics.requests.inc(metrics.withOptInLabels({ ...base, status_code: statusCode }, who));
+    series.requests.inc();
 
     const timings = event.timings;
     const duration = seconds(timings?.durationMs);
-    if (duration !== undefined)
-      metrics.requestDuration.observe({ ...base, status_code: statusCode }, duration);
+    if (duration !== undefined) series.requestDuration(duration);
     const overhead = seconds(timings?.overheadMs);
-    if (overhead !== undefined)
-      metrics.overheadDuration.observe({ ...base, status_code: statusCode }, overhead);
+    if (overhead !== undefined) series.overheadDuration(overhead);
     const ttft = event.stream ? seconds(timings?.ttftMs) : undefined;
-    if (ttft !== undefined) metrics.timeToFirstToken.observe(base, ttft);
+    if (ttft !== undefined) series.timeToFirstToken(ttft);
 
     if (event.cacheHit !== undefined) {
-      (event.cacheHit ? metrics.cacheHits : metrics.cacheMisses).inc(base);
+      (event.cacheHit ? series.cacheHits : series.cacheMisses).inc();
       const saved = event.cacheSavedCost;
       if (event.cacheHit && saved !== undefined && Number.isFinite(saved) && saved >= 0)
-        metrics.cacheSavedCost.inc(base, saved);
+        series.cacheSavedCost.inc(saved);
     }
 
     // a cache hit sent no tokens to any provider: its usage is the cached call's, not counted again
     const usage = event.cacheHit ? null : event.usage;
     if (usage) {
-      const counts: Array<[string, number]> = [
-        ["input", usage.inputTokens],
-        ["output", usage.outputTokens],
-        ["cached_input", usage.cachedInputTokens],
-        ["cache_creation", usage.cacheCreationInputTokens],
-        ["reasoning", usage.reasoningTokens],
-      ];
-      for (const [type, value] of counts) {
-        if (!Number.isFinite(value) || value < 0) continue;
-        metrics.tokens.inc(metrics.withOptInLabels({ ...base, type }, who), value);
-      }
+      const tokens = series.tokens;
+      countTokens(tokens[0], usage.inputTokens);
+      countTokens(tokens[1], usage.outputTokens);
+      countTokens(tokens[2], usage.cachedInputTokens);
+      countTokens(tokens[3], usage.cacheCreationInputTokens);
+      countTokens(tokens[4], usage.reasoningTokens);
       if (Number.isFinite(usage.inputTokens) && usage.inputTokens >= 0) {
-        metrics.tokensPerRequest.observe({ ...base, type: "input" }, usage.inputTokens);
+        series.inputTokensPerRequest(usage.inputTokens);
       }
       if (Number.isFinite(usage.outputTokens) && usage.outputTokens >= 0) {
-        metrics.tokensPerRequest.observe({ ...base, type: "output" }, usage.outputTokens);
+        series.outputTokensPerRequest(usage.outputTokens);
       }
     }
 
     const total = event.cost?.total;
-    if (total !== undefined && Number.isFinite(total) && total >= 0) {
-      metrics.cost.inc(metrics.withOptInLabels({ ...base }, who), total);
-    }
+    if (total !== undefined && Number.isFinite(total) && total >= 0) series.cost.inc(total);
 
     // A retry is an attempt that follows a failed attempt of the same model group in this call;
     // it is counted against the deployment that failed and its status.
@@ -171,13 +268,25 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
       learnModel(event.deploymentId, event.model);
       const latency = seconds(event.latencyMs);
       if (latency === undefined) return;
-      metrics.upstreamDuration.observe(
-        {
-          ...deploymentLabels(event.modelGroup, event.deploymentId, event.provider, event.model),
-          status_code: attemptStatusCode(event),
-        },
-        latency,
+      const modelGroup = metrics.guards.modelGroup.value(event.modelGroup);
+      const deploymentId = event.deploymentId;
+      const model =
+        event.model ?? (deploymentId === undefined ? "" : (metrics.deploymentModels.get(deploymentId) ?? ""));
+      const provider = event.provider ?? "";
+      const deployment = deploymentId ?? "";
+      const statusCode = attemptStatusCode(event);
+      const observe = attemptSeries.get(
+        `${modelGroup}\u0001${model}\u0001${provider}\u0001${deployment}\u0001${statusCode}`,
+        () =>
+          observerOf(metrics.upstreamDuration, {
+            model_group: modelGroup,
+            model,
+            provider,
+            deployment,
+            status_code: statusCode,
+          }),
       );
+      observe(latency);
     },
     onFallback(event: FallbackEvent): void {
       metrics.fallbacks.inc({

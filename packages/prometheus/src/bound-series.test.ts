@@ -1,0 +1,81 @@
+/**
+ * Bound label sets: counter increments summed in memory reach the exposition on every read, a
+ * series incremented by 0 still exists, and past the cap the bindings start afresh without
+ * losing a count.
+ */
+import { Counter, Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { BoundSeriesCache, DeferredCounter } from "./bound-series";
+import { prometheusPlugin } from "./prometheus-plugin";
+import { attempt, callEvent, startEvent } from "./test-support/call-events";
+import { parseExposition, sum } from "./test-support/exposition";
+
+function counterOn(registry: Registry): { counter: Counter<string>; deferred: DeferredCounter } {
+  const holder: { deferred?: DeferredCounter } = {};
+  const counter = new Counter({
+    name: "bound_test_total",
+    help: "test",
+    labelNames: ["group"],
+    registers: [registry],
+    collect() {
+      holder.deferred?.flush();
+    },
+  });
+  holder.deferred = new DeferredCounter(counter);
+  return { counter, deferred: holder.deferred };
+}
+
+describe("bound series", () => {
+  it("hands summed increments to prom-client when the counter is read, and creates series incremented by 0", async () => {
+    const registry = new Registry();
+    const { deferred } = counterOn(registry);
+    const a = deferred.child({ group: "a" });
+    const zero = deferred.child({ group: "zero" });
+    a.inc();
+    a.inc(2);
+    zero.inc(0);
+    let samples = parseExposition(await registry.metrics());
+    expect(sum(samples, "bound_test_total", { group: "a" })).toBe(3);
+    expect(samples.some((sample) => sample.labels["group"] === "zero")).toBe(true);
+    a.inc(4);
+    samples = parseExposition(await registry.metrics());
+    expect(sum(samples, "bound_test_total", { group: "a" })).toBe(7);
+    // nothing pending: a second read adds nothing
+    samples = parseExposition(await registry.metrics());
+    expect(sum(samples, "bound_test_total", { group: "a" })).toBe(7);
+  });
+
+  it("starts afresh past its cap after handing every pending increment over", async () => {
+    const registry = new Registry();
+    const { deferred } = counterOn(registry);
+    let resets = 0;
+    const cache = new BoundSeriesCache<ReturnType<DeferredCounter["child"]>>(2, () => {
+      resets++;
+      deferred.flush();
+    });
+    for (let round = 0; round < 3; round++) {
+      for (const group of ["a", "b", "c", "d", "e"]) cache.get(group, () => deferred.child({ group })).inc();
+      expect(cache.size).toBeLessThanOrEqual(2);
+    }
+    expect(resets).toBeGreaterThan(0);
+    const samples = parseExposition(await registry.metrics());
+    for (const group of ["a", "b", "c", "d", "e"])
+      expect(sum(samples, "bound_test_total", { group })).toBe(3);
+  });
+
+  it("counts every call of a sink that sees more label sets than it binds (opt-in user labels)", async () => {
+    const plugin = prometheusPlugin({ userLabels: true, maxLabelValues: 50_000 });
+    const users = 10_500;
+    for (let index = 0; index < users; index++) {
+      const user = `user-${index}`;
+      plugin.sink.onStart!(startEvent({ callId: `c${index}`, user }));
+      plugin.sink.onSuccess!(
+        callEvent({ callId: `c${index}`, user, attempts: [attempt({ deploymentId: "d1" })] }),
+      );
+    }
+    const samples = parseExposition(await plugin.registry.metrics());
+    expect(sum(samples, "llmux_requests_total")).toBe(users);
+    expect(sum(samples, "llmux_requests_total", { user: "user-0" })).toBe(1);
+    expect(sum(samples, "llmux_requests_total", { user: `user-${users - 1}` })).toBe(1);
+  });
+});
