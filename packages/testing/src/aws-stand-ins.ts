@@ -145,15 +145,22 @@ export function startInstanceMetadataServer(options: {
 }
 
 /**
- * STS AssumeRole (query protocol, XML answer). The request must be SigV4-signed (service sts) with one
- * of `callers`; the answer carries `credentials(roleArn, sessionName)`.
+ * STS (query protocol, XML answers). AssumeRole must be SigV4-signed (service sts) with one of
+ * `callers`; AssumeRoleWithWebIdentity is unsigned, as on AWS, and must carry one of
+ * `webIdentityTokens` (the EKS / IRSA token file's contents). Both answer with
+ * `credentials(roleArn, sessionName)`.
  */
 export function startStsServer(options: {
   callers: BedrockCredentials[];
   credentials: (roleArn: string, sessionName: string) => ServedCredentials;
+  webIdentityTokens?: string[];
 }): Promise<AwsStandIn> {
   return serve(async (request, response) => {
     const form = new URLSearchParams(request.body);
+    if (form.get("Action") === "AssumeRoleWithWebIdentity") {
+      assumeRoleWithWebIdentity(form, options, response);
+      return;
+    }
     const authorization = String(request.headers.authorization ?? "");
     const caller = options.callers.find((candidate) =>
       authorization.includes(`Credential=${candidate.accessKeyId}/`),
@@ -186,5 +193,81 @@ export function startStsServer(options: {
     response.end(
       `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROAMOCK:${sessionName}</AssumedRoleId><Arn>${roleArn.replace(":role/", ":assumed-role/")}/${sessionName}</Arn></AssumedRoleUser><Credentials><AccessKeyId>${served.accessKeyId}</AccessKeyId><SecretAccessKey>${served.secretAccessKey}</SecretAccessKey><SessionToken>${served.sessionToken}</SessionToken><Expiration>${served.expiration.toISOString()}</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
     );
+  });
+}
+
+function stsError(response: ServerResponse, code: string, message: string): void {
+  response.writeHead(403, { "content-type": "text/xml" });
+  response.end(
+    `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+  );
+}
+
+function assumeRoleWithWebIdentity(
+  form: URLSearchParams,
+  options: {
+    credentials: (roleArn: string, sessionName: string) => ServedCredentials;
+    webIdentityTokens?: string[];
+  },
+  response: ServerResponse,
+): void {
+  const token = form.get("WebIdentityToken") ?? "";
+  if (!options.webIdentityTokens?.includes(token)) {
+    stsError(response, "InvalidIdentityToken", "The web identity token that was passed is not valid.");
+    return;
+  }
+  const roleArn = form.get("RoleArn") ?? "";
+  const sessionName = form.get("RoleSessionName") ?? "";
+  const served = options.credentials(roleArn, sessionName);
+  response.writeHead(200, { "content-type": "text/xml" });
+  response.end(
+    `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>system:serviceaccount:llmux:gateway</SubjectFromWebIdentityToken><Audience>sts.amazonaws.com</Audience><AssumedRoleUser><AssumedRoleId>AROAMOCK:${sessionName}</AssumedRoleId><Arn>${roleArn.replace(":role/", ":assumed-role/")}/${sessionName}</Arn></AssumedRoleUser><Credentials><AccessKeyId>${served.accessKeyId}</AccessKeyId><SecretAccessKey>${served.secretAccessKey}</SecretAccessKey><SessionToken>${served.sessionToken}</SessionToken><Expiration>${served.expiration.toISOString()}</Expiration></Credentials><Provider>oidc.eks.us-east-1.amazonaws.com/id/MOCK</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
+  );
+}
+
+/**
+ * The IAM Identity Center (SSO) portal's GetRoleCredentials (`GET /federation/credentials?account_id=
+ * &role_name=`, bearer token in `x-amz-sso_bearer_token`), reached through AWS_ENDPOINT_URL_SSO. The
+ * token must be `accessToken` (what `aws sso login` cached) and the account and role one of `roles`;
+ * the answer is `credentials(accountId, roleName)` in the portal's JSON (expiration in epoch ms).
+ */
+export function startSsoPortalServer(options: {
+  accessToken: string;
+  roles: Array<{ accountId: string; roleName: string }>;
+  credentials: (accountId: string, roleName: string) => ServedCredentials;
+}): Promise<AwsStandIn> {
+  return serve((request, response) => {
+    const url = new URL(request.path, "http://127.0.0.1");
+    if (request.method !== "GET" || url.pathname !== "/federation/credentials") {
+      sendJson(response, 404, { message: `no route ${request.method} ${url.pathname}` });
+      return;
+    }
+    if (request.headers["x-amz-sso_bearer_token"] !== options.accessToken) {
+      response.writeHead(401, {
+        "content-type": "application/json",
+        "x-amzn-errortype": "UnauthorizedException",
+      });
+      response.end(JSON.stringify({ message: "Session token not found or invalid" }));
+      return;
+    }
+    const accountId = url.searchParams.get("account_id") ?? "";
+    const roleName = url.searchParams.get("role_name") ?? "";
+    if (!options.roles.some((role) => role.accountId === accountId && role.roleName === roleName)) {
+      response.writeHead(403, {
+        "content-type": "application/json",
+        "x-amzn-errortype": "ForbiddenException",
+      });
+      response.end(JSON.stringify({ message: "No access" }));
+      return;
+    }
+    const served = options.credentials(accountId, roleName);
+    sendJson(response, 200, {
+      roleCredentials: {
+        accessKeyId: served.accessKeyId,
+        secretAccessKey: served.secretAccessKey,
+        sessionToken: served.sessionToken,
+        expiration: served.expiration.getTime(),
+      },
+    });
   });
 }

@@ -4,6 +4,7 @@ export {
   type ServedCredentials,
   startContainerCredentialsServer,
   startInstanceMetadataServer,
+  startSsoPortalServer,
   startStsServer,
 } from "./aws-stand-ins.js";
 export { startMockProvider } from "./mock-provider.js";

@@ -6,7 +6,8 @@
  * SDK reads process.env, so each test sets the variables it needs and points every other source of
  * the chain at nothing (no real ~/.aws, no real instance metadata).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -17,6 +18,7 @@ import {
   startContainerCredentialsServer,
   startInstanceMetadataServer,
   startMockProvider,
+  startSsoPortalServer,
   startStsServer,
 } from "@llmux/testing";
 import OpenAI from "openai";
@@ -52,9 +54,12 @@ const AWS_VARIABLES = [
   "AWS_EC2_METADATA_DISABLED",
   "AWS_WEB_IDENTITY_TOKEN_FILE",
   "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
   "AWS_ENDPOINT_URL_STS",
+  "AWS_ENDPOINT_URL_SSO",
 ];
 const saved: Record<string, string | undefined> = {};
+const savedHome = process.env.HOME;
 let directory: string;
 let deadPort: AwsStandIn;
 const standIns: AwsStandIn[] = [];
@@ -78,6 +83,8 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
+  if (savedHome === undefined) delete process.env.HOME;
+  else process.env.HOME = savedHome;
   await app?.close();
   await mock?.close();
   for (const standIn of standIns.splice(0)) await standIn.close();
@@ -229,6 +236,138 @@ describe("Bedrock credentials from the AWS default chain", () => {
     expect(sessions).toEqual(["arn:aws:iam::123456789012:role/bedrock-invoker llmux-test-session"]);
     expect(signedWith(sts.requests[0])).toBe(master.accessKeyId);
     expect(mock!.requests.map(signedWith)).toEqual([assumed.accessKeyId, assumed.accessKeyId]);
+  });
+
+  it("web identity (EKS / IRSA): AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN against STS at AWS_ENDPOINT_URL_STS", async () => {
+    const tokenFile = join(directory, "eks-token");
+    writeFileSync(tokenFile, "eks-projected-service-account-jwt");
+    const role = served("irsa");
+    const sessions: string[] = [];
+    const sts = await startStsServer({
+      callers: [],
+      webIdentityTokens: ["eks-projected-service-account-jwt"],
+      credentials: (roleArn, sessionName) => {
+        sessions.push(`${roleArn} ${sessionName}`);
+        return role;
+      },
+    });
+    standIns.push(sts);
+    process.env.AWS_WEB_IDENTITY_TOKEN_FILE = tokenFile;
+    process.env.AWS_ROLE_ARN = "arn:aws:iam::123456789012:role/llmux-irsa";
+    process.env.AWS_ROLE_SESSION_NAME = "llmux-pod";
+    process.env.AWS_ENDPOINT_URL_STS = sts.url;
+    const client = await gatewayFor([asAccepted(role)]);
+    // Sent: two calls, one streamed; came back: answers signed with the role's keys, one STS call.
+    expect((await ask(client)).length).toBeGreaterThan(0);
+    expect((await ask(client, true)).length).toBeGreaterThan(0);
+    expect(sessions).toEqual(["arn:aws:iam::123456789012:role/llmux-irsa llmux-pod"]);
+    const form = new URLSearchParams(sts.requests[0]!.body);
+    expect(form.get("Action")).toBe("AssumeRoleWithWebIdentity");
+    expect(form.get("WebIdentityToken")).toBe("eks-projected-service-account-jwt");
+    // AssumeRoleWithWebIdentity is unsigned, as on AWS.
+    expect(sts.requests[0]!.headers.authorization).toBeUndefined();
+    expect(mock!.requests.map(signedWith)).toEqual([role.accessKeyId, role.accessKeyId]);
+    expect(mock!.requests.at(-1)?.headers["x-amz-security-token"]).toBe(role.sessionToken);
+  });
+
+  it("aws_web_identity_token + aws_role_name (LiteLLM's keys) through aws_sts_endpoint; a bad token names the source", async () => {
+    const role = served("litellmweb");
+    const sts = await startStsServer({
+      callers: [],
+      webIdentityTokens: ["oidc-token-from-config"],
+      credentials: () => role,
+    });
+    standIns.push(sts);
+    const params = {
+      aws_role_name: "arn:aws:iam::123456789012:role/llmux-oidc",
+      aws_session_name: "llmux-oidc-session",
+      aws_sts_endpoint: sts.url,
+    };
+    let client = await gatewayFor([asAccepted(role)], {
+      ...params,
+      aws_web_identity_token: "oidc-token-from-config",
+    });
+    expect((await ask(client)).length).toBeGreaterThan(0);
+    expect(new URLSearchParams(sts.requests[0]!.body).get("RoleSessionName")).toBe("llmux-oidc-session");
+    expect(signedWith(mock!.requests.at(-1))).toBe(role.accessKeyId);
+    await app!.close();
+    await mock!.close();
+
+    client = await gatewayFor([asAccepted(role)], { ...params, aws_web_identity_token: "a-rejected-token" });
+    const failure = (await ask(client).catch((caught: unknown) => caught)) as {
+      status: number;
+      message: string;
+    };
+    expect(failure.status).toBe(502);
+    expect(failure.message).toContain("No AWS credentials: tried web identity (aws_web_identity_token)");
+    expect(failure.message).not.toContain("a-rejected-token");
+    expect(mock!.requests).toHaveLength(0);
+  });
+
+  it("IAM Identity Center (SSO): an sso-session profile, the token cached by `aws sso login`, the portal at AWS_ENDPOINT_URL_SSO", async () => {
+    const home = mkdtempSync(join(tmpdir(), "llmux-sso-home-"));
+    mkdirSync(join(home, ".aws", "sso", "cache"), { recursive: true });
+    const config = join(home, ".aws", "config");
+    writeFileSync(
+      config,
+      [
+        "[profile bedrock-sso]",
+        "sso_session = llmux-sso",
+        "sso_account_id = 123456789012",
+        "sso_role_name = BedrockInvoker",
+        "region = us-west-2",
+        "",
+        "[sso-session llmux-sso]",
+        "sso_start_url = https://llmux-test.awsapps.com/start",
+        "sso_region = us-east-1",
+        "sso_registration_scopes = sso:account:access",
+        "",
+      ].join("\n"),
+    );
+    // What `aws sso login --sso-session llmux-sso` writes: ~/.aws/sso/cache/{sha1(session name)}.json.
+    const cacheName = createHash("sha1").update("llmux-sso").digest("hex");
+    writeFileSync(
+      join(home, ".aws", "sso", "cache", `${cacheName}.json`),
+      JSON.stringify({
+        startUrl: "https://llmux-test.awsapps.com/start",
+        region: "us-east-1",
+        accessToken: "cached-sso-access-token",
+        expiresAt: minutes(120).toISOString(),
+        clientId: "client-id",
+        clientSecret: "client-secret",
+        registrationExpiresAt: minutes(60 * 24 * 30).toISOString(),
+        refreshToken: "refresh-token",
+      }),
+    );
+    const role = served("ssorole");
+    const portal = await startSsoPortalServer({
+      accessToken: "cached-sso-access-token",
+      roles: [{ accountId: "123456789012", roleName: "BedrockInvoker" }],
+      credentials: () => role,
+    });
+    standIns.push(portal);
+    process.env.HOME = home;
+    process.env.AWS_CONFIG_FILE = config;
+    process.env.AWS_ENDPOINT_URL_SSO = portal.url;
+    process.env.AWS_PROFILE = "bedrock-sso";
+
+    // The default chain with AWS_PROFILE, then the same profile named by aws_profile_name.
+    let client = await gatewayFor([asAccepted(role)]);
+    expect((await ask(client)).length).toBeGreaterThan(0);
+    expect(signedWith(mock!.requests.at(-1))).toBe(role.accessKeyId);
+    await app!.close();
+    await mock!.close();
+    delete process.env.AWS_PROFILE;
+    client = await gatewayFor([asAccepted(role)], { aws_profile_name: "bedrock-sso" });
+    expect((await ask(client, true)).length).toBeGreaterThan(0);
+    expect(signedWith(mock!.requests.at(-1))).toBe(role.accessKeyId);
+    expect(mock!.requests.at(-1)?.headers["x-amz-security-token"]).toBe(role.sessionToken);
+
+    expect(portal.requests).toHaveLength(2);
+    for (const request of portal.requests) {
+      expect(request.path).toBe("/federation/credentials?account_id=123456789012&role_name=BedrockInvoker");
+      expect(request.headers["x-amz-sso_bearer_token"]).toBe("cached-sso-access-token");
+    }
   });
 
   it("no credentials anywhere: a clear error naming the chain tried, not a hang", async () => {
