@@ -6,7 +6,11 @@
 import type { CostBreakdown, Usage } from "@llmux/pricing";
 
 /** "responses": POST /v1/responses (OpenAI Responses API); "completions": legacy POST /v1/completions. */
-export type CallType = "chat" | "embeddings" | "messages" | "responses" | "completions";
+/**
+ * "count_tokens" is POST /v1/messages/count_tokens: no model call and no charge (its event has no usage,
+ * cost 0 and the count in `tokenCount`); request hooks (budgets, limits) do not run for it.
+ */
+export type CallType = "chat" | "embeddings" | "messages" | "responses" | "completions" | "count_tokens";
 
 /** The error classes of the router, decided once in @llmux/core. */
 export type ErrorKind =
@@ -111,6 +115,11 @@ export interface CallEvent extends CallStartEvent {
    * reported none (a stream without a usage chunk); the cost is then an estimate too.
    */
   usageEstimated?: boolean;
+  /**
+   * Optional (added): a count_tokens call's answer. `source` "provider" when the deployment's upstream
+   * counted (Anthropic's count_tokens), "estimate" when the gateway's tokenizer did (every other provider).
+   */
+  tokenCount?: { inputTokens: number; source: "provider" | "estimate" };
   usage: Usage | null;
   cost: CostBreakdown | null;
   /** Why cost is null (unpriced model, no usage, failure before a response). */

@@ -31,6 +31,8 @@ export interface CallInput {
   /** Whole-call start (before body parsing), epoch ms. */
   startTime: number;
   callId: string;
+  /** The request hooks did not run for this call (count_tokens): its afterCall hooks do not run either. */
+  hooksSkipped?: boolean;
 }
 
 export interface CallSuccess {
@@ -42,6 +44,8 @@ export interface CallSuccess {
   /** Response content for events (omitted when redacted). */
   response?: unknown;
   firstTokenTime?: number;
+  /** count_tokens: the count and who made it. */
+  tokenCount?: { inputTokens: number; source: "provider" | "estimate" };
   /** Response cache on: whether this answer was a hit, and what a hit saved. */
   cache?: { hit: boolean; savedCost?: number };
   /** The usage was counted by the gateway's tokenizer: the upstream reported none. */
@@ -220,6 +224,7 @@ export class CallRun {
     if (result.responseId) event.responseId = result.responseId;
     if (result.finishReasons) event.finishReasons = result.finishReasons;
     if (result.usageEstimated) event.usageEstimated = true;
+    if (result.tokenCount) event.tokenCount = result.tokenCount;
     if (result.firstTokenTime !== undefined) {
       event.timings.firstTokenTime = result.firstTokenTime;
       if (this.input.stream) event.timings.ttftMs = result.firstTokenTime - this.input.startTime;
@@ -295,7 +300,8 @@ export class CallRun {
     for (const trace of this.traces) safe(() => trace.end(event));
     if (event.status === "success") this.gateway.engine.success(event);
     else this.gateway.engine.failure(event);
-    if (this.gateway.afterCallHooks.length > 0) this.gateway.runAfterCall(this, event);
+    if (this.gateway.afterCallHooks.length > 0 && !this.input.hooksSkipped)
+      this.gateway.runAfterCall(this, event);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { CallEvent } from "@llmux/callbacks";
-import { makeUsage, type Usage } from "@llmux/pricing";
+import { type CostBreakdown, makeUsage, type Usage } from "@llmux/pricing";
 import { ChunksToEvents } from "../anthropic-format/chunks-to-events";
 import { completionToMessage } from "../anthropic-format/completion-to-message";
 import { MessageAssembler } from "../anthropic-format/message-assembler";
@@ -15,7 +15,7 @@ import {
   type NativeMessagesProvider,
 } from "../anthropic-format/types";
 import type { Deployment } from "../config/types";
-import type { LlmuxError } from "../errors/llmux-error";
+import { type LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
 import type { ActiveAttempt } from "../router/router";
 import { countPromptTokens } from "../tokens/count-prompt";
@@ -49,6 +49,16 @@ export interface MessagesStreamOutcome {
   trailers?(): Record<string, string>;
 }
 
+/** What a count_tokens call costs: nothing (Anthropic does not charge for it; the tokenizer is local). */
+const FREE: CostBreakdown = {
+  input: 0,
+  output: 0,
+  cacheRead: 0,
+  cacheCreation: 0,
+  total: 0,
+  currency: "USD",
+};
+
 /** A count_tokens answer: Anthropic's own count, or the gateway's tokenizer estimate. */
 export interface TokenCount {
   inputTokens: number;
@@ -63,11 +73,7 @@ export interface MessagesCalls {
    * POST /v1/messages/count_tokens: forwarded to the group's first Anthropic deployment (beta flags
    * included); for every other deployment counted with the tokenizer (and said so in `source`).
    */
-  countMessagesTokens(
-    body: Record<string, unknown>,
-    options: NativeMessagesOptions,
-    signal: AbortSignal,
-  ): Promise<TokenCount>;
+  countMessagesTokens(input: CallInput, options: NativeMessagesOptions): Promise<TokenCount>;
   messages(input: CallInput, options?: NativeMessagesOptions): Promise<MessagesOutcome>;
   messagesStream(input: CallInput, options?: NativeMessagesOptions): Promise<MessagesStreamOutcome>;
 }
@@ -110,26 +116,49 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
   };
 
   return {
-    async countMessagesTokens(body, options, signal) {
+    async countMessagesTokens(input, options) {
       const gateway = deps.gateway();
-      const group = gateway.router.resolveGroup(String(body.model));
-      const deployments = gateway.config.deployments.filter((deployment) => deployment.modelGroup === group);
+      const body = input.body;
+      // One call event (callType "count_tokens"): no usage (nothing was consumed), cost 0, the count
+      // and its source in `tokenCount`.
+      const run = new CallRun(gateway, input);
+      run.begin();
+      const group = gateway.router.resolveGroup(String(body.model)) ?? String(body.model);
+      const deployments = gateway.router.deployments(group);
+      const settle = (deployment: Deployment | undefined, count: TokenCount): TokenCount => {
+        if (deployment)
+          run.succeed(
+            { deployment, usage: null, tokenCount: { inputTokens: count.inputTokens, source: count.source } },
+            { cost: FREE },
+          );
+        return count;
+      };
       for (const deployment of deployments) {
         const provider = deps.providerOf(deployment);
         if (!isTokenCounter(provider)) continue;
-        const call = deps.providerCall(deployment, signal, body);
-        const counted = await provider.countTokens(
-          { ...(deps.stripCredentials(body) as AnthropicRequest) },
-          call,
-          options,
-        );
-        return { inputTokens: counted, source: "provider", deploymentId: deployment.id };
+        try {
+          const call = deps.providerCall(deployment, input.signal, body);
+          const counted = await provider.countTokens(
+            { ...(deps.stripCredentials(body) as AnthropicRequest) },
+            call,
+            options,
+          );
+          return settle(deployment, {
+            inputTokens: counted,
+            source: "provider",
+            deploymentId: deployment.id,
+          });
+        } catch (raw) {
+          const error = toLlmuxError(raw);
+          run.fail(error, deployment);
+          throw error;
+        }
       }
       const model = deployments[0]?.model ?? String(body.model);
       await loadTokenizer(encodingForModel(model));
       const count: TokenCount = { inputTokens: countPromptTokens(body, model), source: "estimate" };
       if (deployments[0]) count.deploymentId = deployments[0].id;
-      return count;
+      return settle(deployments[0], count);
     },
 
     async messages(input, options = {}) {

@@ -507,6 +507,65 @@ describe("/v1/messages requests the gateway refuses, and count_tokens", () => {
     expect(mock.requests[0]!.path).toBe("/v1/messages/count_tokens");
     expect(mock.requests[0]!.body.model).toBe("claude-sonnet-4-20250514");
     expect(mock.requests[0]!.headers["anthropic-beta"]).toBe("token-counting-2024-11-01");
+    // one call event: callType count_tokens, the provider's count, nothing consumed, nothing charged
+    const events = await app.flushEvents();
+    const event = events.find((candidate) => candidate.callId === response.headers.get("x-llmux-call-id"));
+    expect(event).toMatchObject({
+      callType: "count_tokens",
+      status: "success",
+      modelGroup: "claude",
+      provider: "anthropic",
+      usage: null,
+      cost: { total: 0 },
+      tokenCount: { inputTokens: data.input_tokens, source: "provider" },
+    });
+  });
+
+  it("an Anthropic count_tokens failure is the call's error (Anthropic's shape) and a failure event", async () => {
+    mock.clear();
+    mock.scenario("anthropic", [{ status: 529 }]);
+    const error = await client.messages
+      .countTokens({ model: "claude", messages: [{ role: "user", content: "Hello" }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect((error as InstanceType<typeof Anthropic.APIError>).status).toBeGreaterThanOrEqual(500);
+    const events = await app.flushEvents();
+    const failed = events.filter((event) => event.callType === "count_tokens" && event.status === "failure");
+    expect(failed.length).toBeGreaterThan(0);
+    mock.scenario("anthropic", []);
+  });
+
+  it("runs no request hooks for count_tokens (it spends nothing), and all of them for messages", async () => {
+    const seen: string[] = [];
+    const hooked = await startTestGateway(
+      { model_list: [{ model_name: "echo", litellm_params: { model: "mock/echo" } }] },
+      {
+        hooks: [
+          {
+            beforeCall: (context) => void seen.push(`before ${context.callType}`),
+            afterCall: (context) => void seen.push(`after ${context.callType}`),
+          },
+        ],
+      },
+    );
+    try {
+      const anthropic = new Anthropic({ baseURL: hooked.url, apiKey: "any", maxRetries: 0 });
+      const counted = await anthropic.messages.countTokens({
+        model: "echo",
+        messages: [{ role: "user", content: "Hello" }],
+      });
+      expect(counted.input_tokens).toBeGreaterThan(0);
+      await anthropic.messages.create({
+        model: "echo",
+        max_tokens: 5,
+        messages: [{ role: "user", content: "x" }],
+      });
+      const events = await hooked.flushEvents();
+      expect(events.map((event) => event.callType).sort()).toEqual(["count_tokens", "messages"]);
+      expect(seen).toEqual(["before messages", "after messages"]);
+    } finally {
+      await hooked.close();
+    }
   });
 
   it("counts with the tokenizer for other deployments, marked as an estimate, without an upstream call", async () => {
@@ -528,5 +587,15 @@ describe("/v1/messages requests the gateway refuses, and count_tokens", () => {
     expect(large.input_tokens).toBeGreaterThan(small.input_tokens + 50);
     expect(response.headers.get("x-llmux-token-count-source")).toBe("estimate");
     expect(mock.requests).toHaveLength(0);
+    const events = await app.flushEvents();
+    const event = events.find((candidate) => candidate.callId === response.headers.get("x-llmux-call-id"));
+    expect(event).toMatchObject({
+      callType: "count_tokens",
+      status: "success",
+      modelGroup: "gpt",
+      usage: null,
+      cost: { total: 0 },
+      tokenCount: { inputTokens: large.input_tokens, source: "estimate" },
+    });
   });
 });

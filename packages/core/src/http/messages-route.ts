@@ -41,24 +41,25 @@ async function serve(
   access: Access,
 ): Promise<void> {
   const input = await prepareCall(gateway, {
-    callType: "messages",
+    callType: countOnly ? "count_tokens" : "messages",
     request,
     response,
     parsedBody,
     access,
     startTime,
     validate: (body) => validate(body, countOnly),
-    answerEarly: async (body, signal) => {
-      if (!countOnly) return false;
-      // Anthropic deployments count it themselves; every other one gets the tokenizer's estimate.
-      const count = await gateway.countMessagesTokens(body, nativeOptions(request), signal);
-      const headers: Record<string, string> = { "x-llmux-token-count-source": count.source };
-      if (count.deploymentId) headers["x-llmux-model-id"] = count.deploymentId;
-      sendJson(response, 200, { input_tokens: count.inputTokens }, headers);
-      return true;
-    },
+    // count_tokens spends nothing: budgets, limits and guardrails are not asked
+    hooks: !countOnly,
   });
   if (!input) return;
+  if (countOnly) {
+    // Anthropic deployments count it themselves; every other one gets the tokenizer's estimate.
+    const count = await gateway.countMessagesTokens(input, nativeOptions(request));
+    const headers: Record<string, string> = { "x-llmux-token-count-source": count.source };
+    if (count.deploymentId) headers["x-llmux-model-id"] = count.deploymentId;
+    sendJson(response, 200, { input_tokens: count.inputTokens }, headers);
+    return;
+  }
   const options = nativeOptions(request);
 
   if (!input.stream) {

@@ -17,8 +17,10 @@ export interface PrepareCallOptions {
   startTime: number;
   /** Checks the body's shape (throws a 400 LlmuxError). */
   validate(body: Record<string, unknown>): void;
-  /** Answers without a call (e.g. count_tokens) once the model is known to exist; true when it did. */
+  /** Answers without a call once the model is known to exist; true when it did. */
   answerEarly?(body: Record<string, unknown>, signal: AbortSignal): boolean | Promise<boolean>;
+  /** false: the beforeCall hooks (budgets, limits, guardrails) do not run, nor the afterCall ones (count_tokens). */
+  hooks?: boolean;
 }
 
 /**
@@ -68,7 +70,8 @@ export async function prepareCall(
     ...fromHost,
     tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
   });
-  body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
+  if (options.hooks !== false)
+    body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
   if (controller.signal.aborted || response.destroyed) return undefined;
   const input: CallInput = {
     callId,
@@ -82,6 +85,7 @@ export async function prepareCall(
     noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",
     startTime: options.startTime,
   };
+  if (options.hooks === false) input.hooksSkipped = true;
   const timeout = timeoutOverride(request, body);
   if (timeout !== undefined) input.timeoutMs = timeout;
   return input;
