@@ -85,13 +85,17 @@ function suite(
       expect(after.body.info.spend).toBeCloseTo(cost, 12);
     });
 
-    it("answers 401 for unknown, blocked and expired keys and 403 for a model outside the key's list", async () => {
+    it("answers 401 for unknown, blocked and expired keys and for a model outside the key's list (LiteLLM's key_model_access_denied)", async () => {
       const unknown = await harness.chat("sk-unknown-key-that-was-never-issued");
       expect(unknown.status).toBe(401);
       const { key } = await generate({ models: ["gpt-4o-mini"] });
       const denied = await harness.chat(key, "claude-sonnet");
-      expect(denied.status).toBe(403);
-      expect(denied.body.error.message).toContain("claude-sonnet");
+      expect(denied.status).toBe(401);
+      expect(denied.body.error.type).toBe("key_model_access_denied");
+      expect(denied.body.error.param).toBe("model");
+      expect(denied.body.error.message).toBe(
+        'API Key not allowed to access model. This key can only access models=["gpt-4o-mini"]. Tried to access claude-sonnet',
+      );
       expect((await harness.chat(key, "gpt-4o-mini")).status).toBe(200);
       expect((await harness.call("POST", "/key/block", MASTER_KEY, { key })).body.blocked).toBe(true);
       const blocked = await harness.chat(key);
@@ -103,6 +107,20 @@ function suite(
       const old = await harness.chat(expired.key);
       expect(old.status).toBe(401);
       expect(old.body.error.message).toContain("Expired Key");
+    });
+
+    it("honours wildcard entries in a key's models (gpt-* allows gpt-4o-mini, not claude-sonnet; /v1/models lists what matches)", async () => {
+      const { key } = await generate({ models: ["gpt-*"] });
+      expect((await harness.chat(key, "gpt-4o-mini")).status).toBe(200);
+      const denied = await harness.chat(key, "claude-sonnet");
+      expect(denied.status).toBe(401);
+      expect(denied.body.error.type).toBe("key_model_access_denied");
+      const listed = await harness.call("GET", "/v1/models", key);
+      const ids = listed.body.data.map((model: { id: string }) => model.id);
+      expect(ids).toContain("gpt-4o-mini");
+      expect(ids.every((id: string) => id.startsWith("gpt-"))).toBe(true);
+      const everything = await generate({ models: ["all-proxy-models"] });
+      expect((await harness.chat(everything.key, "claude-sonnet")).status).toBe(200);
     });
 
     it("stops calls right after the call that crosses the key's budget (400 budget_exceeded)", async () => {
@@ -145,7 +163,7 @@ function suite(
       });
       expect(team.status).toBe(200);
       const { key } = await generate({ team_id: team.body.team_id });
-      expect((await harness.chat(key, "claude-sonnet")).status).toBe(403);
+      expect((await harness.chat(key, "claude-sonnet")).status).toBe(401);
       expect((await harness.chat(key)).status).toBe(200);
       const refused = await harness.chat(key);
       expect(refused.status).toBe(400);

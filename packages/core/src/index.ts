@@ -64,6 +64,7 @@ export {
 } from "./gateway/in-process-api";
 export { createConsoleLogger } from "./gateway/logger";
 export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./gateway/messages-call";
+export { ALL_PROXY_MODELS, modelAllowed } from "./gateway/model-access";
 export { onShutdownSignals } from "./gateway/shutdown-signals";
 export type { AuthorizeResult, GatewayOptions } from "./gateway/types";
 export { authenticateRequest } from "./http/authenticate";

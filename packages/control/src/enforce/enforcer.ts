@@ -7,6 +7,7 @@ import type {
   PluginAccess,
   PluginSharedState,
 } from "@llmux/callbacks";
+import { ALL_PROXY_MODELS as ALL_MODELS, modelAllowed } from "@llmux/core";
 import { durationMs } from "../duration";
 import { authError, budgetExceeded, databaseUnavailable, modelAccessDenied, rateLimited } from "../errors";
 import { hashKey } from "../keys/key-material";
@@ -18,9 +19,6 @@ import type { RecordCache } from "./record-cache";
 const MINUTE_MS = 60_000;
 /** A parallel slot leaked by a call that never finished (crash) frees itself after this. */
 const PARALLEL_SLOT_TTL_MS = 10 * MINUTE_MS;
-/** LiteLLM's wildcard for "every model". */
-const ALL_MODELS = "all-proxy-models";
-
 interface Subject {
   kind: EntityKind;
   id: string;
@@ -109,6 +107,12 @@ export class Enforcer {
     const teamId = key ? key.team_id : context.context.team;
     const [user, team] = await this.related(userId ?? null, teamId ?? null);
     const model = context.modelGroup;
+    if (key && team && !modelAllowed(team.models, model)) {
+      throw modelAccessDenied(
+        `Team=${team.team_id} not allowed to access model=${model}. Allowed models=${JSON.stringify(team.models)}`,
+        "team_model_access_denied",
+      );
+    }
     if (!key) {
       // A host identity: the user's and team's model lists apply (a key's were checked at authentication).
       if (user && !modelAllowed(user.models, model)) {
@@ -304,11 +308,6 @@ function keyMetadata(key: KeyRecord): Record<string, unknown> {
   return metadata;
 }
 
-function modelAllowed(models: readonly string[] | undefined, model: string): boolean {
-  if (!models || models.length === 0 || models.includes(ALL_MODELS)) return true;
-  return models.includes(model);
-}
-
 /** A key's models narrowed by its team's (empty or all-proxy-models: no restriction). */
 function allowedModels(
   keyModels: readonly string[],
@@ -317,7 +316,9 @@ function allowedModels(
   const key = keyModels.length > 0 && !keyModels.includes(ALL_MODELS) ? keyModels : undefined;
   const team =
     teamModels && teamModels.length > 0 && !teamModels.includes(ALL_MODELS) ? teamModels : undefined;
-  if (key && team) return key.filter((model) => team.includes(model));
+  // Both restrict: the key's entries the team allows (a wildcard entry of the key stays, and the
+  // team's own list is checked again on each call in beforeCall).
+  if (key && team) return key.filter((model) => model.includes("*") || modelAllowed(team, model));
   return key ? [...key] : team ? [...team] : undefined;
 }
 

@@ -45,6 +45,7 @@ import { importOptional } from "./import-optional";
 import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
+import { modelAllowed } from "./model-access";
 import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
 import { createResponsesCalls, type ResponsesCalls } from "./responses-call";
 import { ProducedText, StreamAssembler } from "./stream-assembler";
@@ -819,7 +820,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           router.wildcards.expand(group, (provider) => pricing.listModels?.(provider) ?? []),
         );
       return [...new Set([...router.modelGroups(), ...wildcardNames])]
-        .filter((name) => !allowed || allowed.includes(name))
+        .filter((name) => modelAllowed(allowed, name))
         .map((id) => ({ id, object: "model" as const, created, owned_by: "llmux" }));
     },
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { LlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
+import { modelAllowed } from "../gateway/model-access";
 import type { Access } from "./authenticate";
 import { json } from "./create-handler";
 import { normaliseRoutePath } from "./route-table";
@@ -17,7 +18,7 @@ export async function modelRoute(
 ): Promise<void> {
   const path = normaliseRoutePath(request.url ?? "/");
   const id = decodeURIComponent(path.slice("/models/".length));
-  const allowed = !access.allowedModels || access.allowedModels.includes(id);
+  const allowed = modelAllowed(access.allowedModels, id);
   const listed = gateway.models(access.allowedModels).find((model) => model.id === id);
   if (listed) return json(response, 200, listed);
   if (allowed && gateway.router.resolveGroup(id)) {

@@ -4,6 +4,7 @@ import { LlmuxError } from "../errors/llmux-error";
 import { buildCallContext } from "../gateway/call-context";
 import type { CallInput } from "../gateway/call-run";
 import type { Gateway } from "../gateway/create-gateway";
+import { modelAllowed } from "../gateway/model-access";
 import type { Access } from "./authenticate";
 import { readJsonBody } from "./read-body";
 
@@ -47,12 +48,14 @@ export async function prepareCall(
   let body = await readJsonBody(request, gateway.config.maxRequestBytes, options.parsedBody);
   options.validate(body);
   const model = body.model as string;
-  if (access.allowedModels && !access.allowedModels.includes(model)) {
+  if (!modelAllowed(access.allowedModels, model)) {
+    // LiteLLM's answer: 401 key_model_access_denied, naming the key's models.
     throw new LlmuxError({
-      kind: "permission_denied",
-      message: `This key may not use model '${model}'`,
+      kind: "authentication",
+      errorType: "key_model_access_denied",
+      message: `API Key not allowed to access model. This key can only access models=${JSON.stringify(access.allowedModels)}. Tried to access ${model}`,
       param: "model",
-      code: "model_not_allowed",
+      code: "401",
     });
   }
   if (!gateway.router.resolveGroup(model)) {
