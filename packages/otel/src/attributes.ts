@@ -78,8 +78,19 @@ export const LANGFUSE_OBSERVATION_MODEL_NAME = "langfuse.observation.model.name"
 export const LANGFUSE_OBSERVATION_METADATA_PREFIX = "langfuse.observation.metadata.";
 export const LANGFUSE_TRACE_TAGS = "langfuse.trace.tags";
 export const LANGFUSE_TRACE_NAME = "langfuse.trace.name";
+/** Trace-level input and output (JSON); Langfuse reads them from any span of the trace. */
+export const LANGFUSE_TRACE_INPUT = "langfuse.trace.input";
+export const LANGFUSE_TRACE_OUTPUT = "langfuse.trace.output";
+/** Observation input and output (JSON); win over every other input/output attribute in Langfuse. */
+export const LANGFUSE_OBSERVATION_INPUT = "langfuse.observation.input";
+export const LANGFUSE_OBSERVATION_OUTPUT = "langfuse.observation.output";
 /** Prefix: `langfuse.trace.metadata.<key>`. */
 export const LANGFUSE_TRACE_METADATA_PREFIX = "langfuse.trace.metadata.";
+/**
+ * Read from the span, else from the resource, for the trace and for each observation. A trace's
+ * environment is fixed by its earliest span (Langfuse keeps a trace's first environment), so llmux
+ * puts both on every span of its provider (the host's HTTP span included) and on the attempts.
+ */
 export const LANGFUSE_ENVIRONMENT = "langfuse.environment";
 export const LANGFUSE_RELEASE = "langfuse.release";
 

@@ -39,6 +39,35 @@ export function operationName(event: { callType: string }): string {
   return event.callType === "embeddings" ? A.GEN_AI_OPERATION_EMBEDDINGS : A.GEN_AI_OPERATION_CHAT;
 }
 
+/**
+ * The call span's name: the caller's `generation_name` (LiteLLM renames the Langfuse generation
+ * with it; Langfuse names an observation after its span), else `{operation} {model}` as the GenAI
+ * conventions say.
+ */
+export function callSpanName(
+  event: Pick<CallStartEvent, "callType" | "requestedModel" | "generationName">,
+): string {
+  return event.generationName || `${operationName(event)} ${event.requestedModel}`;
+}
+
+/** The API route a call came through, as it reads in a trace name. */
+const ROUTE_NAMES: Record<string, string> = {
+  chat: "chat.completions",
+  completions: "completions",
+  embeddings: "embeddings",
+  messages: "messages",
+  responses: "responses",
+};
+
+/**
+ * Langfuse's trace name when the caller sent no `trace_name`: the route and the model group, e.g.
+ * "chat.completions gpt-4o" (LiteLLM names its traces after the call type, "litellm-acompletion";
+ * without a name Langfuse would show the root span's, "POST").
+ */
+export function defaultTraceName(event: Pick<CallStartEvent, "callType" | "modelGroup">): string {
+  return `${ROUTE_NAMES[event.callType] ?? event.callType} ${event.modelGroup}`;
+}
+
 const serverCache = new Map<string, { address: string; port: number } | null>();
 
 /** server.address / server.port of an api base, parsed once per distinct base. */
@@ -177,7 +206,7 @@ export function writeStartAttributes(
   if (!langfuse) return;
   if (event.team) out.setAttribute(`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`, event.team);
   if (event.tags && event.tags.length > 0) out.setAttribute(A.LANGFUSE_TRACE_TAGS, event.tags.slice());
-  if (event.traceName) out.setAttribute(A.LANGFUSE_TRACE_NAME, event.traceName);
+  out.setAttribute(A.LANGFUSE_TRACE_NAME, event.traceName || defaultTraceName(event));
   if (event.generationName) {
     out.setAttribute(`${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`, event.generationName);
   }
@@ -335,7 +364,17 @@ function putJson(out: AttributeTarget, key: string, value: unknown): void {
  * parts vs the raw request and response), so each is encoded once, and MLflow's only when wanted.
  */
 export function writeContentAttributes(event: CallEvent, vendors: VendorKeys, out: AttributeTarget): void {
+  if (vendors.langfuse) {
+    // the trace's input and output are the call's (Langfuse takes the latest span's that has them)
+    putJson(out, A.LANGFUSE_TRACE_INPUT, event.messages);
+    putJson(out, A.LANGFUSE_TRACE_OUTPUT, event.response);
+  }
   if (event.callType === "embeddings") {
+    if (vendors.langfuse) {
+      // the GenAI conventions have no embeddings input attribute: Langfuse's own observation keys
+      putJson(out, A.LANGFUSE_OBSERVATION_INPUT, event.messages);
+      putJson(out, A.LANGFUSE_OBSERVATION_OUTPUT, event.response);
+    }
     if (!vendors.mlflow) return;
     if (event.messages !== undefined) {
       putJson(out, A.MLFLOW_SPAN_INPUTS, { model: event.requestedModel, input: event.messages });
@@ -377,6 +416,7 @@ export function attemptStartAttributes(
     fallback: boolean;
   },
   vendors: VendorKeys,
+  labels: TraceLabels = {},
 ): Attributes {
   const attributes: Attributes = {
     [A.GEN_AI_PROVIDER_NAME]: providerName(attempt.provider),
@@ -385,7 +425,11 @@ export function attemptStartAttributes(
     [A.LLMUX_ATTEMPT_INDEX]: attempt.index,
     [A.LLMUX_ATTEMPT_FALLBACK]: attempt.fallback,
   };
-  if (vendors.langfuse) attributes[A.LANGFUSE_OBSERVATION_TYPE] = A.LANGFUSE_TYPE_SPAN;
+  if (vendors.langfuse) {
+    attributes[A.LANGFUSE_OBSERVATION_TYPE] = A.LANGFUSE_TYPE_SPAN;
+    if (labels.environment) attributes[A.LANGFUSE_ENVIRONMENT] = labels.environment;
+    if (labels.release) attributes[A.LANGFUSE_RELEASE] = labels.release;
+  }
   if (vendors.mlflow) attributes[A.MLFLOW_SPAN_TYPE] = A.MLFLOW_TYPE_UNKNOWN;
   const server = serverOf(attempt.apiBase);
   if (server) {

@@ -25,6 +25,7 @@ import { GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL } from "./attributes";
 import {
   attemptEndAttributes,
   attemptStartAttributes,
+  callSpanName,
   operationName,
   type TraceLabels,
   type VendorKeys,
@@ -182,7 +183,7 @@ function callSpan(
       : OK;
   const [startTime, endTime] = times(start.startTime, event.timings.endTime);
   return new RecordSpan(
-    `${operation} ${start.requestedModel}`,
+    callSpanName(start),
     SpanKind.CLIENT,
     record.spanContext,
     record.parent,
@@ -202,7 +203,7 @@ function attemptSpan(
   collector: AttributeCollector,
 ): ReadableSpan {
   const { attempt, record: end } = record;
-  collector.setAll(attemptStartAttributes(attempt, record.settings.vendors));
+  collector.setAll(attemptStartAttributes(attempt, record.settings.vendors, record.settings));
   collector.setAll(attemptEndAttributes(end));
   const status: SpanStatus =
     end.outcome !== "success"

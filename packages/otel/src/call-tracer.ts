@@ -27,6 +27,7 @@ import type { VendorKeys } from "./call-attributes";
 import {
   attemptEndAttributes,
   attemptStartAttributes,
+  callSpanName,
   writeContentAttributes,
   writeEndAttributes,
   writeStartAttributes,
@@ -135,7 +136,7 @@ class SpanCallTrace implements CallTrace {
         {
           kind: SpanKind.INTERNAL,
           startTime: attempt.startTime,
-          attributes: attemptStartAttributes(attempt, this.state.settings.vendors),
+          attributes: attemptStartAttributes(attempt, this.state.settings.vendors, this.state.settings),
         },
         this.callContext,
       );
@@ -205,7 +206,7 @@ export function buildCallTracer(
         // copies attributes given to startSpan twice (sanitizing) before setting them one by one,
         // and a ~40-key object costs more to build than the calls it saves (measured).
         const span = state.getTracer().startSpan(
-          `${operation} ${event.requestedModel}`,
+          callSpanName(event),
           {
             kind: SpanKind.CLIENT,
             startTime: event.startTime,

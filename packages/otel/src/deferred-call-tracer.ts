@@ -28,7 +28,7 @@ import {
 import { isTracingSuppressed, W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL } from "./attributes";
-import { operationName } from "./call-attributes";
+import { callSpanName, operationName } from "./call-attributes";
 import {
   type AttemptStart,
   type SpanBatchContext,
@@ -312,7 +312,7 @@ export function buildDeferredCallTracer(
         const sampling = sdk.sampler.shouldSample(
           parent,
           traceId,
-          `${operation} ${event.requestedModel}`,
+          callSpanName(event),
           SpanKind.CLIENT,
           { [GEN_AI_OPERATION_NAME]: operation, [GEN_AI_REQUEST_MODEL]: event.requestedModel },
           [],

@@ -10,6 +10,9 @@ import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace
 export class FanOutSpanProcessor implements SpanProcessor {
   private processors: SpanProcessor[] = [];
 
+  /** `decorate` sees every span as it starts, before the processors (llmux stamps trace labels). */
+  constructor(private readonly decorate?: (span: Span) => void) {}
+
   add(processor: SpanProcessor): void {
     if (!this.processors.includes(processor)) this.processors = [...this.processors, processor];
   }
@@ -23,6 +26,13 @@ export class FanOutSpanProcessor implements SpanProcessor {
   }
 
   onStart(span: Span, parentContext: Context): void {
+    if (this.decorate) {
+      try {
+        this.decorate(span);
+      } catch {
+        // a label that cannot be set is not the span's failure
+      }
+    }
     for (const processor of this.processors) {
       try {
         processor.onStart(span, parentContext);

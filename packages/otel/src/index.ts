@@ -41,3 +41,4 @@ export type {
   SetupTracingOptions,
   TracingHandle,
 } from "./types";
+export { isUntracedRequest } from "./untraced-requests";

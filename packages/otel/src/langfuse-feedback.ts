@@ -1,7 +1,7 @@
 /**
  * langfuseFeedback: records a score (user feedback, an evaluation) on a Langfuse trace or
  * observation through Langfuse's public REST API, `POST /api/public/scores` with Basic auth
- * (body: traceId, observationId?, name, value, comment?, dataType?; response: { id }).
+ * (body: traceId, observationId?, name, value, comment?, dataType?, environment?; response: { id }).
  * Langfuse's trace id is the OTel trace id and its observation id the span id, both in hex.
  */
 import { LlmuxOtelError } from "./errors";
@@ -35,6 +35,10 @@ export function langfuseFeedback(options: LangfuseFeedbackOptions): LangfuseFeed
         dataType,
       };
       if (input.observationId) body.observationId = input.observationId;
+      const environment =
+        typeof options.environment === "function" ? options.environment() : options.environment;
+      // a score lands in the environment of the trace it scores (Langfuse files scores by environment)
+      if (environment) body.environment = environment;
       if (input.comment !== undefined) body.comment = input.comment;
       let response: Response;
       try {

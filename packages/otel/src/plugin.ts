@@ -8,7 +8,7 @@ import { LlmuxOtelError } from "./errors";
 import { langfuseExporter, langfuseSettings, otlpExporter } from "./exporters";
 import { feedbackRoute } from "./feedback-route";
 import { langfuseFeedback } from "./langfuse-feedback";
-import { addSpanExporter, getSharedCallTracer } from "./registry";
+import { addSpanExporter, getSharedCallTracer, sharedTraceLabels } from "./registry";
 
 export const PLUGIN_NAMES = ["otel", "langfuse_otel", "langfuse"] as const;
 
@@ -51,7 +51,8 @@ export const createPlugin: PluginFactory = (name: string, context: PluginFactory
     const connection = langfuseSettings({ env });
     handle = addSpanExporter(langfuseExporter({ env }));
     if (settingFlag(settings, "langfuse_feedback_route") !== false) {
-      routes.push(feedbackRoute(tracer, langfuseFeedback(connection)));
+      const environment = () => sharedTraceLabels().environment;
+      routes.push(feedbackRoute(tracer, langfuseFeedback({ ...connection, environment })));
     }
     context.logger.info("Langfuse tracing enabled", { endpoint: connection.baseUrl, callback: name });
   } else {

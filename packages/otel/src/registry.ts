@@ -18,7 +18,8 @@ import {
   type Resource,
   resourceFromAttributes,
 } from "@opentelemetry/resources";
-import { BasicTracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, type Span, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { LANGFUSE_ENVIRONMENT, LANGFUSE_RELEASE } from "./attributes";
 import { BoundedBatchSpanProcessor } from "./bounded-batch-processor";
 import { buildDeferredCallTracer, type DeferredCallTracer } from "./deferred-call-tracer";
 import { LANGFUSE_OTEL_PATH } from "./exporters";
@@ -67,8 +68,22 @@ export function buildResource(serviceName: string): Resource {
   );
 }
 
+/**
+ * Puts `langfuse.environment` and `langfuse.release` on every span that starts in llmux's provider
+ * (the host's HTTP SERVER span when setupTracing registered it, Express/Koa/Nest spans), when
+ * Langfuse keys are written: Langfuse takes a trace's environment from its earliest span, the root,
+ * and would file the whole trace under "default" otherwise. llmux's own call and attempt spans
+ * carry them already (they are built from records, not started here).
+ */
+function stampTraceLabels(span: Span): void {
+  const settings = sharedTracing().callTracer?.settings;
+  if (!settings?.vendors.langfuse) return;
+  if (settings.environment) span.setAttribute(LANGFUSE_ENVIRONMENT, settings.environment);
+  if (settings.release) span.setAttribute(LANGFUSE_RELEASE, settings.release);
+}
+
 function createShared(): SharedTracing {
-  const fanOut = new FanOutSpanProcessor();
+  const fanOut = new FanOutSpanProcessor(stampTraceLabels);
   const resource = buildResource(defaultServiceName(process.env));
   return {
     fanOut,
@@ -249,6 +264,12 @@ export function getSharedCallTracer(options: SharedCallTracerOptions = {}): Llmu
   if (settings.environment === undefined && options.environment) settings.environment = options.environment;
   if (settings.release === undefined && options.release) settings.release = options.release;
   return shared.callTracer;
+}
+
+/** The Langfuse environment and release of the shared call tracer (also stamped on every span). */
+export function sharedTraceLabels(): { environment?: string; release?: string } {
+  const settings = sharedTracing().callTracer?.settings;
+  return { environment: settings?.environment, release: settings?.release };
 }
 
 /** Spans dropped so far by llmux's shared exporters (queue full, or lost in failed exports). */

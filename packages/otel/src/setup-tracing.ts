@@ -32,6 +32,7 @@ import {
   tracingStats,
 } from "./registry";
 import type { Environment, SetupTracingOptions, TracingHandle } from "./types";
+import { isUntracedRequest } from "./untraced-requests";
 
 /** Exporters the environment asks for: Langfuse when both keys are set, OTLP when an endpoint is set. */
 export function exportersFromEnvironment(env: Environment): SpanExporter[] {
@@ -90,7 +91,10 @@ export function setupTracing(options: SetupTracingOptions = {}): TracingHandle {
         disableInstrumentations = registerInstrumentations({
           tracerProvider: provider,
           instrumentations: [
-            new HttpInstrumentation(),
+            new HttpInstrumentation({
+              // health probes and feedback calls get no trace of their own (untraced-requests.ts)
+              ignoreIncomingRequestHook: options.ignoreIncomingRequest ?? isUntracedRequest,
+            }),
             new ExpressInstrumentation(),
             new KoaInstrumentation(),
             new NestInstrumentation(),

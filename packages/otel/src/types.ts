@@ -1,6 +1,7 @@
 /**
  * Public types of @llmux/otel.
  */
+import type { IncomingMessage } from "node:http";
 import type { CallTracer } from "@llmux/callbacks";
 import type { Tracer, TracerProvider } from "@opentelemetry/api";
 import type { Sampler, SpanExporter } from "@opentelemetry/sdk-trace-base";
@@ -107,6 +108,12 @@ export interface SetupTracingOptions {
   exporters?: SpanExporter[];
   /** Register http/express/koa/nestjs instrumentations when llmux registers the global provider (default true). */
   instrumentations?: boolean;
+  /**
+   * Incoming requests that get no trace (the http instrumentation's `ignoreIncomingRequestHook`).
+   * Default `isUntracedRequest`: health probes, `HEAD /` and llmux's `POST …/feedback`. Pass
+   * `() => false` to trace every request.
+   */
+  ignoreIncomingRequest?: (request: IncomingMessage) => boolean;
   /** Where to read environment variables (default process.env). */
   env?: Environment;
   batch?: BatchOptions;
@@ -143,6 +150,11 @@ export interface LangfuseFeedbackOptions {
   secretKey: string;
   /** Default 10 000 ms. */
   timeoutMillis?: number;
+  /**
+   * Langfuse environment of the scores (as `langfuse.environment` of the traces they score); a
+   * function is read at each score, so the plugin's tracer settings are followed.
+   */
+  environment?: string | (() => string | undefined);
 }
 
 export interface LangfuseFeedback {
