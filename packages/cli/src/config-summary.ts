@@ -46,10 +46,13 @@ function describeStore(config: ResolvedConfig): string {
   const general = config.generalSettings;
   const parts: string[] = [];
   const database = general.database_url;
+  const keyStore = general.key_store;
   parts.push(
     typeof database === "string" && database.length > 0
       ? `keys in ${database.startsWith("postgres") ? "PostgreSQL" : "a database"} (general_settings.database_url)`
-      : "no key store (no general_settings.database_url)",
+      : typeof keyStore === "string" && keyStore.length > 0
+        ? `keys in the embedded database at ${keyStore} (general_settings.key_store)`
+        : "no key store (no general_settings.database_url or key_store)",
   );
   const redis = config.litellmSettings.cache_params ?? general.redis_url;
   parts.push(redis ? "Redis configured" : "router state in memory");
