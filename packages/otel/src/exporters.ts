@@ -22,6 +22,7 @@ import {
 } from "@opentelemetry/otlp-transformer";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { LlmuxOtelError } from "./errors";
+import { encodeTraceExportRequest } from "./otlp-trace-encoder";
 import type { Environment, LangfuseExporterOptions, OtlpExporterOptions, OtlpProtocol } from "./types";
 import { TRACER_VERSION } from "./version";
 
@@ -39,6 +40,15 @@ export interface HttpSpanExporterOptions {
   /** Name used in stats and logs (default "otlp"). */
   name?: string;
 }
+
+/**
+ * The transformer's protobuf serializer with llmux's one-pass encoder for requests (the same
+ * bytes, about four times cheaper: otlp-trace-encoder.ts); responses are read by the transformer.
+ */
+const llmuxProtobufTraceSerializer: typeof ProtobufTraceSerializer = {
+  serializeRequest: (spans) => encodeTraceExportRequest(spans),
+  deserializeResponse: (bytes) => ProtobufTraceSerializer.deserializeResponse(bytes),
+};
 
 /**
  * An OTLP/HTTP span exporter that sends exactly the headers given (nothing from the environment).
@@ -91,7 +101,7 @@ export class OtlpHttpSpanExporter implements SpanExporter {
           agentFactory: httpAgentFactoryFromOptions({ keepAlive: true }),
           userAgent: `llmux-otel/${TRACER_VERSION}`,
         },
-        json ? JsonTraceSerializer : ProtobufTraceSerializer,
+        json ? JsonTraceSerializer : llmuxProtobufTraceSerializer,
         "otlp_http_span_exporter",
         TraceExporterMetricsHelper,
         undefined,

@@ -1,0 +1,183 @@
+/**
+ * Golden test of llmux's OTLP/protobuf encoder: for the same spans it must produce exactly the
+ * bytes of @opentelemetry/otlp-transformer's ProtobufTraceSerializer (the stock exporter's
+ * encoding): llmux's call and attempt spans with content, and SDK spans with every attribute type,
+ * events, links, trace state, remote parents, non-ASCII text and long values, over two resources
+ * and two instrumentation scopes.
+ */
+import { type Attributes, context, SpanKind, SpanStatusCode, TraceFlags, trace } from "@opentelemetry/api";
+import { TraceState } from "@opentelemetry/core";
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { describe, expect, it } from "vitest";
+import { toReadableSpans } from "./call-spans";
+import { encodeTraceExportRequest } from "./otlp-trace-encoder";
+import { attempt, callEvent, startEvent, T0 } from "./test-fixtures";
+
+function expectSameBytes(spans: ReadableSpan[]): void {
+  const expected = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+  const actual = Buffer.from(encodeTraceExportRequest(spans));
+  expect(actual.length).toBe(expected.length);
+  expect(actual.equals(expected)).toBe(true);
+}
+
+const LONG_ASCII = "a".repeat(200);
+const LONG_TEXT = `${"Grüße, 世界! 🎉 ".repeat(1500)}end`;
+const LONE_SURROGATE = `broken \ud800 pair and \udc00 too`;
+
+function sdkSpans(): ReadableSpan[] {
+  const exporter = new InMemorySpanExporter();
+  const spanProcessors = [new SimpleSpanProcessor(exporter)];
+  const first = new BasicTracerProvider({
+    resource: resourceFromAttributes({
+      "service.name": "golden",
+      "service.version": "1.0.0",
+      "host.cores": 2,
+      "deployment.flag": true,
+      "process.command_args": ["node", "main.js"],
+    }),
+    spanProcessors,
+  });
+  const second = new BasicTracerProvider({
+    resource: resourceFromAttributes({ "service.name": "other-ünïcode" }),
+    spanProcessors,
+  });
+  const attributes: Attributes = {
+    "string.short": "hello",
+    "string.empty": "",
+    "string.long.ascii": LONG_ASCII,
+    "string.long.text": LONG_TEXT,
+    "string.surrogate": LONE_SURROGATE,
+    "string.emoji": "🙂",
+    "ключ.юникод": "значение",
+    "int.small": 7,
+    "int.zero": 0,
+    "int.negative": -42,
+    "int.large": 2 ** 53,
+    "int.max32": 0xffffffff,
+    "int.above32": 0x1_0000_0001,
+    "double.value": 3.25,
+    "double.negative": -0.5,
+    "bool.true": true,
+    "bool.false": false,
+    "array.strings": ["a", "ü", LONG_ASCII],
+    "array.numbers": [1, 2.5, -3],
+    "array.bools": [true, false],
+    "array.empty": [],
+  };
+  const parent = trace.setSpanContext(context.active(), {
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId: "b7ad6b7169203331",
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+    traceState: new TraceState("vendor=value,other=ünï"),
+  });
+  const tracer = first.getTracer("golden-scope", "2.0.0");
+  const span = tracer.startSpan(
+    "root span",
+    { kind: SpanKind.SERVER, attributes, startTime: [1, 5] },
+    parent,
+  );
+  span.addEvent("event one", { "event.attribute": "x", "event.count": 3 }, [1_700_000_000, 123_456_789]);
+  span.addEvent("event two");
+  span.addLink({
+    context: {
+      traceId: "1234567890abcdef1234567890abcdef",
+      spanId: "1234567890abcdef",
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+    },
+    attributes: { "link.attribute": "y" },
+  });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: "it failed: ✗" });
+  span.end([4_102_444_800, 999_999_999]);
+  const child = tracer.startSpan(
+    "child",
+    { kind: SpanKind.INTERNAL, startTime: T0 },
+    trace.setSpan(context.active(), span),
+  );
+  child.setStatus({ code: SpanStatusCode.OK });
+  child.end(T0 + 1);
+  const unversioned = first.getTracer("scope-without-version");
+  unversioned.startSpan("no version", { kind: SpanKind.CLIENT }).end();
+  second.getTracer("golden-scope", "2.0.0").startSpan("second resource", { kind: SpanKind.PRODUCER }).end();
+  return exporter.getFinishedSpans();
+}
+
+function llmuxSpans(): ReadableSpan[] {
+  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "llmux" }) });
+  const tracer = provider.getTracer("@llmux/otel", "0.1.0") as unknown as {
+    _resource: ReadableSpan["resource"];
+    instrumentationScope: ReadableSpan["instrumentationScope"];
+  };
+  const batch = { resource: tracer._resource, scope: tracer.instrumentationScope };
+  const settings = {
+    captureContent: true,
+    environment: "prod",
+    release: "1.2.3",
+    vendors: { langfuse: true, mlflow: true },
+  };
+  const spanContext = { traceId: "0af7651916cd43dd8448eb211c80319c", traceFlags: TraceFlags.SAMPLED };
+  const event = callEvent(
+    {
+      response: { role: "assistant", content: `Hello! ${LONG_TEXT}` },
+    },
+    {
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: `Say hello ${LONE_SURROGATE}` },
+      ],
+    },
+  );
+  return toReadableSpans(
+    [
+      {
+        type: "call",
+        spanContext: { ...spanContext, spanId: "b7ad6b7169203331" },
+        parent: undefined,
+        start: startEvent(),
+        event,
+        settings,
+      },
+      {
+        type: "attempt",
+        spanContext: { ...spanContext, spanId: "00f067aa0ba902b7" },
+        parent: { ...spanContext, spanId: "b7ad6b7169203331" },
+        attempt: { ...attempt(), startTime: T0 + 5 },
+        record: attempt({
+          outcome: "failure",
+          error: { type: "rate_limit", status: 429, message: "slow down", upstreamStatus: 429 },
+        }),
+        settings,
+      },
+    ],
+    batch,
+  );
+}
+
+describe("OTLP/protobuf encoder", () => {
+  it("encodes llmux's call and attempt spans exactly as the transformer does", () => {
+    const spans = llmuxSpans();
+    expect(spans).toHaveLength(2);
+    expectSameBytes(spans);
+  });
+
+  it("encodes SDK spans with every attribute type, events, links and several resources and scopes exactly as the transformer does", () => {
+    const spans = sdkSpans();
+    expect(spans.length).toBe(4);
+    expectSameBytes(spans);
+  });
+
+  it("encodes a large batch (outgrowing its first guess) and an empty one exactly as the transformer does", () => {
+    const many: ReadableSpan[] = [];
+    for (let index = 0; index < 300; index++) many.push(...llmuxSpans());
+    expectSameBytes(many);
+    expectSameBytes([]);
+  });
+});
