@@ -313,6 +313,10 @@ export interface PluginSharedState {
     options?: { limit?: number; ttlMs?: number },
   ): Promise<{ allowed: boolean; count: number }>;
   release(key: string): Promise<number>;
+  /** Adds to a plain counter (budget spend shared across instances); `ttlMs` (re)sets its expiry. */
+  incr?(key: string, by: number, ttlMs?: number): Promise<number>;
+  /** Several plain counters in one round trip (0 for absent ones), in the order asked. */
+  getMany?(keys: readonly string[]): Promise<number[]>;
 }
 
 /**

@@ -132,8 +132,10 @@ export class Enforcer {
     if (key) subjects.push({ kind: "key", id: key.token, record: key });
     if (user) subjects.push({ kind: "user", id: user.user_id, record: user });
     if (team) subjects.push({ kind: "team", id: team.team_id, record: team });
+    // Spend of other instances (Redis): one round trip, bounded by the shared state's deadline.
+    const shared = await this.sharedSpend(subjects);
     // Check and hold in one synchronous step: concurrent calls see each other's holds.
-    for (const subject of subjects) this.checkBudget(subject);
+    for (const [index, subject] of subjects.entries()) this.checkBudget(subject, shared[index] ?? 0);
     const reserved = Math.max(0, ...subjects.map((subject) => this.averageCost.get(slot(subject)) ?? 0));
     for (const subject of subjects) addTo(this.held, slot(subject), reserved);
     let parallel: string[];
@@ -161,6 +163,7 @@ export class Enforcer {
           const previous = this.averageCost.get(name);
           this.averageCost.set(name, previous === undefined ? cost : previous * 0.8 + cost * 0.2);
         }
+        if (cost > 0) this.shareSpend(subject, cost);
         const limit = subject.record.tpm_limit;
         if (limit !== null && limit !== undefined && tokens > 0) {
           void this.options.state
@@ -194,7 +197,31 @@ export class Enforcer {
     return base + this.options.writer.pending(kind, id);
   }
 
-  private checkBudget(subject: Subject): void {
+  /**
+   * The budget-period spend every instance added to the shared counters (Redis), for the subjects that
+   * have a budget; zeros with in-process state (this instance's own view is then the whole truth).
+   */
+  private async sharedSpend(subjects: Subject[]): Promise<number[]> {
+    const state = this.options.state;
+    if (state.kind === "memory" || !state.getMany) return [];
+    if (!subjects.some((subject) => hasBudget(subject.record))) return [];
+    try {
+      return await state.getMany(subjects.map(spendCounter));
+    } catch {
+      return []; // Redis away: the local view (database spend + this instance's unwritten spend) decides
+    }
+  }
+
+  /** Adds a finished call's cost to the subject's shared counter, expiring with its budget period. */
+  private shareSpend(subject: Subject, cost: number): void {
+    const state = this.options.state;
+    if (state.kind === "memory" || !state.incr || !hasBudget(subject.record)) return;
+    const resetAt = subject.record.budget_reset_at;
+    const ttl = resetAt === null ? undefined : Math.max(1_000, Date.parse(resetAt) - this.now());
+    void state.incr(spendCounter(subject), cost, ttl).catch(() => undefined);
+  }
+
+  private checkBudget(subject: Subject, sharedSpend = 0): void {
     const max = subject.record.max_budget;
     if (max === null || max === undefined) return;
     const resetAt = subject.record.budget_reset_at;
@@ -205,7 +232,9 @@ export class Enforcer {
       subject.record = { ...subject.record, spend: 0, budget_reset_at: next };
       this.options.cache.set(subject.kind, subject.id, subject.record);
     }
-    const spend = this.spendOf(subject.kind, subject.record);
+    // Other instances' spend reaches this one through the shared counter at once, and through the
+    // database at the next cache refresh; the larger of the two views counts.
+    const spend = Math.max(this.spendOf(subject.kind, subject.record), sharedSpend);
     const held = this.held.get(slot(subject)) ?? 0;
     if (spend + held < max && !(max <= 0)) return;
     const who =
@@ -320,6 +349,18 @@ function allowedModels(
   // team's own list is checked again on each call in beforeCall).
   if (key && team) return key.filter((model) => model.includes("*") || modelAllowed(team, model));
   return key ? [...key] : team ? [...team] : undefined;
+}
+
+function hasBudget(record: RecordOf<EntityKind>): boolean {
+  return record.max_budget !== null && record.max_budget !== undefined;
+}
+
+/**
+ * A subject's shared spend counter for its current budget period. The period's end is part of the
+ * name, so a reset starts a fresh counter on every instance that has the period's record.
+ */
+function spendCounter(subject: Subject): string {
+  return `llmux:control:spend:${slot(subject)}:${subject.record.budget_reset_at ?? "lifetime"}`;
 }
 
 function slot(subject: Subject): string {
