@@ -42,6 +42,7 @@ export type {
   CallTracer,
   CallType,
   CooldownEvent,
+  DeploymentRateLimits,
   DeploymentState,
   EngineStatsSource,
   ErrorKind,

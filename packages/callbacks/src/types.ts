@@ -342,6 +342,12 @@ export interface LlmuxPlugin {
   observeEngine?(engine: EngineStatsSource): void;
   /** Called by the router when a deployment's state changes (healthy / cooling). */
   onDeploymentState?(state: DeploymentState): void;
+  /**
+   * Called after an upstream answer that carried rate-limit headers (OpenAI and Azure
+   * `x-ratelimit-remaining-requests` / `-tokens`, Anthropic `anthropic-ratelimit-requests-remaining` /
+   * `-tokens-remaining`): what the deployment may still send in the provider's current window.
+   */
+  onDeploymentRateLimits?(limits: DeploymentRateLimits): void;
   /** Called by the gateway with the shared-state store's statistics (errors falling back to local state). */
   observeSharedState?(source: SharedStateStatsSource): void;
   /**
@@ -388,6 +394,18 @@ export interface PluginResponseStore {
   delete(id: string): Promise<boolean>;
   /** An output item of an unexpired stored response, by item id, with that response's owner. */
   item(itemId: string): Promise<{ item: Record<string, unknown>; owner?: string } | undefined>;
+}
+
+/** A deployment's remaining upstream rate limits, as its provider's last answer reported them. */
+export interface DeploymentRateLimits {
+  modelGroup: string;
+  deploymentId: string;
+  provider: string;
+  model: string;
+  /** Upstream origin without credentials or query string. */
+  apiBase?: string;
+  remainingRequests?: number;
+  remainingTokens?: number;
 }
 
 export interface DeploymentState {

@@ -10,10 +10,12 @@ import type {
   CallbackSink,
   CallEvent,
   CooldownEvent,
+  DeploymentRateLimits,
   DeploymentState,
   ErrorKind,
 } from "@llmux/callbacks";
 import type { LitellmMetrics } from "./litellm-metrics";
+import type { BudgetMetrics, KeyBudget, TeamBudget } from "./types";
 
 /** LiteLLM's exception class names (litellm.exceptions) per llmux error kind. */
 const EXCEPTION_CLASS: Record<ErrorKind, string> = {
@@ -48,7 +50,54 @@ function seconds(milliseconds: number | undefined): number | undefined {
 
 type Who = Record<"end_user" | "hashed_api_key" | "api_key_alias" | "team" | "team_alias" | "user", string>;
 
-export function createLitellmMetricsSink(metrics: LitellmMetrics): CallbackSink {
+/**
+ * The remaining-budget gauges from a call's metadata, as LiteLLM sets them after each call: the
+ * control plane puts the key's and team's spend before the call and their budgets there
+ * (user_api_key_spend, user_api_key_max_budget, user_api_key_budget_reset_at, and the user_api_key_team_
+ * ones); this call's cost is added. No budget: remaining +Inf (LiteLLM's value too).
+ */
+export function applyBudgetMetadata(budgets: BudgetMetrics, event: CallEvent): void {
+  const metadata = event.metadata ?? {};
+  const cost = event.cost?.total ?? 0;
+  const hashedKey = metadata.user_api_key_hash;
+  if (typeof hashedKey === "string" && typeof metadata.user_api_key_spend === "number") {
+    const budget: KeyBudget = { hashedKey: text(hashedKey) };
+    const alias = text(metadata.user_api_key_alias);
+    if (alias) budget.keyAlias = alias;
+    const spend = metadata.user_api_key_spend + cost;
+    const max = metadata.user_api_key_max_budget;
+    if (typeof max === "number") {
+      budget.maxBudget = max;
+      budget.spend = spend;
+    } else budget.remaining = Number.POSITIVE_INFINITY;
+    const reset = resetTime(metadata.user_api_key_budget_reset_at);
+    if (reset !== undefined) budget.resetAt = reset;
+    budgets.setKeyBudget(budget);
+  }
+  const teamId = event.team ?? metadata.user_api_key_team_id;
+  if (typeof teamId === "string" && typeof metadata.user_api_key_team_spend === "number") {
+    const budget: TeamBudget = { teamId: text(teamId) };
+    const alias = text(metadata.user_api_key_team_alias);
+    if (alias) budget.teamAlias = alias;
+    const spend = metadata.user_api_key_team_spend + cost;
+    const max = metadata.user_api_key_team_max_budget;
+    if (typeof max === "number") {
+      budget.maxBudget = max;
+      budget.spend = spend;
+    } else budget.remaining = Number.POSITIVE_INFINITY;
+    const reset = resetTime(metadata.user_api_key_team_budget_reset_at);
+    if (reset !== undefined) budget.resetAt = reset;
+    budgets.setTeamBudget(budget);
+  }
+}
+
+function resetTime(value: unknown): number | undefined {
+  if (typeof value !== "string" && typeof value !== "number") return undefined;
+  const time = typeof value === "number" ? value : Date.parse(value);
+  return Number.isFinite(time) ? time : undefined;
+}
+
+export function createLitellmMetricsSink(metrics: LitellmMetrics, budgets?: BudgetMetrics): CallbackSink {
   const { guards } = metrics;
 
   const who = (event: CallEvent): Who => {
@@ -196,9 +245,11 @@ export function createLitellmMetricsSink(metrics: LitellmMetrics): CallbackSink 
     onSuccess(event: CallEvent): void {
       end(event);
       failureResponses(event);
+      if (budgets) applyBudgetMetadata(budgets, event);
     },
     onFailure(event: CallEvent): void {
       end(event);
+      if (budgets) applyBudgetMetadata(budgets, event);
       failedAttempts(event);
       failureResponses(event);
     },
@@ -219,6 +270,32 @@ export function createLitellmMetricsSink(metrics: LitellmMetrics): CallbackSink 
       metrics.deploymentState.set(labels, 2);
     },
   };
+}
+
+/**
+ * A deployment's remaining upstream rate limits (LiteLLM's litellm_remaining_requests_metric /
+ * litellm_remaining_tokens_metric). The limits belong to the deployment's upstream account, not to a
+ * caller: the key labels stay "" (LiteLLM fills them with the key of the call that saw the headers).
+ */
+export function applyLitellmRateLimits(metrics: LitellmMetrics, limits: DeploymentRateLimits): void {
+  metrics.learn(limits.deploymentId, limits.model, limits.apiBase);
+  const labels = {
+    model_group: limits.modelGroup,
+    api_provider: limits.provider,
+    api_base: limits.apiBase ?? "",
+    litellm_model_name: `${limits.provider}/${limits.model}`,
+    hashed_api_key: "",
+    api_key_alias: "",
+    model_id: limits.deploymentId,
+  };
+  if (limits.remainingRequests !== undefined) {
+    metrics.remainingRequests.set(labels, limits.remainingRequests);
+    metrics.remainingRequestsLegacy.set(labels, limits.remainingRequests);
+  }
+  if (limits.remainingTokens !== undefined) {
+    metrics.remainingTokens.set(labels, limits.remainingTokens);
+    metrics.remainingTokensLegacy.set(labels, limits.remainingTokens);
+  }
 }
 
 /** Records what the router says about a deployment (healthy: 0, cooling: 2). */

@@ -34,12 +34,6 @@ const DASHBOARD_QUERIES = [
   "sum(rate(litellm_proxy_total_requests_metric_total[2m])) by (team_alias)",
 ];
 
-/**
- * Series the dashboard reads that llmux does not export: the upstream's x-ratelimit-remaining-*
- * headers are not recorded in call events (docs/migrating-from-litellm.md says so).
- */
-const NOT_EXPORTED = new Set(["litellm_remaining_requests", "litellm_remaining_tokens"]);
-
 /** LiteLLM's documented metrics (docs/proxy/prometheus), as exposed (counters with `_total`). */
 const DOCUMENTED = [
   "litellm_proxy_total_requests_metric_total",
@@ -61,6 +55,8 @@ const DOCUMENTED = [
   "litellm_deployment_cooled_down_total",
   "litellm_deployment_successful_fallbacks_total",
   "litellm_deployment_failed_fallbacks_total",
+  "litellm_remaining_requests_metric",
+  "litellm_remaining_tokens_metric",
   "litellm_remaining_team_budget_metric",
   "litellm_team_max_budget_metric",
   "litellm_team_budget_remaining_hours_metric",
@@ -107,6 +103,10 @@ beforeAll(async () => {
   mock = await startMockProvider();
   mock.scenario("broken", { status: 500 });
   mock.scenario("flaky", { status: 503 });
+  // gpt-4o's upstream reports its rate limits as OpenAI does (litellm_remaining_requests_metric / _tokens_metric)
+  mock.scenario("east", {
+    headers: { "x-ratelimit-remaining-requests": "4999", "x-ratelimit-remaining-tokens": "159000" },
+  });
   const deployment = (group: string, id: string, model: string, scenario: string) => ({
     model_name: group,
     litellm_params: {
@@ -222,7 +222,6 @@ describe("prometheus_metric_names: litellm, through the gateway", () => {
     for (const query of DASHBOARD_QUERIES) {
       const { metrics, labels } = parseQuery(query);
       for (const metric of metrics) {
-        if (NOT_EXPORTED.has(metric)) continue;
         const found = select(samples, metric);
         expect(found.length, `${metric} (query: ${query})`).toBeGreaterThan(0);
         for (const label of labels)
@@ -261,6 +260,26 @@ describe("prometheus_metric_names: litellm, through the gateway", () => {
     // Lint findings may only be about LiteLLM's own naming (kept as is for its dashboards), never a parse error.
     for (const finding of findings) expect(finding).toMatch(/^litellm_/);
   }, 600_000);
+
+  it("the deployment's upstream rate-limit headers become litellm_remaining_requests_metric / _tokens_metric", () => {
+    const labels = {
+      model_group: "gpt-4o",
+      model_id: "gpt4o-east",
+      api_provider: "openai",
+      litellm_model_name: "openai/gpt-4o",
+      hashed_api_key: "",
+    };
+    expect(sum(samples, "litellm_remaining_requests_metric", labels)).toBe(4999);
+    expect(sum(samples, "litellm_remaining_tokens_metric", labels)).toBe(159000);
+    // the dashboard's names, same values
+    expect(sum(samples, "litellm_remaining_requests", labels)).toBe(4999);
+    expect(sum(samples, "litellm_remaining_tokens", labels)).toBe(159000);
+    // upstreams that report no limits (the other deployments) have no series
+    expect(select(samples, "litellm_remaining_requests_metric")).toHaveLength(1);
+    expect(select(samples, "litellm_remaining_requests_metric")[0]!.labels.api_base).toMatch(
+      /^http:\/\/127\.0\.0\.1:/,
+    );
+  });
 
   it("values match what happened: requests, failures, tokens, spend, fallbacks, cooldown, budgets", () => {
     const ok = events.filter((event) => event.status === "success");

@@ -90,6 +90,44 @@ export const LITELLM_LABELS = {
     "exception_status",
     "exception_class",
   ],
+  litellm_remaining_requests_metric: [
+    "model_group",
+    "api_provider",
+    "api_base",
+    "litellm_model_name",
+    "hashed_api_key",
+    "api_key_alias",
+    "model_id",
+  ],
+  litellm_remaining_tokens_metric: [
+    "model_group",
+    "api_provider",
+    "api_base",
+    "litellm_model_name",
+    "hashed_api_key",
+    "api_key_alias",
+    "model_id",
+  ],
+  // The names LiteLLM's published Grafana dashboard (cookbook dashboard_v2) still queries; LiteLLM
+  // itself renamed them with the _metric suffix. Both are exported, with the same labels and values.
+  litellm_remaining_requests: [
+    "model_group",
+    "api_provider",
+    "api_base",
+    "litellm_model_name",
+    "hashed_api_key",
+    "api_key_alias",
+    "model_id",
+  ],
+  litellm_remaining_tokens: [
+    "model_group",
+    "api_provider",
+    "api_base",
+    "litellm_model_name",
+    "hashed_api_key",
+    "api_key_alias",
+    "model_id",
+  ],
   litellm_remaining_team_budget_metric: ["team", "team_alias"],
   litellm_team_max_budget_metric: ["team", "team_alias"],
   litellm_team_budget_remaining_hours_metric: ["team", "team_alias"],
@@ -130,6 +168,10 @@ export class LitellmMetrics {
   readonly cooledDown: Counter<string>;
   readonly successfulFallbacks: Counter<string>;
   readonly failedFallbacks: Counter<string>;
+  readonly remainingRequests: Gauge<string>;
+  readonly remainingTokens: Gauge<string>;
+  readonly remainingRequestsLegacy: Gauge<string>;
+  readonly remainingTokensLegacy: Gauge<string>;
   readonly remainingTeamBudget: Gauge<string>;
   readonly teamMaxBudget: Gauge<string>;
   readonly teamBudgetRemainingHours: Gauge<string>;
@@ -237,6 +279,22 @@ export class LitellmMetrics {
     this.failedFallbacks = counter(
       "litellm_deployment_failed_fallbacks",
       "Number of failed fallback requests from primary model -> fallback model",
+    );
+    this.remainingRequests = gauge(
+      "litellm_remaining_requests_metric",
+      "Remaining requests for the model group, from the deployment's x-ratelimit-remaining-requests (or Anthropic's) header",
+    );
+    this.remainingTokens = gauge(
+      "litellm_remaining_tokens_metric",
+      "Remaining tokens for the model group, from the deployment's x-ratelimit-remaining-tokens (or Anthropic's) header",
+    );
+    this.remainingRequestsLegacy = gauge(
+      "litellm_remaining_requests",
+      "Same as litellm_remaining_requests_metric (the name LiteLLM's published dashboard queries)",
+    );
+    this.remainingTokensLegacy = gauge(
+      "litellm_remaining_tokens",
+      "Same as litellm_remaining_tokens_metric (the name LiteLLM's published dashboard queries)",
     );
     this.remainingTeamBudget = gauge("litellm_remaining_team_budget_metric", "Remaining budget for team");
     this.teamMaxBudget = gauge("litellm_team_max_budget_metric", "Maximum budget set for team");

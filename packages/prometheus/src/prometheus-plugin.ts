@@ -1,5 +1,6 @@
 /** `prometheusPlugin(options)`: the llmux plugin that exports call metrics through prom-client. */
 import type {
+  DeploymentRateLimits,
   DeploymentState,
   EngineStatsSource,
   PluginRoute,
@@ -10,7 +11,11 @@ import { createBudgetMetrics } from "./budget-metrics";
 import { combineSinks } from "./combine-sinks";
 import { prometheusError } from "./errors";
 import { litellmMetricsFor } from "./litellm-metrics";
-import { applyLitellmDeploymentState, createLitellmMetricsSink } from "./litellm-metrics-sink";
+import {
+  applyLitellmDeploymentState,
+  applyLitellmRateLimits,
+  createLitellmMetricsSink,
+} from "./litellm-metrics-sink";
 import { llmuxMetricsFor } from "./llmux-metrics";
 import { createMetricsHandler } from "./metrics-handler";
 import { applyDeploymentState, createMetricsSink } from "./metrics-sink";
@@ -92,7 +97,8 @@ export function prometheusPlugin(options: PrometheusPluginOptions = {}): Prometh
           metrics,
           options.resolveKeyLabel === undefined ? {} : { resolveKeyLabel: options.resolveKeyLabel },
         );
-  const litellmSink = litellm ? createLitellmMetricsSink(litellm) : undefined;
+  const budgets = createBudgetMetrics(litellm);
+  const litellmSink = litellm ? createLitellmMetricsSink(litellm, budgets) : undefined;
   const sink = combineSinks(llmuxSink, litellmSink);
   const metricsHandler = createMetricsHandler(registry, options.metricsAuth);
   const routes: PluginRoute[] = [
@@ -119,8 +125,11 @@ export function prometheusPlugin(options: PrometheusPluginOptions = {}): Prometh
     observeSharedState(source: SharedStateStatsSource): void {
       metrics.sharedStates.add(source);
     },
-    budgets: createBudgetMetrics(litellm),
+    budgets,
     metricNames,
+    onDeploymentRateLimits(limits: DeploymentRateLimits): void {
+      if (litellm) applyLitellmRateLimits(litellm, limits);
+    },
     onDeploymentState(state: DeploymentState): void {
       if (llmuxSink) applyDeploymentState(metrics, state);
       if (litellm) applyLitellmDeploymentState(litellm, state);

@@ -70,6 +70,7 @@ export class Exchange {
     if (fault === undefined) return headers;
     if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
     if (fault.retryAfterMs !== undefined) headers["retry-after-ms"] = String(fault.retryAfterMs);
+    if (fault.headers) Object.assign(headers, fault.headers);
     return headers;
   }
 

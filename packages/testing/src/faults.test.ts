@@ -28,6 +28,24 @@ function post(path: string, body: unknown, fault?: Fault, signal?: AbortSignal):
 }
 
 describe("faults", () => {
+  it("headers: extra response headers on an answer (rate-limit headers as OpenAI and Anthropic send them)", async () => {
+    const headers = { "x-ratelimit-remaining-requests": "4999", "x-ratelimit-remaining-tokens": "159000" };
+    const { response } = await client.chat.completions
+      .create({ model: "gpt-4o", messages }, withFault({ headers }))
+      .withResponse();
+    expect(response.headers.get("x-ratelimit-remaining-requests")).toBe("4999");
+    expect(response.headers.get("x-ratelimit-remaining-tokens")).toBe("159000");
+    const stream = await post(
+      "/v1/messages",
+      { model: "claude", max_tokens: 5, stream: true, messages },
+      {
+        headers: { "anthropic-ratelimit-requests-remaining": "49" },
+      },
+    );
+    expect(stream.headers.get("anthropic-ratelimit-requests-remaining")).toBe("49");
+    await stream.text();
+  });
+
   it("status + retry-after: a 429 in OpenAI's error shape with retry-after and retry-after-ms", async () => {
     // Sent: x-mock-fault {status 429, retryAfterSeconds 2, retryAfterMs 1500}. Expected: RateLimitError with both headers.
     const error = await client.chat.completions

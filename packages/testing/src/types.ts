@@ -107,6 +107,8 @@ export interface Fault {
   retryAfterSeconds?: number;
   /** Sends `retry-after-ms: N`. */
   retryAfterMs?: number;
+  /** Extra response headers (e.g. `x-ratelimit-remaining-requests`), on answers and errors alike. */
+  headers?: Record<string, string>;
   /** Delay before the response headers. */
   latencyMs?: number;
   /** Streams: headers are sent at once, the first chunk after this delay. Non-streaming: added to latencyMs. */

@@ -128,6 +128,20 @@ export class Enforcer {
         );
       }
     }
+    // LiteLLM's budget metadata (what its Prometheus remaining-budget gauges are set from): spend so
+    // far (written + buffered) and the budgets, for the key and its team.
+    if (key) {
+      metadata.user_api_key_spend = this.spendOf("key", key);
+      if (key.max_budget !== null) metadata.user_api_key_max_budget = key.max_budget;
+      if (key.budget_reset_at !== null) metadata.user_api_key_budget_reset_at = key.budget_reset_at;
+    }
+    if (team) {
+      metadata.user_api_key_team_id ??= team.team_id;
+      if (team.team_alias) metadata.user_api_key_team_alias = team.team_alias;
+      metadata.user_api_key_team_spend = this.spendOf("team", team);
+      if (team.max_budget !== null) metadata.user_api_key_team_max_budget = team.max_budget;
+      if (team.budget_reset_at !== null) metadata.user_api_key_team_budget_reset_at = team.budget_reset_at;
+    }
     const subjects: Subject[] = [];
     if (key) subjects.push({ kind: "key", id: key.token, record: key });
     if (user) subjects.push({ kind: "user", id: user.user_id, record: user });

@@ -7,6 +7,7 @@ import {
   type CallTracer,
   createCallbackEngine,
   createSecretScrubber,
+  type DeploymentRateLimits,
   type LlmuxPlugin,
   type PluginRoute,
   type RequestHooks,
@@ -29,12 +30,13 @@ import type {
 } from "../providers/types";
 import { ResponseStorage } from "../responses-format/response-storage";
 import { MemoryResponseStore } from "../responses-format/response-store";
-import { type ActiveAttempt, Router } from "../router/router";
+import { type ActiveAttempt, Router, safeOrigin } from "../router/router";
 import { MemorySharedState } from "../state/memory-shared-state";
 import { describeRedis } from "../state/redis-settings";
 import { SharedRouterState } from "../state/shared-router-state";
 import type { SharedState, SharedStateHealth } from "../state/shared-state";
 import { withFallback } from "../state/with-fallback";
+import { remainingRateLimits } from "../telemetry/rate-limit-headers";
 import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
@@ -140,8 +142,33 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Whether anything consumes events; kept as a count so the request path does not ask the engine.
   let sinkCount = options.sinks?.length ?? 0;
   const providerFor = createProviderRegistry(options.providers);
-  const http = new UpstreamClient({ scrub });
   const plugins: LlmuxPlugin[] = [];
+  const deploymentsById = new Map(config.deployments.map((deployment) => [deployment.id, deployment]));
+  const http = new UpstreamClient({
+    scrub,
+    // Upstream rate-limit headers → plugins (LiteLLM's litellm_remaining_requests_metric / _tokens_metric).
+    observeHeaders: (request, headers) => {
+      if (!plugins.some((plugin) => plugin.onDeploymentRateLimits)) return;
+      const remaining = remainingRateLimits(headers);
+      const deployment = deploymentsById.get(request.deploymentId);
+      if (!remaining || !deployment) return;
+      const limits: DeploymentRateLimits = {
+        modelGroup: deployment.modelGroup,
+        deploymentId: deployment.id,
+        provider: deployment.provider,
+        model: deployment.model,
+        ...remaining,
+      };
+      if (deployment.apiBase) limits.apiBase = safeOrigin(deployment.apiBase);
+      for (const plugin of plugins) {
+        try {
+          plugin.onDeploymentRateLimits?.(limits);
+        } catch (error) {
+          logger.warn("plugin onDeploymentRateLimits failed", { plugin: plugin.name, error: String(error) });
+        }
+      }
+    },
+  });
   const tracers: CallTracer[] = [];
   // A copy: plugins add their hooks (after the host's own) without touching options.hooks.
   const hooks: RequestHooks[] = [...(options.hooks ?? [])];

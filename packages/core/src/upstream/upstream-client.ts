@@ -31,10 +31,21 @@ export class UpstreamClient {
   /** Removes configured secrets from upstream texts (error messages) before they become errors. */
   readonly scrub: (text: string) => string;
 
+  /** Sees each upstream answer's status and headers (rate-limit gauges); never throws into a call. */
+  private readonly observe:
+    | ((request: UpstreamRequest, headers: UpstreamResponse["headers"]) => void)
+    | undefined;
+
   constructor(
-    options: { connections?: number; keepAliveTimeoutMs?: number; scrub?: (text: string) => string } = {},
+    options: {
+      connections?: number;
+      keepAliveTimeoutMs?: number;
+      scrub?: (text: string) => string;
+      observeHeaders?: (request: UpstreamRequest, headers: UpstreamResponse["headers"]) => void;
+    } = {},
   ) {
     this.scrub = options.scrub ?? ((text) => text);
+    this.observe = options.observeHeaders;
     this.dispatcher = new Agent({
       connections: options.connections ?? 256,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
@@ -59,6 +70,13 @@ export class UpstreamClient {
       });
     } catch (error) {
       throw transportError(error, request);
+    }
+    if (this.observe) {
+      try {
+        this.observe(request, response.headers);
+      } catch {
+        // an observer never breaks a call
+      }
     }
     if (response.statusCode >= 200 && response.statusCode < 300) {
       if (request.stream === true) BodyReader.of(response.body);
