@@ -31,7 +31,8 @@ export function ensureBuiltAll(): void {
   const missing = readdirSync(packages).some(
     (name) =>
       existsSync(join(packages, name, "package.json")) &&
-      !existsSync(join(packages, name, "dist", "index.js")),
+      // The declarations too: `npm start` builds JavaScript only (LLMUX_BUILD_DTS=0).
+      !existsSync(join(packages, name, "dist", "index.d.ts")),
   );
   if (!missing) return;
   execFileSync("npx", ["turbo", "run", "build", "--filter=./packages/*", "--output-logs=errors-only"], {
