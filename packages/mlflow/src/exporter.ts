@@ -17,6 +17,8 @@ import { EXPERIMENT_ID_HEADER, encodeSpans, OTLP_CONTENT_TYPE, OTLP_TRACES_PATH 
 import {
   buildTraceData,
   buildTraceInfo,
+  callSpanOf,
+  completeTrace,
   type SerializedTraceInfo,
   startTrace,
   type TraceGroup,
@@ -43,6 +45,15 @@ interface RestWork {
 
 type OtlpOutcome = "ok" | "retry" | "drop" | "no-endpoint" | "split";
 
+/** OTLP mode: a trace info to write with StartTraceV3 once the trace's root went through /v1/traces. */
+interface InfoWork {
+  info: SerializedTraceInfo;
+  failures: number;
+}
+
+/** Call spans remembered (by OTel trace id) until their trace's root arrives in a later batch. */
+const MAX_PENDING_CALLS = 1024;
+
 const NO_OTLP_STATUSES = new Set([404, 405, 501]);
 
 export function mlflowExporter(options: MlflowExporterOptions = {}): MlflowSpanExporter {
@@ -66,6 +77,10 @@ class MlflowExporter implements MlflowSpanExporter {
   private batchSize: number;
   private buffer: ReadableSpan[] = [];
   private readonly restQueue: RestWork[] = [];
+  private readonly infoQueue: InfoWork[] = [];
+  /** OTLP mode: call spans whose trace root (a host span) has not been sent yet. */
+  private readonly pendingCalls = new Map<string, ReadableSpan>();
+  private traceInfoUnsupported = false;
   private restQueuedSpans = 0;
   private otlpSucceeded = false;
   private restUnsupported = false;
@@ -173,6 +188,7 @@ class MlflowExporter implements MlflowSpanExporter {
       }
       this.buffer = [];
       this.restQueue.length = 0;
+      this.infoQueue.length = 0;
       this.restQueuedSpans = 0;
       this.assembler.dispose();
     })();
@@ -184,7 +200,7 @@ class MlflowExporter implements MlflowSpanExporter {
   }
 
   private hasReadyWork(): boolean {
-    return this.buffer.length > 0 || this.restQueue.length > 0;
+    return this.buffer.length > 0 || this.restQueue.length > 0 || this.infoQueue.length > 0;
   }
 
   /** Waits until the loop has nothing ready to send, or the flush timeout. */
@@ -235,7 +251,8 @@ class MlflowExporter implements MlflowSpanExporter {
         continue;
       }
       if (this.mode === "rest") await this.restStep(this.experimentId);
-      else await this.otlpStep(this.experimentId);
+      else if (this.buffer.length > 0) await this.otlpStep(this.experimentId);
+      else await this.infoStep();
     }
   }
 
@@ -265,10 +282,18 @@ class MlflowExporter implements MlflowSpanExporter {
 
   private async otlpStep(experimentId: string): Promise<void> {
     const batch = this.buffer.slice(0, this.batchSize);
-    const outcome = await this.sendOtlp(batch, experimentId);
+    let prepared: ReadableSpan[];
+    try {
+      prepared = this.promoter.prepare(batch);
+    } catch (error) {
+      this.dropBatch(batch.length, `could not prepare spans: ${describe(error)}`);
+      return;
+    }
+    const outcome = await this.sendOtlp(prepared, experimentId);
     switch (outcome) {
       case "ok":
         this.buffer.splice(0, batch.length);
+        this.queueTraceInfos(prepared, experimentId);
         this.counters.exportedSpans += batch.length;
         this.batchFailures = 0;
         this.otlpSucceeded = true;
@@ -314,10 +339,100 @@ class MlflowExporter implements MlflowSpanExporter {
     this.limited.log("error", `drop:${reason}`, "mlflow exporter dropped spans", { dropped: count, reason });
   }
 
-  private async sendOtlp(batch: ReadableSpan[], experimentId: string): Promise<OtlpOutcome> {
+  /**
+   * After a batch went through /v1/traces: one trace info per trace whose root was in it (a
+   * promoted call span, or the host's root span with its call span from this or an earlier batch).
+   */
+  private queueTraceInfos(spans: ReadableSpan[], experimentId: string): void {
+    if (this.traceInfoUnsupported) return;
+    for (const span of spans) {
+      if (span.parentSpanContext !== undefined && callSpanOf([span])) {
+        if (this.pendingCalls.size >= MAX_PENDING_CALLS) {
+          const oldest = this.pendingCalls.keys().next().value;
+          if (oldest !== undefined) this.pendingCalls.delete(oldest);
+        }
+        this.pendingCalls.set(span.spanContext().traceId, span);
+      }
+    }
+    for (const root of spans) {
+      if (root.parentSpanContext !== undefined) continue;
+      const traceId = root.spanContext().traceId;
+      const call = callSpanOf([root]) ?? this.pendingCalls.get(traceId);
+      if (!call) continue; // not a trace llmux called in (the host's other requests)
+      this.pendingCalls.delete(traceId);
+      if (this.infoQueue.length >= this.maxBuffered) {
+        this.counters.failedRequests++;
+        this.limited.log(
+          "warn",
+          "info-full",
+          "mlflow exporter: trace info queue full; a trace keeps its span data only",
+        );
+        continue;
+      }
+      const group: TraceGroup = {
+        mlflowTraceId: `tr-${traceId}`,
+        otelTraceId: traceId,
+        rootSpanIds: new Set([root.spanContext().spanId]),
+        root,
+        spans: [root],
+      };
+      this.infoQueue.push({ info: buildTraceInfo(group, experimentId, call), failures: 0 });
+    }
+  }
+
+  /** Writes one queued trace info (StartTraceV3); retried like a batch, dropped when refused. */
+  private async infoStep(): Promise<void> {
+    const work = this.infoQueue[0];
+    if (work === undefined) return;
+    if (this.traceInfoUnsupported) {
+      this.infoQueue.length = 0;
+      return;
+    }
+    try {
+      await completeTrace(this.client, work.info);
+      this.infoQueue.shift();
+      this.counters.exportedTraces++;
+    } catch (error) {
+      this.counters.failedRequests++;
+      const mlflowError = isMlflowError(error) ? error : undefined;
+      if (mlflowError?.kind === "unsupported") {
+        this.traceInfoUnsupported = true;
+        this.infoQueue.length = 0;
+        this.limited.log(
+          "warn",
+          "info-unsupported",
+          "mlflow exporter: the server has no StartTraceV3; traces keep their span data only",
+        );
+        return;
+      }
+      const retryable =
+        mlflowError === undefined ||
+        mlflowError.kind === "network" ||
+        (mlflowError.kind === "http" &&
+          mlflowError.status !== undefined &&
+          (mlflowError.status === 408 || mlflowError.status === 429 || mlflowError.status >= 500));
+      work.failures++;
+      if (!retryable || work.failures >= this.retry.maxAttempts) {
+        this.infoQueue.shift();
+        this.limited.log(
+          "error",
+          `info-drop:${mlflowError?.status}`,
+          "mlflow exporter could not write a trace info",
+          {
+            error: describe(error),
+          },
+        );
+        return;
+      }
+      await this.sleep(backoffDelay(this.retry, work.failures));
+    }
+  }
+
+  private async sendOtlp(prepared: ReadableSpan[], experimentId: string): Promise<OtlpOutcome> {
+    const batch = prepared;
     let body: Uint8Array;
     try {
-      body = encodeSpans(this.promoter.prepare(batch));
+      body = encodeSpans(prepared);
     } catch (error) {
       this.limited.log("error", "encode", "mlflow exporter could not encode spans", {
         error: describe(error),
@@ -416,7 +531,7 @@ class MlflowExporter implements MlflowSpanExporter {
     }
     try {
       if (work.artifactLocation === undefined) {
-        work.info ??= buildTraceInfo(work.group, experimentId);
+        work.info ??= buildTraceInfo(work.group, experimentId, callSpanOf(work.group.spans));
         work.artifactLocation = await startTrace(this.client, work.info);
       }
       work.data ??= buildTraceData(work.group);

@@ -81,16 +81,69 @@ function isJsonText(value: string): boolean {
   }
 }
 
-export function buildTraceInfo(group: TraceGroup, experimentId: string): SerializedTraceInfo {
+/** MLflow's limits for trace tags (mlflow/tracing/constant.py MAX_CHARS_IN_TRACE_INFO_TAGS_*). */
+const TAG_KEY_MAX_CHARS = 250;
+const TAG_VALUE_MAX_CHARS = 4096;
+/** Tag keys MLflow accepts (alphanumerics, underscores, dashes, periods, spaces, slashes). */
+const VALID_TAG_KEY = /^[\w\-. /]+$/;
+const TRACE_NAME_ATTRIBUTES = ["llmux.trace_name"];
+
+function stringArrayAttribute(span: ReadableSpan, key: string): string[] {
+  const value = span.attributes[key];
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
+}
+
+/**
+ * The trace's tags: its name (`mlflow.traceName`: the request's `trace_name`, else the call span's
+ * name), the OTel trace id, and the request's tags as LiteLLM's MLflow callback sets them (one tag
+ * per request tag, empty value), plus `llmux.tags` (all of them, comma-separated) for LIKE searches.
+ */
+export function traceTags(
+  root: ReadableSpan,
+  source: ReadableSpan,
+  otelTraceId: string,
+): Record<string, string> {
+  const name =
+    TRACE_NAME_ATTRIBUTES.map((key) => stringAttribute(source, key)).find((value) => value !== undefined) ??
+    source.name ??
+    root.name;
+  const tags: Record<string, string> = {
+    "mlflow.traceName": truncate(name, TAG_VALUE_MAX_CHARS),
+    "llmux.otel_trace_id": otelTraceId,
+  };
+  const requestTags = stringArrayAttribute(source, "llmux.tags");
+  for (const tag of requestTags) {
+    if (tag.length <= TAG_KEY_MAX_CHARS && VALID_TAG_KEY.test(tag) && !tag.startsWith("mlflow."))
+      tags[tag] = "";
+  }
+  if (requestTags.length > 0) tags["llmux.tags"] = truncate(requestTags.join(","), TAG_VALUE_MAX_CHARS);
+  return tags;
+}
+
+/** The llmux call span among spans (the span carrying the call id), if any. */
+export function callSpanOf(spans: readonly ReadableSpan[]): ReadableSpan | undefined {
+  return spans.find((span) => CALL_ID_ATTRIBUTES.some((key) => stringAttribute(span, key) !== undefined));
+}
+
+/**
+ * The trace info of a trace: timing and state from its root, the call's user, session, token
+ * usage, id (client_request_id), previews and tags from `source` (the llmux call span; the root
+ * itself when the call span is the root). Metadata values are plain strings, as MLflow stores them.
+ */
+export function buildTraceInfo(
+  group: TraceGroup,
+  experimentId: string,
+  source: ReadableSpan = group.root,
+): SerializedTraceInfo {
   const root = group.root;
   const startMs = Math.min(...group.spans.map((span) => hrTimeToMillis(span.startTime)));
   const endMs = Math.max(...group.spans.map((span) => hrTimeToMillis(span.endTime)));
   const metadata: Record<string, string> = { "mlflow.trace_schema.version": "3" };
-  const tokenUsage = stringAttribute(root, "mlflow.chat.tokenUsage");
+  const tokenUsage = stringAttribute(source, "mlflow.chat.tokenUsage");
   if (tokenUsage !== undefined && isJsonText(tokenUsage)) metadata["mlflow.trace.tokenUsage"] = tokenUsage;
-  const user = stringAttribute(root, "user.id");
+  const user = stringAttribute(source, "user.id");
   if (user !== undefined) metadata["mlflow.trace.user"] = user;
-  const session = stringAttribute(root, "session.id");
+  const session = stringAttribute(source, "session.id");
   if (session !== undefined) metadata["mlflow.trace.session"] = session;
   const info: SerializedTraceInfo = {
     trace_id: group.mlflowTraceId,
@@ -99,15 +152,15 @@ export function buildTraceInfo(group: TraceGroup, experimentId: string): Seriali
     execution_duration: `${(Math.max(0, endMs - startMs) / 1000).toFixed(3)}s`,
     state: root.status.code === 2 ? "ERROR" : "OK",
     trace_metadata: metadata,
-    tags: { "mlflow.traceName": root.name, "llmux.otel_trace_id": group.otelTraceId },
+    tags: traceTags(root, source, group.otelTraceId),
   };
-  const callId = CALL_ID_ATTRIBUTES.map((key) => stringAttribute(root, key)).find(
+  const callId = CALL_ID_ATTRIBUTES.map((key) => stringAttribute(source, key)).find(
     (value) => value !== undefined,
   );
   if (callId !== undefined) info.client_request_id = callId;
-  const inputs = stringAttribute(root, "mlflow.spanInputs");
+  const inputs = stringAttribute(source, "mlflow.spanInputs");
   if (inputs !== undefined) info.request_preview = truncate(inputs, PREVIEW_MAX_CHARS);
-  const outputs = stringAttribute(root, "mlflow.spanOutputs");
+  const outputs = stringAttribute(source, "mlflow.spanOutputs");
   if (outputs !== undefined) info.response_preview = truncate(outputs, PREVIEW_MAX_CHARS);
   return info;
 }
@@ -177,6 +230,29 @@ export async function startTrace(client: MlflowHttpClient, info: SerializedTrace
     throw createMlflowError("protocol", "StartTraceV3 answered without the mlflow.artifactLocation tag");
   }
   return location;
+}
+
+/**
+ * OTLP mode: the trace info of a trace whose spans went through /v1/traces, written with
+ * StartTraceV3 as MLflow's own SDK does after logging spans (the server merges it into the trace
+ * log_spans created). This sets what span ingestion leaves out or stores JSON-quoted on MLflow 3.x:
+ * user and session metadata as plain strings, client_request_id, the trace name and the tags.
+ */
+export async function completeTrace(client: MlflowHttpClient, info: SerializedTraceInfo): Promise<void> {
+  const path = "/api/3.0/mlflow/traces";
+  const result = await client.send("POST", path, { json: { trace: { trace_info: info } } });
+  const parsed = parseJson(result.text);
+  if (result.status === 404 && !hasErrorCode(parsed)) {
+    throw createMlflowError(
+      "unsupported",
+      "the MLflow server has no trace API (POST /api/3.0/mlflow/traces)",
+      {
+        status: 404,
+      },
+    );
+  }
+  if (result.status < 200 || result.status >= 300)
+    throw httpError("POST", path, result.status, parsed, result.text);
 }
 
 /** Step 2: writes traces.json under the artifact location. */

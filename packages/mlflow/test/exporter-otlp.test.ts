@@ -37,11 +37,13 @@ describe("mlflowExporter over OTLP", () => {
     expect(await exportNow(exporter, spans)).toBe(ExportResultCode.SUCCESS);
     await exporter.forceFlush();
 
-    // sent: get-by-name (404) → create → POST /v1/traces; came back: experiment 100, 200 OK
+    // sent: get-by-name (404) → create → POST /v1/traces → the trace info (StartTraceV3);
+    // came back: experiment 100, 200 OK
     expect(server.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
       "GET /api/2.0/mlflow/experiments/get-by-name",
       "POST /api/2.0/mlflow/experiments/create",
       "POST /v1/traces",
+      "POST /api/3.0/mlflow/traces",
     ]);
     const otlp = server.requestsTo("/v1/traces")[0]!;
     expect(otlp.headers["content-type"]).toBe("application/x-protobuf");
@@ -75,7 +77,7 @@ describe("mlflowExporter over OTLP", () => {
     });
     await exportNow(exporter, makeCallSpans());
     await exporter.forceFlush();
-    expect(server.requests.map((request) => request.path)).toEqual(["/v1/traces"]);
+    expect(server.requests.map((request) => request.path)).toEqual(["/v1/traces", "/api/3.0/mlflow/traces"]);
     expect(server.requests[0]?.headers["x-mlflow-experiment-id"]).toBe("42");
   });
 

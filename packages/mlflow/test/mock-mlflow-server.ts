@@ -4,10 +4,24 @@
  * the OTLP endpoint /v1/traces (or a 404 like MLflow < 3.6), StartTraceV3, the artifact proxy,
  * and an S3-style PUT /{bucket}/{key}. Every request is recorded; optional SigV4 verification
  * re-signs each request with @smithy/signature-v4 and refuses a mismatch with 403.
+ *
+ * Traces are kept the way MLflow 3.11's tracking store keeps them, for the fields llmux relies on:
+ * - /v1/traces (log_spans): each span's attribute values are stored JSON-encoded as MLflow's span
+ *   model holds them (a value that is already JSON text is kept, any other is JSON-dumped, mlflow
+ *   issue 18767), and `session.id` / `user.id` are copied verbatim from the stored attributes into
+ *   the metadata `mlflow.trace.session` / `mlflow.trace.user` (so a plain "alice" is stored as
+ *   '"alice"', mlflow issue 22119 and PR 23642, which unwrapped it later). No tag, no
+ *   client_request_id and no trace name come from spans.
+ * - StartTraceV3 on a trace log_spans created merges into it (the store's IntegrityError →
+ *   session.merge path): given metadata keys and tags replace the stored ones, others stay.
+ * - `searchTraces(filter)` evaluates MLflow's equality filters on what is stored:
+ *   metadata.`key` = 'v', tags.`key` = 'v', trace.client_request_id = 'v', trace.name = 'v'
+ *   (AND-joined).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Sha256 } from "@aws-crypto/sha256-js";
+import { decodeProtobufTraces, type OtlpValue } from "@llmux/testing";
 import { SignatureV4 } from "@smithy/signature-v4";
 
 export interface RecordedRequest {
@@ -70,7 +84,57 @@ export interface MockMlflowServer {
   /** Uploaded files by path (artifact proxy path or s3 key). */
   artifacts: Map<string, string>;
   requestsTo(path: string): RecordedRequest[];
+  /** Ids of the stored traces that match an MLflow search filter (see the header for the subset). */
+  searchTraces(filter: string): string[];
   close(): Promise<void>;
+}
+
+/** How MLflow's span model stores an OTLP attribute value (JSON text kept, anything else dumped). */
+function storedAttribute(value: OtlpValue): string {
+  if (typeof value === "string") {
+    try {
+      JSON.parse(value);
+      return value;
+    } catch {
+      return JSON.stringify(value);
+    }
+  }
+  return JSON.stringify(value);
+}
+
+type StoredTrace = { info: Record<string, unknown> };
+
+/** log_spans for one span: creates the trace and copies session/user verbatim into its metadata. */
+function logSpan(
+  traces: Map<string, StoredTrace>,
+  traceIdHex: string,
+  attributes: Record<string, OtlpValue>,
+): void {
+  const traceId = `tr-${traceIdHex}`;
+  let trace = traces.get(traceId);
+  if (!trace) {
+    trace = { info: { trace_id: traceId, trace_metadata: {}, tags: {} } };
+    traces.set(traceId, trace);
+  }
+  const metadata = trace.info.trace_metadata as Record<string, string>;
+  const session = attributes["session.id"] ?? attributes["gen_ai.conversation.id"];
+  if (session !== undefined && session !== null) metadata["mlflow.trace.session"] = storedAttribute(session);
+  const user = attributes["user.id"];
+  if (user !== undefined && user !== null) metadata["mlflow.trace.user"] = storedAttribute(user);
+}
+
+function matches(info: Record<string, unknown>, clause: string): boolean {
+  const match = /^\s*(metadata|tags|trace)\.(?:`([^`]+)`|([\w.]+))\s*=\s*'([^']*)'\s*$/.exec(clause);
+  if (!match) throw new Error(`unsupported filter clause: ${clause}`);
+  const [, scope, quoted, bare, value] = match;
+  const key = (quoted ?? bare) as string;
+  if (scope === "metadata")
+    return (info.trace_metadata as Record<string, string> | undefined)?.[key] === value;
+  if (scope === "tags") return (info.tags as Record<string, string> | undefined)?.[key] === value;
+  if (key === "client_request_id") return info.client_request_id === value;
+  if (key === "name")
+    return (info.tags as Record<string, string> | undefined)?.["mlflow.traceName"] === value;
+  throw new Error(`unsupported trace field: ${key}`);
 }
 
 export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, total: 1000 };
@@ -260,6 +324,8 @@ export async function startMockMlflow(options: MockMlflowOptions = {}): Promise<
         );
         return;
       }
+      for (const span of decodeProtobufTraces(body, "/v1/traces"))
+        logSpan(traces, span.traceId, span.attributes);
       response.writeHead(200, { "content-type": "application/x-protobuf" });
       response.end();
       return;
@@ -280,9 +346,19 @@ export async function startMockMlflow(options: MockMlflowOptions = {}): Promise<
       const location =
         options.artifactLocation?.(experimentId, traceId) ??
         `mlflow-artifacts:/${experimentId}/traces/${traceId}/artifacts`;
+      const existing = traces.get(traceId)?.info;
       const stored = {
+        ...existing,
         ...info,
-        tags: { ...(info.tags as Record<string, string>), "mlflow.artifactLocation": location },
+        trace_metadata: {
+          ...(existing?.trace_metadata as Record<string, string> | undefined),
+          ...(info.trace_metadata as Record<string, string> | undefined),
+        },
+        tags: {
+          ...(existing?.tags as Record<string, string> | undefined),
+          ...(info.tags as Record<string, string>),
+          "mlflow.artifactLocation": location,
+        },
       };
       traces.set(traceId, { info: stored });
       json(response, 200, { trace: { trace_info: stored } });
@@ -314,6 +390,10 @@ export async function startMockMlflow(options: MockMlflowOptions = {}): Promise<
     traces,
     artifacts,
     requestsTo: (path) => requests.filter((request) => request.path === path),
+    searchTraces: (filter) =>
+      [...traces.values()]
+        .filter((trace) => filter.split(/\s+AND\s+/i).every((clause) => matches(trace.info, clause)))
+        .map((trace) => String(trace.info.trace_id)),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

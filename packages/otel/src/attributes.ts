@@ -126,6 +126,10 @@ export const LLMUX_MODEL_GROUP = "llmux.model_group";
 export const LLMUX_CALL_TYPE = "llmux.call_type";
 export const LLMUX_TEAM = "llmux.team";
 export const LLMUX_GENERATION_NAME = "llmux.generation_name";
+/** The request's `trace_name` (vendor-neutral: the MLflow bridge names the trace with it). */
+export const LLMUX_TRACE_NAME = "llmux.trace_name";
+/** The request's tags (x-llmux-tags, metadata.tags, resolveContext), string array. */
+export const LLMUX_TAGS = "llmux.tags";
 export const LLMUX_DEPLOYMENT_ID = "llmux.deployment_id";
 export const LLMUX_ATTEMPTS = "llmux.attempts";
 export const LLMUX_FALLBACKS = "llmux.fallbacks";

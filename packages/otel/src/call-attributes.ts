@@ -203,6 +203,8 @@ export function writeStartAttributes(
   }
   if (event.team) out.setAttribute(A.LLMUX_TEAM, event.team);
   if (event.generationName) out.setAttribute(A.LLMUX_GENERATION_NAME, event.generationName);
+  if (event.traceName) out.setAttribute(A.LLMUX_TRACE_NAME, event.traceName);
+  if (event.tags && event.tags.length > 0) out.setAttribute(A.LLMUX_TAGS, event.tags.slice());
   if (!langfuse) return;
   if (event.team) out.setAttribute(`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`, event.team);
   if (event.tags && event.tags.length > 0) out.setAttribute(A.LANGFUSE_TRACE_TAGS, event.tags.slice());
