@@ -13,6 +13,7 @@ import type {
   ErrorKind,
   FallbackEvent,
   Logger,
+  ShutdownOptions,
   SinkStats,
   StreamChunkEvent,
 } from "./types";
@@ -52,8 +53,11 @@ export interface CallbackEngine extends EngineStatsSource {
   cooldown(event: CooldownEvent): void;
   /** Resolves when every event queued before the call is handled and every sink's flush() settled. Never rejects. */
   flush(): Promise<void>;
-  /** Stops accepting events, delivers what is queued, then calls each sink's shutdown(). Idempotent, never rejects. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops accepting events, delivers what is queued, then calls each sink's shutdown(). Idempotent,
+   * never rejects. With `options.deadline` it resolves by then: what is still queued is logged per sink.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
   stats(): SinkStats[];
 }
 

@@ -16,9 +16,11 @@
 import type { BatchingSinkOptions, BatchingSinkStats } from "./api-types";
 import { createDefaultLogger, safeLog } from "./default-logger";
 import { describeError } from "./describe-error";
+import type { ExportHealth } from "./export-health";
 import { RateLimitedLog } from "./rate-limited-log";
 import { createSecretScrubber } from "./redaction";
-import type { CallbackSink, Logger } from "./types";
+import type { CallbackSink, Logger, ShutdownOptions } from "./types";
+import { untilDeadline } from "./until-deadline";
 
 const scrubCredentials = createSecretScrubber([]);
 
@@ -45,6 +47,11 @@ export abstract class BatchingSink<T> implements CallbackSink {
   protected readonly retryBackoffMs: number;
   protected readonly maxRetryBackoffMs: number;
   protected readonly logger: Logger;
+  /**
+   * Set by a subclass that exports telemetry (MLflow runs): delivered, failed and dropped items are
+   * reported there too (process-wide counters for metrics; outage and recovery logged once each).
+   */
+  protected health: ExportHealth | undefined;
 
   /** Buffered items from `head` on (compacted when the consumed prefix grows). */
   private buffer: T[] = [];
@@ -58,6 +65,8 @@ export abstract class BatchingSink<T> implements CallbackSink {
   private inFlightCount = 0;
   private stopped = false;
   private shutdownPromise: Promise<void> | undefined;
+  /** Set when shutdown gave up at its deadline: what settles later is no longer counted. */
+  private abandoned = false;
   private waiters: Waiter[] = [];
   private counters = { sent: 0, dropped: 0, failed: 0, retries: 0 };
   private readonly timer: NodeJS.Timeout | undefined;
@@ -94,6 +103,8 @@ export abstract class BatchingSink<T> implements CallbackSink {
     const buffered = this.buffer.length - this.head;
     if (this.stopped || buffered >= this.maxBufferSize) {
       this.counters.dropped++;
+      if (this.stopped) this.health?.droppedAtShutdown(1, "the sink was already shut down");
+      else this.health?.droppedQueueFull(1);
       const suppressed = this.dropLog.next();
       if (suppressed >= 0) {
         safeLog(this.logger, "warn", `batching sink "${this.name}" dropped items`, {
@@ -126,12 +137,34 @@ export abstract class BatchingSink<T> implements CallbackSink {
     return settled;
   }
 
-  /** Stops the interval timer, refuses new items and sends what is buffered. Idempotent, never rejects. */
-  shutdown(): Promise<void> {
+  /**
+   * Stops the interval timer, refuses new items and sends what is buffered. Idempotent, never
+   * rejects. With `options.deadline` it resolves by then: items not sent are counted as dropped and
+   * logged with the reason.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.shutdownPromise === undefined) {
       this.stopped = true;
       if (this.timer !== undefined) clearInterval(this.timer);
-      this.shutdownPromise = this.flush();
+      const target = this.added;
+      this.shutdownPromise = untilDeadline(this.flush(), options.deadline).then((delivered) => {
+        if (delivered) return;
+        this.abandoned = true;
+        const lost = target - this.settledItems;
+        this.counters.dropped += lost;
+        const reason = `not delivered by the shutdown deadline (${this.inFlightCount > 0 ? "a send was still waiting for an answer" : "still buffered"})`;
+        if (this.health) this.health.droppedAtShutdown(lost, reason);
+        else
+          safeLog(
+            this.logger,
+            "error",
+            `batching sink "${this.name}": ${lost} item(s) dropped at shutdown: ${reason}`,
+            {
+              sink: this.name,
+              dropped: lost,
+            },
+          );
+      });
     }
     return this.shutdownPromise;
   }
@@ -160,6 +193,7 @@ export abstract class BatchingSink<T> implements CallbackSink {
   private async run(): Promise<void> {
     try {
       for (;;) {
+        if (this.abandoned) break;
         const buffered = this.buffer.length - this.head;
         if (buffered === 0 || (buffered < this.maxBatchSize && this.taken >= this.drainUntil)) break;
         const batch = this.take(Math.min(this.maxBatchSize, buffered));
@@ -194,7 +228,9 @@ export abstract class BatchingSink<T> implements CallbackSink {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.send(batch);
+        if (this.abandoned) return;
         this.counters.sent += batch.length;
+        this.health?.succeeded(batch.length);
         return;
       } catch (error) {
         let retryable = false;
@@ -203,8 +239,14 @@ export abstract class BatchingSink<T> implements CallbackSink {
         } catch {
           retryable = false;
         }
+        if (this.abandoned) return;
         if (!retryable) {
           this.counters.failed += batch.length;
+          // a sink with a health record logs the outage there (once, and its recovery)
+          if (this.health) {
+            this.health.failed(batch.length, error);
+            return;
+          }
           const suppressed = this.failureLog.next();
           if (suppressed >= 0) {
             safeLog(

@@ -16,9 +16,11 @@ import type {
   CallStartEvent,
   CooldownEvent,
   FallbackEvent,
+  ShutdownOptions,
   SinkStats,
   StreamChunkEvent,
 } from "./types";
+import { untilDeadline } from "./until-deadline";
 
 export const DEFAULT_QUEUE_SIZE = 10_000;
 export const DEFAULT_ERROR_LOG_INTERVAL_MS = 10_000;
@@ -151,17 +153,34 @@ class Engine implements CallbackEngine {
     await Promise.all(this.queues.map((queue) => this.callSink(queue, "flush")));
   }
 
-  shutdown(): Promise<void> {
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.shutdownPromise === undefined) {
       this.closed = true;
-      this.shutdownPromise = (async () => {
-        await Promise.all(this.queues.map((queue) => queue.whenSettled()));
-        await Promise.all(
-          this.queues.map((queue) =>
-            this.callSink(queue, typeof queue.sink.shutdown === "function" ? "shutdown" : "flush"),
-          ),
-        );
-      })();
+      const deliver = Promise.all(
+        this.queues.map(async (queue) => {
+          await queue.whenSettled();
+          await this.callSink(
+            queue,
+            typeof queue.sink.shutdown === "function" ? "shutdown" : "flush",
+            options,
+          );
+        }),
+      ).then(() => true);
+      this.shutdownPromise = untilDeadline(deliver, options.deadline).then((delivered) => {
+        if (delivered) return;
+        // The deadline came first: say, per sink, what was not delivered (a hung sink keeps its events).
+        for (const queue of this.queues) {
+          const { queued } = queue.stats();
+          if (queued > 0 || queue.busy) {
+            safeLog(
+              this.settings.logger,
+              "error",
+              `callback sink "${queue.sink.name}": ${queued} queued event(s) not delivered at shutdown: the shutdown deadline came first (the sink did not finish)`,
+              { sink: queue.sink.name, queued },
+            );
+          }
+        }
+      });
     }
     return this.shutdownPromise;
   }
@@ -171,11 +190,15 @@ class Engine implements CallbackEngine {
   }
 
   /** Calls a sink's flush()/shutdown(), counting and logging what it throws; never rejects. */
-  private async callSink(queue: SinkQueue, method: "flush" | "shutdown"): Promise<void> {
+  private async callSink(
+    queue: SinkQueue,
+    method: "flush" | "shutdown",
+    options?: ShutdownOptions,
+  ): Promise<void> {
     const sink = queue.sink;
     if (typeof sink[method] !== "function") return;
     try {
-      await sink[method]();
+      await (method === "shutdown" ? sink.shutdown?.(options) : sink.flush?.());
     } catch (error) {
       queue.recordError(`${method}()`, error);
     }

@@ -22,6 +22,16 @@ export {
 } from "./callback-engine";
 export { consoleSink, formatCallLine } from "./console-sink";
 export { createDefaultLogger } from "./default-logger";
+export {
+  type ExportDropReason,
+  ExportHealth,
+  type ExportHealthOptions,
+  type ExportHealthStats,
+  type ExportSignal,
+  exportHealth,
+  exportHealthStats,
+  resetExportHealth,
+} from "./export-health";
 export { jsonlSink } from "./jsonl-sink";
 export { createSecretScrubber, REDACTED, redactEvent, scrubSecrets } from "./redaction";
 export { runAfterCallHooks, runBeforeCallHooks } from "./request-hooks";
@@ -59,7 +69,9 @@ export type {
   RouteAccess,
   RouteAuth,
   SharedStateStatsSource,
+  ShutdownOptions,
   SinkStats,
   StoredResponseRecord,
   StreamChunkEvent,
 } from "./types";
+export { untilDeadline } from "./until-deadline";

@@ -105,6 +105,11 @@ export class SinkQueue {
     return true;
   }
 
+  /** true while the drain loop runs (an event is being handled). */
+  get busy(): boolean {
+    return this.active;
+  }
+
   /** Counts an event refused before queueing (engine shut down). */
   refuse(): void {
     this.dropped++;

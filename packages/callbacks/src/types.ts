@@ -189,7 +189,14 @@ export interface CallbackSink {
   onCooldown?(event: CooldownEvent): void | Promise<void>;
   /** Deliver what the sink buffers itself (batching sinks). */
   flush?(): Promise<void>;
-  shutdown?(): Promise<void>;
+  /** Deliver what is buffered and stop; by `options.deadline` at the latest when one is given. */
+  shutdown?(options?: ShutdownOptions): Promise<void>;
+}
+
+/** How long a shutdown may take: what is not delivered by `deadline` is dropped, counted and logged. */
+export interface ShutdownOptions {
+  /** Epoch milliseconds (Date.now()) by which shutdown() resolves, delivered or not. */
+  deadline?: number;
 }
 
 /** What a request hook sees and may change before routing. */
@@ -357,7 +364,8 @@ export interface LlmuxPlugin {
    */
   readonly responseStore?: PluginResponseStore;
   flush?(): Promise<void>;
-  shutdown?(): Promise<void>;
+  /** Flushes and releases; resolves by `options.deadline` when one is given (losses logged, counted). */
+  shutdown?(options?: ShutdownOptions): Promise<void>;
 }
 
 /** A stored Responses API response (OpenAI's Response object plus what continuing it needs). */

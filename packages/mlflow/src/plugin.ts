@@ -101,6 +101,7 @@ export function createMlflowPlugin(name: string, context: PluginFactoryContext):
   const handle = addSpanExporter(exporter, {
     name: "mlflow",
     key: `mlflow:${target.baseUrl}:${experimentName}`,
+    logger: context.logger,
   });
   const tracer = getSharedCallTracer({ captureContent: context.redact ? false : (captureContent ?? true) });
   context.logger.info("MLflow tracing enabled", {
@@ -118,8 +119,8 @@ export function createMlflowPlugin(name: string, context: PluginFactoryContext):
     async flush() {
       await Promise.all([handle.flush(), sink?.flush()]);
     },
-    async shutdown() {
-      await Promise.all([handle.remove(), sink?.shutdown()]);
+    async shutdown(options) {
+      await Promise.all([handle.remove(options), sink?.shutdown(options)]);
     },
     stats: () => ({ exporter: exporter.stats(), runs: sink?.stats() }),
   };

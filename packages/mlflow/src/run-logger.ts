@@ -7,7 +7,7 @@
  * REST calls: runs/create, runs/log-batch (split to MLflow's limits), runs/update (FINISHED/FAILED).
  * No prompt or response content is ever logged.
  */
-import { BatchingSink } from "@llmux/callbacks";
+import { BatchingSink, exportHealth } from "@llmux/callbacks";
 import type { CallEvent } from "./contracts";
 import { isMlflowError } from "./errors";
 import { resolveExperimentWith } from "./experiment";
@@ -22,7 +22,8 @@ export interface MlflowRunLogger {
   onSuccess(event: CallEvent): void;
   onFailure(event: CallEvent): void;
   flush(): Promise<void>;
-  shutdown(): Promise<void>;
+  /** Sends what is buffered; by `options.deadline` (epoch ms) at the latest, losses counted and logged. */
+  shutdown(options?: { deadline?: number }): Promise<void>;
   stats(): MlflowRunLoggerStats;
 }
 
@@ -114,6 +115,8 @@ class RunLoggerSink extends BatchingSink<CallEvent> implements MlflowRunLogger {
     this.client = createHttpClient({ ...options, env });
     this.name = options.name ?? "mlflow";
     this.only = options.only ?? "all";
+    // runs delivered, failed and dropped: logged once per outage and counted for metrics
+    this.health = exportHealth(this.name, "runs", { logger: this.logger });
     this.experimentName = options.experimentName ?? env.MLFLOW_EXPERIMENT_NAME ?? "llmux";
     const presetId = options.experimentId ?? env.MLFLOW_EXPERIMENT_ID;
     this.experimentId = presetId?.trim() ? presetId.trim() : undefined;

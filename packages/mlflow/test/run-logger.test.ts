@@ -1,3 +1,6 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportHealthStats, resetExportHealth } from "@llmux/callbacks";
 import { afterEach, describe, expect, it } from "vitest";
 import { type MlflowRunLogger, mlflowRunLogger } from "../src/index";
 import { splitLogBatch } from "../src/log-batch";
@@ -191,6 +194,78 @@ describe("mlflowRunLogger", () => {
     expect(logger.stats()).toMatchObject({ sent: 0, dropped: 2, failed: 3 });
     expect(logs.text()).toContain("ECONNREFUSED");
     expect(logs.text()).not.toContain("pw-never-logged");
+  });
+
+  it("a server that fails, then recovers: the outage and the recovery are logged once each, the losses counted", async () => {
+    resetExportHealth();
+    let failing = true;
+    server = await startMockMlflow({
+      experiments: { llmux: "4" },
+      intercept: () => (failing ? { status: 503, body: "{}" } : undefined),
+    });
+    const logs = collectingLogger();
+    logger = mlflowRunLogger({
+      trackingUri: server.url,
+      env: {},
+      maxRetries: 0,
+      flushIntervalMs: 0,
+      logger: logs,
+    });
+    for (let index = 0; index < 3; index++) {
+      logger.onSuccess(makeCallEvent());
+      await logger.flush();
+    }
+    const outage = () => logs.lines.filter((line) => line.message.startsWith("telemetry exporter"));
+    expect(outage()).toHaveLength(1);
+    expect(outage()[0]).toMatchObject({
+      level: "error",
+      message: expect.stringContaining('telemetry exporter "mlflow" is failing: runs are being dropped'),
+    });
+    expect(String(outage()[0]!.fields?.error)).toContain("503");
+    failing = false;
+    logger.onSuccess(makeCallEvent());
+    await logger.flush();
+    expect(server.runs.size).toBe(1);
+    expect(outage()).toHaveLength(2);
+    expect(outage()[1]).toMatchObject({
+      level: "info",
+      message: 'telemetry exporter "mlflow" recovered: runs are delivered again',
+      fields: { failedExports: 3, dropped_runs: 3 },
+    });
+    expect(exportHealthStats().find((stats) => stats.signal === "runs")).toMatchObject({
+      exporter: "mlflow",
+      exported: 1,
+      exportErrors: 3,
+      dropped: { export_failed: 3 },
+      failing: 0,
+    });
+  });
+
+  it("shutdown with a server that never answers resolves by its deadline and logs the runs it dropped", async () => {
+    const hanging = createServer((request) => void request.resume());
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const { port } = hanging.address() as AddressInfo;
+    try {
+      const logs = collectingLogger();
+      const sink = mlflowRunLogger({
+        trackingUri: `http://127.0.0.1:${port}`,
+        experimentId: "1",
+        env: {},
+        flushIntervalMs: 0,
+        logger: logs,
+      });
+      sink.onSuccess(makeCallEvent());
+      sink.onSuccess(makeCallEvent());
+      // the deadline is the only way out: the server holds every request (without it, this hangs)
+      await sink.shutdown({ deadline: Date.now() + 200 });
+      expect(sink.stats()).toMatchObject({ sent: 0, dropped: 2 });
+      expect(logs.text()).toContain(
+        'telemetry exporter "mlflow": 2 runs dropped at shutdown: not delivered by the shutdown deadline (a send was still waiting for an answer)',
+      );
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
+    }
   });
 
   it("refuses a 400 without retrying", async () => {

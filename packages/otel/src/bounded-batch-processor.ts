@@ -3,8 +3,13 @@
  * BatchSpanProcessor it reports what it dropped: spans refused because the queue was full, and
  * spans lost in exports that failed (after the exporter's own retries) or never answered.
  * Exports run one at a time, with tracing suppressed (so an instrumented http module does not
- * trace the exporter's own requests), and never reject into the host.
+ * trace the exporter's own requests), and never reject into the host. Deliveries, failures and
+ * drops also go to the exporter's process-wide health record (`exportHealth(name, "spans")`), which
+ * logs an outage once and its recovery once, and feeds the llmux_telemetry_* Prometheus counters.
+ * `shutdown({ deadline })` stops waiting at the deadline: what is queued or still in flight is
+ * counted as dropped at shutdown and logged with the reason.
  */
+import { type ExportHealth, exportHealth, type Logger, untilDeadline } from "@llmux/callbacks";
 import { context } from "@opentelemetry/api";
 import { type ExportResult, ExportResultCode, suppressTracing } from "@opentelemetry/core";
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -28,12 +33,18 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   private exported = 0;
   private droppedQueueFull = 0;
   private droppedExportFailed = 0;
+  private droppedShutdown = 0;
+  /** Gives up the export in flight (counted as dropped at shutdown); set while one runs. */
+  private abandonInFlight: ((reason: string) => number) | undefined;
+  readonly health: ExportHealth;
 
   constructor(
     readonly exporter: SpanExporter,
     readonly name: string,
     options: BatchOptions = {},
+    logger?: Logger,
   ) {
+    this.health = exportHealth(name, "spans", logger ? { logger } : {});
     const maxQueueSize = Math.max(1, options.maxQueueSize ?? DEFAULTS.maxQueueSize);
     this.options = {
       maxQueueSize,
@@ -52,6 +63,7 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     if (this.stopped || (span.spanContext().traceFlags & SAMPLED) === 0) return;
     if (this.queue.length >= this.options.maxQueueSize) {
       this.droppedQueueFull++;
+      this.health.droppedQueueFull(1);
       return;
     }
     this.queue.push(span);
@@ -66,11 +78,12 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
       exported: this.exported,
       droppedQueueFull: this.droppedQueueFull,
       droppedExportFailed: this.droppedExportFailed,
+      droppedShutdown: this.droppedShutdown,
     };
   }
 
   dropped(): number {
-    return this.droppedQueueFull + this.droppedExportFailed;
+    return this.droppedQueueFull + this.droppedExportFailed + this.droppedShutdown;
   }
 
   async forceFlush(): Promise<void> {
@@ -90,16 +103,41 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     }
   }
 
-  async shutdown(): Promise<void> {
+  /**
+   * Flushes what the queue holds by `deadline` (epoch ms) when one is given, else however long it
+   * takes; resolves true when everything queued before the call was settled (sent or counted).
+   */
+  async flushUntil(deadline: number | undefined): Promise<boolean> {
+    return untilDeadline(this.forceFlush(), deadline);
+  }
+
+  /**
+   * Sends what is queued, then shuts the exporter down. With `options.deadline` it resolves by then:
+   * spans still queued or in an unanswered export are counted as dropped at shutdown and logged.
+   */
+  async shutdown(options: { deadline?: number } = {}): Promise<void> {
     if (this.stopped) return;
-    await this.forceFlush();
+    const { deadline } = options;
+    const flushed = await this.flushUntil(deadline);
     this.stopped = true;
     this.clearTimer();
-    try {
-      await this.exporter.shutdown();
-    } catch {
-      // Shutting down must not throw into the host's shutdown sequence.
+    if (!flushed) {
+      const reason = `the exporter did not finish before the shutdown deadline${this.inFlight ? " (an export was still waiting for an answer)" : ""}`;
+      const queued = this.queue.length;
+      this.queue.length = 0;
+      this.droppedShutdown += queued;
+      const inFlight = this.abandonInFlight;
+      this.abandonInFlight = undefined;
+      const lost = queued + (inFlight ? inFlight(reason) : 0);
+      this.health.droppedAtShutdown(lost, reason);
     }
+    // an exporter that hangs in shutdown (pending requests) is not waited for past the deadline
+    await untilDeadline(
+      Promise.resolve()
+        .then(() => this.exporter.shutdown())
+        .catch(() => undefined),
+      deadline,
+    );
   }
 
   private schedule(): void {
@@ -133,24 +171,42 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   private exportBatch(batch: ReadableSpan[]): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
-      const finish = (ok: boolean) => {
+      const finish = (ok: boolean, error?: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(timeout);
-        if (ok) this.exported += batch.length;
-        else this.droppedExportFailed += batch.length;
+        this.abandonInFlight = undefined;
+        if (ok) {
+          this.exported += batch.length;
+          this.health.succeeded(batch.length);
+        } else {
+          this.droppedExportFailed += batch.length;
+          this.health.failed(batch.length, error);
+        }
         resolve();
       };
-      const timeout = setTimeout(() => finish(false), this.options.exportTimeoutMillis);
+      this.abandonInFlight = () => {
+        if (settled) return 0;
+        settled = true;
+        clearTimeout(timeout);
+        this.droppedShutdown += batch.length;
+        resolve();
+        return batch.length;
+      };
+      const timeoutMs = this.options.exportTimeoutMillis;
+      const timeout = setTimeout(
+        () => finish(false, new Error(`the export did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       timeout.unref();
       try {
         context.with(suppressTracing(context.active()), () => {
           this.exporter.export(batch, (result: ExportResult) =>
-            finish(result.code === ExportResultCode.SUCCESS),
+            finish(result.code === ExportResultCode.SUCCESS, result.error),
           );
         });
-      } catch {
-        finish(false);
+      } catch (error) {
+        finish(false, error);
       }
     });
   }

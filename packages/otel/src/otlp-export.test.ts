@@ -92,7 +92,14 @@ describe("export over OTLP/HTTP", () => {
     );
     expect(attemptSpan?.parentSpanId).toBe(plain.spanId);
     expect(tracingStats()).toEqual([
-      { exporter: "otlp", queued: 0, exported: 4, droppedQueueFull: 0, droppedExportFailed: 0 },
+      {
+        exporter: "otlp",
+        queued: 0,
+        exported: 4,
+        droppedQueueFull: 0,
+        droppedShutdown: 0,
+        droppedExportFailed: 0,
+      },
     ]);
   });
 

@@ -49,10 +49,12 @@ export const createPlugin: PluginFactory = (name: string, context: PluginFactory
   let handle: ReturnType<typeof addSpanExporter>;
   if (langfuse) {
     const connection = langfuseSettings({ env });
-    handle = addSpanExporter(langfuseExporter({ env }));
+    handle = addSpanExporter(langfuseExporter({ env }), { logger: context.logger });
     if (settingFlag(settings, "langfuse_feedback_route") !== false) {
       const environment = () => sharedTraceLabels().environment;
-      routes.push(feedbackRoute(tracer, langfuseFeedback({ ...connection, environment })));
+      routes.push(
+        feedbackRoute(tracer, langfuseFeedback({ ...connection, environment, logger: context.logger })),
+      );
     }
     context.logger.info("Langfuse tracing enabled", { endpoint: connection.baseUrl, callback: name });
   } else {
@@ -72,7 +74,7 @@ export const createPlugin: PluginFactory = (name: string, context: PluginFactory
       );
     }
     const exporter = otlpExporter({ env });
-    handle = addSpanExporter(exporter);
+    handle = addSpanExporter(exporter, { logger: context.logger });
     context.logger.info("OTLP tracing enabled", { endpoint: exporter.url, callback: name });
   }
 
@@ -81,6 +83,6 @@ export const createPlugin: PluginFactory = (name: string, context: PluginFactory
     tracer,
     routes: routes.length > 0 ? routes : undefined,
     flush: () => handle.flush(),
-    shutdown: () => handle.remove(),
+    shutdown: (options) => handle.remove(options),
   };
 };

@@ -11,6 +11,7 @@
  * host's HTTP span; the host's own exporters keep receiving the host's spans. When no host
  * provider exists, setupTracing registers a NodeTracerProvider built over the same fan-out.
  */
+import { type Logger, untilDeadline } from "@llmux/callbacks";
 import { type Tracer, type TracerProvider, trace } from "@opentelemetry/api";
 import {
   detectResources,
@@ -119,6 +120,8 @@ export interface AddSpanExporterOptions {
    */
   key?: string;
   batch?: BatchOptions;
+  /** Where the exporter's outage, recovery and shutdown-loss lines go (default: stderr). */
+  logger?: Logger;
 }
 
 export interface ExporterHandle {
@@ -127,8 +130,11 @@ export interface ExporterHandle {
   readonly added: boolean;
   stats(): ExporterStats;
   flush(): Promise<void>;
-  /** Flushes and shuts the exporter down once every user of its key has removed it. */
-  remove(): Promise<void>;
+  /**
+   * Flushes and shuts the exporter down once every user of its key has removed it. With
+   * `options.deadline` (epoch ms) it resolves by then (what is lost is counted and logged).
+   */
+  remove(options?: { deadline?: number }): Promise<void>;
 }
 
 /**
@@ -188,6 +194,8 @@ export function addSpanExporter(
   if (existing) {
     existing.users++;
     entry = existing;
+    if (options.logger && !existing.processor.health.logger)
+      existing.processor.health.logger = options.logger;
     added = false;
     if (existing.processor.exporter !== exporter) {
       exporter.shutdown().catch(() => undefined);
@@ -195,7 +203,7 @@ export function addSpanExporter(
   } else {
     entry = {
       key,
-      processor: new BoundedBatchSpanProcessor(exporter, name, options.batch),
+      processor: new BoundedBatchSpanProcessor(exporter, name, options.batch, options.logger),
       users: 1,
       destination: destinationOf(name, key, described.url),
     };
@@ -213,19 +221,20 @@ export function addSpanExporter(
       shared.callTracer?.drain();
       return entry.processor.forceFlush();
     },
-    async remove() {
+    async remove(removeOptions = {}) {
       if (removed) return;
       removed = true;
       shared.callTracer?.drain();
       entry.users--;
       if (entry.users > 0) {
-        await entry.processor.forceFlush();
+        // another user keeps the exporter: flush (bounded), its last user shuts it down
+        await entry.processor.flushUntil(removeOptions.deadline);
         return;
       }
       if (shared.exporters.get(entry.key) === entry) shared.exporters.delete(entry.key);
       shared.fanOut.remove(entry.processor);
       followExporters(shared);
-      await entry.processor.shutdown();
+      await entry.processor.shutdown(removeOptions);
     },
   };
 }
@@ -285,11 +294,11 @@ export function tracingStats(): ExporterStats[] {
   return [...sharedTracing().exporters.values()].map((entry) => entry.processor.stats());
 }
 
-/** Sends what the shared exporters hold. */
-export async function flushTracing(): Promise<void> {
+/** Sends what the shared exporters hold; with a deadline (epoch ms), stops waiting then. */
+export async function flushTracing(deadline?: number): Promise<void> {
   const shared = sharedTracing();
   shared.callTracer?.drain();
-  await shared.fanOut.forceFlush();
+  await untilDeadline(shared.fanOut.forceFlush(), deadline);
 }
 
 /** true when something other than the no-op provider is registered as the global tracer provider. */

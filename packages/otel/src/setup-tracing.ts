@@ -123,11 +123,11 @@ export function setupTracing(options: SetupTracingOptions = {}): TracingHandle {
     flush: () => flushTracing(),
     droppedSpans,
     stats: tracingStats,
-    async shutdown() {
+    async shutdown(shutdownOptions = {}) {
       if (stopped) return;
       stopped = true;
-      await flushTracing();
-      await Promise.allSettled(handles.map((handle) => handle.remove()));
+      await flushTracing(shutdownOptions.deadline);
+      await Promise.allSettled(handles.map((handle) => handle.remove(shutdownOptions)));
       if (registeredHere) {
         disableInstrumentations?.();
         if (shared.disableInstrumentations === disableInstrumentations)

@@ -2,7 +2,7 @@
  * Public types of @llmux/otel.
  */
 import type { IncomingMessage } from "node:http";
-import type { CallTracer } from "@llmux/callbacks";
+import type { CallTracer, Logger } from "@llmux/callbacks";
 import type { Tracer, TracerProvider } from "@opentelemetry/api";
 import type { Sampler, SpanExporter } from "@opentelemetry/sdk-trace-base";
 
@@ -99,6 +99,8 @@ export interface ExporterStats {
   droppedQueueFull: number;
   /** Spans lost in failed or timed-out exports (after the exporter's own retries). */
   droppedExportFailed: number;
+  /** Spans still queued or in an unanswered export when the shutdown deadline came. */
+  droppedShutdown: number;
 }
 
 export interface SetupTracingOptions {
@@ -127,7 +129,11 @@ export interface TracingHandle {
   /** true when the host already had a global tracer provider, which llmux left untouched. */
   readonly hostProvider: boolean;
   flush(): Promise<void>;
-  shutdown(): Promise<void>;
+  /**
+   * Flushes, removes llmux's exporters and undoes the global registrations. With `options.deadline`
+   * (epoch ms) it resolves by then: spans not delivered are counted as dropped at shutdown and logged.
+   */
+  shutdown(options?: { deadline?: number }): Promise<void>;
   droppedSpans(): number;
   stats(): ExporterStats[];
 }
@@ -155,6 +161,8 @@ export interface LangfuseFeedbackOptions {
    * function is read at each score, so the plugin's tracer settings are followed.
    */
   environment?: string | (() => string | undefined);
+  /** Where an outage of the scores API and its recovery are logged (default: stderr). */
+  logger?: Logger;
 }
 
 export interface LangfuseFeedback {

@@ -3,7 +3,12 @@
  * scrape time (calls in flight, deployment states, observed engines). One instance exists per
  * (registry, prefix): plugins created twice on the same registry share it instead of clashing.
  */
-import type { EngineStatsSource, SharedStateStatsSource } from "@llmux/callbacks";
+import {
+  type EngineStatsSource,
+  type ExportDropReason,
+  exportHealthStats,
+  type SharedStateStatsSource,
+} from "@llmux/callbacks";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { DeferredCounter } from "./bound-series";
 import {
@@ -30,6 +35,8 @@ export interface LlmuxMetricsConfig {
 export const DEPLOYMENT_LABELS = ["model_group", "model", "provider", "deployment"] as const;
 
 type Labels = Record<string, string>;
+
+const DROP_REASONS: readonly ExportDropReason[] = ["queue_full", "export_failed", "shutdown"];
 
 export class LlmuxMetrics {
   readonly config: LlmuxMetricsConfig;
@@ -74,6 +81,9 @@ export class LlmuxMetrics {
     cacheMisses: DeferredCounter;
     cacheSavedCost: DeferredCounter;
   };
+  readonly telemetryExportErrors: Counter<string>;
+  readonly telemetryDroppedSpans: Counter<string>;
+  readonly telemetryDroppedRecords: Counter<string>;
 
   constructor(registry: Registry, config: LlmuxMetricsConfig) {
     this.config = config;
@@ -315,6 +325,53 @@ export class LlmuxMetrics {
         for (const source of self.sharedStates) {
           const stats = safeStats(source);
           if (stats) self.sharedStateDegraded.set({ store: stats.store }, stats.degraded ? 1 : 0);
+        }
+      },
+    });
+    // Telemetry exports (OTLP/Langfuse/MLflow spans, Langfuse scores, MLflow runs): process-wide totals
+    // kept by @llmux/callbacks' export health records, read at scrape time.
+    this.telemetryExportErrors = new Counter({
+      name: `${prefix}telemetry_export_errors_total`,
+      help: "Telemetry exports (span batches, scores, runs) that failed for good, after the exporter's own retries",
+      labelNames: ["exporter", "signal"],
+      registers,
+      collect() {
+        self.telemetryExportErrors.reset();
+        for (const stats of exportHealthStats())
+          self.telemetryExportErrors.inc(
+            { exporter: stats.exporter, signal: stats.signal },
+            stats.exportErrors,
+          );
+      },
+    });
+    this.telemetryDroppedSpans = new Counter({
+      name: `${prefix}telemetry_dropped_spans_total`,
+      help: "Spans an exporter lost: queue_full (its bounded queue refused them), export_failed (a failed or unanswered export), shutdown (not delivered by the shutdown deadline)",
+      labelNames: ["exporter", "reason"],
+      registers,
+      collect() {
+        self.telemetryDroppedSpans.reset();
+        for (const stats of exportHealthStats()) {
+          if (stats.signal !== "spans") continue;
+          for (const reason of DROP_REASONS)
+            self.telemetryDroppedSpans.inc({ exporter: stats.exporter, reason }, stats.dropped[reason]);
+        }
+      },
+    });
+    this.telemetryDroppedRecords = new Counter({
+      name: `${prefix}telemetry_dropped_records_total`,
+      help: "Langfuse scores and MLflow runs lost, by reason (as for spans)",
+      labelNames: ["exporter", "signal", "reason"],
+      registers,
+      collect() {
+        self.telemetryDroppedRecords.reset();
+        for (const stats of exportHealthStats()) {
+          if (stats.signal === "spans") continue;
+          for (const reason of DROP_REASONS)
+            self.telemetryDroppedRecords.inc(
+              { exporter: stats.exporter, signal: stats.signal, reason },
+              stats.dropped[reason],
+            );
         }
       },
     });
