@@ -3,9 +3,11 @@ import Router from "@koa/router";
 import {
   authenticateRequest,
   callInfo,
+  closeGracefully,
   createGatewayClient,
   type GatewayOptions,
   isLlmuxError,
+  type ShutdownPlan,
 } from "@llmux/core";
 import { llmux } from "@llmux/koa";
 import Koa from "koa";
@@ -141,15 +143,8 @@ export async function startReferenceApp(options: ReferenceAppOptions & { port?: 
   server.headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, server.requestTimeout);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
-  const close = async () => {
-    // Keep-alive connections are closed as soon as their in-flight response (a stream, say) has ended.
-    const idle = setInterval(() => server.closeIdleConnections(), 50);
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-    clearInterval(idle);
-    await gateway.shutdown();
-  };
+  // Stop accepting, close idle keep-alive sockets, let in-flight calls finish (streams past the
+  // grace period end with an in-band error), then flush telemetry by the plan's deadline.
+  const close = (plan?: ShutdownPlan) => closeGracefully(server, gateway, plan);
   return { server, gateway, port, url: `http://${options.host ?? "127.0.0.1"}:${port}`, close };
 }

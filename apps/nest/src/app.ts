@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import type { Server } from "node:http";
-import type { GatewayOptions } from "@llmux/core";
+import type { GatewayOptions, ShutdownPlan } from "@llmux/core";
 import { LlmuxModule, LlmuxService } from "@llmux/nestjs";
 import { Controller, Get, Module } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
@@ -89,7 +89,10 @@ export async function startReferenceApp(options: ReferenceAppOptions & { port?: 
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const gateway = app.get(LlmuxService).gateway;
-  const close = async () => {
+  const close = async (plan?: ShutdownPlan) => {
+    // Streams past the grace period end with an in-band error; the gateway's shutdown (run by
+    // LlmuxService when the app closes) flushes telemetry by the plan's deadline.
+    gateway.beginShutdown(plan);
     // Keep-alive connections are closed as soon as their in-flight response (a stream, say) has ended.
     const idle = setInterval(() => server.closeIdleConnections(), 50);
     try {

@@ -47,7 +47,7 @@ export {
 } from "./errors/classify";
 export { isLlmuxError, LlmuxError, statusForKind, toLlmuxError } from "./errors/llmux-error";
 export type { CallInput } from "./gateway/call-run";
-export type { CallOutcome, Gateway, StreamOutcome } from "./gateway/create-gateway";
+export type { CallOutcome, Gateway, ShutdownPlan, StreamOutcome } from "./gateway/create-gateway";
 export { createGateway } from "./gateway/create-gateway";
 export { estimatePromptTokens, estimateTokens } from "./gateway/estimate-tokens";
 export {
@@ -65,9 +65,15 @@ export {
 export { createConsoleLogger } from "./gateway/logger";
 export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./gateway/messages-call";
 export { ALL_PROXY_MODELS, modelAllowed } from "./gateway/model-access";
-export { onShutdownSignals } from "./gateway/shutdown-signals";
+export {
+  onShutdownSignals,
+  type ShutdownSignalOptions,
+  type StopPlan,
+  stopPlan,
+} from "./gateway/shutdown-signals";
 export type { AuthorizeResult, GatewayOptions } from "./gateway/types";
 export { authenticateRequest } from "./http/authenticate";
+export { closeGracefully } from "./http/close-gracefully";
 export type { LlmuxHandler } from "./http/create-handler";
 export { createHandler, json, sendError } from "./http/create-handler";
 export { createDashboardHandler, type DashboardHandler } from "./http/dashboard-handler";

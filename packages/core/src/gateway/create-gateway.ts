@@ -11,6 +11,8 @@ import {
   type LlmuxPlugin,
   type PluginRoute,
   type RequestHooks,
+  type ShutdownOptions,
+  untilDeadline,
 } from "@llmux/callbacks";
 import { type CostBreakdown, createPricing, type Pricing, type Usage } from "@llmux/pricing";
 import { resolveCacheSettings } from "../cache/cache-settings";
@@ -110,7 +112,27 @@ export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls
     cooling: Array<{ model_group: string; deployment: string; until: string }>;
   };
   flush(): Promise<void>;
-  shutdown(): Promise<void>;
+  /**
+   * Starts a graceful stop (call it when the host stops accepting connections): streams still running
+   * after `graceMs` are ended with an in-band error (503 `gateway_shutting_down`) instead of being cut,
+   * and a later `shutdown()` without a deadline of its own flushes by `deadline`. Idempotent.
+   */
+  beginShutdown(plan?: ShutdownPlan): void;
+  /** Ends every running stream now with an in-band error; returns how many there were. */
+  endStreams(message?: string): number;
+  /**
+   * Drains the callback queues, flushes sinks and span exporters, closes the upstream pool. With a
+   * `deadline` (epoch ms; or the one given to beginShutdown) it resolves by then: what was not
+   * delivered is counted as dropped and logged per exporter and sink, with the reason.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+}
+
+export interface ShutdownPlan {
+  /** Milliseconds running streams get to finish before they are ended in-band. Default: no limit. */
+  graceMs?: number;
+  /** Epoch milliseconds by which shutdown() has flushed telemetry, delivered or not. */
+  deadline?: number;
 }
 
 /**
@@ -170,6 +192,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   });
   const tracers: CallTracer[] = [];
+  /** Streams running now, each with the function that ends it in-band (graceful stop). */
+  const runningStreams = new Set<(error: LlmuxError) => void>();
+  let shutdownPlan: (ShutdownPlan & { graceTimer?: NodeJS.Timeout }) | undefined;
   // A copy: plugins add their hooks (after the host's own) without touching options.hooks.
   const hooks: RequestHooks[] = [...(options.hooks ?? [])];
   const afterCallHooks = hooks
@@ -749,6 +774,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           routed,
           signal: input.signal,
           failure,
+          track: (end) => {
+            runningStreams.add(end);
+            return () => runningStreams.delete(end);
+          },
           usageOf: (item) => item.usage,
           observe: (item) => {
             assembler.add(item.chunk);
@@ -878,13 +907,45 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
     },
 
-    async shutdown() {
-      await storedResponses.flush();
-      await engine.shutdown();
+    beginShutdown(plan = {}) {
+      if (shutdownPlan) return;
+      shutdownPlan = { ...plan };
+      if (plan.graceMs !== undefined) {
+        const graceMs = plan.graceMs;
+        shutdownPlan.graceTimer = setTimeout(
+          () => {
+            const ended = gateway.endStreams(
+              `The gateway is shutting down: the stream was ended after the ${graceMs} ms grace period`,
+            );
+            if (ended > 0)
+              logger.warn("shutdown: streams still running after the grace period were ended in-band", {
+                streams: ended,
+                graceMs,
+              });
+          },
+          Math.max(0, graceMs),
+        );
+        shutdownPlan.graceTimer.unref();
+      }
+    },
+
+    endStreams(message = "The gateway is shutting down: the stream was ended") {
+      const ends = [...runningStreams];
+      runningStreams.clear();
+      const error = new LlmuxError({ kind: "unavailable", message, code: "gateway_shutting_down" });
+      for (const end of ends) end(error);
+      return ends.length;
+    },
+
+    async shutdown(shutdownOptions = {}) {
+      const deadline = shutdownOptions.deadline ?? shutdownPlan?.deadline;
+      if (shutdownPlan?.graceTimer) clearTimeout(shutdownPlan.graceTimer);
+      await untilDeadline(storedResponses.flush(), deadline);
+      await engine.shutdown({ deadline });
       await Promise.all(
         plugins.map((plugin) =>
           plugin
-            .shutdown?.()
+            .shutdown?.({ deadline })
             .catch((error) =>
               logger.warn("plugin shutdown failed", { plugin: plugin.name, error: String(error) }),
             ),

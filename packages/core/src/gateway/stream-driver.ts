@@ -56,6 +56,11 @@ export interface StreamDriverOptions<T> {
   describe(result: CallSuccess): void;
   /** Usage counted by the gateway when the upstream reported none (the event says it is an estimate). */
   estimateUsage?(): Usage;
+  /**
+   * Registers the stream with its gateway while it runs: `end(error)` stops it with `error`, which
+   * the client receives in-band (the shutdown grace period ran out). Returns the unregister function.
+   */
+  track?(end: (error: LlmuxError) => void): () => void;
 }
 
 export interface DrivenStream<T> {
@@ -85,6 +90,13 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
   let started = false;
   let settled = false;
   let finalCost: number | undefined;
+  /** Set when the gateway ended the stream (shutdown): the client gets this error in-band. */
+  let ended: LlmuxError | undefined;
+  const untrack = options.track?.((error) => {
+    if (settled || ended) return;
+    ended = error;
+    attempt.abort(error);
+  });
 
   const abandon = async () => {
     settled = true;
@@ -128,10 +140,12 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
       settled = true;
       const error = signal.aborted
         ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" })
-        : toLlmuxError(raw);
-      attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
+        : (ended ?? toLlmuxError(raw));
+      // ended by the gateway: not the deployment's failure (no cooldown counted)
+      attempt.finish(error.kind === "aborted" || ended ? "aborted" : "failure", error);
       throw options.failure(run, error);
     } finally {
+      untrack?.();
       // The consumer stopped early (client gone): release the upstream and record the abort.
       if (!settled) await abandon();
     }
@@ -143,6 +157,7 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
     trailers: (): Record<string, string> =>
       finalCost === undefined ? {} : { [RESPONSE_COST_HEADER]: String(finalCost) },
     cancel: async () => {
+      untrack?.();
       if (started) await generator.return(undefined);
       else if (!settled) {
         await generator.return(undefined);

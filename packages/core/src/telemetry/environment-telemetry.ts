@@ -35,11 +35,13 @@ export function addTelemetryCallbacks(config: ResolvedConfig, env: Environment):
 export async function startHostTracing(
   serviceName: string,
   env: Environment,
-): Promise<{ shutdown(): Promise<void> } | undefined> {
+): Promise<{ shutdown(options?: { deadline?: number }): Promise<void> } | undefined> {
   const names = telemetryCallbacks(env).filter((name) => name !== "mlflow");
   if (names.length === 0) return undefined;
   const { setupTracing } = await importOptional<{
-    setupTracing(options: { serviceName: string; env: Environment }): { shutdown(): Promise<void> };
+    setupTracing(options: { serviceName: string; env: Environment }): {
+      shutdown(options?: { deadline?: number }): Promise<void>;
+    };
   }>("@llmux/otel");
   return setupTracing({ serviceName, env });
 }

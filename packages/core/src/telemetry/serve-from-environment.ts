@@ -2,10 +2,17 @@ import { resolve } from "node:path";
 import { isConfigError } from "../config/config-error";
 import { loadConfigFile } from "../config/load-config";
 import type { ResolvedConfig } from "../config/types";
+import type { ShutdownPlan } from "../gateway/create-gateway";
 import { onShutdownSignals } from "../gateway/shutdown-signals";
 import { addTelemetryCallbacks, type Environment, startHostTracing } from "./environment-telemetry";
 
-export interface ServeFromEnvironmentOptions<App extends { url: string; close(): Promise<void> }> {
+/** What `start` returns: its URL and a close that follows the plan (see closeGracefully). */
+export interface ServedApp {
+  url: string;
+  close(plan?: ShutdownPlan): Promise<void>;
+}
+
+export interface ServeFromEnvironmentOptions<App extends ServedApp> {
   /** Service name for host tracing and the start-up line, e.g. "reference-express-app". */
   name: string;
   /**
@@ -19,10 +26,11 @@ export interface ServeFromEnvironmentOptions<App extends { url: string; close():
 /**
  * The start-up of a host process configured by the environment: LLMUX_CONFIG (default
  * llmux.config.yaml), PORT (default 4000), HOST (default 127.0.0.1); host tracing and the telemetry
- * callbacks the environment names (Langfuse, OTLP, MLflow); graceful stop on SIGTERM/SIGINT. A
+ * callbacks the environment names (Langfuse, OTLP, MLflow); graceful stop on SIGTERM/SIGINT
+ * (onShutdownSignals: LLMUX_SHUTDOWN_TIMEOUT_MS, default 15 000, and LLMUX_SHUTDOWN_GRACE_MS). A
  * configuration error is printed and exits 1.
  */
-export async function serveFromEnvironment<App extends { url: string; close(): Promise<void> }>(
+export async function serveFromEnvironment<App extends ServedApp>(
   options: ServeFromEnvironmentOptions<App>,
 ): Promise<void> {
   const env = options.env ?? process.env;
@@ -44,10 +52,13 @@ export async function serveFromEnvironment<App extends { url: string; close(): P
     );
     if (telemetry.length > 0)
       process.stdout.write(`telemetry from the environment: ${telemetry.join(", ")}\n`);
-    onShutdownSignals(async () => {
-      await app.close();
-      await tracing?.shutdown();
-    });
+    onShutdownSignals(
+      async (plan) => {
+        await app.close(plan);
+        await tracing?.shutdown({ deadline: plan.deadline });
+      },
+      { env },
+    );
   } catch (error) {
     process.stderr.write(
       `${isConfigError(error) ? error.message : String((error as Error)?.stack ?? error)}\n`,
