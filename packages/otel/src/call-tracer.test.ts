@@ -339,10 +339,24 @@ describe("createCallTracer", () => {
       A.GEN_AI_OUTPUT_MESSAGES,
       A.MLFLOW_SPAN_INPUTS,
       A.MLFLOW_SPAN_OUTPUTS,
+      A.LANGFUSE_TRACE_INPUT,
+      A.LANGFUSE_TRACE_OUTPUT,
+      A.LANGFUSE_OBSERVATION_INPUT,
+      A.LANGFUSE_OBSERVATION_OUTPUT,
     ];
     for (const key of contentKeys) expect(call.attributes[key]).toBeUndefined();
     // Usage and cost are not content: they stay.
     expect(call.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS]).toBe(350);
+    // turn_off_message_logging (content capture off): no trace input/output even when the event has content
+    const quiet = memoryTracing();
+    runCall(
+      createCallTracer({ tracer: quiet.provider.getTracer("test"), captureContent: false }),
+      callEvent(),
+    );
+    const quietCall = byName(quiet.spans(), "chat gpt-4o");
+    for (const key of contentKeys) expect(quietCall.attributes[key]).toBeUndefined();
+    // the trace still gets its name
+    expect(quietCall.attributes[A.LANGFUSE_TRACE_NAME]).toBe("checkout-assistant");
   });
 
   it("tool calls and images become GenAI message parts; data URIs are not copied into spans", () => {
