@@ -3,6 +3,7 @@
  * port 0, the @llmux/testing mock as upstream, calls with fetch. Each test says what was sent, what reached
  * the mock and what came back.
  */
+import Anthropic from "@anthropic-ai/sdk";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../providers/provider-test-support";
@@ -26,6 +27,17 @@ function config(litellm: Record<string, unknown>) {
           output_cost_per_token: 0.000002,
         },
         model_info: { id: "gpt-one" },
+      },
+      {
+        model_name: "claude",
+        litellm_params: {
+          model: "anthropic/claude-sonnet-4-5",
+          api_base: mock.scenarioUrl("cache"),
+          api_key: UPSTREAM_KEY,
+          input_cost_per_token: 0.000003,
+          output_cost_per_token: 0.000015,
+        },
+        model_info: { id: "claude-one" },
       },
     ],
     router_settings: { model_group_alias: { "gpt-alias": "gpt" } },
@@ -240,8 +252,78 @@ describe("ResponseCache keys", () => {
       callTypes: new Set(["chat"]),
     });
     expect(chatOnly.plan("embeddings", "e", { input: "x" }, false)).toBeUndefined();
+    expect(chatOnly.plan("messages", "claude", { messages: [] }, false)).toBeUndefined();
     expect(chatOnly.plan("chat", "gpt", { messages: [] }, false)).toBeDefined();
   });
+});
+
+describe("response cache on /v1/messages (Anthropic's API)", () => {
+  const anthropic = () => new Anthropic({ apiKey: "unused", baseURL: app.url, maxRetries: 0 });
+  const upstreamMessages = () =>
+    mock.requests.filter((request) => ["/v1/messages", "/v1/chat/completions"].includes(request.path)).length;
+
+  for (const model of ["claude", "gpt"]) {
+    const how = model === "claude" ? "native Anthropic deployment" : "translated to an OpenAI deployment";
+    it(`${how}: a repeated message is a hit (same message, no upstream call, cost 0, saving recorded)`, async () => {
+      const body = {
+        model,
+        max_tokens: 64,
+        messages: [{ role: "user" as const, content: `cache this message (${model})` }],
+      };
+      const first = await anthropic().messages.create(body).withResponse();
+      expect(first.response.headers.get("x-llmux-cache")).toBe("miss");
+      const paid = Number(first.response.headers.get("x-llmux-response-cost"));
+      expect(paid).toBeGreaterThan(0);
+      const second = await anthropic().messages.create(body).withResponse();
+      expect(second.response.headers.get("x-llmux-cache")).toBe("hit");
+      expect(second.response.headers.get("x-llmux-response-cost")).toBe("0");
+      expect(Number(second.response.headers.get("x-llmux-cache-saved-cost"))).toBeCloseTo(paid, 12);
+      expect(second.data).toEqual(first.data);
+      expect(upstreamMessages()).toBe(1);
+      const events = await app.flushEvents();
+      expect(events.map((event) => [event.callType, event.cacheHit, event.cost?.total === 0])).toEqual([
+        ["messages", false, false],
+        ["messages", true, true],
+      ]);
+      expect(events[1]!.cacheSavedCost).toBeCloseTo(paid, 12);
+    });
+
+    it(`${how}: a repeated stream replays the same events, the final usage costing 0`, async () => {
+      const body = {
+        model,
+        max_tokens: 64,
+        stream: true as const,
+        messages: [{ role: "user" as const, content: `stream this message (${model})` }],
+      };
+      const read = async () => {
+        const { data: stream, response } = await anthropic().messages.create(body).withResponse();
+        const events: Array<Record<string, unknown>> = [];
+        for await (const event of stream) events.push(event as unknown as Record<string, unknown>);
+        return { events, cache: response.headers.get("x-llmux-cache") };
+      };
+      const live = await read();
+      expect(live.cache).toBe("miss");
+      await app.flushEvents(); // the entry is stored when the live stream's call ends
+      const replayed = await read();
+      expect(replayed.cache).toBe("hit");
+      expect(upstreamMessages()).toBe(1);
+      const withoutCost = (events: Array<Record<string, unknown>>) =>
+        events.map((event) =>
+          event.usage ? { ...event, usage: { ...(event.usage as object), cost: undefined } } : event,
+        );
+      expect(withoutCost(replayed.events)).toEqual(withoutCost(live.events));
+      expect(replayed.events.map((event) => event.type)).toContain("message_stop");
+      const finalUsage = (events: Array<Record<string, unknown>>) =>
+        events.find((event) => event.type === "message_delta")!.usage as { cost: number };
+      expect(finalUsage(live.events).cost).toBeGreaterThan(0);
+      expect(finalUsage(replayed.events).cost).toBe(0);
+      const events = await app.flushEvents();
+      expect(events.map((event) => [event.stream, event.cacheHit])).toEqual([
+        [true, false],
+        [true, true],
+      ]);
+    });
+  }
 });
 
 describe("MemoryCacheStore", () => {

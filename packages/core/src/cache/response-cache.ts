@@ -5,12 +5,13 @@ import { CREDENTIAL_KEYS, GATEWAY_KEYS } from "../gateway/request-params";
 import type { StreamItem } from "../providers/types";
 import type { CacheStore } from "./cache-store";
 
-export type CachedCallType = "chat" | "embeddings";
+export type CachedCallType = "chat" | "embeddings" | "messages";
 
 /** LiteLLM's names in `cache_params.supported_call_types`, by llmux call type. */
 const CALL_TYPE_NAMES: Record<CachedCallType, readonly string[]> = {
   chat: ["completion", "acompletion", "chat", "chat_completion"],
   embeddings: ["embedding", "aembedding", "embeddings"],
+  messages: ["anthropic_messages", "messages"],
 };
 
 /** Body keys that never change the answer (routing, telemetry, delivery) or that are secrets: not in the key. */
@@ -41,6 +42,8 @@ export interface CacheEntry {
   body?: Record<string, unknown>;
   /** Streamed answer: the items as the upstream sent them (usage chunk included). */
   items?: StreamItem[];
+  /** Streamed Anthropic Messages answer: the events as sent (the final usage on message_delta). */
+  events?: Array<{ event: Record<string, unknown>; usage?: Usage }>;
 }
 
 /** The cache decision for one call. */
@@ -61,7 +64,7 @@ export interface ResponseCacheOptions {
   ttlMs: number;
   /** cache_params.namespace: part of every key. */
   namespace?: string;
-  /** cache_params.supported_call_types, mapped; default: chat and embeddings. */
+  /** cache_params.supported_call_types, mapped; default: chat, embeddings and messages. */
   callTypes?: ReadonlySet<CachedCallType>;
   /** Longest wait on the store per lookup (a miss after it). Default 50 ms. */
   timeoutMs?: number;
@@ -85,7 +88,7 @@ export class ResponseCache {
 
   constructor(private readonly options: ResponseCacheOptions) {
     this.kind = options.store.kind;
-    this.callTypes = options.callTypes ?? new Set<CachedCallType>(["chat", "embeddings"]);
+    this.callTypes = options.callTypes ?? new Set<CachedCallType>(["chat", "embeddings", "messages"]);
   }
 
   get errorCount(): number {

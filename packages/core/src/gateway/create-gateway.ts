@@ -17,7 +17,7 @@ import {
 import { type CostBreakdown, createPricing, type Pricing, type Usage } from "@llmux/pricing";
 import { resolveCacheSettings } from "../cache/cache-settings";
 import { type CacheStore, MemoryCacheStore } from "../cache/cache-store";
-import { type CacheEntry, type CachePlan, ResponseCache } from "../cache/response-cache";
+import { type CachedCallType, type CacheEntry, type CachePlan, ResponseCache } from "../cache/response-cache";
 import { loadConfigFile, resolveConfig } from "../config/load-config";
 import type { Deployment, LlmuxConfig, ResolvedConfig } from "../config/types";
 import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
@@ -548,6 +548,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     failure,
     baseHeaders,
     settle,
+    cache: {
+      plan: (callType: CachedCallType, input: CallInput, stream: boolean) =>
+        cachePlan(callType, input, stream),
+      store: () => responseCache,
+      settleHit: (run: CallRun, entry: CacheEntry, describe: (result: CallSuccess) => void) =>
+        settleHit(run, entry, describe),
+      costOf: (headers: Record<string, string>) => costOf(headers),
+    },
   };
   const clockNow = options.clock ? () => options.clock!.now() : Date.now;
   const memoryResponses = new MemoryResponseStore({ ...options.responseStore, clock: clockNow });
@@ -567,11 +575,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     currency: "USD",
   };
   /** A call's cache plan (undefined: the cache is off or the call not cacheable). */
-  const cachePlan = (
-    callType: "chat" | "embeddings",
-    input: CallInput,
-    stream: boolean,
-  ): CachePlan | undefined => {
+  const cachePlan = (callType: CachedCallType, input: CallInput, stream: boolean): CachePlan | undefined => {
     if (!responseCache) return undefined;
     const model = String(input.body.model ?? "");
     return responseCache.plan(callType, router.resolveGroup(model) ?? model, input.body, stream);

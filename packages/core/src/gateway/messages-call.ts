@@ -7,6 +7,7 @@ import { messagesToChatRequest } from "../anthropic-format/messages-to-chat-requ
 import {
   type AnthropicMessage,
   type AnthropicRequest,
+  type AnthropicStreamEvent,
   isNativeMessagesProvider,
   isTokenCounter,
   type MessagesResult,
@@ -14,8 +15,9 @@ import {
   type NativeMessagesOptions,
   type NativeMessagesProvider,
 } from "../anthropic-format/types";
+import type { CacheEntry, CachePlan, ResponseCache } from "../cache/response-cache";
 import type { Deployment } from "../config/types";
-import { type LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
 import type { ActiveAttempt } from "../router/router";
 import { countPromptTokens } from "../tokens/count-prompt";
@@ -98,6 +100,18 @@ export interface MessagesCallDeps {
     usage: Usage | null,
     describe: (result: CallSuccess) => void,
   ): { headers: Record<string, string>; event: CallEvent | undefined };
+  /** The response cache (litellm_settings.cache), shared with chat and embeddings. */
+  cache: {
+    plan(callType: "messages", input: CallInput, stream: boolean): CachePlan | undefined;
+    store(): ResponseCache | undefined;
+    /** Settles a hit (cost 0, the saving recorded); undefined when the answering deployment is gone. */
+    settleHit(
+      run: CallRun,
+      entry: CacheEntry,
+      describe: (result: CallSuccess) => void,
+    ): { headers: Record<string, string>; event: CallEvent | undefined } | undefined;
+    costOf(headers: Record<string, string>): number | null;
+  };
 }
 
 export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
@@ -166,6 +180,13 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
       const run = new CallRun(gateway, input);
       run.begin();
       try {
+        const plan = deps.cache.plan("messages", input, false);
+        const cached = plan ? await deps.cache.store()!.get(plan) : undefined;
+        if (cached?.body) {
+          const message = cached.body as unknown as AnthropicMessage;
+          const hit = deps.cache.settleHit(run, cached, (result) => describeMessage(result, message, run));
+          if (hit) return hit.event ? { body: message, ...hit } : { body: message, headers: hit.headers };
+        }
         const body = nativeBody(input);
         let translated: ChatRequest | undefined;
         const routed = await gateway.router.route(
@@ -181,11 +202,21 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         );
         const { message, usage } = routed.value;
         const { headers, event } = deps.settle(run, routed.attempt, usage, (result) => {
-          if (typeof message.model === "string") result.responseModel = message.model;
-          if (typeof message.id === "string") result.responseId = message.id;
-          result.finishReasons = [String(message.stop_reason ?? "")];
-          if (!run.redacted) result.response = [{ role: "assistant", content: message.content }];
+          describeMessage(result, message, run);
+          if (plan) result.cache = { hit: false };
         });
+        if (plan) {
+          headers["x-llmux-cache"] = "miss";
+          deps.cache.store()!.set(plan, {
+            v: 1,
+            callType: "messages",
+            createdAt: Date.now(),
+            deploymentId: routed.attempt.deployment.id,
+            usage,
+            cost: deps.cache.costOf(headers),
+            body: message as unknown as Record<string, unknown>,
+          });
+        }
         return event ? { body: message, headers, event } : { body: message, headers };
       } catch (raw) {
         throw deps.failure(run, raw);
@@ -197,6 +228,12 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
       const run = new CallRun(gateway, input);
       run.begin();
       try {
+        const plan = deps.cache.plan("messages", input, true);
+        const cached = plan ? await deps.cache.store()!.get(plan) : undefined;
+        if (cached?.events) {
+          const replay = replayMessages(deps, run, cached);
+          if (replay) return replay;
+        }
         const body = nativeBody(input);
         const estimatedInputTokens = estimatePromptTokens(input.body);
         let translated: ChatRequest | undefined;
@@ -228,6 +265,9 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const headers = deps.baseHeaders(run, attempt.deployment, run.attempts.length + 1, attempt.startTime);
         const assembler = new MessageAssembler(run.redacted || !gateway.listening());
         let produced = "";
+        // a miss that may be stored keeps the events (as sent, final usage included) to the end
+        const kept: CacheEntry["events"] = plan?.write ? [] : undefined;
+        if (plan) headers["x-llmux-cache"] = "miss";
         const driven = driveStream<MessagesStreamItem>({
           run,
           routed,
@@ -236,6 +276,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
           usageOf: (item) => item.usage,
           observe: (item) => {
             assembler.add(item.event);
+            kept?.push(item.usage ? { event: item.event, usage: item.usage } : { event: item.event });
             const delta = item.event.delta as Record<string, unknown> | undefined;
             if (item.event.type === "content_block_delta" && delta) {
               const text = delta.text ?? delta.thinking ?? delta.partial_json;
@@ -248,10 +289,21 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
               outputTokens: countTextTokens(produced, attempt.deployment.model),
             }),
           describe: (result) => {
-            if (assembler.id) result.responseId = assembler.id;
-            if (assembler.model) result.responseModel = assembler.model;
-            result.finishReasons = assembler.stopReason ? [assembler.stopReason] : [];
-            if (!run.redacted && gateway.listening()) result.response = assembler.content();
+            describeAssembled(result, assembler, run, gateway.listening());
+            if (!plan) return;
+            result.cache = { hit: false };
+            if (kept) {
+              const cost = result.usage ? run.price(attempt.deployment, result.usage).cost?.total : undefined;
+              deps.cache.store()!.set(plan, {
+                v: 1,
+                callType: "messages",
+                createdAt: Date.now(),
+                deploymentId: attempt.deployment.id,
+                usage: result.usage,
+                cost: cost ?? null,
+                events: kept,
+              });
+            }
           },
           present: (item, price) => {
             if (!item.usage || item.event.type !== "message_delta") return item;
@@ -268,6 +320,86 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         throw deps.failure(run, raw);
       }
     },
+  };
+}
+
+/** What a finished non-streamed Messages call reports (model, id, stop reason, content unless redacted). */
+function describeMessage(result: CallSuccess, message: AnthropicMessage, run: CallRun): void {
+  if (typeof message.model === "string") result.responseModel = message.model;
+  if (typeof message.id === "string") result.responseId = message.id;
+  result.finishReasons = [String(message.stop_reason ?? "")];
+  if (!run.redacted) result.response = [{ role: "assistant", content: message.content }];
+}
+
+/** What a finished streamed Messages call reports, from its assembled events. */
+function describeAssembled(
+  result: CallSuccess,
+  assembler: MessageAssembler,
+  run: CallRun,
+  listening: boolean,
+): void {
+  if (assembler.id) result.responseId = assembler.id;
+  if (assembler.model) result.responseModel = assembler.model;
+  result.finishReasons = assembler.stopReason ? [assembler.stopReason] : [];
+  if (!run.redacted && listening) result.response = assembler.content();
+}
+
+/**
+ * A cached Messages stream replayed as the same events (the final usage with cost 0), settled as a hit
+ * at its end so the event's timing covers the replay; undefined when the deployment that answered is
+ * gone from the config (a miss then).
+ */
+function replayMessages(
+  deps: MessagesCallDeps,
+  run: CallRun,
+  entry: CacheEntry,
+): MessagesStreamOutcome | undefined {
+  const gateway = deps.gateway();
+  const model = String(run.input.body.model ?? "");
+  const deployment = gateway.router
+    .deployments(gateway.router.resolveGroup(model) ?? model)
+    .find((candidate) => candidate.id === entry.deploymentId);
+  if (!deployment) return undefined;
+  const assembler = new MessageAssembler(run.redacted || !gateway.listening());
+  for (const item of entry.events ?? []) assembler.add(item.event as AnthropicStreamEvent);
+  const headers = deps.baseHeaders(run, deployment, 0);
+  headers["x-llmux-cache"] = "hit";
+  headers["x-llmux-response-cost"] = "0";
+  if (entry.cost !== null) headers["x-llmux-cache-saved-cost"] = String(entry.cost);
+  let finished = false;
+  const aborted = () => {
+    if (!finished)
+      deps.failure(run, new LlmuxError({ kind: "aborted", message: "The client closed the connection" }));
+    finished = true;
+  };
+  async function* events(): AsyncGenerator<MessagesStreamItem> {
+    try {
+      for (const item of entry.events ?? []) {
+        const event = item.event as AnthropicStreamEvent;
+        if (!item.usage) {
+          yield { event };
+          continue;
+        }
+        const usage = (event.usage as Record<string, unknown> | undefined) ?? {};
+        yield { event: { ...event, usage: { ...usage, cost: 0 } }, usage: item.usage };
+      }
+      finished = true;
+      deps.cache.settleHit(run, entry, (result) =>
+        describeAssembled(result, assembler, run, gateway.listening()),
+      );
+    } finally {
+      aborted();
+    }
+  }
+  const generator = events();
+  return {
+    headers,
+    events: generator,
+    cancel: async () => {
+      await generator.return(undefined);
+      aborted();
+    },
+    trailers: () => ({ "x-llmux-response-cost": "0" }),
   };
 }
 
