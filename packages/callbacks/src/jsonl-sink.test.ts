@@ -1,7 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  WriteStream,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createCallbackEngine } from "./callback-engine";
 import { jsonlSink } from "./jsonl-sink";
 import { makeCallEvent, recordingLogger } from "./test-fixtures";
@@ -85,6 +94,23 @@ describe("jsonlSink", () => {
     expect(live.length).toBeGreaterThanOrEqual(1);
     expect(live.length).toBeLessThanOrEqual(linesPerFile);
     await engine.shutdown();
+  });
+
+  it("writes the lines of one drain to the stream together (at most 256 per write), in order", async () => {
+    const path = join(tempFolder(), "calls.jsonl");
+    const writes = vi.spyOn(WriteStream.prototype, "write");
+    try {
+      const engine = createCallbackEngine({ sinks: [jsonlSink({ path })], logger: recordingLogger() });
+      const events = Array.from({ length: 300 }, (_, index) => makeCallEvent({ callId: `batch-${index}` }));
+      for (const event of events) engine.success(event);
+      await engine.flush();
+      // 300 lines of one drain: one write of 256 lines and one of the other 44, not 300 writes
+      expect(writes.mock.calls.length).toBeLessThanOrEqual(3);
+      expect(readLines(path).map((event) => event.callId)).toEqual(events.map((event) => event.callId));
+      await engine.shutdown();
+    } finally {
+      writes.mockRestore();
+    }
   });
 
   it("counts the size of an existing file and rotates it when the next line would not fit", async () => {
