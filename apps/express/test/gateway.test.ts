@@ -2,6 +2,7 @@
  * The walking skeleton end to end: the official `openai` client against the running reference
  * Express app (port 0), upstream = the mock provider server.
  */
+import { CREDENTIAL_KEYS } from "@llmux/core";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -251,15 +252,41 @@ describe("errors", () => {
   });
 
   it("the caller cannot choose the upstream URL or key", async () => {
-    const error = await client.chat.completions
-      .create({
-        model: "gpt-4o",
-        messages: [{ role: "user", content: "hi" }],
-        api_base: "http://evil.example",
-      } as never)
-      .catch((caught) => caught);
-    expect(error.status).toBe(400);
-    expect(error.error.param).toBe("api_base");
+    // every key the gateway blocks, the list core enforces; the ones the issue named must stay in it
+    for (const key of [
+      "api_key",
+      "api_base",
+      "base_url",
+      "extra_headers",
+      "aws_access_key_id",
+      "aws_secret_access_key",
+      "aws_session_token",
+      "aws_region_name",
+      "aws_profile_name",
+      "aws_role_name",
+      "aws_web_identity_token",
+      "aws_sts_endpoint",
+      "aws_bedrock_runtime_endpoint",
+      "azure_ad_token",
+    ])
+      expect(CREDENTIAL_KEYS).toContain(key);
+    const values: Record<string, unknown> = {
+      extra_headers: { authorization: "Bearer sk-evil" },
+      api_base: "http://evil.example",
+      base_url: "http://evil.example/v1",
+    };
+    for (const key of CREDENTIAL_KEYS) {
+      const error = await client.chat.completions
+        .create({
+          model: "gpt-4o",
+          messages: [{ role: "user", content: "hi" }],
+          [key]: values[key] ?? "caller-chosen-value",
+        } as never)
+        .catch((caught) => caught);
+      expect(error, key).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(error.error.param, key).toBe(key);
+      expect(error.error.code, key).toBe("client_credentials_not_allowed");
+    }
     expect(mock.requests).toHaveLength(0);
   });
 

@@ -65,6 +65,7 @@ export {
 export { createConsoleLogger } from "./gateway/logger";
 export type { MessagesCalls, MessagesOutcome, MessagesStreamOutcome } from "./gateway/messages-call";
 export { ALL_PROXY_MODELS, modelAllowed } from "./gateway/model-access";
+export { CREDENTIAL_KEYS } from "./gateway/request-params";
 export {
   onShutdownSignals,
   type ShutdownSignalOptions,

@@ -11,19 +11,30 @@ export const GATEWAY_KEYS = [
   "cache",
 ];
 
-/** Body keys that would choose the upstream or its credentials. */
-export const CREDENTIAL_KEYS = [
+/**
+ * Body keys that would choose the upstream or its credentials (LiteLLM accepts them per request):
+ * refused with a 400 naming the key unless general_settings.allow_client_side_credentials is on.
+ */
+export const CREDENTIAL_KEYS: readonly string[] = [
   "api_base",
   "base_url",
   "api_key",
   "api_version",
   "organization",
+  "extra_headers",
+  // AWS: static keys, region, endpoint and the credential chain (profile, role, web identity, STS)
   "aws_access_key_id",
   "aws_secret_access_key",
   "aws_session_token",
   "aws_region_name",
+  "aws_bedrock_runtime_endpoint",
+  "aws_profile_name",
+  "aws_role_name",
+  "aws_session_name",
+  "aws_web_identity_token",
+  "aws_sts_endpoint",
+  // Azure: an Entra ID token instead of the key
   "azure_ad_token",
-  "extra_headers",
 ];
 
 /** Sampling parameters recorded in events (never content). */
