@@ -41,6 +41,7 @@ import { withFallback } from "../state/with-fallback";
 import { remainingRateLimits } from "../telemetry/rate-limit-headers";
 import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { UpstreamClient } from "../upstream/upstream-client";
+import { replayCached } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { paramsForDeployment } from "./drop-params";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
@@ -554,6 +555,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       store: () => responseCache,
       settleHit: (run: CallRun, entry: CacheEntry, describe: (result: CallSuccess) => void) =>
         settleHit(run, entry, describe),
+      hitHeaders: (run: CallRun, entry: CacheEntry) => hitHeaders(run, entry),
       costOf: (headers: Record<string, string>) => costOf(headers),
     },
   };
@@ -580,6 +582,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     const model = String(input.body.model ?? "");
     return responseCache.plan(callType, router.resolveGroup(model) ?? model, input.body, stream);
   };
+  /** The deployment that answered a cached entry and the headers of a hit (undefined: it is gone, a miss). */
+  const hitHeaders = (
+    run: CallRun,
+    entry: CacheEntry,
+  ): { deployment: Deployment; headers: Record<string, string> } | undefined => {
+    const model = String(run.input.body.model ?? "");
+    const deployment = router
+      .deployments(router.resolveGroup(model) ?? model)
+      .find((candidate) => candidate.id === entry.deploymentId);
+    if (!deployment) return undefined;
+    const headers = baseHeaders(run, deployment, 0);
+    headers["x-llmux-cache"] = "hit";
+    headers["x-llmux-response-cost"] = "0";
+    if (entry.cost !== null) headers["x-llmux-cache-saved-cost"] = String(entry.cost);
+    return { deployment, headers };
+  };
   /** Serves a hit: no upstream call, cost 0 and the saving recorded, one call event marked as a hit. */
   const settleHit = (
     run: CallRun,
@@ -588,16 +606,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   ):
     | { deployment: Deployment; headers: Record<string, string>; event: CallEvent | undefined }
     | undefined => {
-    const model = String(run.input.body.model ?? "");
-    const deployment = router
-      .deployments(router.resolveGroup(model) ?? model)
-      .find((candidate) => candidate.id === entry.deploymentId);
-    // the deployment that answered is gone from the config: a miss
-    if (!deployment) return undefined;
-    const headers = baseHeaders(run, deployment, 0);
-    headers["x-llmux-cache"] = "hit";
-    headers["x-llmux-response-cost"] = "0";
-    if (entry.cost !== null) headers["x-llmux-cache-saved-cost"] = String(entry.cost);
+    const hit = hitHeaders(run, entry);
+    if (!hit) return undefined;
+    const { deployment, headers } = hit;
     const result: CallSuccess = {
       deployment,
       usage: entry.usage,
@@ -976,47 +987,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     entry: CacheEntry,
     present: (item: StreamItem, price: (usage: Usage) => number | null) => StreamItem | undefined,
   ): StreamOutcome | undefined {
-    const model = String(run.input.body.model ?? "");
-    const deployment = router
-      .deployments(router.resolveGroup(model) ?? model)
-      .find((candidate) => candidate.id === entry.deploymentId);
-    // the deployment that answered is gone from the config: a miss
-    if (!deployment) return undefined;
+    const hit = hitHeaders(run, entry);
+    if (!hit) return undefined;
     const assembler = new StreamAssembler(run.redacted || !gateway.listening());
-    for (const item of entry.items ?? []) assembler.add(item.chunk);
-    const headers = baseHeaders(run, deployment, 0);
-    headers["x-llmux-cache"] = "hit";
-    headers["x-llmux-response-cost"] = "0";
-    if (entry.cost !== null) headers["x-llmux-cache-saved-cost"] = String(entry.cost);
-    let finished = false;
-    const aborted = () => {
-      if (!finished)
-        failure(run, new LlmuxError({ kind: "aborted", message: "The client closed the connection" }));
-      finished = true;
-    };
-    async function* items(): AsyncGenerator<StreamItem> {
-      try {
-        for (const item of entry.items ?? []) {
-          const shown = present(item, () => 0);
-          if (shown !== undefined) yield shown;
-        }
-        finished = true;
-        // settled at the end of the replay, so that the event's timing covers it
-        settleHit(run, entry, (result) => assembler.describe(result));
-      } finally {
-        aborted();
-      }
+    const shown: StreamItem[] = [];
+    for (const item of entry.items ?? []) {
+      assembler.add(item.chunk);
+      const presented = present(item, () => 0);
+      if (presented !== undefined) shown.push(presented);
     }
-    const generator = items();
-    return {
-      headers,
-      chunks: generator,
-      cancel: async () => {
-        await generator.return(undefined);
-        if (!finished)
-          failure(run, new LlmuxError({ kind: "aborted", message: "The client closed the connection" }));
-      },
-    };
+    const replay = replayCached({
+      run,
+      items: shown,
+      failure,
+      settle: () => settleHit(run, entry, (result) => assembler.describe(result)),
+    });
+    return { headers: hit.headers, chunks: replay.items, cancel: replay.cancel };
   }
 
   function providerOf(deployment: Deployment): Provider {

@@ -17,11 +17,12 @@ import {
 } from "../anthropic-format/types";
 import type { CacheEntry, CachePlan, ResponseCache } from "../cache/response-cache";
 import type { Deployment } from "../config/types";
-import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { type LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { ChatRequest, Provider, ProviderCall, StreamItem } from "../providers/types";
 import type { ActiveAttempt } from "../router/router";
 import { countPromptTokens } from "../tokens/count-prompt";
 import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
+import { replayCached } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
@@ -111,6 +112,11 @@ export interface MessagesCallDeps {
       describe: (result: CallSuccess) => void,
     ): { headers: Record<string, string>; event: CallEvent | undefined } | undefined;
     costOf(headers: Record<string, string>): number | null;
+    /** The answering deployment and a hit's headers; undefined when that deployment is gone. */
+    hitHeaders(
+      run: CallRun,
+      entry: CacheEntry,
+    ): { deployment: Deployment; headers: Record<string, string> } | undefined;
   };
 }
 
@@ -354,51 +360,33 @@ function replayMessages(
   run: CallRun,
   entry: CacheEntry,
 ): MessagesStreamOutcome | undefined {
+  const hit = deps.cache.hitHeaders(run, entry);
+  if (!hit) return undefined;
   const gateway = deps.gateway();
-  const model = String(run.input.body.model ?? "");
-  const deployment = gateway.router
-    .deployments(gateway.router.resolveGroup(model) ?? model)
-    .find((candidate) => candidate.id === entry.deploymentId);
-  if (!deployment) return undefined;
   const assembler = new MessageAssembler(run.redacted || !gateway.listening());
-  for (const item of entry.events ?? []) assembler.add(item.event as AnthropicStreamEvent);
-  const headers = deps.baseHeaders(run, deployment, 0);
-  headers["x-llmux-cache"] = "hit";
-  headers["x-llmux-response-cost"] = "0";
-  if (entry.cost !== null) headers["x-llmux-cache-saved-cost"] = String(entry.cost);
-  let finished = false;
-  const aborted = () => {
-    if (!finished)
-      deps.failure(run, new LlmuxError({ kind: "aborted", message: "The client closed the connection" }));
-    finished = true;
-  };
-  async function* events(): AsyncGenerator<MessagesStreamItem> {
-    try {
-      for (const item of entry.events ?? []) {
-        const event = item.event as AnthropicStreamEvent;
-        if (!item.usage) {
-          yield { event };
-          continue;
-        }
-        const usage = (event.usage as Record<string, unknown> | undefined) ?? {};
-        yield { event: { ...event, usage: { ...usage, cost: 0 } }, usage: item.usage };
-      }
-      finished = true;
-      deps.cache.settleHit(run, entry, (result) =>
-        describeAssembled(result, assembler, run, gateway.listening()),
-      );
-    } finally {
-      aborted();
+  const shown: MessagesStreamItem[] = [];
+  for (const item of entry.events ?? []) {
+    const event = item.event as AnthropicStreamEvent;
+    assembler.add(event);
+    if (!item.usage) shown.push({ event });
+    else {
+      const usage = (event.usage as Record<string, unknown> | undefined) ?? {};
+      shown.push({ event: { ...event, usage: { ...usage, cost: 0 } }, usage: item.usage });
     }
   }
-  const generator = events();
+  const replay = replayCached({
+    run,
+    items: shown,
+    failure: deps.failure,
+    settle: () =>
+      deps.cache.settleHit(run, entry, (result) =>
+        describeAssembled(result, assembler, run, gateway.listening()),
+      ),
+  });
   return {
-    headers,
-    events: generator,
-    cancel: async () => {
-      await generator.return(undefined);
-      aborted();
-    },
+    headers: hit.headers,
+    events: replay.items,
+    cancel: replay.cancel,
     trailers: () => ({ "x-llmux-response-cost": "0" }),
   };
 }
