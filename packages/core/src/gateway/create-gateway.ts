@@ -196,6 +196,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** Streams running now, each with the function that ends it in-band (graceful stop). */
   const runningStreams = new Set<(error: LlmuxError) => void>();
   let shutdownPlan: (ShutdownPlan & { graceTimer?: NodeJS.Timeout }) | undefined;
+  const trackStream = (end: (error: LlmuxError) => void): (() => void) => {
+    runningStreams.add(end);
+    return () => void runningStreams.delete(end);
+  };
   // A copy: plugins add their hooks (after the host's own) without touching options.hooks.
   const hooks: RequestHooks[] = [...(options.hooks ?? [])];
   const afterCallHooks = hooks
@@ -549,6 +553,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     failure,
     baseHeaders,
     settle,
+    trackStream,
     cache: {
       plan: (callType: CachedCallType, input: CallInput, stream: boolean) =>
         cachePlan(callType, input, stream),
@@ -789,10 +794,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           routed,
           signal: input.signal,
           failure,
-          track: (end) => {
-            runningStreams.add(end);
-            return () => runningStreams.delete(end);
-          },
+          track: trackStream,
           usageOf: (item) => item.usage,
           observe: (item) => {
             assembler.add(item.chunk);

@@ -101,6 +101,8 @@ export interface MessagesCallDeps {
     usage: Usage | null,
     describe: (result: CallSuccess) => void,
   ): { headers: Record<string, string>; event: CallEvent | undefined };
+  /** Registers a running stream so a graceful stop can end it in-band (see driveStream's `track`). */
+  trackStream(end: (error: LlmuxError) => void): () => void;
   /** The response cache (litellm_settings.cache), shared with chat and embeddings. */
   cache: {
     plan(callType: "messages", input: CallInput, stream: boolean): CachePlan | undefined;
@@ -279,6 +281,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
           routed,
           signal: input.signal,
           failure: deps.failure,
+          track: deps.trackStream,
           usageOf: (item) => item.usage,
           observe: (item) => {
             assembler.add(item.event);

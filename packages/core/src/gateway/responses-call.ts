@@ -213,6 +213,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
           routed,
           signal: input.signal,
           failure: deps.failure,
+          track: deps.trackStream,
           usageOf: (item) => item.usage,
           observe: (item) => {
             if (item.event.type === "response.completed" || item.event.type === "response.incomplete") {
