@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { LlmuxPlugin, RouteAccess, RouteAuth } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
@@ -97,7 +97,19 @@ function presentedKey(request: IncomingMessage): string | undefined {
 }
 
 function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
+  return hash("sha256", value, "buffer");
+}
+
+/** The configured key's digest, computed once per key (it is hashed on every call otherwise). */
+let expectedKey: string | undefined;
+let expectedDigest: Buffer | undefined;
+
+function expectedDigestOf(expected: string): Buffer {
+  if (expectedKey !== expected || expectedDigest === undefined) {
+    expectedDigest = digest(expected);
+    expectedKey = expected;
+  }
+  return expectedDigest;
 }
 
 /**
@@ -105,7 +117,7 @@ function digest(value: string): Buffer {
  * neither an early length mismatch nor the compare itself tells a client anything about the key.
  */
 export function keyMatches(presented: string, expected: string): boolean {
-  return timingSafeEqual(digest(presented), digest(expected));
+  return timingSafeEqual(digest(presented), expectedDigestOf(expected));
 }
 
 /**
