@@ -2,12 +2,14 @@ import { createServer, type Server } from "node:http";
 import { resolve } from "node:path";
 import {
   addTelemetryCallbacks,
+  closeGracefully,
   createConsoleLogger,
   createGateway,
   createHandler,
   json,
   loadConfigFile,
   type ResolvedConfig,
+  type ShutdownPlan,
 } from "@llmux/core";
 import type { LlmuxServer, StartServerOptions } from "./types";
 
@@ -66,12 +68,8 @@ export async function startServer(
     port,
     config,
     server,
-    close: async () => {
-      await new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeIdleConnections();
-      });
-      await gateway.shutdown();
-    },
+    // stop accepting, let in-flight calls finish (streams past the grace period end in-band), flush
+    // telemetry by the plan's deadline (docs/operations.md)
+    close: (plan?: ShutdownPlan) => closeGracefully(server, gateway, plan),
   };
 }

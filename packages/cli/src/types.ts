@@ -17,8 +17,11 @@ export interface LlmuxServer {
   /** e.g. "http://127.0.0.1:4000" */
   readonly url: string;
   readonly port: number;
-  /** Stops accepting, finishes in-flight calls, flushes and shuts the gateway down. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, finishes in-flight calls, flushes and shuts the gateway down; with a plan,
+   * streams past `graceMs` end in-band and the flush stops at `deadline` (see closeGracefully).
+   */
+  close(plan?: import("@llmux/core").ShutdownPlan): Promise<void>;
 }
 
 export interface StartServerOptions {

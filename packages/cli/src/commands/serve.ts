@@ -83,7 +83,7 @@ export const serveCommand: Command = {
         for (const line of describeConfig(server.config)) io.stdout(`${line}\n`);
         io.stdout(`llmux listening on ${server.url} (OpenAI API at ${server.url}/v1)\n`);
       }
-      onShutdownSignals(() => server.close(), { log: (line) => io.stdout(`${line}\n`) });
+      onShutdownSignals((plan) => server.close(plan), { log: (line) => io.stdout(`${line}\n`), env });
       return -1; // keeps running
     } catch (error) {
       io.stderr(`${describeStartError(error, options)}\n`);
