@@ -190,7 +190,7 @@ describe("examples/bedrock-langfuse: Bedrock Claude with fallbacks, Langfuse and
       expect(exported).not.toContain(secret);
       expect(cli!.stdout() + cli!.stderr()).not.toContain(secret);
     }
-  });
+  }, 90_000);
 });
 
 describe("examples/sagemaker-mlflow: Bedrock and SageMaker MLflow with the ECS task role", () => {
@@ -269,7 +269,7 @@ describe("examples/sagemaker-mlflow: Bedrock and SageMaker MLflow with the ECS t
       "us.anthropic.claude-3-5-haiku-20241022-v1:0",
       "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
     ]);
-  });
+  }, 90_000);
 });
 
 describe("examples/claude-code: Claude Code on /v1/messages with a master key", () => {
@@ -345,5 +345,5 @@ describe("examples/claude-code: Claude Code on /v1/messages with a master key", 
     const body = (await anonymous.json()) as { type: string; error: { type: string } };
     expect(body.type).toBe("error");
     expect(body.error.type).toBe("authentication_error");
-  });
+  }, 90_000);
 });

@@ -208,7 +208,7 @@ describeHeavy("npm pack + install from the tarballs into a fresh project", () =>
         where,
       ).toEqual([]);
     }
-  });
+  }, 180_000);
 
   it("loads every installed package with import() and require(), with the same exports", async () => {
     const names = [...tarballs.keys()];
@@ -237,7 +237,7 @@ const result = {};
     expect(result["@llmux/core"]!.imported).toEqual(
       expect.arrayContaining(["createGateway", "createHandler"]),
     );
-  });
+  }, 180_000);
 
   it("gives TypeScript the types of every package, for ESM (import) and CommonJS (require) consumers", async () => {
     const names = [...tarballs.keys()];
@@ -286,7 +286,7 @@ export const wrong: core.LlmuxConfig = { model_list: "nope" };
     const checked = await run(process.execPath, [tsc, "-p", "tsconfig.json"], project);
     expect(checked.stdout + checked.stderr).toBe("");
     expect(checked.code).toBe(0);
-  });
+  }, 180_000);
 
   it("runs an Express app with @llmux/express that calls the installed mock provider", async () => {
     writeFileSync(
@@ -356,7 +356,7 @@ process.stdout.write(JSON.stringify(result));
       ["/v1/chat/completions", "Bearer sk-upstream"],
     ]);
     expect(result.metrics).toBe(true);
-  });
+  }, 180_000);
 
   it("runs the installed llmux command: --version, check, and serving a config that calls a mock model", async () => {
     const bin = join(project, "node_modules", ".bin", "llmux");
@@ -413,5 +413,5 @@ general_settings:
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
     }
-  });
+  }, 180_000);
 });
