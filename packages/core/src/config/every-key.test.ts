@@ -33,8 +33,11 @@ type Proof =
    */
   | { warnsUntilHonoured: unknown };
 
+/** A core source file (relative to core/src), or another package's ("packages/<name>/..."). */
 const source = (path: string) =>
-  readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", path), "utf8");
+  path.startsWith("packages/")
+    ? readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", path), "utf8")
+    : readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", path), "utf8");
 
 const PROOFS: Record<Section, Record<string, Proof>> = {
   root: {
@@ -159,6 +162,10 @@ const PROOFS: Record<Section, Record<string, Proof>> = {
     // read by the response cache when the gateway starts (it needs the resolved Redis and the environment)
     cache: { readBy: ["cache/cache-settings.ts"], sample: true },
     cache_params: { readBy: ["cache/cache-settings.ts"], sample: { type: "local", ttl: 60 } },
+    require_auth_for_metrics_endpoint: {
+      readBy: ["packages/prometheus/src/create-plugin.ts"],
+      sample: true,
+    },
   },
   general_settings: {
     master_key: { resolved: "sk-master" },

@@ -180,6 +180,12 @@ export const KNOWN_KEYS = {
     "redis_timeout_ms",
     "redis_sync_interval_ms",
   ],
-  litellm_settings: [...Object.keys(litellmSettingsSchema.shape), "cache", "cache_params"],
+  litellm_settings: [
+    ...Object.keys(litellmSettingsSchema.shape),
+    "cache",
+    "cache_params",
+    // read by @llmux/prometheus (its other settings are prometheus_*: PLUGIN_SETTING in load-config.ts)
+    "require_auth_for_metrics_endpoint",
+  ],
   general_settings: Object.keys(generalSettingsSchema.shape),
 } as const;
