@@ -4,7 +4,10 @@
  * MLflow's REST trace API for older 3.x servers (see rest-trace.ts). Off the request path: `export()`
  * only copies spans into a bounded buffer and returns; a single background loop resolves the
  * experiment (lazily, retried with backoff), sends, retries with backoff and counts what it drops.
+ * Deliveries and losses also go to its export health record (`exportHealth("mlflow", "spans")`):
+ * the first loss of an outage and the recovery are logged once each, Prometheus counts them.
  */
+import { type ExportHealth, exportHealth } from "@llmux/callbacks";
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { backoffDelay, interruptibleSleep, resolveRetry } from "./backoff";
@@ -92,6 +95,11 @@ class MlflowExporter implements MlflowSpanExporter {
   private sleeper: { wake: () => void } | undefined;
   private idleWaiters: Array<() => void> = [];
   private shutdownPromise: Promise<void> | undefined;
+  /**
+   * Delivery as the tracking server saw it (export() only buffers): the batch processor in front
+   * reports its own queue and shutdown losses here instead of counting buffered spans as delivered.
+   */
+  readonly exportHealth: ExportHealth;
   private readonly counters = {
     exportedSpans: 0,
     droppedSpans: 0,
@@ -105,6 +113,7 @@ class MlflowExporter implements MlflowSpanExporter {
     this.client = createHttpClient({ ...options, env });
     this.logger = options.logger ?? createStderrLogger();
     this.limited = new RateLimitedLogger(this.logger, options.errorLogIntervalMs ?? 30_000);
+    this.exportHealth = exportHealth("mlflow", "spans", { logger: this.logger });
     this.retry = resolveRetry(options.retry);
     this.configuredMode = options.mode ?? "auto";
     if (!["auto", "otlp", "rest"].includes(this.configuredMode)) {
@@ -140,6 +149,7 @@ class MlflowExporter implements MlflowSpanExporter {
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.closing) {
       this.counters.droppedSpans += spans.length;
+      this.exportHealth.droppedAtShutdown(spans.length, "they ended after the exporter shut down");
       resultCallback({ code: ExportResultCode.FAILED, error: new Error("mlflow exporter is shut down") });
       return;
     }
@@ -148,6 +158,7 @@ class MlflowExporter implements MlflowSpanExporter {
     const dropped = spans.length - accepted.length;
     if (dropped > 0) {
       this.counters.droppedSpans += dropped;
+      this.exportHealth.droppedQueueFull(dropped);
       this.limited.log("warn", "buffer-full", "mlflow exporter buffer is full: spans dropped", {
         dropped,
         maxBufferedSpans: this.maxBuffered,
@@ -182,6 +193,10 @@ class MlflowExporter implements MlflowSpanExporter {
       const left = this.bufferedSpans();
       if (left > 0) {
         this.counters.droppedSpans += left;
+        this.exportHealth.droppedAtShutdown(
+          left,
+          "the tracking server had not taken them when the exporter shut down",
+        );
         this.limited.log("warn", "shutdown-left", "mlflow exporter shut down with undelivered spans", {
           dropped: left,
         });
@@ -295,6 +310,7 @@ class MlflowExporter implements MlflowSpanExporter {
         this.buffer.splice(0, batch.length);
         this.queueTraceInfos(prepared, experimentId);
         this.counters.exportedSpans += batch.length;
+        this.exportHealth.succeeded(batch.length);
         this.batchFailures = 0;
         this.otlpSucceeded = true;
         if (this.mode === "auto") this.mode = "otlp";
@@ -319,6 +335,7 @@ class MlflowExporter implements MlflowSpanExporter {
       case "drop":
         this.buffer.splice(0, batch.length);
         this.counters.droppedSpans += batch.length;
+        this.exportHealth.failed(batch.length, new Error("the tracking server rejected the batch"));
         this.batchFailures = 0;
         return;
       case "retry":
@@ -335,6 +352,7 @@ class MlflowExporter implements MlflowSpanExporter {
   private dropBatch(count: number, reason: string): void {
     this.buffer.splice(0, count);
     this.counters.droppedSpans += count;
+    this.exportHealth.failed(count, new Error(reason));
     this.batchFailures = 0;
     this.limited.log("error", `drop:${reason}`, "mlflow exporter dropped spans", { dropped: count, reason });
   }
@@ -538,6 +556,7 @@ class MlflowExporter implements MlflowSpanExporter {
       await uploadTraceData(this.client, work.artifactLocation, work.data);
       this.takeRestWork(work);
       this.counters.exportedSpans += work.group.spans.length;
+      this.exportHealth.succeeded(work.group.spans.length);
       this.counters.exportedTraces++;
     } catch (error) {
       this.counters.failedRequests++;
@@ -550,6 +569,7 @@ class MlflowExporter implements MlflowSpanExporter {
     const drop = (reason: string) => {
       this.takeRestWork(work);
       this.counters.droppedSpans += work.group.spans.length;
+      this.exportHealth.failed(work.group.spans.length, error);
       this.limited.log(
         "error",
         `rest-drop:${mlflowError?.kind}:${mlflowError?.status}`,

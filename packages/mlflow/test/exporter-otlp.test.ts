@@ -1,3 +1,4 @@
+import { exportHealthStats, resetExportHealth } from "@llmux/callbacks";
 import { ExportResultCode } from "@opentelemetry/core";
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
@@ -171,6 +172,40 @@ describe("mlflowExporter over OTLP", () => {
     await exporter.forceFlush();
     expect(exporter.stats()).toMatchObject({ exportedSpans: 0, droppedSpans: 2 });
     expect(logger.text()).toContain("rejected spans");
+  });
+
+  it("a server that rejects, then accepts: the outage and the recovery are logged once each, the loss counted", async () => {
+    resetExportHealth();
+    let rejecting = true;
+    server = await startMockMlflow({
+      experiments: { llmux: "1" },
+      intercept: (request) =>
+        rejecting && request.path === "/v1/traces" ? { status: 400, body: "{}" } : undefined,
+    });
+    const logger = collectingLogger();
+    exporter = mlflowExporter({ trackingUri: server.url, env: {}, logger });
+    for (let index = 0; index < 2; index++) {
+      await exportNow(exporter, makeCallSpans());
+      await exporter.forceFlush();
+    }
+    const outage = () => logger.lines.filter((line) => line.message.startsWith("telemetry exporter"));
+    expect(outage()).toHaveLength(1);
+    expect(outage()[0]).toMatchObject({
+      level: "error",
+      message: expect.stringContaining('telemetry exporter "mlflow" is failing: spans are being dropped'),
+    });
+    rejecting = false;
+    await exportNow(exporter, makeCallSpans());
+    await exporter.forceFlush();
+    expect(outage()).toHaveLength(2);
+    expect(outage()[1]).toMatchObject({
+      level: "info",
+      message: 'telemetry exporter "mlflow" recovered: spans are delivered again',
+      fields: { failedExports: 2, dropped_spans: 4 },
+    });
+    expect(
+      exportHealthStats().find((stats) => stats.exporter === "mlflow" && stats.signal === "spans"),
+    ).toMatchObject({ exported: 2, exportErrors: 2, dropped: { export_failed: 4 }, failing: 0 });
   });
 
   it("with the server down: export returns at once, drops past the buffer are counted, shutdown resolves", async () => {

@@ -37,6 +37,7 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   /** Gives up the export in flight (counted as dropped at shutdown); set while one runs. */
   private abandonInFlight: ((reason: string) => number) | undefined;
   readonly health: ExportHealth;
+  private readonly exporterReportsDelivery: boolean;
 
   constructor(
     readonly exporter: SpanExporter,
@@ -44,7 +45,13 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     options: BatchOptions = {},
     logger?: Logger,
   ) {
-    this.health = exportHealth(name, "spans", logger ? { logger } : {});
+    // An exporter that buffers and reports delivery itself (the MLflow exporter) owns the record:
+    // its export() result only says "buffered", so the processor reports only its own losses.
+    const own = (exporter as { exportHealth?: ExportHealth }).exportHealth;
+    // duck-typed: the exporter may hold a record from another copy of @llmux/callbacks
+    const owned = typeof own?.succeeded === "function" && typeof own.droppedAtShutdown === "function";
+    this.exporterReportsDelivery = owned;
+    this.health = owned && own ? own : exportHealth(name, "spans", logger ? { logger } : {});
     const maxQueueSize = Math.max(1, options.maxQueueSize ?? DEFAULTS.maxQueueSize);
     this.options = {
       maxQueueSize,
@@ -178,10 +185,10 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
         this.abandonInFlight = undefined;
         if (ok) {
           this.exported += batch.length;
-          this.health.succeeded(batch.length);
+          if (!this.exporterReportsDelivery) this.health.succeeded(batch.length);
         } else {
           this.droppedExportFailed += batch.length;
-          this.health.failed(batch.length, error);
+          if (!this.exporterReportsDelivery) this.health.failed(batch.length, error);
         }
         resolve();
       };
