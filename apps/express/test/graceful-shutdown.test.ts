@@ -148,12 +148,11 @@ it("SIGTERM: the in-flight call completes, new connections are refused, an idle 
     `  jsonl_path: ${jsonl}`,
   ]);
   mock.scenario("slow", { latencyMs: 800 });
-  // A force timer (4 s) shorter than Node's keep-alive timeout (5 s): an idle socket left open by
-  // the server would hold the exit until the force timer fires (exit 1).
-  const app = await startApp(config, { LLMUX_SHUTDOWN_TIMEOUT_MS: "4000" });
+  const app = await startApp(config);
 
   // A client that keeps its connection: after this request the socket is idle, not closed.
   const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+  const order: string[] = [];
   let idleSocketClosed!: Promise<void>;
   await new Promise<void>((resolve, reject) => {
     const request = get(`${app.url}/health/liveliness`, { agent }, (response) => {
@@ -161,12 +160,20 @@ it("SIGTERM: the in-flight call completes, new connections are refused, an idle 
       response.on("end", () => resolve());
     });
     request.on("socket", (socket) => {
-      idleSocketClosed = new Promise((closed) => socket.once("close", () => closed()));
+      idleSocketClosed = new Promise((closed) =>
+        socket.once("close", () => {
+          order.push("idle keep-alive socket closed by the server");
+          closed();
+        }),
+      );
     });
     request.on("error", reject);
   });
 
-  const inFlight = chat(app.url, { model: "slow" });
+  const inFlight = chat(app.url, { model: "slow" }).then((response) => {
+    order.push("in-flight response");
+    return response;
+  });
   await mock.waitForRequests(1);
   app.child.kill("SIGTERM");
   await app.waitFor("SIGTERM: stopping");
@@ -181,7 +188,9 @@ it("SIGTERM: the in-flight call completes, new connections are refused, an idle 
   const response = await inFlight;
   expect(response.status).toBe(200);
   expect(((await response.json()) as { choices: unknown[] }).choices).toHaveLength(1);
-  await idleSocketClosed; // the server closed the idle keep-alive socket
+  await idleSocketClosed;
+  // the idle socket was closed at once, not when the in-flight call ended or a keep-alive timeout ran out
+  expect(order).toEqual(["idle keep-alive socket closed by the server", "in-flight response"]);
   expect(await app.exited).toBe(0);
   expect(app.output()).toMatch(/SIGTERM: stopped in \d+ ms, before the force timer: exit 0/);
   expect(app.output()).not.toContain("forcing exit");
@@ -189,14 +198,14 @@ it("SIGTERM: the in-flight call completes, new connections are refused, an idle 
   const lines = readFileSync(jsonl, "utf8").trim().split("\n");
   expect(lines).toHaveLength(1);
   expect(JSON.parse(lines[0]!).status).toBe("success");
-});
+}, 30_000);
 
 it("SIGTERM with an OTLP collector that never answers: the flush stops at its deadline, the dropped spans are logged with the reason, exit 0", async () => {
   const collector = await startHangingCollector();
   try {
     const app = await startApp(writeConfig(), {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-      LLMUX_SHUTDOWN_TIMEOUT_MS: "5000",
+      LLMUX_SHUTDOWN_TIMEOUT_MS: "7500",
     });
     mock.scenario("slow", { latencyMs: 0 });
     const response = await chat(app.url, { model: "slow" });
@@ -217,7 +226,7 @@ it("SIGTERM with an OTLP collector that never answers: the flush stops at its de
   } finally {
     collector.close();
   }
-});
+}, 30_000);
 
 it("a second SIGTERM while stopping forces the exit", async () => {
   const collector = await startHangingCollector();
@@ -240,7 +249,7 @@ it("a second SIGTERM while stopping forces the exit", async () => {
   } finally {
     collector.close();
   }
-});
+}, 30_000);
 
 it("a stream longer than the grace period ends with an in-band error event, not a cut; exit 0", async () => {
   // 40 chunks, 250 ms apart: about 10 s of stream against a 1 s grace period
@@ -275,4 +284,4 @@ it("a stream longer than the grace period ends with an in-band error event, not 
   expect(text).not.toContain("word39");
   expect(await app.exited).toBe(0);
   expect(app.output()).toMatch(/SIGTERM: stopped in \d+ ms, before the force timer: exit 0/);
-});
+}, 30_000);
