@@ -387,3 +387,40 @@ describe("callback engine routing", () => {
     expect(logger.entries[0]?.message).toBe('callback sink "odd": invalid queueSize, using the default');
   });
 });
+
+describe("shutdown with a deadline", () => {
+  it("resolves by the deadline with a sink that never settles, and logs what it did not deliver", async () => {
+    const logger = recordingLogger();
+    let calls = 0;
+    const hung: CallbackSink = {
+      name: "hung",
+      onSuccess: () => {
+        calls++;
+        return new Promise<void>(() => undefined); // never settles
+      },
+    };
+    const engine = createCallbackEngine({ sinks: [hung], logger, handlerTimeoutMs: 0 });
+    for (let index = 0; index < 4; index++) engine.success(makeCallEvent({ callId: `c-${index}` }));
+    await waitUntil(() => calls === 1);
+    // without the deadline this would wait forever (the handler never settles, no handler timeout)
+    await engine.shutdown({ deadline: Date.now() + 50 });
+    expect(engine.stats()[0]).toMatchObject({ delivered: 0, queued: 3 });
+    const line = logger.entries.find((entry) => entry.message.includes("not delivered at shutdown"));
+    expect(line).toMatchObject({
+      level: "error",
+      message:
+        'callback sink "hung": 3 queued event(s) not delivered at shutdown: the shutdown deadline came first (the sink did not finish)',
+      fields: { sink: "hung", queued: 3 },
+    });
+  });
+
+  it("a sink that finishes in time logs nothing", async () => {
+    const logger = recordingLogger();
+    const sink = recordingSink("quick");
+    const engine = createCallbackEngine({ sinks: [sink], logger });
+    engine.success(makeCallEvent());
+    await engine.shutdown({ deadline: Date.now() + 10_000 });
+    expect(sink.received).toHaveLength(1);
+    expect(logger.entries).toEqual([]);
+  });
+});
