@@ -243,11 +243,14 @@ export function createLitellmMetricsSink(metrics: LitellmMetrics, budgets?: Budg
     name: "prometheus-litellm",
     only: "all",
     onSuccess(event: CallEvent): void {
+      // count_tokens is no model call (LiteLLM's proxy does not count it either): no request, no tokens
+      if (event.callType === "count_tokens") return;
       end(event);
       failureResponses(event);
       if (budgets) applyBudgetMetadata(budgets, event);
     },
     onFailure(event: CallEvent): void {
+      if (event.callType === "count_tokens") return;
       end(event);
       if (budgets) applyBudgetMetadata(budgets, event);
       failedAttempts(event);

@@ -160,6 +160,13 @@ beforeAll(async () => {
   expect(await chat("broken")).toBeGreaterThanOrEqual(500);
   expect(await chat("primary")).toBe(200);
   expect(await chat("doomed")).toBeGreaterThanOrEqual(500);
+  // a count_tokens call (Claude Code sends many): an event of its own, but no LiteLLM request
+  const counted = await fetch(`${base}/v1/messages/count_tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hello" }] }),
+  });
+  expect(counted.status).toBe(200);
 
   const plugin = middleware.gateway
     .plugins()
@@ -282,8 +289,10 @@ describe("prometheus_metric_names: litellm, through the gateway", () => {
   });
 
   it("values match what happened: requests, failures, tokens, spend, fallbacks, cooldown, budgets", () => {
-    const ok = events.filter((event) => event.status === "success");
-    expect(events).toHaveLength(6);
+    expect(events.filter((event) => event.callType === "count_tokens")).toHaveLength(1);
+    const calls = events.filter((event) => event.callType !== "count_tokens");
+    const ok = calls.filter((event) => event.status === "success");
+    expect(calls).toHaveLength(6);
     expect(sum(samples, "litellm_proxy_total_requests_metric_total")).toBe(6);
     expect(sum(samples, "litellm_proxy_total_requests_metric_total", { status_code: "200" })).toBe(4);
     expect(
