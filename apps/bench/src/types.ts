@@ -16,6 +16,7 @@ export type TargetName =
   | "llmux-nest-all"
   /** llmux on Express with a virtual key of @llmux/control (servers/llmux-control-server.ts). */
   | "llmux-express-keys"
+  | "llmux-express-keys-pg"
   /** llmux-express-all with what-if experiments applied (see servers/experiments.ts). */
   | `llmux-express-all+${string}`
   /** llmux on Express with only some parts of "everything on" (ablation; see servers/llmux-options.ts). */

@@ -1,5 +1,6 @@
 /**
- * Child process: llmux on Express 5 with the control plane of @llmux/control (PGlite in memory): the
+ * Child process: llmux on Express 5 with the control plane of @llmux/control (PGlite in memory, or a fresh
+ * database on the PostgreSQL server at BENCH_CONTROL_POSTGRES_URL, dropped at the end): the
  * key the load generator sends (BENCH_MASTER_KEY) is a *virtual key* here — checked from the cache,
  * its budget and rpm limit applied, one spend log row written per call in batches — while the master key
  * is another one. Compare with `llmux-express-with:auth` (the same key as the master key) in one run:
@@ -9,12 +10,35 @@ import type { AddressInfo } from "node:net";
 import { abbreviateKey, createControlPlane, hashKey, openStore } from "@llmux/control";
 import { llmux } from "@llmux/express";
 import express from "express";
+import pg from "pg";
 import { serveChild } from "../server-protocol";
 import { BENCH_MASTER_KEY } from "./bench-keys";
 import { llmuxOptions, llmuxTelemetry } from "./llmux-options";
 
+/** A database of this run's own on the PostgreSQL server (the bench's "-pg" target), dropped at close. */
+async function createDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `llmux_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
 serveChild(async () => {
-  const store = await openStore({ dataDir: "memory://" });
+  const postgresUrl = process.env.BENCH_CONTROL_POSTGRES_URL;
+  const database = postgresUrl ? await createDatabase(postgresUrl) : undefined;
+  const store = await openStore(database ? { databaseUrl: database.url } : { dataDir: "memory://" });
   // The loader's key as a virtual key with a budget and a limit the run never reaches (both checked per call).
   await store.insert("key", {
     token: hashKey(BENCH_MASTER_KEY),
@@ -45,6 +69,7 @@ serveChild(async () => {
     details: {
       framework: "express",
       mode: "virtual-key",
+      store: database ? "postgresql" : "pglite",
       plugins: gateway.gateway.plugins().map((plugin) => plugin.name),
     },
     flush: () => gateway.gateway.flush(),
@@ -54,6 +79,7 @@ serveChild(async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.gateway.shutdown();
       await store.close();
+      await database?.drop();
     },
   };
 });
