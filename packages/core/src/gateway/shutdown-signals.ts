@@ -66,11 +66,11 @@ export function onShutdownSignals(
     const startedAt = Date.now();
     const plan = stopPlan(startedAt, options);
     const timeoutMs = plan.forceAt - startedAt;
-    const force = setTimeout(() => {
+    // ref'd on purpose: if stopping stalls on a promise that holds no handle, the timer still ends it
+    setTimeout(() => {
       log(`${signal}: not stopped within ${timeoutMs} ms: forcing exit 1`);
       process.exit(1);
     }, timeoutMs);
-    force.unref();
     // stop() closes the listener synchronously: once this line is out, new connections are refused
     let stopped: Promise<unknown>;
     try {
