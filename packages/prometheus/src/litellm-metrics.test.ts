@@ -91,7 +91,6 @@ async function chat(model: string, stream = false): Promise<number> {
       model,
       messages: [{ role: "user", content: "hello" }],
       user: "customer-7",
-      metadata: METADATA,
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     }),
   });
@@ -135,6 +134,9 @@ beforeAll(async () => {
   middleware = llmux({
     config,
     quietOpenWarning: true,
+    // The authenticated key's LiteLLM metadata comes from the gateway's side (the control plane or a host
+    // hook), never from the request body: a client's user_api_key_* are dropped.
+    resolveContext: () => ({ metadata: { ...METADATA } }),
     sinks: [
       {
         name: "recorder",

@@ -11,6 +11,9 @@ const CONTEXT_KEYS = new Set([
   "team_id",
 ]);
 
+/** Metadata keys a client may not set: they describe the authenticated key (LiteLLM's names). */
+const GATEWAY_METADATA_PREFIX = "user_api_key_";
+
 /**
  * Who and what a call belongs to: OpenAI's `user`, the `metadata` object, the x-llmux-session-id and
  * x-llmux-tags headers, and what the host's resolveContext/authorize hooks return (those win).
@@ -23,7 +26,11 @@ export function buildCallContext(
   const metadataInput =
     body.metadata && typeof body.metadata === "object" ? (body.metadata as Record<string, unknown>) : {};
   const metadata: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(metadataInput)) if (!CONTEXT_KEYS.has(key)) metadata[key] = value;
+  for (const [key, value] of Object.entries(metadataInput)) {
+    // user_api_key_* describe the authenticated key (alias, hash, spend, budgets: LiteLLM's metric labels
+    // and budget gauges); only the gateway's authentication (the control plane, a host hook) sets them.
+    if (!CONTEXT_KEYS.has(key) && !key.startsWith(GATEWAY_METADATA_PREFIX)) metadata[key] = value;
+  }
   const tags = new Set<string>();
   if (Array.isArray(metadataInput.tags))
     for (const tag of metadataInput.tags) if (typeof tag === "string") tags.add(tag);
