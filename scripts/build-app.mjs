@@ -15,6 +15,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { createBuildProgress } from "./build-progress.mjs";
 
 const APPS = {
   express: { name: "@llmux/app-express", label: "the Express reference app" },
@@ -36,100 +37,39 @@ if (!existsSync(turbo)) {
 }
 
 const started = Date.now();
-const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
-const say = (line) => process.stdout.write(`${line}\n`);
-
-/** Per task (e.g. "@llmux/core#build"): when it started, whether it came from the cache, its output. */
-const tasks = new Map();
-let total = 0;
-let finished = 0;
 let lastPrint = Date.now();
-const print = (line) => {
-  lastPrint = Date.now();
-  say(line);
-};
+const say = (line) => process.stdout.write(`${line}\n`);
+const progress = createBuildProgress({
+  appName: app.name,
+  appLabel: app.label,
+  print: (line) => {
+    lastPrint = Date.now();
+    say(line);
+  },
+});
 
 const child = spawn(
   turbo,
   ["run", "build", `--filter=${app.name}...`, "--json", "--log-order=stream", "--output-logs=full"],
   { cwd: root, env: { ...process.env, LLMUX_BUILD_DTS: "0" }, stdio: ["ignore", "pipe", "pipe"] },
 );
+createInterface({ input: child.stdout }).on("line", progress.line);
+createInterface({ input: child.stderr }).on("line", progress.stderr);
 
-const turboLines = [];
-const readLines = (stream, onLine) => createInterface({ input: stream }).on("line", onLine);
-
-readLines(child.stdout, (raw) => {
-  let event;
-  try {
-    event = JSON.parse(raw);
-  } catch {
-    turboLines.push(raw);
-    return;
-  }
-  const text = String(event.text ?? "");
-  if (event.source === "turbo") {
-    turboLines.push(text);
-    const scope = /Packages in scope: (.+)$/.exec(text);
-    if (scope) {
-      const packages = scope[1].split(", ");
-      total = packages.length;
-      const needed = packages.filter((name) => name !== app.name);
-      print(
-        `llmux: building ${app.label} and the ${needed.length} packages it needs (JavaScript only; ` +
-          "`npm run build` also makes the type declarations)",
-      );
-    }
-    return;
-  }
-  const name = String(event.source).replace(/#build$/, "");
-  let task = tasks.get(name);
-  if (!task) {
-    task = { started: Date.now(), cached: false, done: false, esm: false, cjs: false, output: [] };
-    tasks.set(name, task);
-  }
-  task.output.push(text);
-  if (/^cache hit/.test(text)) {
-    task.cached = true;
-    return;
-  }
-  if (/^cache (miss|bypass)/.test(text)) {
-    print(`  building ${name}`);
-    return;
-  }
-  if (/^ESM .*Build success/.test(text)) task.esm = true;
-  if (/^CJS .*Build success/.test(text)) task.cjs = true;
-  // A package is done when each format it builds has succeeded (apps build ESM only).
-  const formats = app.name === name ? task.esm : task.esm && task.cjs;
-  if (formats && !task.done) {
-    task.done = true;
-    finished++;
-    print(
-      task.cached
-        ? `  [${finished}/${total}] ${name}: up to date (turbo cache)`
-        : `  [${finished}/${total}] built ${name} in ${seconds(task.started)}`,
-    );
-  }
-});
-readLines(child.stderr, (line) => turboLines.push(line));
-
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 const heartbeat = setInterval(() => {
   if (Date.now() - lastPrint < HEARTBEAT_MS) return;
-  const running = [...tasks.entries()].filter(([, task]) => !task.done && !task.cached).map(([name]) => name);
-  print(`  ... ${seconds(started)}: still building ${running.join(", ") || "(turbo is scheduling)"}`);
+  lastPrint = Date.now();
+  say(`  ... ${elapsed()}: still building ${progress.running().join(", ") || "(turbo is scheduling)"}`);
 }, 1000);
 
 child.on("close", (code) => {
   clearInterval(heartbeat);
   if (code === 0) {
-    say(`llmux: built in ${seconds(started)}; starting ${app.label}`);
+    say(`llmux: built in ${elapsed()}; starting ${app.label}`);
     process.exit(0);
   }
-  say(`llmux: the build failed (turbo exited ${code}) after ${seconds(started)}:`);
-  for (const [name, task] of tasks) {
-    if (task.done) continue;
-    say(`--- ${name}`);
-    for (const line of task.output) say(line);
-  }
-  for (const line of turboLines) if (line.trim()) say(line);
+  say(`llmux: the build failed (turbo exited ${code}) after ${elapsed()}:`);
+  for (const line of progress.failureReport()) say(line);
   process.exit(code ?? 1);
 });
