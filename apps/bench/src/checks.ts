@@ -41,6 +41,20 @@ function ratio(top: number | null | undefined, bottom: number | null | undefined
   return top !== null && top !== undefined && bottom ? top / bottom : null;
 }
 
+/**
+ * The same CPU figure from each target's least-loaded slice (serverCpuMsPerCallMin): on a shared
+ * machine other processes inflate CPU per call (cache, frequency, SMT), never deflate it, so this
+ * reading is the steadier one. Shown in the note, never used for PASS/FAIL.
+ */
+function withLowestSlices(
+  result: CheckResult,
+  value: number | null,
+  format: (value: number) => string,
+): CheckResult {
+  if (value === null || !Number.isFinite(value) || result.note) return result;
+  return { ...result, note: `lowest slices: ${format(value)}` };
+}
+
 function rssAfter(targets: TargetResult[], name: TargetName): number | null {
   return targets.find((target) => target.name === name && target.status === "ran")?.rssAfterMb ?? null;
 }
@@ -72,26 +86,36 @@ export function evaluateChecks(
         ),
       );
       checks.push(
-        check(
-          `cpu-${pair.subject}-${workload}`,
-          `${workload}: ${pair.subject} CPU ms/call ÷ ${pair.floor} CPU ms/call`,
-          ratio(subject?.serverCpuMsPerCall, floor?.serverCpuMsPerCall),
-          `≤ ${pair.maxCpu.toFixed(2)}`,
-          (value) => value <= pair.maxCpu,
-          missing,
+        withLowestSlices(
+          check(
+            `cpu-${pair.subject}-${workload}`,
+            `${workload}: ${pair.subject} CPU ms/call ÷ ${pair.floor} CPU ms/call`,
+            ratio(subject?.serverCpuMsPerCall, floor?.serverCpuMsPerCall),
+            `≤ ${pair.maxCpu.toFixed(2)}`,
+            (value) => value <= pair.maxCpu,
+            missing,
+          ),
+          ratio(subject?.serverCpuMsPerCallMin, floor?.serverCpuMsPerCallMin),
+          (value) => value.toFixed(2),
         ),
       );
     }
-    const all = figure(targets, SUBJECT, workload)?.serverCpuMsPerCall;
-    const off = figure(targets, "llmux-express-off", workload)?.serverCpuMsPerCall;
+    const allFigure = figure(targets, SUBJECT, workload);
+    const offFigure = figure(targets, "llmux-express-off", workload);
+    const difference = (top: number | null | undefined, bottom: number | null | undefined) =>
+      top !== null && top !== undefined && bottom !== null && bottom !== undefined ? top - bottom : null;
     checks.push(
-      check(
-        `telemetry-cpu-${workload}`,
-        `${workload}: telemetry CPU ms/call (llmux-express-all − llmux-express-off)`,
-        all !== null && all !== undefined && off !== null && off !== undefined ? all - off : null,
-        "≤ 0.08 ms",
-        (value) => value <= 0.08,
-        missing,
+      withLowestSlices(
+        check(
+          `telemetry-cpu-${workload}`,
+          `${workload}: telemetry CPU ms/call (llmux-express-all − llmux-express-off)`,
+          difference(allFigure?.serverCpuMsPerCall, offFigure?.serverCpuMsPerCall),
+          "≤ 0.08 ms",
+          (value) => value <= 0.08,
+          missing,
+        ),
+        difference(allFigure?.serverCpuMsPerCallMin, offFigure?.serverCpuMsPerCallMin),
+        (value) => `${value.toFixed(3)} ms`,
       ),
     );
   }
@@ -153,13 +177,17 @@ export function evaluateChecks(
       ),
     );
     checks.push(
-      check(
-        `peer-cpu-${workload}`,
-        `${workload}: llmux-node-all CPU ms/call ÷ portkey CPU ms/call`,
-        ratio(subject?.serverCpuMsPerCall, peer?.serverCpuMsPerCall),
-        "≤ 0.33",
-        (value) => value <= 1 / 3,
-        missing,
+      withLowestSlices(
+        check(
+          `peer-cpu-${workload}`,
+          `${workload}: llmux-node-all CPU ms/call ÷ portkey CPU ms/call`,
+          ratio(subject?.serverCpuMsPerCall, peer?.serverCpuMsPerCall),
+          "≤ 0.33",
+          (value) => value <= 1 / 3,
+          missing,
+        ),
+        ratio(subject?.serverCpuMsPerCallMin, peer?.serverCpuMsPerCallMin),
+        (value) => value.toFixed(2),
       ),
     );
   }
