@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Clock, RedisSettings } from "@llmux/core";
 import { Redis, type RedisOptions } from "ioredis";
+import { GuardedConnector } from "./guarded-connector";
 import { RedisCacheStore } from "./redis-cache-store";
 import { RedisSharedState } from "./redis-shared-state";
 import { SCRIPTS } from "./scripts";
@@ -34,6 +35,8 @@ export function clientOptions(settings: RedisSettings): RedisOptions {
     connectTimeout: 2_000,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(times * 100, 2_000),
+    // a socket that errors twice must never raise an uncaught exception in the host's process
+    Connector: GuardedConnector,
   };
   if (settings.host) options.host = settings.host;
   if (settings.port) options.port = settings.port;

@@ -5,5 +5,6 @@
  * build the stores from their own ioredis client.
  */
 export { type ConnectOptions, clientOptions, connectRedis, type RedisConnection } from "./connect";
+export { GuardedConnector } from "./guarded-connector";
 export { RedisCacheStore } from "./redis-cache-store";
 export { RedisSharedState, type RedisSharedStateOptions } from "./redis-shared-state";
