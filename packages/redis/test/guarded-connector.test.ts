@@ -4,7 +4,7 @@
  * with `once`, so the second error of one socket is unhandled; ours keeps a listener for the socket's life.
  * Against the machine's Redis (127.0.0.1:6379).
  */
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { clientOptions } from "../src/connect";
 import { GuardedConnector } from "../src/guarded-connector";
@@ -14,7 +14,7 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.disconnect();
 });
 
-async function readyClient(options: ConstructorParameters<typeof Redis>[0]): Promise<Redis> {
+async function readyClient(options: RedisOptions): Promise<Redis> {
   const client = new Redis({ host: "127.0.0.1", port: 6379, maxRetriesPerRequest: 0, ...options });
   client.on("error", () => undefined);
   clients.push(client);
