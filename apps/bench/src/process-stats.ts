@@ -22,7 +22,23 @@ function clockTicks(): number {
 
 /** CPU milliseconds (user + system) the process has used since it started. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU milliseconds of the process's main thread only (the JavaScript thread: its task id is the
+ * process id), without V8's GC helper threads and libuv's pool. NaN when it cannot be read.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  try {
+    return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function statCpuMs(path: string): number {
+  const stat = readFileSync(path, "utf8");
   // the command name (field 2) may hold spaces: fields are counted after its closing parenthesis
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const utime = Number(fields[11]);

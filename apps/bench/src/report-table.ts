@@ -45,6 +45,7 @@ export function renderResults(results: BenchResults): string {
     "1st chunk p50",
     "+1st chunk",
     "CPU ms/call",
+    "main thread",
     "others",
   ];
   const rows: string[][] = [];
@@ -63,6 +64,7 @@ export function renderResults(results: BenchResults): string {
         cell(workload.firstChunkP50Ms, 3),
         target.name === "direct" ? "" : signed(workload.addedFirstChunkP50Ms, 3),
         cell(workload.serverCpuMsPerCall, 3),
+        cell(workload.serverMainThreadCpuMsPerCall, 3),
         cell(workload.foreignCpuCores, 2),
       ]);
     }

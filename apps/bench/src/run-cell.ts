@@ -9,7 +9,7 @@ import type { ChildServerHandle } from "./child-server";
 import { closedLoop } from "./load/closed-loop";
 import { LatencyRecorder } from "./load/latency-recorder";
 import { openLoop } from "./load/open-loop";
-import { cpuMs, MachineMonitor, machine } from "./process-stats";
+import { cpuMs, MachineMonitor, machine, mainThreadCpuMs } from "./process-stats";
 import type { WorkloadDefinition, WorkloadResult } from "./types";
 
 export interface CellTarget {
@@ -22,6 +22,8 @@ export class Cell {
   private readonly recorder = new LatencyRecorder();
   private seconds = 0;
   private serverCpuMs = 0;
+  /** Of which the main (JavaScript) thread's. */
+  private serverMainThreadCpuMs = 0;
   private upstreamCpuMs = 0;
   private foreignCoreSeconds = 0;
   private readonly sliceCpuMsPerCall: number[] = [];
@@ -50,6 +52,7 @@ export class Cell {
     }
     await target.server?.request("flush");
     const serverBefore = target.server ? cpuMs(target.server.pid) : 0;
+    const serverMainBefore = target.server ? mainThreadCpuMs(target.server.pid) : 0;
     const upstreamBefore = cpuMs(this.upstream.pid);
     const machineBefore = machine.snapshot();
     const callsBefore = this.recorder.calls;
@@ -80,6 +83,7 @@ export class Cell {
     if (target.server) {
       const sliceCpu = cpuMs(target.server.pid) - serverBefore;
       this.serverCpuMs += sliceCpu;
+      this.serverMainThreadCpuMs += mainThreadCpuMs(target.server.pid) - serverMainBefore;
       const sliceCalls = this.recorder.calls - callsBefore;
       if (sliceCalls > 0) this.sliceCpuMsPerCall.push(sliceCpu / sliceCalls);
     }
@@ -111,6 +115,10 @@ export class Cell {
       addedFirstChunkP50Ms: null,
       serverCpuMsPerCall: target.server && calls > 0 ? this.serverCpuMs / calls : null,
       serverCpuMsPerCallMin: this.sliceCpuMsPerCall.length > 0 ? Math.min(...this.sliceCpuMsPerCall) : null,
+      serverMainThreadCpuMsPerCall:
+        target.server && calls > 0 && Number.isFinite(this.serverMainThreadCpuMs)
+          ? this.serverMainThreadCpuMs / calls
+          : null,
       upstreamCpuMsPerCall: calls > 0 ? this.upstreamCpuMs / calls : Number.NaN,
       foreignCpuCores: this.seconds > 0 ? this.foreignCoreSeconds / this.seconds : 0,
     };

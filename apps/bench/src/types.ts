@@ -78,6 +78,11 @@ export interface WorkloadResult {
   serverCpuMsPerCall: number | null;
   /** The lowest CPU ms/call of the slices: the least disturbed estimate on a shared machine. */
   serverCpuMsPerCallMin: number | null;
+  /**
+   * Of serverCpuMsPerCall, the main (JavaScript) thread's: the rest ran on V8's GC helper threads
+   * and libuv's pool (file writes). Null when /proc/<pid>/task is not readable.
+   */
+  serverMainThreadCpuMsPerCall: number | null;
   upstreamCpuMsPerCall: number;
   /** Cores used on average by processes other than the bench's own during the measurement (noise). */
   foreignCpuCores: number;
