@@ -25,6 +25,8 @@ interface Subject {
   record: RecordOf<EntityKind>;
 }
 
+type Related = [UserRecord | undefined, TeamRecord | undefined];
+
 interface Reservation {
   subjects: Subject[];
   key: KeyRecord | undefined;
@@ -63,15 +65,33 @@ export class Enforcer {
     this.now = options.now ?? Date.now;
   }
 
-  async authenticate(token: string, request: IncomingMessage): Promise<PluginAccess | undefined> {
+  /**
+   * Synchronous when the key (and its user and team) are cached: no promise, no await on the
+   * per-call path; a promise only when something must be loaded from the database.
+   */
+  authenticate(
+    token: string,
+    request: IncomingMessage,
+  ): PluginAccess | undefined | Promise<PluginAccess | undefined> {
     if (!token.startsWith("sk-")) return undefined;
-    const hash = hashKey(token);
-    let key: KeyRecord | undefined;
-    try {
-      key = await this.options.cache.get("key", hash);
-    } catch {
-      throw databaseUnavailable("The control plane database is unavailable and this key is not cached yet");
+    const found = this.options.cache.lookup("key", hashKey(token));
+    if (found instanceof Promise) {
+      return found.then(
+        (key) => this.admit(key, request),
+        () => {
+          throw databaseUnavailable(
+            "The control plane database is unavailable and this key is not cached yet",
+          );
+        },
+      );
     }
+    return this.admit(found, request);
+  }
+
+  private admit(
+    key: KeyRecord | undefined,
+    request: IncomingMessage,
+  ): PluginAccess | undefined | Promise<PluginAccess | undefined> {
     if (!key) return undefined;
     if (key.blocked)
       throw authError("Authentication Error - Key is blocked. Update via `/key/unblock` if you're admin.");
@@ -80,12 +100,18 @@ export class Enforcer {
         `Authentication Error - Expired Key. Key Expiry time ${key.expires} and current time ${new Date(this.now()).toISOString()}`,
       );
     }
-    const [user, team] = await this.related(key.user_id, key.team_id);
+    const related = this.related(key.user_id, key.team_id);
+    if (related instanceof Promise) return related.then((found) => this.access(key, found, request));
+    return this.access(key, related, request);
+  }
+
+  private access(key: KeyRecord, [user, team]: Related, request: IncomingMessage): PluginAccess {
     if (team?.blocked) throw authError(`Authentication Error - Team=${team.team_id} is blocked.`);
     this.keysByRequest.set(request, key);
-    const access: PluginAccess = { context: { metadata: keyMetadata(key) } };
-    if (key.user_id) access.context!.user = key.user_id;
-    if (key.team_id) access.context!.team = key.team_id;
+    const context: NonNullable<PluginAccess["context"]> = { metadata: keyMetadata(key) };
+    if (key.user_id) context.user = key.user_id;
+    if (key.team_id) context.team = key.team_id;
+    const access: PluginAccess = { context };
     const allowed = allowedModels(key.models, team?.models);
     if (allowed) access.allowedModels = allowed;
     if (user?.user_role === "proxy_admin") access.admin = true;
@@ -97,15 +123,29 @@ export class Enforcer {
     return this.keysByRequest.get(request);
   }
 
-  async beforeCall(context: BeforeCallContext): Promise<void> {
+  /**
+   * Synchronous (no promise) when the identities are cached, the shared state is this process's and
+   * no subject has an rpm/tpm/parallel limit; otherwise a promise for the steps that need one.
+   */
+  beforeCall(context: BeforeCallContext): void | Promise<void> {
     const request = context.request as IncomingMessage | undefined;
     const key = request && typeof request === "object" ? this.keysByRequest.get(request) : undefined;
     const metadata = context.context.metadata;
-    for (const name of Object.keys(metadata)) if (name.startsWith("user_api_key_")) delete metadata[name];
+    for (const name in metadata) if (name.startsWith("user_api_key_")) delete metadata[name];
     if (key) Object.assign(metadata, keyMetadata(key));
     const userId = key ? key.user_id : context.context.user;
     const teamId = key ? key.team_id : context.context.team;
-    const [user, team] = await this.related(userId ?? null, teamId ?? null);
+    const related = this.related(userId ?? null, teamId ?? null);
+    if (related instanceof Promise) return related.then((found) => this.check(context, key, found));
+    return this.check(context, key, related);
+  }
+
+  private check(
+    context: BeforeCallContext,
+    key: KeyRecord | undefined,
+    [user, team]: Related,
+  ): void | Promise<void> {
+    const metadata = context.context.metadata;
     const model = context.modelGroup;
     if (key && team && !modelAllowed(team.models, model)) {
       throw modelAccessDenied(
@@ -147,19 +187,38 @@ export class Enforcer {
     if (user) subjects.push({ kind: "user", id: user.user_id, record: user });
     if (team) subjects.push({ kind: "team", id: team.team_id, record: team });
     // Spend of other instances (Redis): one round trip, bounded by the shared state's deadline.
-    const shared = await this.sharedSpend(subjects);
-    // Check and hold in one synchronous step: concurrent calls see each other's holds.
-    for (const [index, subject] of subjects.entries()) this.checkBudget(subject, shared[index] ?? 0);
-    const reserved = Math.max(0, ...subjects.map((subject) => this.averageCost.get(slot(subject)) ?? 0));
+    const state = this.options.state;
+    if (state.kind !== "memory" && state.getMany && subjects.some((subject) => hasBudget(subject.record)))
+      return this.sharedSpend(subjects).then((shared) => this.hold(context.callId, key, subjects, shared));
+    return this.hold(context.callId, key, subjects, []);
+  }
+
+  /** Checks the budgets and holds the call's cost in one synchronous step, then takes the limits. */
+  private hold(
+    callId: string,
+    key: KeyRecord | undefined,
+    subjects: Subject[],
+    shared: number[],
+  ): void | Promise<void> {
+    // Concurrent calls see each other's holds.
+    for (let index = 0; index < subjects.length; index++)
+      this.checkBudget(subjects[index]!, shared[index] ?? 0);
+    let reserved = 0;
+    for (const subject of subjects) reserved = Math.max(reserved, this.averageCost.get(slot(subject)) ?? 0);
     for (const subject of subjects) addTo(this.held, slot(subject), reserved);
-    let parallel: string[];
-    try {
-      parallel = await this.takeLimits(subjects);
-    } catch (error) {
-      for (const subject of subjects) addTo(this.held, slot(subject), -reserved);
-      throw error;
+    if (!subjects.some(hasLimit)) {
+      this.reservations.set(callId, { subjects, key, reserved, parallel: [], startedAt: this.now() });
+      return;
     }
-    this.reservations.set(context.callId, { subjects, key, reserved, parallel, startedAt: this.now() });
+    return this.takeLimits(subjects).then(
+      (parallel) => {
+        this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
+      },
+      (error: unknown) => {
+        for (const subject of subjects) addTo(this.held, slot(subject), -reserved);
+        throw error;
+      },
+    );
   }
 
   afterCall(context: AfterCallContext): void {
@@ -316,25 +375,22 @@ export class Enforcer {
     }
   }
 
-  private async related(
-    userId: string | null,
-    teamId: string | null,
-  ): Promise<[UserRecord | undefined, TeamRecord | undefined]> {
-    try {
-      return await Promise.all([
-        userId ? this.options.cache.get("user", userId) : undefined,
-        teamId ? this.options.cache.get("team", teamId) : undefined,
-      ]);
-    } catch {
+  /** The user and team records: at once when cached, a promise when one must be loaded. */
+  private related(userId: string | null, teamId: string | null): Related | Promise<Related> {
+    const cache = this.options.cache;
+    const user = userId ? cache.lookup("user", userId) : undefined;
+    const team = teamId ? cache.lookup("team", teamId) : undefined;
+    if (!(user instanceof Promise) && !(team instanceof Promise)) return [user, team];
+    return Promise.all([user, team]).catch((): Related => {
       // Not cached and the database is away: the call goes on without the user's/team's limits.
       this.options.logger.warn(
         "control plane: user/team not cached and the database is unavailable; their limits are not applied to this call",
       );
       return [
-        userId ? this.options.cache.peek("user", userId) : undefined,
-        teamId ? this.options.cache.peek("team", teamId) : undefined,
+        userId ? cache.peek("user", userId) : undefined,
+        teamId ? cache.peek("team", teamId) : undefined,
       ];
-    }
+    });
   }
 }
 
@@ -363,6 +419,15 @@ function allowedModels(
   // team's own list is checked again on each call in beforeCall).
   if (key && team) return key.filter((model) => model.includes("*") || modelAllowed(team, model));
   return key ? [...key] : team ? [...team] : undefined;
+}
+
+function hasLimit(subject: Subject): boolean {
+  const record = subject.record;
+  return (
+    (record.tpm_limit !== null && record.tpm_limit !== undefined) ||
+    (record.rpm_limit !== null && record.rpm_limit !== undefined) ||
+    (record.max_parallel_requests !== null && record.max_parallel_requests !== undefined)
+  );
 }
 
 function hasBudget(record: RecordOf<EntityKind>): boolean {

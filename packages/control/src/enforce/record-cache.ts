@@ -41,6 +41,18 @@ export class RecordCache {
 
   /** The record, from memory when cached (never waits for the database then). */
   async get<K extends EntityKind>(kind: K, id: string): Promise<RecordOf<K> | undefined> {
+    return this.lookup(kind, id);
+  }
+
+  /**
+   * `get` without a promise on a hit: the cached record itself (a stale one starts its background
+   * refresh), or a promise of the load on a miss. What the per-call checks use, so a cached identity
+   * costs no promise and no await.
+   */
+  lookup<K extends EntityKind>(
+    kind: K,
+    id: string,
+  ): RecordOf<K> | undefined | Promise<RecordOf<K> | undefined> {
     const entry = this.entries[kind].get(id) as Entry<K> | undefined;
     if (entry) {
       if (this.now() - entry.loadedAt > this.options.ttlMs && !entry.refreshing)

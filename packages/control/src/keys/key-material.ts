@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 
 /** A new virtual key: `sk-` and 32 random bytes in base64url (256 bits). Shown once, never stored. */
 export function generateKey(): string {
@@ -10,7 +10,7 @@ export function generateKey(): string {
  * same length and the lookup is by equality on the digest, so no comparison leaks the key's bytes.
  */
 export function hashKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return hash("sha256", key, "hex");
 }
 
 /** "sk-...wxyz": recognisable in lists, useless as a credential. */
