@@ -224,6 +224,12 @@ export interface RequestHooks {
   ): void | Record<string, unknown> | Promise<void | Record<string, unknown>>;
   /** Sees the finished call; cannot change the response already sent. */
   afterCall?(context: AfterCallContext): void | Promise<void>;
+  /**
+   * false: `afterCall` reads only the call's outcome (status, usage, cost, ids, timings), never the
+   * prompt or the response (`event.messages` / `event.response`), so the gateway need not assemble
+   * streamed content for it. Default: true.
+   */
+  readonly afterCallReadsContent?: boolean;
 }
 
 /**

@@ -130,6 +130,8 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
     hooks: {
       beforeCall: (context) => enforcer.beforeCall(context),
       afterCall: (context) => enforcer.afterCall(context),
+      // The spend row reads the outcome (usage, cost, ids), never the prompt or response.
+      afterCallReadsContent: false,
     },
     stats() {
       const stats = writer.stats();

@@ -205,6 +205,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const afterCallHooks = hooks
     .map((hook) => hook.afterCall)
     .filter((hook): hook is NonNullable<RequestHooks["afterCall"]> => !!hook);
+  /** After-call hooks that read content (not those that declare `afterCallReadsContent: false`). */
+  let contentHooks = hooks.filter((hook) => hook.afterCall && hook.afterCallReadsContent !== false).length;
 
   const addPlugin = (plugin: LlmuxPlugin) => {
     plugins.push(plugin);
@@ -216,6 +218,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (plugin.hooks) {
       hooks.push(plugin.hooks);
       if (plugin.hooks.afterCall) afterCallHooks.push(plugin.hooks.afterCall);
+      if (plugin.hooks.afterCall && plugin.hooks.afterCallReadsContent !== false) contentHooks++;
     }
     plugin.observeEngine?.(engine);
     plugin.observeSharedState?.(sharedStateStats);
@@ -649,6 +652,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     storedResponses,
     ...createResponsesCalls({ ...callDeps, store: storedResponses }),
     listening: () => sinkCount > 0 || tracers.length > 0 || afterCallHooks.length > 0,
+    wantsContent: () => sinkCount > 0 || tracers.length > 0 || contentHooks > 0,
     runAfterCall(run, event) {
       for (const hook of afterCallHooks) {
         Promise.resolve()
@@ -777,7 +781,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             return readFirstItem(iterator, attempt, attempt.deployment.timeoutMs ?? config.router.timeoutMs);
           },
         );
-        const assembler = new StreamAssembler(run.redacted || !gateway.listening());
+        const assembler = new StreamAssembler(run.redacted || !gateway.wantsContent());
         const produced = new ProducedText();
         const headers = baseHeaders(
           run,
@@ -991,7 +995,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   ): StreamOutcome | undefined {
     const hit = hitHeaders(run, entry);
     if (!hit) return undefined;
-    const assembler = new StreamAssembler(run.redacted || !gateway.listening());
+    const assembler = new StreamAssembler(run.redacted || !gateway.wantsContent());
     const shown: StreamItem[] = [];
     for (const item of entry.items ?? []) {
       assembler.add(item.chunk);

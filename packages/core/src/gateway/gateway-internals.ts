@@ -15,6 +15,8 @@ export interface GatewayInternals {
   readonly afterCallHooks: readonly NonNullable<RequestHooks["afterCall"]>[];
   /** true when any sink, tracer or after-call hook wants events. */
   listening(): boolean;
+  /** true when a sink, tracer or after-call hook reads the prompt and response content. */
+  wantsContent(): boolean;
   runAfterCall(run: CallRun, event: CallEvent): void;
   /** Removes configured secrets from a text. */
   scrub(text: string): string;

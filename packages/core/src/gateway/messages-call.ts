@@ -271,7 +271,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         );
         const { attempt } = routed;
         const headers = deps.baseHeaders(run, attempt.deployment, run.attempts.length + 1, attempt.startTime);
-        const assembler = new MessageAssembler(run.redacted || !gateway.listening());
+        const assembler = new MessageAssembler(run.redacted || !gateway.wantsContent());
         let produced = "";
         // a miss that may be stored keeps the events (as sent, final usage included) to the end
         const kept: CacheEntry["events"] = plan?.write ? [] : undefined;
@@ -298,7 +298,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
               outputTokens: countTextTokens(produced, attempt.deployment.model),
             }),
           describe: (result) => {
-            describeAssembled(result, assembler, run, gateway.listening());
+            describeAssembled(result, assembler, run, gateway.wantsContent());
             if (!plan) return;
             result.cache = { hit: false };
             if (kept) {
@@ -366,7 +366,7 @@ function replayMessages(
   const hit = deps.cache.hitHeaders(run, entry);
   if (!hit) return undefined;
   const gateway = deps.gateway();
-  const assembler = new MessageAssembler(run.redacted || !gateway.listening());
+  const assembler = new MessageAssembler(run.redacted || !gateway.wantsContent());
   const shown: MessagesStreamItem[] = [];
   for (const item of entry.events ?? []) {
     const event = item.event as AnthropicStreamEvent;
@@ -383,7 +383,7 @@ function replayMessages(
     failure: deps.failure,
     settle: () =>
       deps.cache.settleHit(run, entry, (result) =>
-        describeAssembled(result, assembler, run, gateway.listening()),
+        describeAssembled(result, assembler, run, gateway.wantsContent()),
       ),
   });
   return {
