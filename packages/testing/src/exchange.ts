@@ -148,15 +148,22 @@ export class Exchange {
     this.response.end(body);
   }
 
-  /** Destroys the connection after flushing what was written. */
+  /**
+   * Destroys the connection after flushing what was written. The end waits one turn of the event loop:
+   * Node 24 corks a response's writes until the next tick, so ending the socket at once sent the FIN
+   * before the headers and chunks written just before (the client read 0 bytes).
+   */
   cut(): void {
     this.cutByServer = true;
     const socket = this.response.socket;
     if (socket === null || socket.destroyed) return;
-    socket.end();
-    socket.once("finish", () => socket.destroy());
-    // A peer that never reads must not keep the socket alive.
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setImmediate(() => {
+      if (socket.destroyed) return;
+      socket.end();
+      socket.once("finish", () => socket.destroy());
+      // A peer that never reads must not keep the socket alive.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    });
   }
 
   /**
