@@ -82,6 +82,40 @@ const SPEND_COLUMNS = [
   "metadata",
 ] as const;
 
+/** Each spend column's SQL type, for json_to_recordset. */
+const SPEND_TYPES: Record<(typeof SPEND_COLUMNS)[number], string> = {
+  request_id: "text",
+  call_type: "text",
+  api_key: "text",
+  key_alias: "text",
+  user_id: "text",
+  team_id: "text",
+  end_user: "text",
+  model: "text",
+  model_group: "text",
+  model_id: "text",
+  custom_llm_provider: "text",
+  prompt_tokens: "integer",
+  completion_tokens: "integer",
+  total_tokens: "integer",
+  cache_read_input_tokens: "integer",
+  cache_creation_input_tokens: "integer",
+  spend: "double precision",
+  status: "text",
+  duration_ms: "integer",
+  start_time: "timestamptz",
+  end_time: "timestamptz",
+  session_id: "text",
+  request_tags: "jsonb",
+  metadata: "jsonb",
+};
+
+/** One statement per batch: the rows arrive as one JSON array (one parameter). */
+const INSERT_SPEND = `INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.join(", ")})
+  SELECT ${SPEND_COLUMNS.join(", ")} FROM json_to_recordset($1::json)
+    AS batch(${SPEND_COLUMNS.map((column) => `${column} ${SPEND_TYPES[column]}`).join(", ")})
+  ON CONFLICT (request_id) DO NOTHING RETURNING api_key, user_id, team_id, spend`;
+
 /** The control store on SQL that PGlite and PostgreSQL both run. */
 export class SqlControlStore implements ControlStore {
   readonly kind: string;
@@ -185,13 +219,9 @@ export class SqlControlStore implements ControlStore {
     if (batch.rows.length === 0) return;
     await this.client.transaction(async (transaction) => {
       await resetBudgets(transaction);
-      const params: unknown[] = [];
-      const tuples: string[] = [];
-      for (const row of batch.rows) {
-        const values = spendValues(row);
-        tuples.push(`(${values.map((_, index) => `$${params.length + index + 1}`).join(", ")})`);
-        params.push(...values);
-      }
+      // The whole batch is one JSON text in one parameter (json_to_recordset): one native
+      // JSON.stringify instead of binding 24 parameters per row, and one short statement for the
+      // database to parse (with PGlite that work runs in the gateway's own thread).
       // Only the rows actually inserted add spend: a batch retried after an unknown outcome (the
       // connection dropped during COMMIT) never counts a call twice.
       const inserted = await transaction.query<{
@@ -199,11 +229,7 @@ export class SqlControlStore implements ControlStore {
         user_id: string | null;
         team_id: string | null;
         spend: number;
-      }>(
-        `INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}
-         ON CONFLICT (request_id) DO NOTHING RETURNING api_key, user_id, team_id, spend`,
-        params,
-      );
+      }>(INSERT_SPEND, [JSON.stringify(batch.rows.map(spendRecord))]);
       const sums: Record<EntityKind, Map<string, number>> = {
         key: new Map(),
         user: new Map(),
@@ -360,33 +386,34 @@ function decode<T = Record<string, unknown>>(row: Record<string, unknown>): T {
   return result as T;
 }
 
-function spendValues(row: SpendLogRow): unknown[] {
-  return [
-    row.request_id,
-    row.call_type,
-    row.api_key,
-    row.key_alias,
-    row.user,
-    row.team_id,
-    row.end_user,
-    row.model,
-    row.model_group,
-    row.model_id,
-    row.custom_llm_provider,
-    row.prompt_tokens,
-    row.completion_tokens,
-    row.total_tokens,
-    row.cache_read_input_tokens,
-    row.cache_creation_input_tokens,
-    row.spend,
-    row.status,
-    row.duration_ms,
-    row.startTime,
-    row.endTime,
-    row.session_id,
-    JSON.stringify(row.request_tags),
-    JSON.stringify(row.metadata),
-  ];
+/** A spend row under its column names (json_to_recordset matches keys to the column list). */
+function spendRecord(row: SpendLogRow): Record<(typeof SPEND_COLUMNS)[number], unknown> {
+  return {
+    request_id: row.request_id,
+    call_type: row.call_type,
+    api_key: row.api_key,
+    key_alias: row.key_alias,
+    user_id: row.user,
+    team_id: row.team_id,
+    end_user: row.end_user,
+    model: row.model,
+    model_group: row.model_group,
+    model_id: row.model_id,
+    custom_llm_provider: row.custom_llm_provider,
+    prompt_tokens: row.prompt_tokens,
+    completion_tokens: row.completion_tokens,
+    total_tokens: row.total_tokens,
+    cache_read_input_tokens: row.cache_read_input_tokens,
+    cache_creation_input_tokens: row.cache_creation_input_tokens,
+    spend: row.spend,
+    status: row.status,
+    duration_ms: row.duration_ms,
+    start_time: row.startTime,
+    end_time: row.endTime,
+    session_id: row.session_id,
+    request_tags: row.request_tags,
+    metadata: row.metadata,
+  };
 }
 
 function spendRow(raw: Record<string, unknown>): SpendLogRow {
