@@ -23,6 +23,8 @@ interface Subject {
   kind: EntityKind;
   id: string;
   record: RecordOf<EntityKind>;
+  /** "kind:id", the subject's name in the hold, average-cost and limit maps (built once per call). */
+  slot: string;
 }
 
 type Related = [UserRecord | undefined, TeamRecord | undefined];
@@ -183,9 +185,9 @@ export class Enforcer {
       if (team.budget_reset_at !== null) metadata.user_api_key_team_budget_reset_at = team.budget_reset_at;
     }
     const subjects: Subject[] = [];
-    if (key) subjects.push({ kind: "key", id: key.token, record: key });
-    if (user) subjects.push({ kind: "user", id: user.user_id, record: user });
-    if (team) subjects.push({ kind: "team", id: team.team_id, record: team });
+    if (key) subjects.push({ kind: "key", id: key.token, record: key, slot: `key:${key.token}` });
+    if (user) subjects.push({ kind: "user", id: user.user_id, record: user, slot: `user:${user.user_id}` });
+    if (team) subjects.push({ kind: "team", id: team.team_id, record: team, slot: `team:${team.team_id}` });
     // Spend of other instances (Redis): one round trip, bounded by the shared state's deadline.
     const state = this.options.state;
     if (state.kind !== "memory" && state.getMany && subjects.some((subject) => hasBudget(subject.record)))
@@ -326,13 +328,15 @@ export class Enforcer {
     try {
       for (const subject of subjects) {
         const name = slot(subject);
-        const label = `${subject.kind === "key" ? "api_key" : subject.kind}: ${subject.kind === "key" ? ((subject.record as KeyRecord).key_alias ?? (subject.record as KeyRecord).key_name) : subject.id}`;
+        // Only for the error message: built when a limit is hit, not on every call.
+        const label = () =>
+          `${subject.kind === "key" ? "api_key" : subject.kind}: ${subject.kind === "key" ? ((subject.record as KeyRecord).key_alias ?? (subject.record as KeyRecord).key_name) : subject.id}`;
         const { tpm_limit: tpm, rpm_limit: rpm, max_parallel_requests: parallel } = subject.record;
         if (tpm !== null && tpm !== undefined) {
           const used = await this.options.state.getWindow(`llmux:control:tpm:${name}`, MINUTE_MS);
           if (used >= tpm) {
             throw rateLimited(
-              `Rate limit exceeded for ${label}. Limit type: tokens. Current usage: ${used}, limit: ${tpm} tokens per minute`,
+              `Rate limit exceeded for ${label()}. Limit type: tokens. Current usage: ${used}, limit: ${tpm} tokens per minute`,
               retryAfter,
             );
           }
@@ -346,7 +350,7 @@ export class Enforcer {
           );
           if (!result.allowed) {
             throw rateLimited(
-              `Rate limit exceeded for ${label}. Limit type: requests. Current usage: ${result.count}, limit: ${rpm} requests per minute`,
+              `Rate limit exceeded for ${label()}. Limit type: requests. Current usage: ${result.count}, limit: ${rpm} requests per minute`,
               retryAfter,
             );
           }
@@ -359,7 +363,7 @@ export class Enforcer {
           });
           if (!result.allowed) {
             throw rateLimited(
-              `Max parallel request limit reached for ${label}. Current: ${result.count}, max_parallel_requests: ${parallel}`,
+              `Max parallel request limit reached for ${label()}. Current: ${result.count}, max_parallel_requests: ${parallel}`,
               1_000,
             );
           }
@@ -443,7 +447,7 @@ function spendCounter(subject: Subject): string {
 }
 
 function slot(subject: Subject): string {
-  return `${subject.kind}:${subject.id}`;
+  return subject.slot;
 }
 
 function idOf(kind: EntityKind, record: RecordOf<EntityKind>): string {
