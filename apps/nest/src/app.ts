@@ -95,10 +95,24 @@ export async function startReferenceApp(options: ReferenceAppOptions & { port?: 
     gateway.beginShutdown(plan);
     // Keep-alive connections are closed as soon as their in-flight response (a stream, say) has ended.
     const idle = setInterval(() => server.closeIdleConnections(), 50);
+    // Connections still open at the deadline (a non-streamed call still waiting upstream) are closed,
+    // so the server's close (and with it the telemetry flush) never waits past the plan.
+    const late =
+      plan?.deadline === undefined
+        ? undefined
+        : setTimeout(
+            () => {
+              gateway.logger.error("shutdown: connections still open at the flush deadline were closed", {});
+              server.closeAllConnections();
+            },
+            Math.max(0, plan.deadline - Date.now()),
+          );
+    late?.unref();
     try {
       await app.close(); // stops the HTTP server, then LlmuxService shuts the gateway down
     } finally {
       clearInterval(idle);
+      clearTimeout(late);
     }
   };
   return { app, gateway, platform, port, url: `http://${host}:${port}`, close };

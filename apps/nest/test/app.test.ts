@@ -210,5 +210,27 @@ describe.each(["express", "fastify"] as const)("on the %s platform", (platform) 
       await closed;
       await expect(fetch(`${second.url}/health/liveliness`)).rejects.toThrow();
     });
+
+    it("a graceful close with a deadline closes a connection still waiting upstream at the deadline", async () => {
+      // Sent: a non-streamed call to a deployment that never answers, then close({ graceMs: 100,
+      // deadline: now + 300 }). Without the deadline step, Nest's close waits for that connection (the
+      // upstream hangs until the deployment timeout), so the close would not resolve within the test.
+      const second = await startReferenceApp({ config: config(), quietOpenWarning: true, platform });
+      mock.scenario("scripted", { hang: true });
+      const pending = fetch(`${second.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}` },
+        body: JSON.stringify({ model: "scripted", messages: [{ role: "user", content: "go" }] }),
+      }).then(
+        (response) => `status ${response.status}`,
+        (error: Error) => `failed: ${error.message}`,
+      );
+      const upstream = await mock.waitForRequests(1);
+      await second.close({ graceMs: 100, deadline: Date.now() + 300 });
+      // Came back: the client's connection was closed at the deadline (no response), and the gateway
+      // aborted the upstream call it was waiting on.
+      expect(await pending).toMatch(/^failed: /);
+      expect(await upstream[0]!.clientClosed).toBe(true);
+    }, 10_000);
   });
 });
