@@ -11,8 +11,10 @@ import { ApiError, type RouteKit } from "./routes/route-kit";
 import { spendRoutes } from "./routes/spend/index";
 import { teamRoutes } from "./routes/teams/index";
 import { userRoutes } from "./routes/users/index";
+import { SpendOrder } from "./spend/spend-order";
 import { SpendWriter } from "./spend/spend-writer";
 import { openStore } from "./store/open-store";
+import { SpendOrderedStore } from "./store/spend-ordered-store";
 import type { ControlPlaneOptions, ControlPlaneStats } from "./types";
 
 const HOUR_MS = 3_600_000;
@@ -37,7 +39,10 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
   const location = options.databaseUrl
     ? { databaseUrl: options.databaseUrl }
     : { dataDir: options.dataDir ?? "memory://" };
-  const store = options.store ?? (await openStore(location));
+  const opened = options.store ?? (await openStore(location));
+  // Record reads and spend batches of one key/user/team in order: the cached spend stays exact.
+  const order = new SpendOrder();
+  const store = new SpendOrderedStore(opened, order);
   const cache = new RecordCache(store, {
     ttlMs: options.cacheTtlMs ?? 10_000,
     now,
@@ -47,10 +52,11 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
   const writerOptions: ConstructorParameters<typeof SpendWriter>[1] = {
     flushIntervalMs: options.flushIntervalMs ?? 1_000,
     logger,
+    order,
     onCommitted: (kind, id, amount) => cache.addSpend(kind, id, amount),
   };
   if (options.maxBufferedSpendRows !== undefined) writerOptions.maxBuffered = options.maxBufferedSpendRows;
-  const writer = new SpendWriter(store, writerOptions);
+  const writer = new SpendWriter(opened, writerOptions);
   const enforcer = new Enforcer({
     cache,
     writer,

@@ -1,6 +1,7 @@
 import type { Logger } from "@llmux/callbacks";
 import type { ControlStore } from "../store/control-store";
 import type { EntityKind, SpendLogRow } from "../store/records";
+import { type SpendOrder, subjectName } from "./spend-order";
 
 export interface SpendWriterOptions {
   /** Rows per INSERT (default 500). */
@@ -10,6 +11,11 @@ export interface SpendWriterOptions {
   /** Rows kept while the database is away; beyond it the oldest are dropped and counted (default 100 000). */
   maxBuffered?: number;
   logger?: Logger;
+  /**
+   * Orders each batch with the reads of its keys', users' and teams' records (see SpendOrder), so
+   * the cache adding `onCommitted` spend and a record read from the database never disagree.
+   */
+  order?: SpendOrder;
   /** Called for each committed row's spend (the cache adds it to the cached record). */
   onCommitted?(kind: EntityKind, id: string, amount: number): void;
 }
@@ -117,33 +123,40 @@ export class SpendWriter {
     while (this.writing) await this.writing.catch(() => undefined);
     if (this.buffer.length === 0) return;
     const batch = this.buffer.slice(0, this.options.batchSize ?? 500);
-    const run = this.store.writeSpend({ rows: batch }).then(
-      () => {
-        // The rows may have moved (drops at the front): remove exactly these.
-        const written = new Set(batch);
-        this.buffer = this.buffer.filter((row) => !written.has(row));
-        for (const row of batch) this.settle(row, true);
-        this.statsValue.written += batch.length;
-        if (this.statsValue.degraded)
-          this.options.logger?.info("spend logs: database back, buffered rows written");
-        this.statsValue.degraded = false;
-        this.backoffMs = 0;
-        this.nextAttemptAt = 0;
-      },
-      (error: unknown) => {
-        this.statsValue.errors++;
-        if (!this.statsValue.degraded) {
-          this.options.logger?.warn("spend logs: database write failed, rows kept in memory and retried", {
-            buffered: this.buffer.length,
-            error: String((error as Error)?.message ?? error),
-          });
-        }
-        this.statsValue.degraded = true;
-        this.backoffMs = Math.min(30_000, this.backoffMs === 0 ? 500 : this.backoffMs * 2);
-        this.nextAttemptAt = Date.now() + this.backoffMs;
-        throw error;
-      },
-    );
+    const write = () =>
+      this.store.writeSpend({ rows: batch }).then(
+        () => {
+          // The rows may have moved (drops at the front): remove exactly these. A row dropped while
+          // the batch was written (overflow) is no longer pending; its committed spend still counts.
+          const dropped = new Set(batch); // what is left in it once the buffer is filtered
+          this.buffer = this.buffer.filter((row) => !dropped.delete(row));
+          for (const row of batch) {
+            if (dropped.has(row)) this.reportCommitted(row);
+            else this.settle(row, true);
+          }
+          this.statsValue.written += batch.length;
+          if (this.statsValue.degraded)
+            this.options.logger?.info("spend logs: database back, buffered rows written");
+          this.statsValue.degraded = false;
+          this.backoffMs = 0;
+          this.nextAttemptAt = 0;
+        },
+        (error: unknown) => {
+          this.statsValue.errors++;
+          if (!this.statsValue.degraded) {
+            this.options.logger?.warn("spend logs: database write failed, rows kept in memory and retried", {
+              buffered: this.buffer.length,
+              error: String((error as Error)?.message ?? error),
+            });
+          }
+          this.statsValue.degraded = true;
+          this.backoffMs = Math.min(30_000, this.backoffMs === 0 ? 500 : this.backoffMs * 2);
+          this.nextAttemptAt = Date.now() + this.backoffMs;
+          throw error;
+        },
+      );
+    const order = this.options.order;
+    const run = order ? order.write(subjectsOf(batch), write) : write();
     this.writing = run
       .finally(() => {
         this.writing = undefined;
@@ -167,6 +180,26 @@ export class SpendWriter {
       if (committed) this.options.onCommitted?.(kind, id, row.spend);
     }
   }
+
+  /** A committed row that had already left the buffer (dropped while its batch was written). */
+  private reportCommitted(row: SpendLogRow): void {
+    if (!(row.spend > 0) || !this.options.onCommitted) return;
+    if (row.api_key) this.options.onCommitted("key", row.api_key, row.spend);
+    if (row.user) this.options.onCommitted("user", row.user, row.spend);
+    if (row.team_id) this.options.onCommitted("team", row.team_id, row.spend);
+  }
+}
+
+/** The keys, users and teams whose spend a batch adds to. */
+function subjectsOf(batch: readonly SpendLogRow[]): Set<string> {
+  const subjects = new Set<string>();
+  for (const row of batch) {
+    if (!(row.spend > 0)) continue;
+    if (row.api_key) subjects.add(subjectName("key", row.api_key));
+    if (row.user) subjects.add(subjectName("user", row.user));
+    if (row.team_id) subjects.add(subjectName("team", row.team_id));
+  }
+  return subjects;
 }
 
 function add(map: Map<string, number>, id: string, amount: number): void {

@@ -1,0 +1,76 @@
+/**
+ * The spend writer's pending counts when the buffer overflows while a batch is being written: a row
+ * dropped from the buffer (no longer pending) that its batch then commits is reported to the cache
+ * once, and never taken off the pending count a second time (which would hide the spend of rows still
+ * buffered from the budget check).
+ */
+import { describe, expect, it } from "vitest";
+import { SpendWriter } from "../src/spend/spend-writer";
+import type { ControlStore } from "../src/store/control-store";
+import type { SpendLogRow } from "../src/store/records";
+
+function row(requestId: string, spend: number): SpendLogRow {
+  return {
+    request_id: requestId,
+    call_type: "chat",
+    api_key: "key-hash",
+    key_alias: null,
+    user: null,
+    team_id: null,
+    end_user: null,
+    model: "gpt-4o",
+    model_group: "gpt-4o",
+    model_id: null,
+    custom_llm_provider: null,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    total_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: 0,
+    spend,
+    status: "success",
+    duration_ms: 1,
+    startTime: new Date(0).toISOString(),
+    endTime: new Date(0).toISOString(),
+    session_id: null,
+    request_tags: [],
+    metadata: {},
+  };
+}
+
+describe("SpendWriter", () => {
+  it("a row dropped while its batch is written is reported committed once and leaves pending once", async () => {
+    let release = () => {};
+    const written: string[] = [];
+    const store = {
+      writeSpend: (batch: { rows: SpendLogRow[] }) =>
+        new Promise<void>((resolve) => {
+          written.push(...batch.rows.map((entry) => entry.request_id));
+          release = resolve;
+        }),
+    } as unknown as ControlStore;
+    const committed: number[] = [];
+    const writer = new SpendWriter(store, {
+      batchSize: 2,
+      maxBuffered: 2,
+      flushIntervalMs: 3_600_000,
+      onCommitted: (_kind, _id, amount) => committed.push(amount),
+    });
+    writer.add(row("a", 1));
+    writer.add(row("b", 2));
+    const flushing = writer.flush(); // batch [a, b], held by the store
+    await Promise.resolve();
+    expect(written).toEqual(["a", "b"]);
+    writer.add(row("c", 4)); // the buffer is full: "a" is dropped (counted), "c" is pending
+    expect(writer.stats().dropped).toBe(1);
+    expect(writer.pending("key", "key-hash")).toBe(6);
+    release(); // the batch [a, b] commits
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(committed).toEqual([1, 2]);
+    expect(writer.pending("key", "key-hash")).toBe(4); // "c" is still pending
+    release();
+    await flushing;
+    expect(writer.pending("key", "key-hash")).toBe(0);
+    await writer.close();
+  });
+});
