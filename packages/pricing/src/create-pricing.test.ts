@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { calcPrice } from "@pydantic/genai-prices";
 import { describe, expect, it } from "vitest";
 import { createPricing } from "./create-pricing.js";
-import type { CostResult, PricingLogger } from "./types.js";
+import type { CostResult, PricingLogger, Usage } from "./types.js";
 import { makeUsage, usageFromAnthropic, usageFromBedrock } from "./usage-normalisers.js";
 
 /** A logger that records what it was asked to warn about. */
@@ -155,6 +155,25 @@ describe("long-context tiers", () => {
     const usage = makeUsage({ inputTokens: 100_000, cachedInputTokens: 50_000, outputTokens: 2_000 });
     const result = priced(createPricing().cost({ provider: "vertex_ai", model: "gemini-2.5-pro", usage }));
     expect(result.cost.total).toBe(0.08875);
+  });
+
+  it("chooses the tier per call on one pricing (rates without tiers are read once and reused)", () => {
+    const pricing = createPricing();
+    const small = makeUsage({ inputTokens: 100_000, cachedInputTokens: 50_000, outputTokens: 2_000 });
+    const large = makeUsage({ inputTokens: 250_000, cachedInputTokens: 50_000, outputTokens: 2_000 });
+    const cost = (usage: Usage) =>
+      priced(pricing.cost({ provider: "gemini", model: "gemini-2.5-pro", usage })).cost.total;
+    expect([cost(small), cost(large), cost(small), cost(large)]).toEqual([0.08875, 0.5425, 0.08875, 0.5425]);
+    // gpt-4o has no tiers: $2.50/M in, $10/M out, the same on every call.
+    const flat = (inputTokens: number) =>
+      priced(
+        pricing.cost({
+          provider: "openai",
+          model: "gpt-4o",
+          usage: makeUsage({ inputTokens, outputTokens: 1_000 }),
+        }),
+      ).cost.total;
+    expect([flat(1_000), flat(300_000), flat(1_000)]).toEqual([0.0125, 0.76, 0.0125]);
   });
 
   it("applies LiteLLM's *_above_200k_tokens keys (claude-sonnet-4 in the bundled snapshot)", () => {

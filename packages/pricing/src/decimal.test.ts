@@ -23,4 +23,33 @@ describe("exact decimals", () => {
     expect(() => decimalFromNumber(-1, "rate")).toThrow("rate must be a finite non-negative number, got -1");
     expect(() => decimalFromNumber(Number.POSITIVE_INFINITY)).toThrow(RangeError);
   });
+
+  it("turns decimals into the double the number parser gives, on the fast path and off it", () => {
+    // toNumber divides exact doubles when it can (units < 2^53, scale <= 22): that must give exactly
+    // the double that parsing "<units>e-<scale>" gives, on every path.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed;
+    };
+    for (let index = 0; index < 20_000; index++) {
+      const units = BigInt(next()) * BigInt(next() % 4096) + BigInt(next() % 1000);
+      const scale = next() % 30;
+      const value = { units, scale };
+      expect(toNumber(value)).toBe(Number(`${units}e-${scale}`));
+    }
+    const large = { units: 2n ** 53n + 1n, scale: 7 };
+    expect(toNumber(large)).toBe(Number(`${large.units}e-7`));
+    expect(toNumber({ units: 123n, scale: 23 })).toBe(1.23e-21);
+    expect(toNumber({ units: 0n, scale: 9 })).toBe(0);
+  });
+
+  it("reads integers and remembered fractions as the same decimals as the first read", () => {
+    expect(decimalFromNumber(1_234_567)).toEqual({ units: 1_234_567n, scale: 0 });
+    expect(decimalFromNumber(2 ** 53 - 1)).toEqual({ units: 2n ** 53n - 1n, scale: 0 });
+    const first = decimalFromNumber(0.0000025);
+    expect(decimalFromNumber(0.0000025)).toEqual(first);
+    expect(first).toEqual({ units: 25n, scale: 7 });
+    expect(() => decimalFromNumber(Number.NaN, "rate")).toThrow("rate must be a finite non-negative number");
+  });
 });

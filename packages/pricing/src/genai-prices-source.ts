@@ -84,6 +84,19 @@ export function genaiPricesMatch(provider: string, model: string): GenaiMatch | 
 
 /** The rates of a genai-prices model price for a call with `inputTokens` prompt tokens. */
 export function genaiRates(modelPrice: GenaiPrices.ModelPrice, inputTokens: number): PartialRateCard {
+  const known = flatRates.get(modelPrice);
+  if (known) return known;
+  const rates = readRates(modelPrice, inputTokens);
+  // Rates without tiers do not depend on the call: read once per model price (read-only from here on).
+  if (PRICE_KEYS.every(([, key]) => typeof modelPrice[key] !== "object" || modelPrice[key] === null))
+    flatRates.set(modelPrice, rates);
+  return rates;
+}
+
+/** The rates of model prices that have no tiers, by model price. */
+const flatRates = new WeakMap<GenaiPrices.ModelPrice, PartialRateCard>();
+
+function readRates(modelPrice: GenaiPrices.ModelPrice, inputTokens: number): PartialRateCard {
   const rates: PartialRateCard = {};
   for (const [field, key, digits] of PRICE_KEYS) {
     const price = priceAt(modelPrice[key], inputTokens);
