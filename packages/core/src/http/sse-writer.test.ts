@@ -75,4 +75,40 @@ describe("SseWriter", () => {
     expect(closedSeen).toBe(true);
     server.close();
   });
+
+  it("joins the events of one tick into one write, and sends them before any later input", async () => {
+    const writes: string[] = [];
+    let received = "";
+    let receivedBeforeEnd = "";
+    const { server, port, done } = await withServer(async (writer, response) => {
+      const write = response.write.bind(response) as (chunk: string) => boolean;
+      response.write = ((chunk: string) => {
+        writes.push(chunk);
+        return write(chunk);
+      }) as typeof response.write;
+      // As in the routes, events are written from promise continuations (an upstream read resolved a
+      // promise), not synchronously in an I/O callback: three events in one tick, each awaited.
+      await Promise.resolve();
+      for (const name of ["a", "b", "c"]) await writer.data(`{"n":"${name}"}`);
+      // a later upstream read: the first three must have reached the client by now
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      receivedBeforeEnd = received;
+      await writer.data(`{"n":"d"}`, "delta");
+      writer.end("data: [DONE]\n\n");
+    });
+    await new Promise<void>((resolve) => {
+      const request = httpRequest({ port, host: "127.0.0.1", path: "/" }, (response) => {
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (received += chunk));
+        response.on("end", () => resolve());
+      });
+      request.end();
+    });
+    await done();
+    expect(writes).toEqual(['data: {"n":"a"}\n\ndata: {"n":"b"}\n\ndata: {"n":"c"}\n\n']);
+    expect(receivedBeforeEnd).toBe('data: {"n":"a"}\n\ndata: {"n":"b"}\n\ndata: {"n":"c"}\n\n');
+    // the last event was still held when the stream ended: it leaves with the end, in order
+    expect(received).toBe(`${receivedBeforeEnd}event: delta\ndata: {"n":"d"}\n\ndata: [DONE]\n\n`);
+    server.close();
+  });
 });
