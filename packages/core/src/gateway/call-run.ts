@@ -65,7 +65,8 @@ export class CallRun {
   private readonly traces: CallTrace[] = [];
   private readonly attemptTraces = new Map<number, Array<{ end(record: AttemptRecord): void }>>();
   private startEvent: CallStartEvent | undefined;
-  private readonly listening: boolean;
+  /** Whether anything (sinks, tracers, after-call hooks) receives this call's events. */
+  readonly listening: boolean;
   private ended = false;
 
   constructor(

@@ -781,7 +781,10 @@ export function createGateway(options: GatewayOptions): Gateway {
             return readFirstItem(iterator, attempt, attempt.deployment.timeoutMs ?? config.router.timeoutMs);
           },
         );
-        const assembler = new StreamAssembler(run.redacted || !gateway.wantsContent());
+        // Nothing reads what the assembler gathers when no event is made (nothing listens).
+        const assembler = run.listening
+          ? new StreamAssembler(run.redacted || !gateway.wantsContent())
+          : undefined;
         const produced = new ProducedText();
         const headers = baseHeaders(
           run,
@@ -801,16 +804,16 @@ export function createGateway(options: GatewayOptions): Gateway {
           track: trackStream,
           usageOf: (item) => item.usage,
           observe: (item) => {
-            assembler.add(item.chunk);
+            assembler?.addItem(item);
             kept?.push(
               item.usage
                 ? { chunk: item.chunk, usage: item.usage, ...(item.usageOnly ? { usageOnly: true } : {}) }
                 : { chunk: item.chunk },
             );
-            produced.add(item.chunk);
+            produced.addItem(item);
           },
           describe: (result) => {
-            assembler.describe(result);
+            assembler?.describe(result);
             if (!plan) return;
             result.cache = { hit: false };
             if (kept) {

@@ -1,4 +1,5 @@
 import { makeUsage, type Usage } from "@llmux/pricing";
+import type { StreamItem } from "../providers/types";
 import type { CallSuccess } from "./call-run";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 
@@ -18,6 +19,15 @@ export class StreamAssembler {
   private model: string | undefined;
 
   constructor(private readonly metadataOnly: boolean) {}
+
+  /**
+   * Adds a stream item. Without content to keep, an item known to carry only content (`contentOnly`)
+   * adds nothing once the id and model are known, and is not parsed.
+   */
+  addItem(item: StreamItem): void {
+    if (this.metadataOnly && item.contentOnly && this.id !== undefined && this.model !== undefined) return;
+    this.add(item.chunk);
+  }
 
   add(chunk: Record<string, unknown>): void {
     if (this.id === undefined && typeof chunk.id === "string") this.id = chunk.id;
@@ -67,12 +77,33 @@ export class StreamAssembler {
   }
 }
 
+/** Characters of unread items ProducedText holds before it reads them (and a guess for an item without raw text). */
+const HELD_CHARACTERS = 64 * 1024;
+const HELD_ITEM_GUESS = 256;
+
 /**
  * The text a chat stream produced (content, reasoning, tool-call arguments), kept only to count the
  * call's usage with the tokenizer when the upstream sends no usage chunk.
  */
 export class ProducedText {
   private text = "";
+  /** Items not read yet: most streams report usage at the end, and then none is ever read. */
+  private held: StreamItem[] = [];
+  private heldCharacters = 0;
+
+  /** Keeps an item; its text is read only if the usage must be counted (at most ~64 KiB held unread). */
+  addItem(item: StreamItem): void {
+    this.held.push(item);
+    this.heldCharacters += item.raw?.length ?? HELD_ITEM_GUESS;
+    if (this.heldCharacters > HELD_CHARACTERS) this.readHeld();
+  }
+
+  private readHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.heldCharacters = 0;
+    for (const item of held) this.add(item.chunk);
+  }
 
   add(chunk: Record<string, unknown>): void {
     const delta = (chunk.choices as Array<{ delta?: Record<string, unknown> }> | undefined)?.[0]?.delta;
@@ -89,6 +120,7 @@ export class ProducedText {
 
   /** Usage counted by the tokenizer: the request's prompt and the produced text. */
   usage(body: Record<string, unknown>, model: string): Usage {
+    this.readHeld();
     return makeUsage({
       inputTokens: estimatePromptTokens(body, model),
       outputTokens: countTextTokens(this.text, model),

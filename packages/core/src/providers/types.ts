@@ -45,6 +45,12 @@ export interface StreamItem {
   usage?: Usage;
   /** True for a usage-only chunk (empty choices), which reaches the client only when it asked. */
   usageOnly?: boolean;
+  /**
+   * Set when the event was checked without being parsed: it carries no usage, error or finish reason
+   * (content, tool-call deltas, role). `chunk` is then parsed on first read; a reader that only wants
+   * the call's metadata may skip it.
+   */
+  contentOnly?: boolean;
 }
 
 export interface EmbeddingResult {

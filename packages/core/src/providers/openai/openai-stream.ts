@@ -39,16 +39,18 @@ export async function* openAiStream(
         complete = true;
         return;
       }
+      // Most events only carry content on its way to the client: forwarded as they came, parsed only
+      // if something reads their chunk (content capture, translation). Usage, errors and finish
+      // reasons are found without parsing and those events are parsed here.
+      if (isContentOnly(data)) {
+        yield new ContentOnlyItem(data, context);
+        continue;
+      }
       let chunk: Record<string, unknown>;
       try {
         chunk = JSON.parse(data) as Record<string, unknown>;
       } catch {
-        throw new LlmuxError({
-          kind: "server_error",
-          message: `${context.provider} sent a stream event that is not valid JSON`,
-          provider: context.provider,
-          deploymentId: context.deploymentId,
-        });
+        throw invalidEvent(context);
       }
       if (chunk.error) {
         // An error sent in-band (vLLM and others answer 200 and then an error event).
@@ -85,5 +87,71 @@ export async function* openAiStream(
     });
   } finally {
     reader.close(complete);
+  }
+}
+
+function invalidEvent(context: { provider: string; deploymentId: string }): LlmuxError {
+  return new LlmuxError({
+    kind: "server_error",
+    message: `${context.provider} sent a stream event that is not valid JSON`,
+    provider: context.provider,
+    deploymentId: context.deploymentId,
+  });
+}
+
+/** An event checked without parsing (`isContentOnly`): its chunk is parsed when first read. */
+class ContentOnlyItem implements StreamItem {
+  readonly contentOnly = true;
+  private parsed: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly raw: string,
+    private readonly context: { provider: string; deploymentId: string },
+  ) {}
+
+  get chunk(): Record<string, unknown> {
+    if (this.parsed === undefined) {
+      try {
+        this.parsed = JSON.parse(this.raw) as Record<string, unknown>;
+      } catch {
+        throw invalidEvent(this.context);
+      }
+    }
+    return this.parsed;
+  }
+}
+
+/**
+ * Whether an event's JSON text is an object with no `usage`, `error` or `finish_reason` other than
+ * null. Inside JSON strings every quote is escaped, so `"usage"` followed by a colon is a key; a false
+ * alarm only means the event is parsed.
+ */
+export function isContentOnly(data: string): boolean {
+  if (data.charCodeAt(0) !== 123 /* { */ || data.charCodeAt(data.length - 1) !== 125 /* } */) return false;
+  return (
+    !setAnywhere(data, '"usage"') && !setAnywhere(data, '"finish_reason"') && !setAnywhere(data, '"error"')
+  );
+}
+
+/** Whether `key` (quoted) occurs as a key whose value is not `null`. */
+function setAnywhere(data: string, key: string): boolean {
+  let at = data.indexOf(key);
+  while (at !== -1) {
+    let index = skipSpace(data, at + key.length);
+    if (data.charCodeAt(index) === 58 /* : */) {
+      index = skipSpace(data, index + 1);
+      if (!data.startsWith("null", index)) return true;
+    }
+    at = data.indexOf(key, at + key.length);
+  }
+  return false;
+}
+
+function skipSpace(data: string, index: number): number {
+  let at = index;
+  while (true) {
+    const code = data.charCodeAt(at);
+    if (code !== 32 && code !== 10 && code !== 13 && code !== 9) return at;
+    at++;
   }
 }
