@@ -244,6 +244,19 @@ export function componentsTarget(components: string): TargetDefinition {
   };
 }
 
+/**
+ * llmux's createHandler on node:http with only the given components (comma-separated), judged
+ * against bare-proxy; e.g. `llmux-node-with:cache`, response-cache hits served without a framework.
+ */
+export function nodeComponentsTarget(components: string): TargetDefinition {
+  return {
+    name: `llmux-node-with:${components}`,
+    description: `llmux's createHandler on node:http with only ${components} on`,
+    script: "servers/llmux-node-server.js",
+    env: { BENCH_LLMUX_MODE: components },
+  };
+}
+
 /** The ablation targets: each part of "everything on" alone. */
 export const ABLATION_TARGETS: TargetName[] = [
   "llmux-express-with:auth",
@@ -258,6 +271,7 @@ export function findTarget(name: TargetName): TargetDefinition | undefined {
   if (name === CONTROL_POSTGRES_TARGET.name) return CONTROL_POSTGRES_TARGET;
   if (name.startsWith("llmux-express-with:"))
     return componentsTarget(name.slice("llmux-express-with:".length));
+  if (name.startsWith("llmux-node-with:")) return nodeComponentsTarget(name.slice("llmux-node-with:".length));
   if (name.startsWith("llmux-express-all+")) return experimentTarget(name.slice("llmux-express-all+".length));
   return TARGETS.find((target) => target.name === name);
 }

@@ -20,7 +20,9 @@ export type TargetName =
   /** llmux-express-all with what-if experiments applied (see servers/experiments.ts). */
   | `llmux-express-all+${string}`
   /** llmux on Express with only some parts of "everything on" (ablation; see servers/llmux-options.ts). */
-  | `llmux-express-with:${string}`;
+  | `llmux-express-with:${string}`
+  /** llmux's createHandler on node:http with only some parts on (e.g. `llmux-node-with:cache`). */
+  | `llmux-node-with:${string}`;
 
 export interface TargetDefinition {
   name: TargetName;
