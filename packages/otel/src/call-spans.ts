@@ -23,6 +23,7 @@ import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL } from "./attributes";
 import {
+  type AttributeTarget,
   attemptEndAttributes,
   attemptStartAttributes,
   callSpanName,
@@ -33,6 +34,7 @@ import {
   writeEndAttributes,
   writeStartAttributes,
 } from "./call-attributes";
+import { type DirectAttributeSpan, truncateAttribute } from "./otlp-trace-encoder";
 
 /** What the settings were when the call ended (one shared object while they do not change). */
 export interface SpanSettings extends TraceLabels {
@@ -107,37 +109,28 @@ class AttributeCollector {
       this.count++;
     }
     attributes[key] =
-      this.lengthLimit === Number.POSITIVE_INFINITY ? value : truncate(value, this.lengthLimit);
+      this.lengthLimit === Number.POSITIVE_INFINITY ? value : truncateAttribute(value, this.lengthLimit);
     return this;
   }
-
-  setAll(values: Attributes): void {
-    for (const key in values) {
-      const value = values[key];
-      if (value !== undefined) this.setAttribute(key, value);
-    }
-  }
-}
-
-function truncate(value: AttributeValue, limit: number): AttributeValue {
-  if (typeof value === "string") return value.length > limit ? value.slice(0, limit) : value;
-  if (Array.isArray(value))
-    return value.map((item) =>
-      typeof item === "string" && item.length > limit ? item.slice(0, limit) : item,
-    ) as AttributeValue;
-  return value;
 }
 
 const OK: SpanStatus = { code: SpanStatusCode.OK };
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
 
-class RecordSpan implements ReadableSpan {
+/**
+ * A finished span made from a record. Its attributes are written from the record when first
+ * needed: llmux's OTLP encoder writes them straight into the request (no attributes object, see
+ * otlp-trace-encoder.ts's DirectAttributeSpan); any other reader of `attributes` (the JSON
+ * serializer, MLflow's exporter, a host's exporter) gets the object, built once.
+ */
+class RecordSpan implements ReadableSpan, DirectAttributeSpan {
   readonly links = [];
   readonly events = [];
   readonly ended = true;
   readonly droppedEventsCount = 0;
   readonly droppedLinksCount = 0;
   readonly duration: HrTime;
+  private collected: AttributeCollector | undefined;
   constructor(
     readonly name: string,
     readonly kind: SpanKind,
@@ -146,8 +139,8 @@ class RecordSpan implements ReadableSpan {
     readonly startTime: HrTime,
     readonly endTime: HrTime,
     readonly status: SpanStatus,
-    readonly attributes: Attributes,
-    readonly droppedAttributesCount: number,
+    private readonly record: SpanRecord,
+    private readonly limits: SpanLimits,
     readonly resource: Resource,
     readonly instrumentationScope: InstrumentationScope,
   ) {
@@ -157,6 +150,61 @@ class RecordSpan implements ReadableSpan {
   spanContext(): SpanContext {
     return this.context;
   }
+
+  get attributes(): Attributes {
+    return this.collect().attributes;
+  }
+
+  get droppedAttributesCount(): number {
+    return this.collect().dropped;
+  }
+
+  get attributesBuilt(): boolean {
+    return this.collected !== undefined;
+  }
+
+  get attributeCountLimit(): number {
+    return this.limits.countLimit;
+  }
+
+  get attributeValueLengthLimit(): number {
+    return this.limits.lengthLimit;
+  }
+
+  /**
+   * Only a call with a team whose metadata is written as `langfuse.trace.metadata.*` can set a
+   * key twice (metadata `team` and the call's team); every other key is set once.
+   */
+  get mayRepeatKeys(): boolean {
+    const record = this.record;
+    if (record.type !== "call" || !record.settings.vendors.langfuse || !record.start.team) return false;
+    const metadata = record.start.metadata;
+    if (!metadata) return false;
+    for (const _ in metadata) return true;
+    return false;
+  }
+
+  writeAttributesTo(out: AttributeTarget): void {
+    const record = this.record;
+    if (record.type === "call") writeCallAttributes(record, out);
+    else writeAttemptAttributes(record, out);
+  }
+
+  private collect(): AttributeCollector {
+    let collected = this.collected;
+    if (collected === undefined) {
+      const limits = this.limits;
+      collected = new AttributeCollector(limits.countLimit, limits.lengthLimit);
+      try {
+        this.writeAttributesTo(collected);
+      } catch {
+        // the attributes written before the failure stay; the failure is counted
+        limits.onError();
+      }
+      this.collected = collected;
+    }
+    return collected;
+  }
 }
 
 /** Start and end as the SDK records them; an end before the start is clamped to the start. */
@@ -165,18 +213,43 @@ function times(startMs: number, endMs: number): [HrTime, HrTime] {
   return [start, endMs >= startMs ? millisToHrTime(endMs) : start];
 }
 
-function callSpan(
-  record: CallSpanRecord,
-  batch: SpanBatchContext,
-  collector: AttributeCollector,
-): ReadableSpan {
+/** The call span's attributes, in the live path's order (call-tracer.ts). */
+function writeCallAttributes(record: CallSpanRecord, out: AttributeTarget): void {
   const { start, event, settings } = record;
-  const operation = operationName(start);
-  collector.setAttribute(GEN_AI_OPERATION_NAME, operation);
-  collector.setAttribute(GEN_AI_REQUEST_MODEL, start.requestedModel);
-  writeStartAttributes(start, settings, settings.vendors, collector);
-  writeEndAttributes(event, settings.vendors, collector);
-  if (settings.captureContent && !event.redacted) writeContentAttributes(event, settings.vendors, collector);
+  out.setAttribute(GEN_AI_OPERATION_NAME, operationName(start));
+  out.setAttribute(GEN_AI_REQUEST_MODEL, start.requestedModel);
+  writeStartAttributes(start, settings, settings.vendors, out);
+  writeEndAttributes(event, settings.vendors, out);
+  if (settings.captureContent && !event.redacted) writeContentAttributes(event, settings.vendors, out);
+}
+
+/**
+ * The attempt span's attributes: what the attempt started with, then how it ended. A key in both
+ * (the upstream's address, known again at the end) keeps its first position and takes the end's
+ * value, as setting both on a span does; written once, so it can be encoded as it is set.
+ */
+function writeAttemptAttributes(record: AttemptSpanRecord, out: AttributeTarget): void {
+  const start = attemptStartAttributes(record.attempt, record.settings.vendors, record.settings);
+  const end = attemptEndAttributes(record.record);
+  for (const key in start) {
+    const later = end[key];
+    const value = later !== undefined ? later : start[key];
+    if (value !== undefined) out.setAttribute(key, value);
+  }
+  for (const key in end) {
+    const value = end[key];
+    if (value !== undefined && !(key in start)) out.setAttribute(key, value);
+  }
+}
+
+interface SpanLimits {
+  countLimit: number;
+  lengthLimit: number;
+  onError: () => void;
+}
+
+function callSpan(record: CallSpanRecord, batch: SpanBatchContext, limits: SpanLimits): ReadableSpan {
+  const { start, event } = record;
   const status: SpanStatus =
     event.status === "failure"
       ? { code: SpanStatusCode.ERROR, message: event.error?.message ?? "call failed" }
@@ -190,21 +263,15 @@ function callSpan(
     startTime,
     endTime,
     status,
-    collector.attributes,
-    collector.dropped,
+    record,
+    limits,
     batch.resource,
     batch.scope,
   );
 }
 
-function attemptSpan(
-  record: AttemptSpanRecord,
-  batch: SpanBatchContext,
-  collector: AttributeCollector,
-): ReadableSpan {
+function attemptSpan(record: AttemptSpanRecord, batch: SpanBatchContext, limits: SpanLimits): ReadableSpan {
   const { attempt, record: end } = record;
-  collector.setAll(attemptStartAttributes(attempt, record.settings.vendors, record.settings));
-  collector.setAll(attemptEndAttributes(end));
   const status: SpanStatus =
     end.outcome !== "success"
       ? { code: SpanStatusCode.ERROR, message: end.error?.message ?? end.outcome }
@@ -218,8 +285,8 @@ function attemptSpan(
     startTime,
     endTime,
     status,
-    collector.attributes,
-    collector.dropped,
+    record,
+    limits,
     batch.resource,
     batch.scope,
   );
@@ -227,21 +294,28 @@ function attemptSpan(
 
 /**
  * The spans of a batch of records, in order. A record that cannot be converted (a malformed
- * event) is left out and counted in `failed`; the others still go.
+ * event) is left out and counted in `failed`; the others still go. A span's attributes are
+ * written from its record later, when an exporter needs them; a record that fails then is
+ * counted by `onLateError` (default: in `failed` too).
  */
 export function toReadableSpans(
   records: readonly SpanRecord[],
   batch: SpanBatchContext,
   failed: { count: number } = { count: 0 },
+  onLateError: () => void = () => {
+    failed.count++;
+  },
 ): ReadableSpan[] {
-  const countLimit = batch.limits?.attributeCountLimit ?? 128;
-  const lengthLimit = batch.limits?.attributeValueLengthLimit ?? Number.POSITIVE_INFINITY;
+  const limits: SpanLimits = {
+    countLimit: batch.limits?.attributeCountLimit ?? 128,
+    lengthLimit: batch.limits?.attributeValueLengthLimit ?? Number.POSITIVE_INFINITY,
+    onError: onLateError,
+  };
   const spans: ReadableSpan[] = [];
   for (const record of records) {
     try {
-      const collector = new AttributeCollector(countLimit, lengthLimit);
       spans.push(
-        record.type === "call" ? callSpan(record, batch, collector) : attemptSpan(record, batch, collector),
+        record.type === "call" ? callSpan(record, batch, limits) : attemptSpan(record, batch, limits),
       );
     } catch {
       failed.count++;

@@ -6,7 +6,8 @@
  * for traceparent upstream and for lookupCall). When a span ends it pushes one small record into
  * a bounded queue (counted drops); a setImmediate drain turns the batch into ReadableSpans
  * (call-spans.ts) and hands them to the exporters' bounded batch processors. No SDK Span, no
- * attribute is written on the request's tick.
+ * attribute is written on the request's tick; llmux's OTLP encoder writes a span's attributes
+ * straight from its record into the export request, without an attributes object.
  *
  * The live-span path (call-tracer.ts) stays for tracers over the host's TracerProvider, whose
  * processors expect live onStart/onEnd; and is used here too when the provider's tracer is not
@@ -254,6 +255,10 @@ export function buildDeferredCallTracer(
   // a provider whose tracer is not the SDK's: live spans through it, as for a host's provider
   const live = buildCallTracer(settings, options.getTracer, options.maxRecentCalls);
 
+  // a record that fails when an exporter has its attributes written (after this drain)
+  const countLateError = (): void => {
+    state.counts.errors++;
+  };
   const drain = (): void => {
     state.scheduled = false;
     const queue = state.queue;
@@ -262,7 +267,7 @@ export function buildDeferredCallTracer(
     const batch = currentPipeline()?.batch;
     if (!batch) return;
     const before = failed.count;
-    for (const span of toReadableSpans(records, batch, failed)) {
+    for (const span of toReadableSpans(records, batch, failed, countLateError)) {
       try {
         options.onEnd(span);
       } catch {

@@ -17,7 +17,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { toReadableSpans } from "./call-spans";
-import { encodeTraceExportRequest } from "./otlp-trace-encoder";
+import { type DirectAttributeSpan, encodeTraceExportRequest } from "./otlp-trace-encoder";
 import { attempt, callEvent, startEvent, T0 } from "./test-fixtures";
 
 function expectSameBytes(spans: ReadableSpan[]): void {
@@ -110,13 +110,20 @@ function sdkSpans(): ReadableSpan[] {
   return exporter.getFinishedSpans();
 }
 
-function llmuxSpans(): ReadableSpan[] {
+interface LlmuxSpanOptions {
+  limits?: { attributeCountLimit?: number; attributeValueLengthLimit?: number };
+  start?: Parameters<typeof startEvent>[0];
+  onLateError?: () => void;
+  broken?: boolean;
+}
+
+function llmuxSpans(options: LlmuxSpanOptions = {}): ReadableSpan[] {
   const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "llmux" }) });
   const tracer = provider.getTracer("@llmux/otel", "0.1.0") as unknown as {
     _resource: ReadableSpan["resource"];
     instrumentationScope: ReadableSpan["instrumentationScope"];
   };
-  const batch = { resource: tracer._resource, scope: tracer.instrumentationScope };
+  const batch = { resource: tracer._resource, scope: tracer.instrumentationScope, limits: options.limits };
   const settings = {
     captureContent: true,
     environment: "prod",
@@ -141,8 +148,8 @@ function llmuxSpans(): ReadableSpan[] {
         type: "call",
         spanContext: { ...spanContext, spanId: "b7ad6b7169203331" },
         parent: undefined,
-        start: startEvent(),
-        event,
+        start: startEvent(options.start),
+        event: options.broken ? { ...event, attempts: null as never } : event,
         settings,
       },
       {
@@ -158,7 +165,26 @@ function llmuxSpans(): ReadableSpan[] {
       },
     ],
     batch,
+    undefined,
+    options.onLateError,
   );
+}
+
+/** The same spans encoded twice: straight from their records, then from built attributes objects. */
+function expectDirectSameBytes(make: () => ReadableSpan[]): void {
+  const direct = make();
+  expect(direct.every((span) => (span as unknown as DirectAttributeSpan).attributesBuilt === false)).toBe(
+    true,
+  );
+  const actual = Buffer.from(encodeTraceExportRequest(direct));
+  // the encoder did not need the attributes objects
+  expect(direct.every((span) => (span as unknown as DirectAttributeSpan).attributesBuilt === false)).toBe(
+    true,
+  );
+  const built = make();
+  const expected = Buffer.from(ProtobufTraceSerializer.serializeRequest(built)!);
+  expect(built.every((span) => (span as unknown as DirectAttributeSpan).attributesBuilt)).toBe(true);
+  expect(actual.equals(expected)).toBe(true);
 }
 
 describe("OTLP/protobuf encoder", () => {
@@ -179,5 +205,44 @@ describe("OTLP/protobuf encoder", () => {
     for (let index = 0; index < 300; index++) many.push(...llmuxSpans());
     expectSameBytes(many);
     expectSameBytes([]);
+  });
+
+  it("encodes llmux's spans straight from their records (no attributes object) to the transformer's bytes", () => {
+    expectDirectSameBytes(() => llmuxSpans());
+    const many = () => {
+      const spans: ReadableSpan[] = [];
+      for (let index = 0; index < 50; index++) spans.push(...llmuxSpans());
+      return spans;
+    };
+    expectDirectSameBytes(many);
+  });
+
+  it("a record whose attributes need the object's rules (a key set twice, span limits) encodes as the built object", () => {
+    // metadata.team repeats the call's team key: the first position keeps the later value
+    const team = { team: "search", metadata: { team: "metadata-team", purpose: "golden" } };
+    const twice = llmuxSpans({ start: team });
+    expect(twice[0]!.attributes["langfuse.trace.metadata.team"]).toBe("metadata-team");
+    expectSameBytes(llmuxSpans({ start: team }));
+    const encoded = Buffer.from(encodeTraceExportRequest(llmuxSpans({ start: team })));
+    expect(encoded.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(twice)!))).toBe(true);
+    // the provider's limits: 10 attributes, values cut to 8 characters
+    const limits = { attributeCountLimit: 10, attributeValueLengthLimit: 8 };
+    const limited = llmuxSpans({ limits });
+    expect(limited[0]!.droppedAttributesCount).toBeGreaterThan(0);
+    const direct = Buffer.from(encodeTraceExportRequest(llmuxSpans({ limits })));
+    expect(direct.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(limited)!))).toBe(true);
+    // values cut, count under the limit: still encoded straight from the record
+    expectDirectSameBytes(() => llmuxSpans({ limits: { attributeValueLengthLimit: 8 } }));
+  });
+
+  it("a record that fails while its attributes are written is counted once and still sent with what it had", () => {
+    let errors = 0;
+    const spans = llmuxSpans({ broken: true, onLateError: () => errors++ });
+    expect(spans).toHaveLength(2);
+    const bytes = Buffer.from(encodeTraceExportRequest(spans));
+    expect(errors).toBe(1);
+    const again = llmuxSpans({ broken: true, onLateError: () => errors++ });
+    expect(bytes.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(again)!))).toBe(true);
+    expect(errors).toBe(2);
   });
 });

@@ -271,41 +271,155 @@ function writeAnyValue(writer: Writer, value: AnyValue): void {
   // anything else (undefined, a function): nothing, as the transformer
 }
 
-/** Repeated KeyValue under `field`; a string value's length is known before it is written. */
+/** One KeyValue under `field`; a string value's length is known before it is written. */
+function writeAttribute(writer: Writer, key: string, value: unknown, tag: number): void {
+  const encodedKeyBytes = encodedKey(key);
+  if (typeof value === "string") {
+    const bytes = utf8Length(value);
+    // AnyValue { string_value }: tag + length + bytes
+    const anyValue = 1 + varintSize(bytes) + bytes;
+    const pair = encodedKeyBytes.length + 1 + varintSize(anyValue) + anyValue;
+    writer.ensure(10 + 10 + pair);
+    writer.varintUnchecked(tag);
+    writer.varintUnchecked(pair);
+    encodedKeyBytes.copy(writer.buffer, writer.pos);
+    writer.pos += encodedKeyBytes.length;
+    writer.byte((2 << 3) | 2);
+    writer.varintUnchecked(anyValue);
+    writer.byte((1 << 3) | 2);
+    writer.varintUnchecked(bytes);
+    writer.stringBody(value, bytes);
+    return;
+  }
+  writer.varint(tag);
+  const pair = writer.start();
+  writer.ensure(encodedKeyBytes.length);
+  encodedKeyBytes.copy(writer.buffer, writer.pos);
+  writer.pos += encodedKeyBytes.length;
+  writer.tag(2, 2);
+  const inner = writer.start();
+  writeAnyValue(writer, value as AnyValue);
+  writer.finish(inner);
+  writer.finish(pair);
+}
+
+/** Repeated KeyValue under `field`. */
 function writeAttributes(writer: Writer, attributes: Record<string, unknown>, field: number): void {
   const tag = (field << 3) | 2;
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
-    const value = attributes[key];
-    const encodedKeyBytes = encodedKey(key);
-    if (typeof value === "string") {
-      const bytes = utf8Length(value);
-      // AnyValue { string_value }: tag + length + bytes
-      const anyValue = 1 + varintSize(bytes) + bytes;
-      const pair = encodedKeyBytes.length + 1 + varintSize(anyValue) + anyValue;
-      writer.ensure(10 + 10 + pair);
-      writer.varintUnchecked(tag);
-      writer.varintUnchecked(pair);
-      encodedKeyBytes.copy(writer.buffer, writer.pos);
-      writer.pos += encodedKeyBytes.length;
-      writer.byte((2 << 3) | 2);
-      writer.varintUnchecked(anyValue);
-      writer.byte((1 << 3) | 2);
-      writer.varintUnchecked(bytes);
-      writer.stringBody(value, bytes);
-      continue;
-    }
-    writer.tag(field, 2);
-    const pair = writer.start();
-    writer.ensure(encodedKeyBytes.length);
-    encodedKeyBytes.copy(writer.buffer, writer.pos);
-    writer.pos += encodedKeyBytes.length;
-    writer.tag(2, 2);
-    const inner = writer.start();
-    writeAnyValue(writer, value as AnyValue);
-    writer.finish(inner);
-    writer.finish(pair);
+    writeAttribute(writer, key, attributes[key], tag);
   }
+}
+
+/**
+ * A span that can write its attributes itself, one `setAttribute` at a time, instead of building
+ * an attributes object first (llmux's call and attempt spans built from records: call-spans.ts).
+ * The encoder then writes each attribute straight into the request. Until something reads
+ * `attributes`, which then builds the object (and from then on is what the encoder reads).
+ */
+export interface DirectAttributeSpan {
+  /** false until `attributes` was read (built); then the encoder reads the object. */
+  readonly attributesBuilt: boolean;
+  /** The provider's span limits, applied as Span.setAttribute applies them. */
+  readonly attributeCountLimit: number;
+  readonly attributeValueLengthLimit: number;
+  /** true when a key may be set twice (checked then; an object keeps its first position). */
+  readonly mayRepeatKeys: boolean;
+  /** Writes the span's attributes, in order, to `out` (may throw on a malformed record). */
+  writeAttributesTo(out: { setAttribute(key: string, value: AttributeValue): unknown }): void;
+}
+
+function isDirect(span: ReadableSpan): span is ReadableSpan & DirectAttributeSpan {
+  const direct = span as ReadableSpan & Partial<DirectAttributeSpan>;
+  return typeof direct.writeAttributesTo === "function" && direct.attributesBuilt === false;
+}
+
+/** A string or string array cut to `limit` characters, as the SDK's Span.setAttribute does. */
+export function truncateAttribute(value: AttributeValue, limit: number): AttributeValue {
+  if (typeof value === "string") return value.length > limit ? value.slice(0, limit) : value;
+  if (Array.isArray(value))
+    return value.map((item) =>
+      typeof item === "string" && item.length > limit ? item.slice(0, limit) : item,
+    ) as AttributeValue;
+  return value;
+}
+
+const SPAN_ATTRIBUTE_TAG = (9 << 3) | 2;
+
+/**
+ * The attribute target of a direct span: each value is encoded as it is set. A key set twice
+ * (looked for only when the span says it may happen) or one past the count limit (an attributes
+ * object would keep the first position with the last value, or count a drop) stops it: the caller
+ * rewinds and encodes the built object instead.
+ */
+class DirectAttributeWriter {
+  writer: Writer | undefined;
+  private readonly seen = new Set<string>();
+  private count = 0;
+  private countLimit = 128;
+  private lengthLimit = Number.POSITIVE_INFINITY;
+  private checkRepeats = true;
+  failed = false;
+
+  reset(writer: Writer, countLimit: number, lengthLimit: number, checkRepeats: boolean): void {
+    this.writer = writer;
+    this.checkRepeats = checkRepeats;
+    if (checkRepeats) this.seen.clear();
+    this.count = 0;
+    this.countLimit = countLimit;
+    this.lengthLimit = lengthLimit;
+    this.failed = false;
+  }
+
+  setAttribute(key: string, value: AttributeValue): this {
+    if (value === undefined || value === null || this.failed) return this;
+    if (this.count >= this.countLimit) {
+      this.failed = true;
+      return this;
+    }
+    if (this.checkRepeats) {
+      const seen = this.seen;
+      if (seen.has(key)) {
+        this.failed = true;
+        return this;
+      }
+      seen.add(key);
+    }
+    this.count++;
+    const written =
+      this.lengthLimit === Number.POSITIVE_INFINITY ? value : truncateAttribute(value, this.lengthLimit);
+    writeAttribute(this.writer as Writer, key, written, SPAN_ATTRIBUTE_TAG);
+    return this;
+  }
+}
+
+const directWriter = new DirectAttributeWriter();
+
+/** A span's attributes (field 9) and their dropped count (field 10). */
+function writeSpanAttributes(writer: Writer, span: ReadableSpan): void {
+  if (isDirect(span)) {
+    const mark = writer.pos;
+    directWriter.reset(writer, span.attributeCountLimit, span.attributeValueLengthLimit, span.mayRepeatKeys);
+    let failed: boolean;
+    try {
+      span.writeAttributesTo(directWriter);
+      failed = directWriter.failed;
+    } catch {
+      failed = true;
+    }
+    directWriter.writer = undefined;
+    if (!failed) {
+      writer.tag(10, 0);
+      writer.varint(0);
+      return;
+    }
+    // a repeated key, a limit reached or a malformed record: the built object decides
+    writer.pos = mark;
+  }
+  if (span.attributes) writeAttributes(writer, span.attributes, 9);
+  writer.tag(10, 0);
+  writer.varint(span.droppedAttributesCount);
 }
 
 function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
@@ -388,9 +502,7 @@ function writeSpan(writer: Writer, span: ReadableSpan): void {
   writer.hrTime(span.startTime);
   writer.tag(8, 1);
   writer.hrTime(span.endTime);
-  if (span.attributes) writeAttributes(writer, span.attributes, 9);
-  writer.tag(10, 0);
-  writer.varint(span.droppedAttributesCount);
+  writeSpanAttributes(writer, span);
   for (const event of span.events) {
     writer.tag(11, 2);
     writeEvent(writer, event);
