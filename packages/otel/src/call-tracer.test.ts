@@ -13,7 +13,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as A from "./attributes";
-import { createCallTracer } from "./call-tracer";
+import { createCallTracer, RecentCalls } from "./call-tracer";
 import { attempt, callEvent, memoryTracing, runCall, T0 } from "./test-fixtures";
 
 beforeAll(() => {
@@ -449,6 +449,21 @@ describe("createCallTracer", () => {
     expect(tracer.lookupCall("a")).toBeUndefined();
     expect(tracer.lookupCall("b")).toBeDefined();
     expect(tracer.lookupCall("c")).toBeDefined();
+  });
+
+  it("keeps exactly the last calls over many evictions, and a call recorded again keeps its place", () => {
+    const recent = new RecentCalls(3);
+    for (let index = 0; index < 1000; index++)
+      recent.set(`call-${index}`, { traceId: "t", spanId: `${index}` });
+    expect(recent.get("call-996")).toBeUndefined();
+    for (const index of [997, 998, 999]) expect(recent.get(`call-${index}`)?.spanId).toBe(`${index}`);
+    recent.set("call-997", { traceId: "t", spanId: "again" });
+    expect(recent.get("call-997")?.spanId).toBe("again");
+    recent.set("call-1000", { traceId: "t", spanId: "1000" });
+    // the oldest (997, recorded first) goes: recording it again did not make it newer
+    expect(recent.get("call-997")).toBeUndefined();
+    expect(recent.get("call-998")).toBeDefined();
+    expect(new RecentCalls(0).get("x")).toBeUndefined();
   });
 
   it("a call the sampler drops: nothing exported, ids still returned, no attribute work, no error", () => {

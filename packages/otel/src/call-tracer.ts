@@ -53,19 +53,32 @@ interface TracerState {
   counts: CallTracerStats;
 }
 
-/** A bounded map of recent callId → ids (insertion order = age). */
+/**
+ * A bounded map of recent callId → ids: the last `max` calls recorded (a call recorded again keeps
+ * its place). The oldest is found in a ring of the ids, not by iterating the map: a Map's
+ * iterator walks over the holes its deletions leave at the front, so `keys().next()` after
+ * thousands of evictions cost as much as the rest of the call's tracing.
+ */
 export class RecentCalls {
   private readonly entries = new Map<string, RecordedCall>();
+  private readonly ring: Array<string | undefined> = [];
+  private next = 0;
   constructor(private readonly max: number) {}
 
   set(callId: string, ids: RecordedCall): void {
     if (this.max <= 0) return;
-    this.entries.delete(callId);
-    this.entries.set(callId, ids);
-    if (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+    const entries = this.entries;
+    if (entries.has(callId)) {
+      entries.set(callId, ids);
+      return;
     }
+    const ring = this.ring;
+    const slot = this.next;
+    const oldest = ring[slot];
+    if (oldest !== undefined) entries.delete(oldest);
+    ring[slot] = callId;
+    this.next = slot + 1 === this.max ? 0 : slot + 1;
+    entries.set(callId, ids);
   }
 
   get(callId: string): RecordedCall | undefined {
