@@ -3,9 +3,9 @@
  * series incremented by 0 still exists, and past the cap the bindings start afresh without
  * losing a count.
  */
-import { Counter, Registry } from "prom-client";
+import { Counter, Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { BoundSeriesCache, DeferredCounter } from "./bound-series";
+import { BoundSeriesCache, DeferredCounter, observerOf } from "./bound-series";
 import { prometheusPlugin } from "./prometheus-plugin";
 import { attempt, callEvent, startEvent } from "./test-support/call-events";
 import { parseExposition, sum } from "./test-support/exposition";
@@ -77,5 +77,50 @@ describe("bound series", () => {
     expect(sum(samples, "llmux_requests_total")).toBe(users);
     expect(sum(samples, "llmux_requests_total", { user: "user-0" })).toBe(1);
     expect(sum(samples, "llmux_requests_total", { user: `user-${users - 1}` })).toBe(1);
+  });
+
+  it("a bound histogram observer gives prom-client's own exposition, through resets, removals and equal label sets", async () => {
+    const bound = new Registry();
+    const plain = new Registry();
+    const make = (registry: Registry) =>
+      new Histogram({
+        name: "bound_test_seconds",
+        help: "test",
+        labelNames: ["group", "status"],
+        buckets: [0.1, 0.5, 1, 5],
+        registers: [registry],
+      });
+    const boundHistogram = make(bound);
+    const plainHistogram = make(plain);
+    const a = observerOf(boundHistogram, { group: "a", status: "200" });
+    // another object with the same values: the same series
+    const sameAsA = observerOf(boundHistogram, { group: "a", status: "200" });
+    const b = observerOf(boundHistogram, { group: "b", status: "500" });
+    const values = [0.05, 0.1, 0.3, 0.5, 0.7, 1, 2, 5, 9, 0, 1e-9, 100];
+    const observeBoth = () => {
+      for (const value of values) {
+        a(value);
+        plainHistogram.observe({ group: "a", status: "200" }, value);
+        sameAsA(value / 2);
+        plainHistogram.observe({ group: "a", status: "200" }, value / 2);
+        b(value * 3);
+        plainHistogram.observe({ group: "b", status: "500" }, value * 3);
+      }
+    };
+    observeBoth();
+    expect(await bound.metrics()).toBe(await plain.metrics());
+    // the series is built by prom-client, the rest added to it: counts per bucket are exact
+    const samples = parseExposition(await bound.metrics());
+    expect(sum(samples, "bound_test_seconds_count", { group: "a" })).toBe(values.length * 2);
+    boundHistogram.reset();
+    plainHistogram.reset();
+    observeBoth();
+    expect(await bound.metrics()).toBe(await plain.metrics());
+    boundHistogram.remove({ group: "b", status: "500" });
+    plainHistogram.remove({ group: "b", status: "500" });
+    observeBoth();
+    expect(await bound.metrics()).toBe(await plain.metrics());
+    // not a number: prom-client's own error
+    expect(() => a(Number.NaN)).toThrow(TypeError);
   });
 });
