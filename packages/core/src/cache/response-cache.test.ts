@@ -4,11 +4,14 @@
  * the mock and what came back.
  */
 import Anthropic from "@anthropic-ai/sdk";
+import { makeUsage, type Usage } from "@llmux/pricing";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { replayStreamItems } from "../gateway/cache-replay";
 import { startTestGateway, type TestGateway } from "../providers/provider-test-support";
+import type { StreamItem } from "../providers/types";
 import { MemoryCacheStore } from "./cache-store";
-import { ResponseCache } from "./response-cache";
+import { type CacheEntry, ResponseCache } from "./response-cache";
 
 const UPSTREAM_KEY = "sk-upstream-cache-0123456789";
 let mock: MockProvider;
@@ -227,6 +230,54 @@ describe("ResponseCache keys", () => {
       true,
     )!;
     expect(streamed.key).not.toBe(plan.key);
+  });
+
+  it("a streamed entry read again unchanged is parsed once; every hit replays copies of its own", async () => {
+    const store = new MemoryCacheStore();
+    const cache = new ResponseCache({ store, ttlMs: 60_000 });
+    const plan = cache.plan("chat", "gpt", { messages: [{ role: "user", content: "x" }] }, true)!;
+    const usage = makeUsage({ inputTokens: 3, outputTokens: 2 });
+    const entry = (content: string): CacheEntry => ({
+      v: 1,
+      callType: "chat",
+      createdAt: Date.now(),
+      deploymentId: "gpt-one",
+      usage,
+      cost: 0.5,
+      items: [
+        { chunk: { id: "c", choices: [{ index: 0, delta: { content } }] } },
+        { chunk: { id: "c", choices: [], usage: { prompt_tokens: 3 } }, usage, usageOnly: true },
+      ],
+    });
+    cache.set(plan, entry("hello"));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const first = (await cache.get(plan))!;
+    expect(await cache.get(plan)).toBe(first);
+    const present = (item: StreamItem, price: (usage: Usage) => number | null) =>
+      item.usageOnly
+        ? { chunk: { ...item.chunk, usage: { ...(item.chunk.usage as object), cost: price(item.usage!) } } }
+        : item;
+    const hitOne = replayStreamItems(first, true, present);
+    const hitTwo = replayStreamItems(first, true, present);
+    expect(hitOne.map((item) => item.raw)).toEqual([
+      '{"id":"c","choices":[{"index":0,"delta":{"content":"hello"}}]}',
+      '{"id":"c","choices":[],"usage":{"prompt_tokens":3,"cost":0}}',
+    ]);
+    // a caller that changes what it was given changes nothing for the next hit
+    (hitOne[0]!.chunk.choices as Array<{ delta: { content: string } }>)[0]!.delta.content = "changed";
+    expect(hitTwo[0]!.chunk).toEqual({ id: "c", choices: [{ index: 0, delta: { content: "hello" } }] });
+    expect(hitTwo[0]).not.toBe(hitOne[0]);
+    expect(replayStreamItems(first, false, (item) => (item.usageOnly ? undefined : item))).toHaveLength(1);
+    // a new answer under the key is read anew; a non-streamed entry is parsed on every hit
+    cache.set(plan, entry("again"));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = (await cache.get(plan))!;
+    expect(second).not.toBe(first);
+    expect(replayStreamItems(second, true, present)[0]!.raw).toContain('"again"');
+    const bodyPlan = cache.plan("chat", "gpt", { messages: [] }, false)!;
+    cache.set(bodyPlan, { ...entry("x"), items: undefined, body: { id: "b" } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await cache.get(bodyPlan)).not.toBe(await cache.get(bodyPlan));
   });
 
   it("a store that never answers is a miss after the deadline, counted", async () => {

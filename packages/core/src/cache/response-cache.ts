@@ -46,6 +46,10 @@ export interface CacheEntry {
   events?: Array<{ event: Record<string, unknown>; usage?: Usage }>;
 }
 
+/** At most this many parsed stream entries are kept, each from a text of at most this many characters. */
+const PARSED_STREAMS = 128;
+const PARSED_STREAM_CHARS = 64 * 1024;
+
 /** The cache decision for one call. */
 export interface CachePlan {
   key: string;
@@ -81,6 +85,8 @@ export interface ResponseCacheOptions {
  * "s-maxage"}`), bounded lookups (a slow store is a miss, never a slow call) and the entry format.
  */
 export class ResponseCache {
+  /** Streamed chat entries lately parsed, by key, with the text they were parsed from. */
+  private readonly parsedStreams = new Map<string, { text: string; entry: CacheEntry }>();
   readonly kind: string;
   private errors = 0;
   private warnedAt = Number.NEGATIVE_INFINITY;
@@ -135,19 +141,24 @@ export class ResponseCache {
   async get(plan: CachePlan, now = Date.now()): Promise<CacheEntry | undefined> {
     if (!plan.read) return undefined;
     let timer: NodeJS.Timeout | undefined;
+    const store = this.options.store;
     try {
-      const text = await Promise.race([
-        this.options.store.get(plan.key),
-        new Promise<undefined>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${this.options.timeoutMs ?? 50} ms`)),
-            this.options.timeoutMs ?? 50,
-          );
-          timer.unref?.();
-        }),
-      ]);
+      // An in-process store answers at once: no timer to race it.
+      const text =
+        store.kind === "memory"
+          ? await store.get(plan.key)
+          : await Promise.race([
+              store.get(plan.key),
+              new Promise<undefined>((_, reject) => {
+                timer = setTimeout(
+                  () => reject(new Error(`no answer within ${this.options.timeoutMs ?? 50} ms`)),
+                  this.options.timeoutMs ?? 50,
+                );
+                timer.unref?.();
+              }),
+            ]);
       if (text === undefined) return undefined;
-      const entry = JSON.parse(text) as CacheEntry;
+      const entry = this.parse(plan.key, text);
       if (entry?.v !== 1) return undefined;
       if (plan.maxAgeMs !== undefined && now - entry.createdAt > plan.maxAgeMs) return undefined;
       return entry;
@@ -157,6 +168,22 @@ export class ResponseCache {
     } finally {
       if (timer) clearTimeout(timer);
     }
+  }
+
+  /**
+   * The entry a stored text holds. A streamed chat answer read again unchanged is not parsed again:
+   * its entry is shared by the hits, which only read it (the replay hands out copies, see
+   * `replayStreamItems`). Other entries are parsed on every hit (their body goes to the caller).
+   */
+  private parse(key: string, text: string): CacheEntry {
+    const known = this.parsedStreams.get(key);
+    if (known !== undefined && known.text === text) return known.entry;
+    const entry = JSON.parse(text) as CacheEntry;
+    if (entry?.items && text.length <= PARSED_STREAM_CHARS) {
+      if (this.parsedStreams.size >= PARSED_STREAMS) this.parsedStreams.clear();
+      this.parsedStreams.set(key, { text, entry });
+    }
+    return entry;
   }
 
   /** Stores an entry in the background (never awaited by a call); too large entries are skipped. */

@@ -1,4 +1,7 @@
+import type { Usage } from "@llmux/pricing";
+import type { CacheEntry } from "../cache/response-cache";
 import { LlmuxError } from "../errors/llmux-error";
+import type { StreamItem } from "../providers/types";
 import type { CallRun } from "./call-run";
 
 /**
@@ -38,4 +41,64 @@ export function replayCached<T>(options: {
       aborted();
     },
   };
+}
+
+/** What a replayed chat stream sends for one item: its JSON text, and its usage when it carries one. */
+interface ReplayedText {
+  raw: string;
+  usage?: Usage;
+  usageOnly?: boolean;
+}
+
+/** The texts of a cached stream, per cache entry, for callers that asked for usage (true) or not. */
+const replayedTexts = new WeakMap<CacheEntry, Map<boolean, ReplayedText[]>>();
+
+/**
+ * The items a cached chat stream replays: `present` (the usage chunk shown only when asked, cost 0)
+ * and the JSON text of each item are worked out once per entry and usage choice, then every hit gets
+ * fresh items over those texts (each parses its chunk only when read, so no hit sees another's objects).
+ */
+export function replayStreamItems(
+  entry: CacheEntry,
+  includeUsage: boolean,
+  present: (item: StreamItem, price: (usage: Usage) => number | null) => StreamItem | undefined,
+): StreamItem[] {
+  let byChoice = replayedTexts.get(entry);
+  if (byChoice === undefined) {
+    byChoice = new Map();
+    replayedTexts.set(entry, byChoice);
+  }
+  let texts = byChoice.get(includeUsage);
+  if (texts === undefined) {
+    texts = [];
+    for (const item of entry.items ?? []) {
+      const shown = present(item, () => 0);
+      if (shown === undefined) continue;
+      const text: ReplayedText = { raw: shown.raw ?? JSON.stringify(shown.chunk) };
+      if (shown.usage) text.usage = shown.usage;
+      if (shown.usageOnly) text.usageOnly = true;
+      texts.push(text);
+    }
+    byChoice.set(includeUsage, texts);
+  }
+  return texts.map((text) => new ReplayedItem(text));
+}
+
+/** A replayed stream item: its chunk is parsed from its text when first read (a copy of its own). */
+class ReplayedItem implements StreamItem {
+  readonly raw: string;
+  usage?: Usage;
+  usageOnly?: boolean;
+  private parsed: Record<string, unknown> | undefined;
+
+  constructor(text: ReplayedText) {
+    this.raw = text.raw;
+    if (text.usage) this.usage = text.usage;
+    if (text.usageOnly) this.usageOnly = true;
+  }
+
+  get chunk(): Record<string, unknown> {
+    this.parsed ??= JSON.parse(this.raw) as Record<string, unknown>;
+    return this.parsed;
+  }
 }

@@ -41,7 +41,7 @@ import { withFallback } from "../state/with-fallback";
 import { remainingRateLimits } from "../telemetry/rate-limit-headers";
 import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { UpstreamClient } from "../upstream/upstream-client";
-import { replayCached } from "./cache-replay";
+import { replayCached, replayStreamItems } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { paramsForDeployment } from "./drop-params";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
@@ -619,7 +619,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { deployment, headers } = hit;
     const result: CallSuccess = {
       deployment,
-      usage: entry.usage,
+      // a copy: the entry may be shared by hits
+      usage: entry.usage && { ...entry.usage },
       firstTokenTime: Date.now(),
       cache: entry.cost === null ? { hit: true } : { hit: true, savedCost: entry.cost },
     };
@@ -766,7 +767,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const plan = cachePlan("chat", input, true);
         const cached = plan ? await responseCache!.get(plan) : undefined;
         if (cached?.items) {
-          const replay = replayStream(run, cached, present);
+          const replay = replayStream(run, cached, includeUsage, present);
           if (replay) return replay;
         }
         const body = stripCredentials(input.body) as ChatRequest;
@@ -994,22 +995,21 @@ export function createGateway(options: GatewayOptions): Gateway {
   function replayStream(
     run: CallRun,
     entry: CacheEntry,
+    includeUsage: boolean,
     present: (item: StreamItem, price: (usage: Usage) => number | null) => StreamItem | undefined,
   ): StreamOutcome | undefined {
     const hit = hitHeaders(run, entry);
     if (!hit) return undefined;
-    const assembler = new StreamAssembler(run.redacted || !gateway.wantsContent());
-    const shown: StreamItem[] = [];
-    for (const item of entry.items ?? []) {
-      assembler.add(item.chunk);
-      const presented = present(item, () => 0);
-      if (presented !== undefined) shown.push(presented);
-    }
+    // the entry may be shared by hits (see ResponseCache.parse): read here, never handed out
+    const assembler = run.listening
+      ? new StreamAssembler(run.redacted || !gateway.wantsContent())
+      : undefined;
+    if (assembler) for (const item of entry.items ?? []) assembler.add(item.chunk);
     const replay = replayCached({
       run,
-      items: shown,
+      items: replayStreamItems(entry, includeUsage, present),
       failure,
-      settle: () => settleHit(run, entry, (result) => assembler.describe(result)),
+      settle: () => settleHit(run, entry, (result) => assembler?.describe(result)),
     });
     return { headers: hit.headers, chunks: replay.items, cancel: replay.cancel };
   }
