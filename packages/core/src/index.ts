@@ -109,8 +109,10 @@ export { SharedRouterState, type SharedRouterStateOptions } from "./state/shared
 export type {
   FailurePolicy,
   FailureResult,
+  SharedDelta,
   SharedState,
   SharedStateHealth,
+  TakeResult,
   WindowResult,
 } from "./state/shared-state";
 export {

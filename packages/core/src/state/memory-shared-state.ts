@@ -1,5 +1,12 @@
 import { type Clock, systemClock } from "../router/router-state";
-import type { FailurePolicy, FailureResult, SharedState, WindowResult } from "./shared-state";
+import type {
+  FailurePolicy,
+  FailureResult,
+  SharedDelta,
+  SharedState,
+  TakeResult,
+  WindowResult,
+} from "./shared-state";
 
 interface Entry {
   value: number;
@@ -74,6 +81,32 @@ export class MemorySharedState implements SharedState {
     if (current + by > limit) return { allowed: false, count: current };
     this.write(window.key, current + by, window.expiresAt);
     return { allowed: true, count: current + by };
+  }
+
+  async takeWindow(key: string, max: number, windowMs: number, limit: number): Promise<TakeResult> {
+    const now = this.clock.now();
+    const window = this.windowKey(key, windowMs, now);
+    const current = this.live(window.key, now)?.value ?? 0;
+    const granted = Math.max(0, Math.min(max, limit - current));
+    if (granted > 0) this.write(window.key, current + granted, window.expiresAt);
+    return { granted, count: current + granted };
+  }
+
+  async applyDeltas(deltas: readonly SharedDelta[]): Promise<void> {
+    const now = this.clock.now();
+    for (const delta of deltas) {
+      if (delta.kind === "window") {
+        const window = this.windowKey(delta.key, delta.windowMs, delta.at);
+        if (window.expiresAt <= now) continue; // a window already over: nobody reads it any more
+        this.write(window.key, (this.live(window.key, now)?.value ?? 0) + delta.by, window.expiresAt);
+        continue;
+      }
+      const entryKey = `${delta.key}:inflight`;
+      const entry = this.live(entryKey, now);
+      const expiresAt =
+        delta.ttlMs !== undefined ? now + delta.ttlMs : (entry?.expiresAt ?? Number.POSITIVE_INFINITY);
+      this.write(entryKey, Math.max(0, (entry?.value ?? 0) + delta.by), expiresAt);
+    }
   }
 
   async incr(key: string, by: number, ttlMs?: number): Promise<number> {

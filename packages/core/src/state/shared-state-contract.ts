@@ -88,6 +88,46 @@ export function sharedStateContract(
       expect(await store.tryIncrWindow("rpm", 1, 60_000, 10)).toEqual({ allowed: true, count: 1 });
     });
 
+    it("takeWindow (when present) grants up to max, only what fits within the limit, even when racing", async () => {
+      const { store, clock } = await open();
+      if (!store.takeWindow) return;
+      expect(await store.takeWindow("lease", 4, 60_000, 10)).toEqual({ granted: 4, count: 4 });
+      const raced = await Promise.all(
+        Array.from({ length: 10 }, () => store.takeWindow!("lease", 3, 60_000, 10)),
+      );
+      // 6 were left: granted in leases of 3 (and 0 once full), never more in total
+      expect(raced.reduce((sum, result) => sum + result.granted, 0)).toBe(6);
+      expect(await store.getWindow("lease", 60_000)).toBe(10);
+      expect(await store.takeWindow("lease", 3, 60_000, 10)).toEqual({ granted: 0, count: 10 });
+      // what is left is granted whole when smaller than max
+      await store.incrWindow("partial", 8, 60_000);
+      expect(await store.takeWindow("partial", 5, 60_000, 10)).toEqual({ granted: 2, count: 10 });
+      clock.advance(60_000);
+      expect(await store.takeWindow("lease", 4, 60_000, 10)).toEqual({ granted: 4, count: 4 });
+    });
+
+    it("applyDeltas (when present) adds window and in-flight counts in one batch, in-flight never below 0", async () => {
+      const { store, clock } = await open();
+      if (!store.applyDeltas) return;
+      const now = clock.now();
+      await store.acquire("slots");
+      await store.applyDeltas([
+        { kind: "window", key: "rpm", by: 3, windowMs: 60_000, at: now },
+        { kind: "window", key: "tpm", by: 1_500, windowMs: 60_000, at: now },
+        { kind: "window", key: "rpm", by: 2, windowMs: 60_000, at: now },
+        { kind: "inFlight", key: "slots", by: 2, ttlMs: 60_000 },
+      ]);
+      expect(await store.getWindow("rpm", 60_000)).toBe(5);
+      expect(await store.getWindow("tpm", 60_000)).toBe(1_500);
+      expect(await store.inFlight("slots")).toBe(3);
+      await store.applyDeltas([{ kind: "inFlight", key: "slots", by: -5, ttlMs: 60_000 }]);
+      expect(await store.inFlight("slots")).toBe(0);
+      // a delta of the previous window does not count in the current one
+      await store.applyDeltas([{ kind: "window", key: "rpm", by: 7, windowMs: 60_000, at: now - 60_000 }]);
+      expect(await store.getWindow("rpm", 60_000)).toBe(5);
+      await store.applyDeltas([]);
+    });
+
     it("plain counters add fractions (spend), read, set and delete", async () => {
       const { store } = await open();
       await store.incr("spend", 0.25);

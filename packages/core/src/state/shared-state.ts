@@ -52,8 +52,68 @@ export interface SharedState {
   setCooldown(id: string, until: number): Promise<void>;
   /** Active cooldowns of the ids asked (ids not cooling are absent). */
   getCooldowns(ids: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Takes up to `max` units from the current window of `windowMs`, as many as still fit within `limit`,
+   * atomically (a lease: the caller then serves that many requests without asking again). `granted` is
+   * what was taken (0: the window is full), `count` the window's count after the call. Optional: without
+   * it, leases are one unit each (`tryIncrWindow`).
+   */
+  takeWindow?(key: string, max: number, windowMs: number, limit: number): Promise<TakeResult>;
+  /**
+   * Applies several additions at once (one round trip on a networked store: a pipeline): window counters
+   * (as `incrWindow`, in the window that contains `at`) and in-flight counts (`by` may be negative; never
+   * below 0; `ttlMs` refreshes the expiry as `acquire` does). Rejects when the store did not take them, so
+   * the caller can keep them for the next attempt. Optional: without it each addition is sent on its own.
+   */
+  applyDeltas?(deltas: readonly SharedDelta[]): Promise<void>;
   /** Releases timers and connections that the store owns (not a client passed in). */
   close(): Promise<void>;
+}
+
+export interface TakeResult {
+  granted: number;
+  count: number;
+}
+
+/** One addition of a batch (`applyDeltas`). */
+export type SharedDelta =
+  | { kind: "window"; key: string; by: number; windowMs: number; at: number }
+  | { kind: "inFlight"; key: string; by: number; ttlMs?: number };
+
+/** `takeWindow` for any store: the store's own when it has one, else a lease of one unit. */
+export async function takeWindow(
+  store: SharedState,
+  key: string,
+  max: number,
+  windowMs: number,
+  limit: number,
+): Promise<TakeResult> {
+  if (store.takeWindow) return store.takeWindow(key, max, windowMs, limit);
+  const result = await store.tryIncrWindow(key, 1, windowMs, limit);
+  return { granted: result.allowed ? 1 : 0, count: result.count };
+}
+
+/** `applyDeltas` for any store: the store's own batch when it has one, else one operation per addition. */
+export async function applyDeltas(
+  store: SharedState,
+  deltas: readonly SharedDelta[],
+  now: number,
+): Promise<void> {
+  if (deltas.length === 0) return;
+  if (store.applyDeltas) return store.applyDeltas(deltas);
+  const operations: Array<Promise<unknown>> = [];
+  for (const delta of deltas) {
+    if (delta.kind === "window") {
+      // without a batch the store counts in its current window: a delta of an earlier window is dropped
+      if (Math.floor(delta.at / delta.windowMs) === Math.floor(now / delta.windowMs))
+        operations.push(store.incrWindow(delta.key, delta.by, delta.windowMs));
+      continue;
+    }
+    const options = delta.ttlMs === undefined ? {} : { ttlMs: delta.ttlMs };
+    for (let index = 0; index < delta.by; index++) operations.push(store.acquire(delta.key, options));
+    for (let index = 0; index < -delta.by; index++) operations.push(store.release(delta.key));
+  }
+  await Promise.all(operations);
 }
 
 export interface WindowResult {

@@ -110,4 +110,39 @@ describe("withFallback", () => {
     expect(store.errors).toBe(1);
     console.log(`hanging primary: first call answered locally after ${first.toFixed(1)} ms (timeout 30 ms)`);
   });
+
+  it("takeWindow mirrors what the primary granted; alone, the local store grants within the limit", async () => {
+    const { primary, setMode } = switchable();
+    const local = new MemorySharedState();
+    const store = withFallback(primary, local, { tripAfter: 1 });
+    expect(await store.takeWindow("rpm", 4, 60_000, 10)).toEqual({ granted: 4, count: 4 });
+    expect(await local.getWindow("rpm", 60_000)).toBe(4);
+    setMode("throw");
+    // the local store holds this instance's 4: it grants the 6 left of the limit, then nothing
+    expect(await store.takeWindow("rpm", 8, 60_000, 10)).toEqual({ granted: 6, count: 10 });
+    expect(await store.takeWindow("rpm", 1, 60_000, 10)).toEqual({ granted: 0, count: 10 });
+  });
+
+  it("applyDeltas rejects when the primary does not take them (error, late, or left alone), counting the error", async () => {
+    const { primary, inner, setMode } = switchable();
+    let now = 0;
+    const store = withFallback(primary, new MemorySharedState(), {
+      timeoutMs: 20,
+      tripAfter: 1,
+      now: () => now,
+    });
+    const deltas = [{ kind: "inFlight" as const, key: "d", by: 2 }];
+    await store.applyDeltas(deltas);
+    expect(await inner.inFlight("d")).toBe(2);
+    setMode("throw");
+    await expect(store.applyDeltas(deltas)).rejects.toThrow(/did not take the deltas/);
+    // the circuit is open: rejected without asking
+    setMode("ok");
+    await expect(store.applyDeltas(deltas)).rejects.toThrow(/did not take the deltas/);
+    expect(await inner.inFlight("d")).toBe(2);
+    now += 1_000;
+    setMode("hang");
+    await expect(store.applyDeltas(deltas)).rejects.toThrow(/did not take the deltas/);
+    expect(store.errors).toBe(2);
+  });
 });

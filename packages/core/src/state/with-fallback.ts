@@ -1,11 +1,15 @@
 import type { Logger } from "@llmux/callbacks";
 import { MemorySharedState } from "./memory-shared-state";
-import type {
-  FailurePolicy,
-  FailureResult,
-  SharedState,
-  SharedStateHealth,
-  WindowResult,
+import {
+  applyDeltas,
+  type FailurePolicy,
+  type FailureResult,
+  type SharedDelta,
+  type SharedState,
+  type SharedStateHealth,
+  type TakeResult,
+  takeWindow,
+  type WindowResult,
 } from "./shared-state";
 
 export interface FallbackOptions {
@@ -161,6 +165,30 @@ export class FallbackSharedState implements SharedState, SharedStateHealth {
         return result;
       },
       () => this.local.tryIncrWindow(key, by, windowMs, limit),
+    );
+  }
+  takeWindow(key: string, max: number, windowMs: number, limit: number): Promise<TakeResult> {
+    // as tryIncrWindow: the local count mirrors what the primary granted, or decides alone
+    return this.run(
+      "takeWindow",
+      async (store) => {
+        const result = await takeWindow(store, key, max, windowMs, limit);
+        if (result.granted > 0) void this.local.incrWindow(key, result.granted, windowMs);
+        return result;
+      },
+      () => takeWindow(this.local, key, max, windowMs, limit),
+    );
+  }
+  /**
+   * Unlike every other operation, rejects when the primary did not take the deltas (error, late answer,
+   * or the primary left alone after failures): the caller keeps them and sends them again later. The
+   * error is counted as any other. Not mirrored locally: the caller holds its own counts.
+   */
+  applyDeltas(deltas: readonly SharedDelta[]): Promise<void> {
+    return this.run(
+      "applyDeltas",
+      (store) => applyDeltas(store, deltas, this.now()),
+      () => Promise.reject(new Error(`shared state (${this.primary.kind}) did not take the deltas`)),
     );
   }
   incr(key: string, by: number, ttlMs?: number): Promise<number> {
