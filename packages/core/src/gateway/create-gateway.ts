@@ -977,7 +977,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         ),
       );
       router.close();
-      sharedRouterState?.stop();
+      // the router's pending counts are written before the store closes
+      await sharedRouterState?.close();
       await sharedState.close().catch(() => undefined);
       await responseCache?.close().catch(() => undefined);
       await http.close().catch(() => undefined);
