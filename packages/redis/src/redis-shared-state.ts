@@ -1,5 +1,13 @@
 import { randomUUID } from "node:crypto";
-import type { Clock, FailurePolicy, FailureResult, SharedState, WindowResult } from "@llmux/core";
+import type {
+  Clock,
+  FailurePolicy,
+  FailureResult,
+  SharedDelta,
+  SharedState,
+  TakeResult,
+  WindowResult,
+} from "@llmux/core";
 import type { Redis } from "ioredis";
 import { SCRIPTS, type ScriptName } from "./scripts";
 
@@ -47,8 +55,9 @@ export class RedisSharedState implements SharedState {
     return Math.floor(this.clock.now());
   }
 
-  private windowKey(key: string, windowMs: number, now: number): { key: string; ttlMs: number } {
-    const index = Math.floor(now / windowMs);
+  /** The key of the window containing `at`, and how long it must live from now. */
+  private windowKey(key: string, windowMs: number, at: number, now = at): { key: string; ttlMs: number } {
+    const index = Math.floor(at / windowMs);
     // kept one window longer than needed: instances' clocks differ a little
     return { key: `${this.prefix}w:${key}:${windowMs}:${index}`, ttlMs: (index + 2) * windowMs - now };
   }
@@ -71,6 +80,42 @@ export class RedisSharedState implements SharedState {
       Math.ceil(window.ttlMs),
     )) as [number, string];
     return { allowed: allowed === 1, count: Number(count) };
+  }
+
+  async takeWindow(key: string, max: number, windowMs: number, limit: number): Promise<TakeResult> {
+    const window = this.windowKey(key, windowMs, this.now());
+    const [granted, count] = (await this.client.llmuxTake(
+      window.key,
+      max,
+      limit,
+      Math.ceil(window.ttlMs),
+    )) as [number, string];
+    return { granted: Number(granted), count: Number(count) };
+  }
+
+  /** One pipeline: one round trip for the whole batch. Rejects when any addition failed. */
+  async applyDeltas(deltas: readonly SharedDelta[]): Promise<void> {
+    if (deltas.length === 0) return;
+    const now = this.now();
+    const pipeline = this.client.pipeline() as unknown as {
+      [name in ScriptName]: (...args: Array<string | number>) => unknown;
+    } & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+    let queued = 0;
+    for (const delta of deltas) {
+      if (delta.kind === "window") {
+        const window = this.windowKey(delta.key, delta.windowMs, delta.at, now);
+        if (window.ttlMs <= 0) continue; // a window long over: nobody reads it
+        pipeline.llmuxIncr(window.key, delta.by, Math.ceil(window.ttlMs));
+      } else {
+        const ttl = delta.ttlMs === undefined ? "" : Math.max(1, Math.ceil(delta.ttlMs));
+        pipeline.llmuxAddInFlight(`${this.prefix}if:${delta.key}`, delta.by, ttl);
+      }
+      queued++;
+    }
+    if (queued === 0) return;
+    const results = await pipeline.exec();
+    if (!results) throw new Error("the pipeline was not executed");
+    for (const [error] of results) if (error) throw error;
   }
 
   async incr(key: string, by: number, ttlMs?: number): Promise<number> {

@@ -22,6 +22,33 @@ local value = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1, value}`,
   },
+  /**
+   * KEYS[1] window counter; ARGV max, limit, ttlMs. Takes as many as fit, up to max (a lease). Returns
+   * {granted, count}.
+   */
+  llmuxTake: {
+    numberOfKeys: 1,
+    lua: `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local granted = math.min(tonumber(ARGV[1]), tonumber(ARGV[2]) - current)
+if granted <= 0 then return {0, tostring(current)} end
+local value = redis.call('INCRBYFLOAT', KEYS[1], granted)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {granted, value}`,
+  },
+  /** KEYS[1] in-flight counter; ARGV by (may be negative), ttlMs ('' = keep). Never below 0. Returns the new count. */
+  llmuxAddInFlight: {
+    numberOfKeys: 1,
+    lua: `
+local value = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1])
+if value < 0 then value = 0 end
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], tostring(value), 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], tostring(value), 'KEEPTTL')
+end
+return value`,
+  },
   /** KEYS[1] in-flight counter; ARGV limit ('' = none), ttlMs ('' = none). Returns {allowed, count}. */
   llmuxAcquire: {
     numberOfKeys: 1,

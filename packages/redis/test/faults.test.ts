@@ -3,10 +3,11 @@
  * wrong password, Redis down at start. Each test starts what it kills (its own redis-server on a free
  * port, or a silent TCP server).
  */
-import type { LlmuxConfig } from "@llmux/core";
+import type { LlmuxConfig, SharedRouterState } from "@llmux/core";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chat, eventually, type Instance, startInstance } from "./gateway-support";
+import { awayFromMinuteEdge, chat, eventually, type Instance, startInstance } from "./gateway-support";
 import { freePort, type OwnRedis, silentServer, startOwnRedis } from "./support";
 
 let mock: MockProvider;
@@ -102,6 +103,40 @@ describe("Redis faults", () => {
     ).toBe(true);
     expect(a.logs.some((line) => line.level === "info" && line.message.includes("answers again"))).toBe(true);
     for (let index = 0; index < 4; index++) expect((await chat(b.base, ask)).status).toBe(200);
+  });
+
+  it("Redis killed mid-run: the counts of the outage are kept (bounded, counted) and written when it returns", async () => {
+    await awayFromMinuteEdge(20_000);
+    const redis: OwnRedis = await startOwnRedis();
+    cleanups.push(() => redis.stop());
+    const a = await start({ redis_url: redis.url, redis_sync_interval_ms: 50 });
+    const state = (a.gateway.router as unknown as { state: SharedRouterState }).state;
+    expect((await chat(a.base, ask)).status).toBe(200);
+    // the first call's counts are written by the next flush
+    expect(await eventually(() => state.deltaStats.pendingTokens === 0, 2_000)).toBe(true);
+    await redis.stop();
+    let tokens = 0;
+    for (let index = 0; index < 6; index++) {
+      const result = await chat(a.base, ask);
+      expect(result.status).toBe(200);
+      tokens += result.json.usage.total_tokens;
+    }
+    // flushes fail and keep the deltas for the next one
+    expect(await eventually(() => state.deltaStats.failedFlushes > 0, 2_000)).toBe(true);
+    expect(state.deltaStats.pendingTokens).toBe(tokens);
+    expect(state.deltaStats.pendingRequests).toBe(6);
+    expect(state.deltaStats.pendingInFlight).toBe(0); // acquired and released: nothing to write
+    await redis.start(); // empty: it does not persist
+    expect(await eventually(() => state.deltaStats.pendingTokens === 0, 10_000)).toBe(true);
+    const client = new Redis(redis.url);
+    cleanups.push(async () => client.disconnect());
+    const keys = await client.keys("llmux:w:tpm:*");
+    const written = (await Promise.all(keys.map((key) => client.get(key)))).reduce(
+      (sum, value) => sum + Number(value ?? 0),
+      0,
+    );
+    expect(written).toBe(tokens);
+    expect(state.deltaStats.droppedTokens).toBe(0);
   });
 
   it("a Redis that accepts connections and never answers never delays a call beyond the bound", async () => {
