@@ -113,6 +113,32 @@ describe("jsonlSink", () => {
     }
   });
 
+  it("keeps multi-byte text, lines longer than its buffer and exact byte sizes (rotation) across buffer ends", async () => {
+    const path = join(tempFolder(), "calls.jsonl");
+    const text = "Grüße, 世界! 🎉 ";
+    // ~300 lines of ~2-3 kB of 2-, 3- and 4-byte characters, one line of ~1.5 MB among them
+    const events = Array.from({ length: 300 }, (_, index) =>
+      makeCallEvent({
+        callId: `multi-${index}`,
+        response: { role: "assistant", content: text.repeat(index === 150 ? 60_000 : 60 + (index % 7)) },
+      }),
+    );
+    const lines = events.map((event) => `${JSON.stringify(event)}\n`);
+    // one byte short of all the lines: the file rotates exactly before the last one
+    const total = lines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
+    const maxBytes = total - 1;
+    const engine = createCallbackEngine({
+      sinks: [jsonlSink({ path, maxBytes, maxFiles: 1 })],
+      logger: recordingLogger(),
+    });
+    for (const event of events) engine.success(event);
+    await engine.shutdown();
+    const rotated = readFileSync(`${path}.1`, "utf8");
+    expect(rotated.split("\n").length - 1).toBe(299);
+    expect(rotated).toBe(lines.slice(0, 299).join(""));
+    expect(readFileSync(path, "utf8")).toBe(lines[299]);
+  });
+
   it("counts the size of an existing file and rotates it when the next line would not fit", async () => {
     const path = join(tempFolder(), "calls.jsonl");
     const previous = `${JSON.stringify({ callId: "from-yesterday", padding: "x".repeat(1_900) })}\n`;

@@ -4,9 +4,10 @@
  * file becomes `path.1`, `path.1` becomes `path.2`, … and `path.maxFiles` is overwritten.
  * Handlers return nothing while the stream accepts data, and a promise while it rotates or is
  * over its high-water mark, so the engine's bounded queue (not memory) absorbs a slow disk.
- * The lines of one tick (the engine hands a sink its queued events in one drain) are joined and
- * written to the stream once, on the next tick or at 256 lines: one stream write, one buffer and
- * one file write per batch instead of per line.
+ * The lines of one tick (the engine hands a sink its queued events in one drain) are encoded into
+ * one buffer as they come (the JSON text written once, as UTF-8, which also gives its size) and
+ * written to the stream once, on the next tick or at 256 lines: one stream write and one file
+ * write per batch instead of per line, and no joined string to copy and encode again.
  * `flush()` / `shutdown()` resolve once every line is written (and fsync'ed, by default).
  */
 import { createWriteStream, fsync, mkdirSync, statSync, type WriteStream } from "node:fs";
@@ -18,8 +19,11 @@ import type { CallbackSink, CallEvent } from "./types";
 
 const DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
 const DEFAULT_MAX_FILES = 5;
-/** Lines joined into one stream write at most (about 256 kB of typical call events). */
+/** Lines written to the stream in one write at most (about 256 kB of typical call events). */
 const MAX_BATCH_LINES = 256;
+/** Bytes of a fresh buffer for lines (more when one line needs more). */
+const CHUNK_BYTES = 512 * 1024;
+const NEWLINE = 0x0a;
 
 /** Resolves when the stream takes data again (or closes). */
 function waitForDrain(stream: WriteStream): Promise<void> {
@@ -72,8 +76,13 @@ class JsonlSink implements CallbackSink {
   private streamError: unknown;
   private closed = false;
   private shutdownPromise: Promise<void> | undefined;
-  /** Lines appended since the last stream write (written together by writeBatch). */
-  private batch: string[] = [];
+  /**
+   * Lines appended since the last stream write, encoded in `chunk[0, chunkBytes)` (written
+   * together by writeBatch; the rest of the chunk takes the next lines).
+   */
+  private chunk: Buffer = Buffer.allocUnsafe(0);
+  private chunkBytes = 0;
+  private chunkLines = 0;
   private batchScheduled = false;
   private readonly writeBatchLater = (): void => {
     this.batchScheduled = false;
@@ -155,27 +164,50 @@ class JsonlSink implements CallbackSink {
       this.stream = this.open();
       throw error;
     }
-    const line = `${safeJsonStringify(event)}\n`;
-    const bytes = Buffer.byteLength(line);
     if (this.rotating !== undefined) {
       return this.rotating.then(() => this.write(event));
     }
+    const json = safeJsonStringify(event);
+    // at most 3 bytes of UTF-8 per UTF-16 unit, and the newline; counted only near the chunk's end
+    const room = this.chunk.length - this.chunkBytes;
+    if (room < json.length * 3 + 1) this.reserve(Buffer.byteLength(json) + 1);
+    const start = this.chunkBytes;
+    const chunk = this.chunk;
+    const end = start + chunk.write(json, start, "utf8");
+    chunk[end] = NEWLINE;
+    const bytes = end + 1 - start;
     if (this.size > 0 && this.size + bytes > this.maxBytes) {
-      // the lines already appended belong to the file being rotated out
+      // the line starts the next file; the lines before it belong to the file being rotated out
+      const line = Buffer.from(chunk.subarray(start, start + bytes));
       void this.writeBatch();
       const rotation = this.rotate().finally(() => {
         this.rotating = undefined;
       });
       this.rotating = rotation;
-      return rotation.then(() => this.append(line, bytes));
+      return rotation.then(() => this.appendLine(line));
     }
-    return this.append(line, bytes);
+    this.chunkBytes = start + bytes;
+    return this.appended(bytes);
   }
 
-  private append(line: string, bytes: number): void | Promise<void> {
+  /** Room for `bytes` more in the chunk: the lines in it are written first when it is short. */
+  private reserve(bytes: number): void {
+    if (this.chunk.length - this.chunkBytes >= bytes) return;
+    void this.writeBatch();
+    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+  }
+
+  /** A line encoded before a rotation, appended to the new file. */
+  private appendLine(line: Buffer): void | Promise<void> {
+    this.reserve(line.length);
+    line.copy(this.chunk, this.chunkBytes);
+    this.chunkBytes += line.length;
+    return this.appended(line.length);
+  }
+
+  private appended(bytes: number): void | Promise<void> {
     this.size += bytes;
-    this.batch.push(line);
-    if (this.batch.length >= MAX_BATCH_LINES) return this.writeBatch();
+    if (++this.chunkLines >= MAX_BATCH_LINES) return this.writeBatch();
     if (!this.batchScheduled) {
       this.batchScheduled = true;
       setImmediate(this.writeBatchLater);
@@ -185,12 +217,15 @@ class JsonlSink implements CallbackSink {
 
   /** Writes the appended lines as one chunk; a promise while the stream is over its high-water mark. */
   private writeBatch(): void | Promise<void> {
-    const batch = this.batch;
-    if (batch.length === 0) return;
-    const text = batch.length === 1 ? batch[0]! : batch.join("");
-    this.batch = [];
+    const bytes = this.chunkBytes;
+    if (bytes === 0) return;
+    const data = this.chunk.subarray(0, bytes);
+    // the stream keeps its slice; the next lines go to the rest of the buffer
+    this.chunk = this.chunk.subarray(bytes);
+    this.chunkBytes = 0;
+    this.chunkLines = 0;
     this.pendingWrites++;
-    if (this.stream.write(text, this.onWritten)) return;
+    if (this.stream.write(data, this.onWritten)) return;
     return waitForDrain(this.stream);
   }
 
