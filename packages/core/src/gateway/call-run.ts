@@ -11,6 +11,7 @@ import type { Deployment } from "../config/types";
 import type { LlmuxError } from "../errors/llmux-error";
 import type { ActiveAttempt, RouteRequest } from "../router/router";
 import { safeOrigin } from "../router/router";
+import type { ClientAbort } from "./client-abort";
 import type { GatewayInternals } from "./gateway-internals";
 import { requestParams } from "./request-params";
 
@@ -21,6 +22,8 @@ export interface CallInput {
   context: CallContext & { traceId?: string };
   stream: boolean;
   signal: AbortSignal;
+  /** The client's disconnect without an AbortSignal (the HTTP routes'): what the router and stream driver use. */
+  clientAbort?: ClientAbort;
   /** W3C trace context from the incoming request. */
   carrier: { traceparent?: string; tracestate?: string };
   /** The host's request object, for hooks. */
@@ -137,7 +140,10 @@ export class CallRun {
         return estimate;
       },
       estimatedOutputTokens: typeof maxTokens === "number" ? maxTokens : 256,
-      signal: input.signal,
+      // read only on rare paths (backoff, waiting for a slot) when clientAbort is there
+      get signal() {
+        return input.signal;
+      },
       onBackoff: (milliseconds) => {
         this.waitedMs += milliseconds;
       },
@@ -173,6 +179,7 @@ export class CallRun {
         this.attemptTraces.set(attempt.index, spans);
       };
     }
+    if (input.clientAbort) request.clientAbort = input.clientAbort;
     if (input.timeoutMs !== undefined) request.timeoutMs = input.timeoutMs;
     const fallbacks = input.body.fallbacks;
     if (Array.isArray(fallbacks) && fallbacks.every((item) => typeof item === "string"))

@@ -800,7 +800,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const driven = driveStream<StreamItem>({
           run,
           routed,
-          signal: input.signal,
+          signal: input.clientAbort ?? input.signal,
           failure,
           track: trackStream,
           usageOf: (item) => item.usage,

@@ -279,7 +279,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const driven = driveStream<MessagesStreamItem>({
           run,
           routed,
-          signal: input.signal,
+          signal: input.clientAbort ?? input.signal,
           failure: deps.failure,
           track: deps.trackStream,
           usageOf: (item) => item.usage,

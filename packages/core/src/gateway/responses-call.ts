@@ -211,7 +211,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
         const driven = driveStream<ResponsesStreamItem>({
           run,
           routed,
-          signal: input.signal,
+          signal: input.clientAbort ?? input.signal,
           failure: deps.failure,
           track: deps.trackStream,
           usageOf: (item) => item.usage,

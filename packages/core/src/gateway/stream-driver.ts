@@ -44,7 +44,8 @@ export async function readFirstItem<T>(
 export interface StreamDriverOptions<T> {
   run: CallRun;
   routed: RouteResult<FirstItem<T>>;
-  signal: AbortSignal;
+  /** The client's disconnect (only `aborted` is read: an AbortSignal or the call's ClientAbort). */
+  signal: { readonly aborted: boolean };
   failure: (run: CallRun, raw: unknown) => LlmuxError;
   /** Usage carried by an item, if any. */
   usageOf(item: T): Usage | undefined;

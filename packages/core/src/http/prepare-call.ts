@@ -3,6 +3,7 @@ import type { CallType } from "@llmux/callbacks";
 import { LlmuxError } from "../errors/llmux-error";
 import { buildCallContext } from "../gateway/call-context";
 import type { CallInput } from "../gateway/call-run";
+import { ClientAbort } from "../gateway/client-abort";
 import type { Gateway } from "../gateway/create-gateway";
 import { modelAllowed } from "../gateway/model-access";
 import type { Access } from "./authenticate";
@@ -37,12 +38,12 @@ export async function prepareCall(
   const { request, response, callType } = options;
   const callId = gateway.newCallId();
   response.setHeader("x-llmux-call-id", callId);
-  const controller = new AbortController();
+  const clientAbort = new ClientAbort();
   response.on("close", () => {
-    if (!response.writableFinished) controller.abort();
+    if (!response.writableFinished) clientAbort.abort();
   });
   // A client that left during authentication (before the listener above existed).
-  if (response.destroyed || request.socket?.destroyed) controller.abort();
+  if (response.destroyed || request.socket?.destroyed) clientAbort.abort();
   await gateway.ready;
   const access = options.access;
   let body = await readJsonBody(request, gateway.config.maxRequestBytes, options.parsedBody);
@@ -66,7 +67,7 @@ export async function prepareCall(
       code: "model_not_found",
     });
   }
-  if (options.answerEarly && (await options.answerEarly(body, controller.signal))) return undefined;
+  if (options.answerEarly && (await options.answerEarly(body, clientAbort.signal))) return undefined;
   const fromHost = await gateway.options.resolveContext?.(request);
   const context = buildCallContext(body, request.headers, {
     ...access.context,
@@ -75,14 +76,18 @@ export async function prepareCall(
   });
   if (options.hooks !== false)
     body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
-  if (controller.signal.aborted || response.destroyed) return undefined;
+  if (clientAbort.aborted || response.destroyed) return undefined;
   const input: CallInput = {
     callId,
     callType,
     body,
     context,
     stream: callType !== "embeddings" && body.stream === true,
-    signal: controller.signal,
+    // made only if something asks (see ClientAbort)
+    get signal() {
+      return clientAbort.signal;
+    },
+    clientAbort,
     carrier: carrierOf(request),
     request,
     noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",

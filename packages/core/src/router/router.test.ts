@@ -2,6 +2,7 @@ import type { CooldownEvent, FallbackEvent } from "@llmux/callbacks";
 import { describe, expect, it } from "vitest";
 import type { Deployment } from "../config/types";
 import { LlmuxError } from "../errors/llmux-error";
+import { ClientAbort } from "../gateway/client-abort";
 import { type RouteRequest, Router, type RouterOptions } from "./router";
 import { deployment, ManualClock, seededRandom, settings } from "./test-support";
 
@@ -379,5 +380,50 @@ describe("timeouts", () => {
     expect((outcome as LlmuxError).kind).toBe("timeout");
     expect((outcome as LlmuxError).message).toContain("stream_timeout");
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe("client disconnect through a ClientAbort (no AbortSignal for the call)", () => {
+  it("aborts the running attempt's signal, stops without retrying, and makes no call-level AbortSignal", async () => {
+    const { router } = setup([deployment("a", "g"), deployment("b", "g")], {
+      settings: settings({ numRetries: 3 }),
+    });
+    const clientAbort = new ClientAbort();
+    let signalRead = false;
+    const routeRequest = request("g", { clientAbort });
+    Object.defineProperty(routeRequest, "signal", {
+      get: () => {
+        signalRead = true;
+        return clientAbort.signal;
+      },
+    });
+    const tried: string[] = [];
+    const outcome = router
+      .route(routeRequest, (attempt) => {
+        tried.push(attempt.deployment.id);
+        return new Promise((_resolve, reject) =>
+          attempt.signal.addEventListener("abort", () => reject(attempt.signal.reason)),
+        );
+      })
+      .catch((error: LlmuxError) => error);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    clientAbort.abort();
+    expect(((await outcome) as LlmuxError).kind).toBe("aborted");
+    expect(tried).toHaveLength(1);
+    expect(signalRead).toBe(false);
+  });
+
+  it("a finished attempt stops listening; a signal asked for after the client left is already aborted", async () => {
+    const { router } = setup([deployment("a", "g")]);
+    const clientAbort = new ClientAbort();
+    const routed = await router.route(request("g", { clientAbort }), async () => "ok");
+    routed.attempt.finish("success");
+    clientAbort.abort();
+    expect(routed.attempt.signal.aborted).toBe(false);
+    expect(clientAbort.signal.aborted).toBe(true);
+    let calls = 0;
+    clientAbort.onAbort(() => calls++);
+    clientAbort.abort();
+    expect(calls).toBe(1);
   });
 });

@@ -43,6 +43,8 @@ export interface RouteRequest {
   estimatedOutputTokens: number;
   /** Client disconnect. */
   signal: AbortSignal;
+  /** The same, without an AbortSignal: used instead of `signal` when given. */
+  clientAbort?: { readonly aborted: boolean; onAbort(listener: () => void): () => void };
   /** Whole-call timeout override (body `timeout` or `x-llmux-timeout`), milliseconds. */
   timeoutMs?: number;
   /** Milliseconds the router waited in backoff (not gateway overhead). */
@@ -226,7 +228,7 @@ export class Router {
     };
 
     while (true) {
-      if (request.signal.aborted) throw abortedError();
+      if (clientGone(request)) throw abortedError();
       let deployment: Deployment;
       try {
         deployment = await this.select(group, request, tried, deadline, atLimit);
@@ -266,7 +268,7 @@ export class Router {
         const value = await operation(attempt);
         return { value, attempt, attempts, fallbacks };
       } catch (raw) {
-        const error = request.signal.aborted ? abortedError() : withDeployment(toLlmuxError(raw), deployment);
+        const error = clientGone(request) ? abortedError() : withDeployment(toLlmuxError(raw), deployment);
         const record = attempt.finish(error.kind === "aborted" ? "aborted" : "failure", error);
         attempts.push(record);
         if (error.kind === "aborted") throw error;
@@ -284,7 +286,7 @@ export class Router {
           if (wait <= this.settings.maxRetryWaitMs && now + wait < deadline) {
             request.onBackoff?.(wait);
             await (this.options.sleep ?? abortableSleep)(wait, request.signal).catch(() => undefined);
-            if (request.signal.aborted) throw abortedError();
+            if (clientGone(request)) throw abortedError();
             tried.clear();
             continue;
           }
@@ -399,7 +401,7 @@ export class Router {
       const waitUntil = Math.min(deadline, this.clock.now() + this.settings.maxParallelWaitMs);
       while (free.length === 0) {
         const remaining = waitUntil - this.clock.now();
-        if (request.signal.aborted) throw abortedError();
+        if (clientGone(request)) throw abortedError();
         if (remaining <= 0) {
           throw new LlmuxError({
             kind: "rate_limit",
@@ -479,8 +481,9 @@ export class Router {
     const startTime = this.clock.now();
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(abortedError());
-    if (request.signal.aborted) onClientAbort();
-    else request.signal.addEventListener("abort", onClientAbort, { once: true });
+    let stopListening: (() => void) | undefined;
+    if (clientGone(request)) onClientAbort();
+    else stopListening = onClientGone(request, onClientAbort);
     let timer: NodeJS.Timeout | undefined;
     let timerMessage = "";
     let timerIsDeadline = false;
@@ -575,7 +578,7 @@ export class Router {
       finish: (outcome, error) => {
         if (finished) return finished;
         if (timer) clearTimeout(timer);
-        request.signal.removeEventListener("abort", onClientAbort);
+        stopListening?.();
         const endTime = this.clock.now();
         this.state.release(deployment.id);
         this.notifySlot(group);
@@ -696,6 +699,19 @@ export class Router {
     for (const timer of this.recoveryTimers.values()) clearTimeout(timer);
     this.recoveryTimers.clear();
   }
+}
+
+/** Whether the call's client left. */
+function clientGone(request: RouteRequest): boolean {
+  return request.clientAbort ? request.clientAbort.aborted : request.signal.aborted;
+}
+
+/** Calls `listener` once when the call's client leaves; returns the unsubscribe. */
+function onClientGone(request: RouteRequest, listener: () => void): () => void {
+  if (request.clientAbort) return request.clientAbort.onAbort(listener);
+  const signal = request.signal;
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
 }
 
 function abortedError(): LlmuxError {
