@@ -1,13 +1,15 @@
 /**
  * The per-call checks cost no promise when the identities are cached (issue 12's benchmark bound): the
- * plugin's authenticate and beforeCall answer synchronously on a cached key without rate limits, and
- * go asynchronous only for what needs it (a first load from the database, an rpm limit).
+ * plugin's authenticate and beforeCall answer synchronously on a cached key, with its rate limits too
+ * when the limit counters are in process, and go asynchronous only for what needs it (a first load from
+ * the database, a limit counted in a shared state such as Redis).
  */
 import { IncomingMessage } from "node:http";
 import { Socket } from "node:net";
-import type { BeforeCallContext } from "@llmux/callbacks";
+import type { BeforeCallContext, PluginSharedState } from "@llmux/callbacks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type ControlStore, createControlPlane, hashKey, openStore } from "../src/index";
+import { MemoryCounters } from "../src/memory-counters";
 
 const PLAIN_KEY = "sk-fast-path-key-without-limits-0123456789";
 const LIMITED_KEY = "sk-fast-path-key-with-an-rpm-limit-0123456789";
@@ -52,7 +54,7 @@ describe("cached identities are checked without promises", () => {
     expect(second).toEqual(access);
   });
 
-  it("beforeCall: synchronous for a cached key without limits, a promise with an rpm limit", async () => {
+  it("beforeCall: synchronous for a cached key, with an rpm limit too (counters in process)", async () => {
     const incoming = request();
     plane.authenticate!(PLAIN_KEY, incoming);
     const context = beforeContext("call-plain", incoming);
@@ -61,9 +63,41 @@ describe("cached identities are checked without promises", () => {
 
     const limited = request();
     await plane.authenticate!(LIMITED_KEY, limited);
-    const outcome = plane.hooks!.beforeCall!(beforeContext("call-limited", limited));
-    expect(outcome).toBeInstanceOf(Promise);
-    await expect(outcome).resolves.toBeUndefined();
+    expect(plane.hooks!.beforeCall!(beforeContext("call-limited", limited))).toBeUndefined();
+  });
+
+  it("an rpm limit refuses synchronously past the limit, and a shared state (Redis) takes a promise", async () => {
+    const key = "sk-fast-path-key-with-an-rpm-of-two-0123456789";
+    await store.insert("key", { token: hashKey(key), key_name: "sk-...6789", rpm_limit: 2 });
+    const incoming = request();
+    await plane.authenticate!(key, incoming);
+    expect(plane.hooks!.beforeCall!(beforeContext("rpm-1", incoming))).toBeUndefined();
+    expect(plane.hooks!.beforeCall!(beforeContext("rpm-2", incoming))).toBeUndefined();
+    expect(() => plane.hooks!.beforeCall!(beforeContext("rpm-3", incoming))).toThrow(
+      /Limit type: requests. Current usage: 2, limit: 2/,
+    );
+
+    // The same counters behind a state that is not this process's (as Redis): one promise for them.
+    const counters = new MemoryCounters();
+    const shared: PluginSharedState = {
+      kind: "shared-for-test",
+      incrWindow: (...args) => counters.incrWindow(...args),
+      getWindow: (...args) => counters.getWindow(...args),
+      tryIncrWindow: (...args) => counters.tryIncrWindow(...args),
+      acquire: (...args) => counters.acquire(...args),
+      release: (...args) => counters.release(...args),
+    };
+    const sharedPlane = await createControlPlane({ store, sharedState: shared });
+    try {
+      const other = request();
+      await sharedPlane.authenticate!(LIMITED_KEY, other);
+      const outcome = sharedPlane.hooks!.beforeCall!(beforeContext("call-shared", other));
+      expect(outcome).toBeInstanceOf(Promise);
+      await expect(outcome).resolves.toBeUndefined();
+      expect(await counters.getWindow(`llmux:control:rpm:key:${hashKey(LIMITED_KEY)}`, 60_000)).toBe(1);
+    } finally {
+      await sharedPlane.shutdown?.();
+    }
   });
 
   it("a spent budget is refused synchronously too (the call never starts)", () => {

@@ -7,15 +7,15 @@
 import { describe, expect, it } from "vitest";
 import { SpendWriter } from "../src/spend/spend-writer";
 import type { ControlStore } from "../src/store/control-store";
-import type { SpendLogRow } from "../src/store/records";
+import type { SpendEntry } from "../src/store/records";
 
-function row(requestId: string, spend: number): SpendLogRow {
+function row(requestId: string, spend: number): SpendEntry {
   return {
     request_id: requestId,
     call_type: "chat",
     api_key: "key-hash",
     key_alias: null,
-    user: null,
+    user_id: null,
     team_id: null,
     end_user: null,
     model: "gpt-4o",
@@ -30,8 +30,8 @@ function row(requestId: string, spend: number): SpendLogRow {
     spend,
     status: "success",
     duration_ms: 1,
-    startTime: new Date(0).toISOString(),
-    endTime: new Date(0).toISOString(),
+    start_ms: 0,
+    end_ms: 0,
     session_id: null,
     request_tags: [],
     metadata: {},
@@ -43,7 +43,7 @@ describe("SpendWriter", () => {
     let release = () => {};
     const written: string[] = [];
     const store = {
-      writeSpend: (batch: { rows: SpendLogRow[] }) =>
+      writeSpend: (batch: { rows: SpendEntry[] }) =>
         new Promise<void>((resolve) => {
           written.push(...batch.rows.map((entry) => entry.request_id));
           release = resolve;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ControlStore } from "../src/store/control-store";
-import type { SpendLogRow } from "../src/store/records";
+import type { SpendEntry } from "../src/store/records";
 
 /** The same behaviour asked of every ControlStore (PGlite, PostgreSQL), in the shape of Keyv's test suite. */
 export function controlStoreContract(
@@ -184,13 +184,13 @@ export function controlStoreContract(
   });
 }
 
-function row(requestId: string, spend: number, start: string): SpendLogRow {
+function row(requestId: string, spend: number, start: string): SpendEntry {
   return {
     request_id: requestId,
     call_type: "chat",
     api_key: "a".repeat(64),
     key_alias: "alias-a",
-    user: "user-1",
+    user_id: "user-1",
     team_id: "team-2",
     end_user: "customer-9",
     model: "gpt-4o-mini",
@@ -205,8 +205,8 @@ function row(requestId: string, spend: number, start: string): SpendLogRow {
     spend,
     status: "success",
     duration_ms: 12,
-    startTime: start,
-    endTime: start,
+    start_ms: Date.parse(start),
+    end_ms: Date.parse(start),
     session_id: null,
     request_tags: ["t1"],
     metadata: {},

@@ -11,9 +11,10 @@ import { ALL_PROXY_MODELS as ALL_MODELS, modelAllowed } from "@llmux/core";
 import { durationMs } from "../duration";
 import { authError, budgetExceeded, databaseUnavailable, modelAccessDenied, rateLimited } from "../errors";
 import { hashKey } from "../keys/key-material";
+import { MemoryCounters } from "../memory-counters";
 import type { SpendWriter } from "../spend/spend-writer";
 import type { RecordOf } from "../store/control-store";
-import type { EntityKind, KeyRecord, SpendLogRow, TeamRecord, UserRecord } from "../store/records";
+import type { EntityKind, KeyRecord, SpendEntry, TeamRecord, UserRecord } from "../store/records";
 import type { RecordCache } from "./record-cache";
 
 const MINUTE_MS = 60_000;
@@ -62,9 +63,21 @@ export class Enforcer {
   /** Average cost per call per subject (what a new call holds). */
   private readonly averageCost = new Map<string, number>();
   private readonly now: () => number;
+  /**
+   * The rpm/tpm/parallel counters without a promise, when the shared state is this process's own
+   * (kind "memory": per-instance counts either way); undefined with Redis.
+   */
+  private readonly local: MemoryCounters | undefined;
 
   constructor(private readonly options: EnforcerOptions) {
     this.now = options.now ?? Date.now;
+    const state = options.state;
+    this.local =
+      state instanceof MemoryCounters
+        ? state
+        : state.kind === "memory"
+          ? new MemoryCounters(this.now)
+          : undefined;
   }
 
   /**
@@ -209,7 +222,18 @@ export class Enforcer {
     for (const subject of subjects) reserved = Math.max(reserved, this.averageCost.get(slot(subject)) ?? 0);
     for (const subject of subjects) addTo(this.held, slot(subject), reserved);
     if (!subjects.some(hasLimit)) {
-      this.reservations.set(callId, { subjects, key, reserved, parallel: [], startedAt: this.now() });
+      this.reservations.set(callId, { subjects, key, reserved, parallel: NO_SLOTS, startedAt: this.now() });
+      return;
+    }
+    if (this.local) {
+      let parallel: string[];
+      try {
+        parallel = this.takeLocalLimits(this.local, subjects);
+      } catch (error) {
+        for (const subject of subjects) addTo(this.held, slot(subject), -reserved);
+        throw error;
+      }
+      this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
       return;
     }
     return this.takeLimits(subjects).then(
@@ -241,16 +265,23 @@ export class Enforcer {
         if (cost > 0) this.shareSpend(subject, cost);
         const limit = subject.record.tpm_limit;
         if (limit !== null && limit !== undefined && tokens > 0) {
-          void this.options.state
-            .incrWindow(`llmux:control:tpm:${name}`, tokens, MINUTE_MS)
-            .catch(() => undefined);
+          if (this.local) this.local.incrWindowNow(`llmux:control:tpm:${name}`, tokens, MINUTE_MS);
+          else
+            void this.options.state
+              .incrWindow(`llmux:control:tpm:${name}`, tokens, MINUTE_MS)
+              .catch(() => undefined);
         }
       }
-      for (const name of reservation.parallel) void this.options.state.release(name).catch(() => undefined);
+      this.releaseSlots(reservation.parallel);
     }
-    const key = reservation?.key;
-    const row = spendRow(event, context.body, key, reservation);
-    this.options.writer.add(row);
+    this.options.writer.add(spendEntry(event, context.body, reservation));
+  }
+
+  private releaseSlots(names: string[]): void {
+    for (const name of names) {
+      if (this.local) this.local.releaseNow(name);
+      else void this.options.state.release(name).catch(() => undefined);
+    }
   }
 
   /** Calls whose afterCall never came (abandoned before the run began) release their hold after a while. */
@@ -260,7 +291,7 @@ export class Enforcer {
       if (reservation.startedAt > oldest) continue;
       this.reservations.delete(callId);
       for (const subject of reservation.subjects) addTo(this.held, slot(subject), -reservation.reserved);
-      for (const name of reservation.parallel) void this.options.state.release(name).catch(() => undefined);
+      this.releaseSlots(reservation.parallel);
     }
   }
 
@@ -324,57 +355,70 @@ export class Enforcer {
   private async takeLimits(subjects: Subject[]): Promise<string[]> {
     const taken: string[] = [];
     const counted: string[] = [];
-    const retryAfter = MINUTE_MS - (this.now() % MINUTE_MS);
+    const state = this.options.state;
     try {
       for (const subject of subjects) {
         const name = slot(subject);
-        // Only for the error message: built when a limit is hit, not on every call.
-        const label = () =>
-          `${subject.kind === "key" ? "api_key" : subject.kind}: ${subject.kind === "key" ? ((subject.record as KeyRecord).key_alias ?? (subject.record as KeyRecord).key_name) : subject.id}`;
         const { tpm_limit: tpm, rpm_limit: rpm, max_parallel_requests: parallel } = subject.record;
         if (tpm !== null && tpm !== undefined) {
-          const used = await this.options.state.getWindow(`llmux:control:tpm:${name}`, MINUTE_MS);
-          if (used >= tpm) {
-            throw rateLimited(
-              `Rate limit exceeded for ${label()}. Limit type: tokens. Current usage: ${used}, limit: ${tpm} tokens per minute`,
-              retryAfter,
-            );
-          }
+          const used = await state.getWindow(`llmux:control:tpm:${name}`, MINUTE_MS);
+          if (used >= tpm) throw tpmExceeded(subject, used, tpm, this.now());
         }
         if (rpm !== null && rpm !== undefined) {
-          const result = await this.options.state.tryIncrWindow(
-            `llmux:control:rpm:${name}`,
-            1,
-            MINUTE_MS,
-            rpm,
-          );
-          if (!result.allowed) {
-            throw rateLimited(
-              `Rate limit exceeded for ${label()}. Limit type: requests. Current usage: ${result.count}, limit: ${rpm} requests per minute`,
-              retryAfter,
-            );
-          }
+          const result = await state.tryIncrWindow(`llmux:control:rpm:${name}`, 1, MINUTE_MS, rpm);
+          if (!result.allowed) throw rpmExceeded(subject, result.count, rpm, this.now());
           counted.push(`llmux:control:rpm:${name}`);
         }
         if (parallel !== null && parallel !== undefined) {
-          const result = await this.options.state.acquire(`llmux:control:parallel:${name}`, {
+          const result = await state.acquire(`llmux:control:parallel:${name}`, {
             limit: parallel,
             ttlMs: PARALLEL_SLOT_TTL_MS,
           });
-          if (!result.allowed) {
-            throw rateLimited(
-              `Max parallel request limit reached for ${label()}. Current: ${result.count}, max_parallel_requests: ${parallel}`,
-              1_000,
-            );
-          }
+          if (!result.allowed) throw parallelExceeded(subject, result.count, parallel);
           taken.push(`llmux:control:parallel:${name}`);
         }
       }
       return taken;
     } catch (error) {
-      for (const name of taken) await this.options.state.release(name).catch(() => undefined);
-      for (const name of counted)
-        await this.options.state.incrWindow(name, -1, MINUTE_MS).catch(() => undefined);
+      for (const name of taken) await state.release(name).catch(() => undefined);
+      for (const name of counted) await state.incrWindow(name, -1, MINUTE_MS).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** `takeLimits` on this process's counters: no promise. */
+  private takeLocalLimits(counters: MemoryCounters, subjects: Subject[]): string[] {
+    let taken: string[] | undefined;
+    let counted: string[] | undefined;
+    try {
+      for (const subject of subjects) {
+        const record = subject.record;
+        const tpm = record.tpm_limit;
+        const rpm = record.rpm_limit;
+        const parallel = record.max_parallel_requests;
+        if (tpm !== null && tpm !== undefined) {
+          const used = counters.getWindowNow(`llmux:control:tpm:${slot(subject)}`, MINUTE_MS);
+          if (used >= tpm) throw tpmExceeded(subject, used, tpm, this.now());
+        }
+        if (rpm !== null && rpm !== undefined) {
+          const name = `llmux:control:rpm:${slot(subject)}`;
+          const result = counters.tryIncrWindowNow(name, 1, MINUTE_MS, rpm);
+          if (!result.allowed) throw rpmExceeded(subject, result.count, rpm, this.now());
+          if (counted) counted.push(name);
+          else counted = [name];
+        }
+        if (parallel !== null && parallel !== undefined) {
+          const name = `llmux:control:parallel:${slot(subject)}`;
+          const result = counters.acquireNow(name, parallel);
+          if (!result.allowed) throw parallelExceeded(subject, result.count, parallel);
+          if (taken) taken.push(name);
+          else taken = [name];
+        }
+      }
+      return taken ?? NO_SLOTS;
+    } catch (error) {
+      if (taken) for (const name of taken) counters.releaseNow(name);
+      if (counted) for (const name of counted) counters.incrWindowNow(name, -1, MINUTE_MS);
       throw error;
     }
   }
@@ -434,6 +478,37 @@ function hasLimit(subject: Subject): boolean {
   );
 }
 
+/** A reservation without parallel slots (shared: never written to). */
+const NO_SLOTS: string[] = [];
+
+/** The subject as LiteLLM's rate-limit messages name it (built only when a limit is hit). */
+function limitLabel(subject: Subject): string {
+  if (subject.kind !== "key") return `${subject.kind}: ${subject.id}`;
+  const key = subject.record as KeyRecord;
+  return `api_key: ${key.key_alias ?? key.key_name}`;
+}
+
+function tpmExceeded(subject: Subject, used: number, limit: number, now: number) {
+  return rateLimited(
+    `Rate limit exceeded for ${limitLabel(subject)}. Limit type: tokens. Current usage: ${used}, limit: ${limit} tokens per minute`,
+    MINUTE_MS - (now % MINUTE_MS),
+  );
+}
+
+function rpmExceeded(subject: Subject, used: number, limit: number, now: number) {
+  return rateLimited(
+    `Rate limit exceeded for ${limitLabel(subject)}. Limit type: requests. Current usage: ${used}, limit: ${limit} requests per minute`,
+    MINUTE_MS - (now % MINUTE_MS),
+  );
+}
+
+function parallelExceeded(subject: Subject, current: number, limit: number) {
+  return rateLimited(
+    `Max parallel request limit reached for ${limitLabel(subject)}. Current: ${current}, max_parallel_requests: ${limit}`,
+    1_000,
+  );
+}
+
 function hasBudget(record: RecordOf<EntityKind>): boolean {
   return record.max_budget !== null && record.max_budget !== undefined;
 }
@@ -464,29 +539,34 @@ function round(value: number): number {
   return Math.round(value * 1e8) / 1e8;
 }
 
-function spendRow(
+/** The call's spend log row: one flat object, no dates formatted (the database does it at batch time). */
+function spendEntry(
   event: CallEvent,
   body: Record<string, unknown>,
-  key: KeyRecord | undefined,
   reservation: Reservation | undefined,
-): SpendLogRow {
+): SpendEntry {
   const usage = event.usage;
-  const user =
-    reservation?.subjects.find((subject) => subject.kind === "user")?.id ??
-    (key ? key.user_id : event.user) ??
-    null;
-  const team =
-    reservation?.subjects.find((subject) => subject.kind === "team")?.id ??
-    (key ? key.team_id : event.team) ??
-    null;
+  const key = reservation?.key;
+  let user: string | null | undefined;
+  let team: string | null | undefined;
+  if (reservation) {
+    for (const subject of reservation.subjects) {
+      if (subject.kind === "user") user = subject.id;
+      else if (subject.kind === "team") team = subject.id;
+    }
+  }
+  if (user === undefined) user = (key ? key.user_id : event.user) ?? null;
+  if (team === undefined) team = (key ? key.team_id : event.team) ?? null;
+  const timings = event.timings;
+  const endUser = body.user;
   return {
     request_id: event.callId,
     call_type: event.callType,
-    api_key: key?.token ?? null,
-    key_alias: key?.key_alias ?? null,
-    user,
+    api_key: key ? key.token : null,
+    key_alias: key ? key.key_alias : null,
+    user_id: user,
     team_id: team,
-    end_user: typeof body.user === "string" ? body.user.slice(0, 256) : null,
+    end_user: typeof endUser === "string" ? endUser.slice(0, 256) : null,
     model: event.requestedModel,
     model_group: event.modelGroup,
     model_id: event.deploymentId ?? null,
@@ -498,11 +578,14 @@ function spendRow(
     cache_creation_input_tokens: usage?.cacheCreationInputTokens ?? 0,
     spend: event.cost?.total ?? 0,
     status: event.status,
-    duration_ms: Math.round(event.timings.durationMs),
-    startTime: new Date(event.timings.startTime).toISOString(),
-    endTime: new Date(event.timings.endTime).toISOString(),
+    duration_ms: Math.round(timings.durationMs),
+    start_ms: timings.startTime,
+    end_ms: timings.endTime,
     session_id: event.session ?? null,
     request_tags: event.tags,
-    metadata: event.error ? { error_type: event.error.type, error_status: event.error.status } : {},
+    metadata: event.error ? { error_type: event.error.type, error_status: event.error.status } : NO_METADATA,
   };
 }
+
+/** The metadata of a successful call's row (shared, never written to). */
+const NO_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import type { Logger } from "@llmux/callbacks";
 import type { ControlStore } from "../store/control-store";
-import type { EntityKind, SpendLogRow } from "../store/records";
+import type { EntityKind, SpendEntry } from "../store/records";
 import { type SpendOrder, subjectName } from "./spend-order";
 
 export interface SpendWriterOptions {
@@ -37,7 +37,7 @@ export interface SpendWriterStats {
  * is dropped unless the buffer overflows (counted in `dropped`).
  */
 export class SpendWriter {
-  private buffer: SpendLogRow[] = [];
+  private buffer: SpendEntry[] = [];
   private readonly pendingByEntity: Record<EntityKind, Map<string, number>> = {
     key: new Map(),
     user: new Map(),
@@ -65,7 +65,7 @@ export class SpendWriter {
   }
 
   /** Buffers one row and counts its spend as pending for its key, user and team. */
-  add(row: SpendLogRow): void {
+  add(row: SpendEntry): void {
     const max = this.options.maxBuffered ?? 100_000;
     if (this.buffer.length >= max) {
       const dropped = this.buffer.shift();
@@ -75,7 +75,7 @@ export class SpendWriter {
     this.buffer.push(row);
     if (row.spend > 0) {
       if (row.api_key) add(this.pendingByEntity.key, row.api_key, row.spend);
-      if (row.user) add(this.pendingByEntity.user, row.user, row.spend);
+      if (row.user_id) add(this.pendingByEntity.user, row.user_id, row.spend);
       if (row.team_id) add(this.pendingByEntity.team, row.team_id, row.spend);
     }
     if (this.buffer.length >= (this.options.batchSize ?? 500) && !this.writing) void this.tick();
@@ -166,11 +166,11 @@ export class SpendWriter {
   }
 
   /** The row left the buffer: its spend is no longer pending (committed: reported to the cache). */
-  private settle(row: SpendLogRow, committed: boolean): void {
+  private settle(row: SpendEntry, committed: boolean): void {
     if (!(row.spend > 0)) return;
     const entities: Array<[EntityKind, string | null]> = [
       ["key", row.api_key],
-      ["user", row.user],
+      ["user", row.user_id],
       ["team", row.team_id],
     ];
     for (const [kind, id] of entities) {
@@ -182,21 +182,21 @@ export class SpendWriter {
   }
 
   /** A committed row that had already left the buffer (dropped while its batch was written). */
-  private reportCommitted(row: SpendLogRow): void {
+  private reportCommitted(row: SpendEntry): void {
     if (!(row.spend > 0) || !this.options.onCommitted) return;
     if (row.api_key) this.options.onCommitted("key", row.api_key, row.spend);
-    if (row.user) this.options.onCommitted("user", row.user, row.spend);
+    if (row.user_id) this.options.onCommitted("user", row.user_id, row.spend);
     if (row.team_id) this.options.onCommitted("team", row.team_id, row.spend);
   }
 }
 
 /** The keys, users and teams whose spend a batch adds to. */
-function subjectsOf(batch: readonly SpendLogRow[]): Set<string> {
+function subjectsOf(batch: readonly SpendEntry[]): Set<string> {
   const subjects = new Set<string>();
   for (const row of batch) {
     if (!(row.spend > 0)) continue;
     if (row.api_key) subjects.add(subjectName("key", row.api_key));
-    if (row.user) subjects.add(subjectName("user", row.user));
+    if (row.user_id) subjects.add(subjectName("user", row.user_id));
     if (row.team_id) subjects.add(subjectName("team", row.team_id));
   }
   return subjects;

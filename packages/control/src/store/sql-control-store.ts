@@ -111,9 +111,15 @@ const SPEND_TYPES: Record<(typeof SPEND_COLUMNS)[number], string> = {
 };
 
 /** One statement per batch: the rows arrive as one JSON array (one parameter). */
+/** The batch's fields: the columns, with the times as epoch milliseconds (SpendEntry). */
+const TIMES: Partial<Record<(typeof SPEND_COLUMNS)[number], string>> = {
+  start_time: "start_ms",
+  end_time: "end_ms",
+};
 const INSERT_SPEND = `INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.join(", ")})
-  SELECT ${SPEND_COLUMNS.join(", ")} FROM json_to_recordset($1::json)
-    AS batch(${SPEND_COLUMNS.map((column) => `${column} ${SPEND_TYPES[column]}`).join(", ")})
+  SELECT ${SPEND_COLUMNS.map((column) => (TIMES[column] ? `to_timestamp(${TIMES[column]} / 1000.0)` : column)).join(", ")}
+    FROM json_to_recordset($1::json)
+    AS batch(${SPEND_COLUMNS.map((column) => (TIMES[column] ? `${TIMES[column]} double precision` : `${column} ${SPEND_TYPES[column]}`)).join(", ")})
   ON CONFLICT (request_id) DO NOTHING RETURNING api_key, user_id, team_id, spend`;
 
 /** The control store on SQL that PGlite and PostgreSQL both run. */
@@ -229,7 +235,7 @@ export class SqlControlStore implements ControlStore {
         user_id: string | null;
         team_id: string | null;
         spend: number;
-      }>(INSERT_SPEND, [JSON.stringify(batch.rows.map(spendRecord))]);
+      }>(INSERT_SPEND, [JSON.stringify(batch.rows)]);
       const sums: Record<EntityKind, Map<string, number>> = {
         key: new Map(),
         user: new Map(),
@@ -384,36 +390,6 @@ function decode<T = Record<string, unknown>>(row: Record<string, unknown>): T {
     if (typeof result[column] === "string") result[column] = Number(result[column]);
   }
   return result as T;
-}
-
-/** A spend row under its column names (json_to_recordset matches keys to the column list). */
-function spendRecord(row: SpendLogRow): Record<(typeof SPEND_COLUMNS)[number], unknown> {
-  return {
-    request_id: row.request_id,
-    call_type: row.call_type,
-    api_key: row.api_key,
-    key_alias: row.key_alias,
-    user_id: row.user,
-    team_id: row.team_id,
-    end_user: row.end_user,
-    model: row.model,
-    model_group: row.model_group,
-    model_id: row.model_id,
-    custom_llm_provider: row.custom_llm_provider,
-    prompt_tokens: row.prompt_tokens,
-    completion_tokens: row.completion_tokens,
-    total_tokens: row.total_tokens,
-    cache_read_input_tokens: row.cache_read_input_tokens,
-    cache_creation_input_tokens: row.cache_creation_input_tokens,
-    spend: row.spend,
-    status: row.status,
-    duration_ms: row.duration_ms,
-    start_time: row.startTime,
-    end_time: row.endTime,
-    session_id: row.session_id,
-    request_tags: row.request_tags,
-    metadata: row.metadata,
-  };
 }
 
 function spendRow(raw: Record<string, unknown>): SpendLogRow {
