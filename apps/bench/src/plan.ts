@@ -1,5 +1,5 @@
 /** What each mode runs: the targets, the workloads and their bounds (count and time). */
-import { CONTROL_POSTGRES_TARGET, CONTROL_TARGET } from "./control-target";
+import { CONTROL_TARGETS } from "./control-target";
 import type { TargetDefinition, TargetName, WorkloadDefinition } from "./types";
 
 export type BenchMode = "short" | "smoke" | "soak" | "profile";
@@ -267,8 +267,8 @@ export const ABLATION_TARGETS: TargetName[] = [
 ];
 
 export function findTarget(name: TargetName): TargetDefinition | undefined {
-  if (name === CONTROL_TARGET.name) return CONTROL_TARGET;
-  if (name === CONTROL_POSTGRES_TARGET.name) return CONTROL_POSTGRES_TARGET;
+  const control = CONTROL_TARGETS.find((target) => target.name === name);
+  if (control) return control;
   if (name.startsWith("llmux-express-with:"))
     return componentsTarget(name.slice("llmux-express-with:".length));
   if (name.startsWith("llmux-node-with:")) return nodeComponentsTarget(name.slice("llmux-node-with:".length));

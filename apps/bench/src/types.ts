@@ -17,6 +17,9 @@ export type TargetName =
   /** llmux on Express with a virtual key of @llmux/control (servers/llmux-control-server.ts). */
   | "llmux-express-keys"
   | "llmux-express-keys-pg"
+  /** The same with everything on (telemetry), to compare with llmux-express-all. */
+  | "llmux-express-all-keys"
+  | "llmux-express-all-keys-pg"
   /** llmux-express-all with what-if experiments applied (see servers/experiments.ts). */
   | `llmux-express-all+${string}`
   /** llmux on Express with only some parts of "everything on" (ablation; see servers/llmux-options.ts). */

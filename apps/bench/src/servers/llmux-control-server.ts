@@ -5,6 +5,8 @@
  * its budget and rpm limit applied, one spend log row written per call in batches — while the master key
  * is another one. Compare with `llmux-express-with:auth` (the same key as the master key) in one run:
  *   npm run bench -- --targets llmux-express-with:auth,llmux-express-keys
+ * With BENCH_LLMUX_MODE=all (targets llmux-express-all-keys[-pg]) everything else is on too, as in
+ * llmux-express-all.
  */
 import type { AddressInfo } from "node:net";
 import { abbreviateKey, createControlPlane, hashKey, openStore } from "@llmux/control";
@@ -49,7 +51,8 @@ serveChild(async () => {
   });
   const adminKey = "sk-bench-admin-key-not-sent-by-the-loader";
   const plane = await createControlPlane({ store, isMasterKey: (token) => token === adminKey });
-  const options = llmuxOptions("auth");
+  // "auth" (compare with llmux-express-with:auth) or "all" (compare with llmux-express-all).
+  const options = llmuxOptions(process.env.BENCH_LLMUX_MODE ?? "auth");
   const config = options.config as { general_settings?: Record<string, unknown> };
   config.general_settings = { ...config.general_settings, master_key: adminKey };
   const gateway = llmux({ ...options, plugins: [...(options.plugins ?? []), plane] });
@@ -68,7 +71,7 @@ serveChild(async () => {
     url: `http://127.0.0.1:${port}`,
     details: {
       framework: "express",
-      mode: "virtual-key",
+      mode: `virtual-key, ${process.env.BENCH_LLMUX_MODE ?? "auth"}`,
       store: database ? "postgresql" : "pglite",
       plugins: gateway.gateway.plugins().map((plugin) => plugin.name),
     },
