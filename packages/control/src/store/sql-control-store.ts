@@ -116,11 +116,30 @@ const TIMES: Partial<Record<(typeof SPEND_COLUMNS)[number], string>> = {
   start_time: "start_ms",
   end_time: "end_ms",
 };
-const INSERT_SPEND = `INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.join(", ")})
-  SELECT ${SPEND_COLUMNS.map((column) => (TIMES[column] ? `to_timestamp(${TIMES[column]} / 1000.0)` : column)).join(", ")}
-    FROM json_to_recordset($1::json)
-    AS batch(${SPEND_COLUMNS.map((column) => (TIMES[column] ? `${TIMES[column]} double precision` : `${column} ${SPEND_TYPES[column]}`)).join(", ")})
-  ON CONFLICT (request_id) DO NOTHING RETURNING api_key, user_id, team_id, spend`;
+/** Adds the inserted rows' spend to one table's records (a data-modifying CTE of WRITE_SPEND). */
+const addSpend = (name: string, kind: EntityKind, field: string) => `${name} AS (
+    UPDATE ${TABLES[kind].table} AS target SET spend = target.spend + sums.total
+    FROM (SELECT ${field} AS id, sum(spend) AS total FROM inserted
+          WHERE ${field} IS NOT NULL AND spend > 0 GROUP BY ${field}) AS sums
+    WHERE target.${TABLES[kind].id} = sums.id
+  )`;
+
+/**
+ * One statement per batch: the rows arrive as one JSON array (one parameter); the rows actually
+ * inserted (not those of a retried batch already written) add their spend to their key, user and team
+ * in the same statement, summed by the database: no row comes back to the gateway.
+ */
+const WRITE_SPEND = `WITH inserted AS (
+    INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.join(", ")})
+    SELECT ${SPEND_COLUMNS.map((column) => (TIMES[column] ? `to_timestamp(${TIMES[column]} / 1000.0)` : column)).join(", ")}
+      FROM json_to_recordset($1::json)
+      AS batch(${SPEND_COLUMNS.map((column) => (TIMES[column] ? `${TIMES[column]} double precision` : `${column} ${SPEND_TYPES[column]}`)).join(", ")})
+    ON CONFLICT (request_id) DO NOTHING RETURNING api_key, user_id, team_id, spend
+  ),
+  ${addSpend("keys", "key", "api_key")},
+  ${addSpend("users", "user", "user_id")},
+  ${addSpend("teams", "team", "team_id")}
+  SELECT 1 AS done`;
 
 /** The control store on SQL that PGlite and PostgreSQL both run. */
 export class SqlControlStore implements ControlStore {
@@ -229,33 +248,8 @@ export class SqlControlStore implements ControlStore {
       // JSON.stringify instead of binding 24 parameters per row, and one short statement for the
       // database to parse (with PGlite that work runs in the gateway's own thread).
       // Only the rows actually inserted add spend: a batch retried after an unknown outcome (the
-      // connection dropped during COMMIT) never counts a call twice.
-      const inserted = await transaction.query<{
-        api_key: string | null;
-        user_id: string | null;
-        team_id: string | null;
-        spend: number;
-      }>(INSERT_SPEND, [JSON.stringify(batch.rows)]);
-      const sums: Record<EntityKind, Map<string, number>> = {
-        key: new Map(),
-        user: new Map(),
-        team: new Map(),
-      };
-      for (const row of inserted) {
-        if (!(row.spend > 0)) continue;
-        if (row.api_key) add(sums.key, row.api_key, row.spend);
-        if (row.user_id) add(sums.user, row.user_id, row.spend);
-        if (row.team_id) add(sums.team, row.team_id, row.spend);
-      }
-      for (const kind of ["key", "user", "team"] as const) {
-        const info = TABLES[kind];
-        for (const [id, amount] of sums[kind]) {
-          await transaction.query(`UPDATE ${info.table} SET spend = spend + $2 WHERE ${info.id} = $1`, [
-            id,
-            amount,
-          ]);
-        }
-      }
+      // connection dropped during COMMIT) never counts a call twice. The sums are the database's.
+      await transaction.query(WRITE_SPEND, [JSON.stringify(batch.rows)]);
     });
   }
 
@@ -370,10 +364,6 @@ async function resetBudgets(client: SqlQuery): Promise<void> {
       );
     }
   }
-}
-
-function add(map: Map<string, number>, id: string, amount: number): void {
-  map.set(id, (map.get(id) ?? 0) + amount);
 }
 
 function encode(info: TableInfo, column: string, value: unknown): unknown {
