@@ -90,32 +90,11 @@ export interface SpendLogRow {
  * the times as epoch milliseconds (the database formats them), so a call builds one flat object and a
  * batch is `JSON.stringify(rows)` as is. Read back, it is a `SpendLogRow`.
  */
-export interface SpendEntry {
-  request_id: string;
-  call_type: string;
-  api_key: string | null;
-  key_alias: string | null;
+export type SpendEntry = Omit<SpendLogRow, "user" | "startTime" | "endTime"> & {
   user_id: string | null;
-  team_id: string | null;
-  end_user: string | null;
-  model: string;
-  model_group: string;
-  model_id: string | null;
-  custom_llm_provider: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
-  spend: number;
-  status: "success" | "failure";
-  duration_ms: number;
   start_ms: number;
   end_ms: number;
-  session_id: string | null;
-  request_tags: string[];
-  metadata: Record<string, unknown>;
-}
+};
 
 /** What one flush writes: the log rows; each inserted row adds its spend to its key, user and team. */
 export interface SpendBatch {
