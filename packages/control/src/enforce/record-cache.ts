@@ -1,3 +1,4 @@
+import { subjectName } from "../spend/spend-order";
 import type { ControlStore, RecordOf } from "../store/control-store";
 import type { EntityKind } from "../store/records";
 
@@ -59,7 +60,7 @@ export class RecordCache {
         this.refresh(kind, id, entry);
       return entry.value;
     }
-    const loadKey = `${kind}\u0000${id}`;
+    const loadKey = subjectName(kind, id);
     let load = this.loading.get(loadKey) as Promise<RecordOf<K> | undefined> | undefined;
     if (!load) {
       load = this.store.get(kind, id).then(

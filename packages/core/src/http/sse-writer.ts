@@ -51,7 +51,8 @@ export class SseWriter {
 
   /**
    * Starts the stream. `trailers` names the HTTP trailers `end` will send (declared in the `Trailer`
-   * header; Node sends trailers with chunked transfer encoding, i.e. to HTTP/1.1 clients).
+   * header; Node sends trailers with chunked transfer encoding, i.e. to HTTP/1.1 clients). `headers` is
+   * the call's own object (built per call): the stream's headers are added to it, not to a copy.
    */
   open(status: number, headers: Record<string, string>, trailers?: readonly string[]): void {
     const all: Record<string, string> = headers;

@@ -288,11 +288,13 @@ export class SharedRouterState implements RouterState {
         own.inFlight = Math.max(0, own.inFlight + entry.inFlight);
         pending.refreshedAt = now;
       }
-      // drop the windows fully written, except the current one (it keeps counting)
-      pending.windows = pending.windows.filter(
-        (window) => window.requests > 0 || window.tokens > 0 || window.minute === Math.floor(after / MINUTE),
-      );
     }
+    // drop the windows fully written, except the current one (it keeps counting): once per deployment
+    const current = Math.floor(after / MINUTE);
+    for (const pending of this.pending.values())
+      pending.windows = pending.windows.filter(
+        (window) => window.requests > 0 || window.tokens > 0 || window.minute === current,
+      );
   }
 
   private ownOf(id: string, now: number): Own {
