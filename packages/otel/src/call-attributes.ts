@@ -225,55 +225,54 @@ export function writeStartAttributes(
   }
 }
 
-/** Langfuse `usage_details`: additive usage types (input excludes cache, output excludes reasoning). */
-export function langfuseUsageDetails(usage: Usage): Record<string, number> {
-  const details: Record<string, number> = {
-    [A.LANGFUSE_USAGE_INPUT]: Math.max(
-      0,
-      usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens,
-    ),
-    [A.LANGFUSE_USAGE_OUTPUT]: Math.max(0, usage.outputTokens - usage.reasoningTokens),
-  };
-  if (usage.cachedInputTokens > 0) details[A.LANGFUSE_USAGE_CACHE_READ] = usage.cachedInputTokens;
+/** A number as JSON.stringify writes it (non-finite numbers are null). */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? `${value}` : "null";
+}
+
+/**
+ * Langfuse `usage_details` as JSON: additive usage types (input excludes cache, output excludes
+ * reasoning). Written as text: the same JSON as stringifying the object, without building it.
+ */
+export function langfuseUsageDetailsJson(usage: Usage): string {
+  let json = `{"${A.LANGFUSE_USAGE_INPUT}":${jsonNumber(
+    Math.max(0, usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens),
+  )},"${A.LANGFUSE_USAGE_OUTPUT}":${jsonNumber(Math.max(0, usage.outputTokens - usage.reasoningTokens))}`;
+  if (usage.cachedInputTokens > 0)
+    json += `,"${A.LANGFUSE_USAGE_CACHE_READ}":${jsonNumber(usage.cachedInputTokens)}`;
   if (usage.cacheCreationInputTokens > 0)
-    details[A.LANGFUSE_USAGE_CACHE_CREATION] = usage.cacheCreationInputTokens;
-  if (usage.reasoningTokens > 0) details[A.LANGFUSE_USAGE_REASONING] = usage.reasoningTokens;
-  details[A.LANGFUSE_USAGE_TOTAL] = usage.totalTokens;
-  return details;
+    json += `,"${A.LANGFUSE_USAGE_CACHE_CREATION}":${jsonNumber(usage.cacheCreationInputTokens)}`;
+  if (usage.reasoningTokens > 0)
+    json += `,"${A.LANGFUSE_USAGE_REASONING}":${jsonNumber(usage.reasoningTokens)}`;
+  return `${json},"${A.LANGFUSE_USAGE_TOTAL}":${jsonNumber(usage.totalTokens)}}`;
 }
 
-/** Langfuse `cost_details` in USD, under the same keys as the usage. */
-export function langfuseCostDetails(cost: CostBreakdown): Record<string, number> {
-  const details: Record<string, number> = {
-    [A.LANGFUSE_USAGE_INPUT]: cost.input,
-    [A.LANGFUSE_USAGE_OUTPUT]: cost.output,
-  };
-  if (cost.cacheRead > 0) details[A.LANGFUSE_USAGE_CACHE_READ] = cost.cacheRead;
-  if (cost.cacheCreation > 0) details[A.LANGFUSE_USAGE_CACHE_CREATION] = cost.cacheCreation;
-  details[A.LANGFUSE_USAGE_TOTAL] = cost.total;
-  return details;
+/** Langfuse `cost_details` as JSON, in USD, under the same keys as the usage. */
+export function langfuseCostDetailsJson(cost: CostBreakdown): string {
+  let json = `{"${A.LANGFUSE_USAGE_INPUT}":${jsonNumber(cost.input)},"${A.LANGFUSE_USAGE_OUTPUT}":${jsonNumber(cost.output)}`;
+  if (cost.cacheRead > 0) json += `,"${A.LANGFUSE_USAGE_CACHE_READ}":${jsonNumber(cost.cacheRead)}`;
+  if (cost.cacheCreation > 0)
+    json += `,"${A.LANGFUSE_USAGE_CACHE_CREATION}":${jsonNumber(cost.cacheCreation)}`;
+  return `${json},"${A.LANGFUSE_USAGE_TOTAL}":${jsonNumber(cost.total)}}`;
 }
 
-/** MLflow `mlflow.chat.tokenUsage` (input includes cached tokens, as in OpenAI's usage). */
-export function mlflowTokenUsage(usage: Usage): Record<string, number> {
-  const tokenUsage: Record<string, number> = {
-    input_tokens: usage.inputTokens,
-    output_tokens: usage.outputTokens,
-    total_tokens: usage.totalTokens,
-  };
-  if (usage.cachedInputTokens > 0) tokenUsage.cache_read_input_tokens = usage.cachedInputTokens;
+/** MLflow `mlflow.chat.tokenUsage` as JSON (input includes cached tokens, as in OpenAI's usage). */
+export function mlflowTokenUsageJson(usage: Usage): string {
+  let json = `{"input_tokens":${jsonNumber(usage.inputTokens)},"output_tokens":${jsonNumber(
+    usage.outputTokens,
+  )},"total_tokens":${jsonNumber(usage.totalTokens)}`;
+  if (usage.cachedInputTokens > 0)
+    json += `,"cache_read_input_tokens":${jsonNumber(usage.cachedInputTokens)}`;
   if (usage.cacheCreationInputTokens > 0)
-    tokenUsage.cache_creation_input_tokens = usage.cacheCreationInputTokens;
-  return tokenUsage;
+    json += `,"cache_creation_input_tokens":${jsonNumber(usage.cacheCreationInputTokens)}`;
+  return `${json}}`;
 }
 
-/** MLflow `mlflow.llm.cost`: input cost includes cache reads and writes. */
-export function mlflowCost(cost: CostBreakdown): Record<string, number> {
-  return {
-    input_cost: cost.input + cost.cacheRead + cost.cacheCreation,
-    output_cost: cost.output,
-    total_cost: cost.total,
-  };
+/** MLflow `mlflow.llm.cost` as JSON: input cost includes cache reads and writes. */
+export function mlflowCostJson(cost: CostBreakdown): string {
+  return `{"input_cost":${jsonNumber(cost.input + cost.cacheRead + cost.cacheCreation)},"output_cost":${jsonNumber(
+    cost.output,
+  )},"total_cost":${jsonNumber(cost.total)}}`;
 }
 
 function lastAttempt(event: CallEvent): AttemptRecord | undefined {
@@ -320,15 +319,13 @@ export function writeEndAttributes(event: CallEvent, vendors: VendorKeys, out: A
     if (usage.reasoningTokens > 0)
       out.setAttribute(A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningTokens);
     // Langfuse's and MLflow's usage JSON differ (additive vs inclusive counts): two encodings.
-    if (langfuse)
-      out.setAttribute(A.LANGFUSE_OBSERVATION_USAGE_DETAILS, JSON.stringify(langfuseUsageDetails(usage)));
-    if (mlflow) out.setAttribute(A.MLFLOW_CHAT_TOKEN_USAGE, JSON.stringify(mlflowTokenUsage(usage)));
+    if (langfuse) out.setAttribute(A.LANGFUSE_OBSERVATION_USAGE_DETAILS, langfuseUsageDetailsJson(usage));
+    if (mlflow) out.setAttribute(A.MLFLOW_CHAT_TOKEN_USAGE, mlflowTokenUsageJson(usage));
   }
   const cost = event.cost;
   if (cost) {
-    if (langfuse)
-      out.setAttribute(A.LANGFUSE_OBSERVATION_COST_DETAILS, JSON.stringify(langfuseCostDetails(cost)));
-    if (mlflow) out.setAttribute(A.MLFLOW_LLM_COST, JSON.stringify(mlflowCost(cost)));
+    if (langfuse) out.setAttribute(A.LANGFUSE_OBSERVATION_COST_DETAILS, langfuseCostDetailsJson(cost));
+    if (mlflow) out.setAttribute(A.MLFLOW_LLM_COST, mlflowCostJson(cost));
     out.setAttribute(A.LLMUX_COST_USD, cost.total);
   } else if (event.costReason) {
     out.setAttribute(A.LLMUX_COST_REASON, event.costReason);
@@ -349,61 +346,103 @@ export function writeEndAttributes(event: CallEvent, vendors: VendorKeys, out: A
   }
 }
 
-/** `JSON.stringify(value)` as attribute `key`; nothing for undefined or unencodable values. */
-function putJson(out: AttributeTarget, key: string, value: unknown): void {
-  if (value === undefined) return;
+/** `JSON.stringify(value)`, or undefined for undefined and unencodable values (a cycle, a BigInt). */
+function jsonOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
   try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) out.setAttribute(key, json);
+    return JSON.stringify(value);
   } catch {
-    // an unencodable value (cycle, BigInt) is left out
+    return undefined;
   }
+}
+
+/** `json` as attribute `key` when there is one. */
+function putText(out: AttributeTarget, key: string, json: string | undefined): void {
+  if (json !== undefined) out.setAttribute(key, json);
+}
+
+/**
+ * `JSON.stringify({ ...head, [key]: value })` given `valueJson` = JSON.stringify(value), without
+ * encoding the value again: the head's JSON with the member appended (where the object literal
+ * puts it, as `key` is not one of the head's own keys: the caller checks).
+ */
+function appendMember(head: object, key: string, valueJson: string): string | undefined {
+  const json = jsonOf(head);
+  if (json === undefined) return undefined;
+  return json.length === 2 ? `{"${key}":${valueJson}}` : `${json.slice(0, -1)},"${key}":${valueJson}}`;
+}
+
+/** MLflow's inputs of a chat call: `{ model, ...requestParams, messages }` as JSON. */
+function mlflowChatInputs(event: CallEvent, messagesJson: string): string | undefined {
+  const params = event.requestParams;
+  if (params && Object.hasOwn(params, "messages"))
+    return jsonOf({ model: event.requestedModel, ...params, messages: event.messages });
+  return appendMember({ model: event.requestedModel, ...params }, "messages", messagesJson);
+}
+
+/**
+ * MLflow's outputs of a chat call whose response is one assistant message: the OpenAI response
+ * shape `{ id, model, choices: [{ index: 0, message, finish_reason }] }` as JSON.
+ */
+function mlflowChatOutputs(event: CallEvent, responseJson: string): string | undefined {
+  const head = jsonOf({ id: event.responseId, model: event.responseModel });
+  if (head === undefined) return undefined;
+  const reason = jsonOf(event.finishReasons?.[0] ?? null);
+  const choice = `[{"index":0,"message":${responseJson}${reason === undefined ? "" : `,"finish_reason":${reason}`}}]`;
+  return head.length === 2 ? `{"choices":${choice}}` : `${head.slice(0, -1)},"choices":${choice}}`;
+}
+
+function isMessageRecord(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && "role" in value;
 }
 
 /**
  * Prompt and response content (opt-in; the caller checks captureContent and redaction), added to
- * `out`. The GenAI messages and MLflow's inputs/outputs are different documents (converted
- * parts vs the raw request and response), so each is encoded once, and MLflow's only when wanted.
+ * `out`. The prompt and the response are each encoded to JSON once: Langfuse's trace input and
+ * output are those texts, and MLflow's inputs and outputs wrap them (the GenAI messages are
+ * another document, the converted parts).
  */
 export function writeContentAttributes(event: CallEvent, vendors: VendorKeys, out: AttributeTarget): void {
+  const messagesJson = jsonOf(event.messages);
+  const responseJson = jsonOf(event.response);
   if (vendors.langfuse) {
     // the trace's input and output are the call's (Langfuse takes the latest span's that has them)
-    putJson(out, A.LANGFUSE_TRACE_INPUT, event.messages);
-    putJson(out, A.LANGFUSE_TRACE_OUTPUT, event.response);
+    putText(out, A.LANGFUSE_TRACE_INPUT, messagesJson);
+    putText(out, A.LANGFUSE_TRACE_OUTPUT, responseJson);
   }
   if (event.callType === "embeddings") {
     if (vendors.langfuse) {
       // the GenAI conventions have no embeddings input attribute: Langfuse's own observation keys
-      putJson(out, A.LANGFUSE_OBSERVATION_INPUT, event.messages);
-      putJson(out, A.LANGFUSE_OBSERVATION_OUTPUT, event.response);
+      putText(out, A.LANGFUSE_OBSERVATION_INPUT, messagesJson);
+      putText(out, A.LANGFUSE_OBSERVATION_OUTPUT, responseJson);
     }
     if (!vendors.mlflow) return;
-    if (event.messages !== undefined) {
-      putJson(out, A.MLFLOW_SPAN_INPUTS, { model: event.requestedModel, input: event.messages });
+    if (messagesJson !== undefined) {
+      putText(
+        out,
+        A.MLFLOW_SPAN_INPUTS,
+        appendMember({ model: event.requestedModel }, "input", messagesJson),
+      );
     }
-    putJson(out, A.MLFLOW_SPAN_OUTPUTS, event.response);
+    putText(out, A.MLFLOW_SPAN_OUTPUTS, responseJson);
     return;
   }
-  putJson(out, A.GEN_AI_INPUT_MESSAGES, toInputMessages(event.messages));
-  putJson(out, A.GEN_AI_OUTPUT_MESSAGES, toOutputMessages(event.response, event.finishReasons));
+  putText(out, A.GEN_AI_INPUT_MESSAGES, jsonOf(toInputMessages(event.messages)));
+  putText(out, A.GEN_AI_OUTPUT_MESSAGES, jsonOf(toOutputMessages(event.response, event.finishReasons)));
   if (!vendors.mlflow) return;
-  if (event.messages !== undefined) {
-    const inputs = Array.isArray(event.messages)
-      ? { model: event.requestedModel, ...event.requestParams, messages: event.messages }
-      : event.messages;
-    putJson(out, A.MLFLOW_SPAN_INPUTS, inputs);
+  if (messagesJson !== undefined) {
+    putText(
+      out,
+      A.MLFLOW_SPAN_INPUTS,
+      Array.isArray(event.messages) ? mlflowChatInputs(event, messagesJson) : messagesJson,
+    );
   }
-  if (event.response !== undefined) {
-    const response = event.response as { role?: unknown } | null;
-    const outputs =
-      response && typeof response === "object" && !Array.isArray(response) && "role" in response
-        ? {
-            id: event.responseId,
-            model: event.responseModel,
-            choices: [{ index: 0, message: response, finish_reason: event.finishReasons?.[0] ?? null }],
-          }
-        : event.response;
-    putJson(out, A.MLFLOW_SPAN_OUTPUTS, outputs);
+  if (responseJson !== undefined) {
+    putText(
+      out,
+      A.MLFLOW_SPAN_OUTPUTS,
+      isMessageRecord(event.response) ? mlflowChatOutputs(event, responseJson) : responseJson,
+    );
   }
 }
 

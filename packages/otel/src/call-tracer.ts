@@ -54,35 +54,37 @@ interface TracerState {
 }
 
 /**
- * A bounded map of recent callId → ids: the last `max` calls recorded (a call recorded again keeps
- * its place). The oldest is found in a ring of the ids, not by iterating the map: a Map's
- * iterator walks over the holes its deletions leave at the front, so `keys().next()` after
- * thousands of evictions cost as much as the rest of the call's tracing.
+ * The last `max` calls recorded (callId → ids), for the feedback route's lookups. Recording is two
+ * stores into a ring (no hashing, no map to grow and compact: a call's end is on the hot path);
+ * a lookup, rare, scans the ring from the newest. A call recorded again takes a new place (the
+ * lookup finds its latest ids).
  */
 export class RecentCalls {
-  private readonly entries = new Map<string, RecordedCall>();
-  private readonly ring: Array<string | undefined> = [];
+  private readonly callIds: Array<string | undefined>;
+  private readonly ids: Array<RecordedCall | undefined>;
   private next = 0;
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    const size = Math.max(0, Math.floor(max));
+    this.callIds = new Array(size).fill(undefined);
+    this.ids = new Array(size).fill(undefined);
+  }
 
   set(callId: string, ids: RecordedCall): void {
-    if (this.max <= 0) return;
-    const entries = this.entries;
-    if (entries.has(callId)) {
-      entries.set(callId, ids);
-      return;
-    }
-    const ring = this.ring;
     const slot = this.next;
-    const oldest = ring[slot];
-    if (oldest !== undefined) entries.delete(oldest);
-    ring[slot] = callId;
-    this.next = slot + 1 === this.max ? 0 : slot + 1;
-    entries.set(callId, ids);
+    if (slot >= this.callIds.length) return;
+    this.callIds[slot] = callId;
+    this.ids[slot] = ids;
+    this.next = slot + 1 === this.callIds.length ? 0 : slot + 1;
   }
 
   get(callId: string): RecordedCall | undefined {
-    return this.entries.get(callId);
+    const callIds = this.callIds;
+    const size = callIds.length;
+    for (let step = 1; step <= size; step++) {
+      const slot = (this.next - step + size) % size;
+      if (callIds[slot] === callId) return this.ids[slot];
+    }
+    return undefined;
   }
 }
 

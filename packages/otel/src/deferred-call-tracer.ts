@@ -203,7 +203,8 @@ class RecordCallTrace implements CallTrace {
       event,
       settings: currentSettings(state),
     });
-    state.recent.set(event.callId, { traceId: this.traceId, spanId: this.spanId });
+    // the span context has the ids (no object of its own per call)
+    state.recent.set(event.callId, this.spanContext);
     state.counts.ended++;
   }
 }

@@ -125,6 +125,17 @@ class Writer {
     this.stringBody(text, bytes);
   }
 
+  /**
+   * An encoded attribute key (room ensured by the caller), byte by byte: keys are a few dozen
+   * bytes, for which Buffer#copy's argument checks cost more than the copy.
+   */
+  copyKey(bytes: Uint8Array): void {
+    const buffer = this.buffer;
+    let pos = this.pos;
+    for (let index = 0; index < bytes.length; index++) buffer[pos++] = bytes[index] as number;
+    this.pos = pos;
+  }
+
   bytes(value: Uint8Array): void {
     this.varint(value.length);
     this.ensure(value.length);
@@ -138,9 +149,13 @@ class Writer {
     this.varint(length);
     this.ensure(length);
     const buffer = this.buffer;
+    let pos = this.pos;
     for (let index = 0; index < text.length; index += 2) {
-      buffer[this.pos++] = (hexValue(text.charCodeAt(index)) << 4) | hexValue(text.charCodeAt(index + 1));
+      buffer[pos++] =
+        ((HEX_VALUES[text.charCodeAt(index) & 0xff] as number) << 4) |
+        (HEX_VALUES[text.charCodeAt(index + 1) & 0xff] as number);
     }
+    this.pos = pos;
   }
 
   fixed32(value: number): void {
@@ -195,11 +210,16 @@ class Writer {
   }
 }
 
-function hexValue(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  if (code >= 97 && code <= 102) return code - 87;
-  return code - 55;
-}
+/** Value of a hex digit by its character code (0-9, a-f, A-F; anything else reads as 0). */
+const HEX_VALUES = (() => {
+  const values = new Uint8Array(256);
+  for (let digit = 0; digit < 10; digit++) values[48 + digit] = digit;
+  for (let digit = 0; digit < 6; digit++) {
+    values[97 + digit] = 10 + digit;
+    values[65 + digit] = 10 + digit;
+  }
+  return values;
+})();
 
 /** `KeyValue.key` (tag, length, bytes) of attribute keys seen before. */
 const keyCache = new Map<string, Buffer>();
@@ -282,8 +302,7 @@ function writeAttribute(writer: Writer, key: string, value: unknown, tag: number
     writer.ensure(10 + 10 + pair);
     writer.varintUnchecked(tag);
     writer.varintUnchecked(pair);
-    encodedKeyBytes.copy(writer.buffer, writer.pos);
-    writer.pos += encodedKeyBytes.length;
+    writer.copyKey(encodedKeyBytes);
     writer.byte((2 << 3) | 2);
     writer.varintUnchecked(anyValue);
     writer.byte((1 << 3) | 2);
@@ -294,8 +313,7 @@ function writeAttribute(writer: Writer, key: string, value: unknown, tag: number
   writer.varint(tag);
   const pair = writer.start();
   writer.ensure(encodedKeyBytes.length);
-  encodedKeyBytes.copy(writer.buffer, writer.pos);
-  writer.pos += encodedKeyBytes.length;
+  writer.copyKey(encodedKeyBytes);
   writer.tag(2, 2);
   const inner = writer.start();
   writeAnyValue(writer, value as AnyValue);
