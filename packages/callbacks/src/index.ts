@@ -68,6 +68,7 @@ export type {
   RequestHooks,
   RouteAccess,
   RouteAuth,
+  SharedStateDeltaStats,
   SharedStateStatsSource,
   ShutdownOptions,
   SinkStats,

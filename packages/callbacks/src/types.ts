@@ -439,10 +439,30 @@ export interface SinkStats {
   queued: number;
 }
 
+/**
+ * The router's local-first sync with the shared store (SharedRouterState's `deltaStats`): counts
+ * summed locally and written in one batch per sync interval. Totals since start, except `pending*`.
+ */
+export interface SharedStateDeltaStats {
+  /** Flushes the shared store took, and those it did not (the deltas were kept for the next one). */
+  flushes: number;
+  failedFlushes: number;
+  /** Not written yet. */
+  pendingRequests: number;
+  pendingTokens: number;
+  pendingInFlight: number;
+  /** Counts of a minute that ended more than a minute before they could be written: never written. */
+  droppedRequests: number;
+  droppedTokens: number;
+}
+
 /** The store shared by gateway instances (Redis), as plugins see it: for metrics. */
 export interface SharedStateStatsSource {
-  /** `store`: "memory" or "redis"; `errors`: operations that fell back to local state since start. */
-  stats(): { store: string; errors: number; degraded: boolean };
+  /**
+   * `store`: "memory" or "redis"; `errors`: operations that fell back to local state since start;
+   * `deltas`: the router's delta sync, when the router shares its state through the store.
+   */
+  stats(): { store: string; errors: number; degraded: boolean; deltas?: SharedStateDeltaStats };
 }
 
 export interface EngineStatsSource {

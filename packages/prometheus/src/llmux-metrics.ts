@@ -7,6 +7,7 @@ import {
   type EngineStatsSource,
   type ExportDropReason,
   exportHealthStats,
+  type SharedStateDeltaStats,
   type SharedStateStatsSource,
 } from "@llmux/callbacks";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -72,6 +73,10 @@ export class LlmuxMetrics {
   readonly cacheMisses: Counter<string>;
   readonly cacheSavedCost: Counter<string>;
   readonly sharedStateDegraded: Gauge<string>;
+  readonly sharedStateFlushes: Counter<string>;
+  readonly sharedStateFlushFailures: Counter<string>;
+  readonly sharedStateDeltasDropped: Counter<string>;
+  readonly sharedStateDeltasPending: Gauge<string>;
   /** The per-call counters, increments summed per bound label set until read (bound-series.ts). */
   readonly deferred: {
     requests: DeferredCounter;
@@ -328,6 +333,56 @@ export class LlmuxMetrics {
         }
       },
     });
+    // The router's local-first sync (SharedRouterState's deltaStats), when the gateway reports it.
+    this.sharedStateFlushes = new Counter({
+      name: `${prefix}shared_state_flushes_total`,
+      help: "Batches of the router's summed counts (requests, tokens, calls in flight) the shared state store took",
+      labelNames: ["store"],
+      registers,
+      collect() {
+        self.sharedStateFlushes.reset();
+        for (const { store, deltas } of self.#deltaStats())
+          self.sharedStateFlushes.inc({ store }, deltas.flushes);
+      },
+    });
+    this.sharedStateFlushFailures = new Counter({
+      name: `${prefix}shared_state_flush_failures_total`,
+      help: "Batches of the router's summed counts the shared state store did not take (kept for the next batch)",
+      labelNames: ["store"],
+      registers,
+      collect() {
+        self.sharedStateFlushFailures.reset();
+        for (const { store, deltas } of self.#deltaStats())
+          self.sharedStateFlushFailures.inc({ store }, deltas.failedFlushes);
+      },
+    });
+    this.sharedStateDeltasDropped = new Counter({
+      name: `${prefix}shared_state_deltas_dropped_total`,
+      help: "Requests and tokens counted locally but never written to the shared state store: their minute ended more than a minute before the store took them",
+      labelNames: ["store", "kind"],
+      registers,
+      collect() {
+        self.sharedStateDeltasDropped.reset();
+        for (const { store, deltas } of self.#deltaStats()) {
+          self.sharedStateDeltasDropped.inc({ store, kind: "requests" }, deltas.droppedRequests);
+          self.sharedStateDeltasDropped.inc({ store, kind: "tokens" }, deltas.droppedTokens);
+        }
+      },
+    });
+    this.sharedStateDeltasPending = new Gauge({
+      name: `${prefix}shared_state_deltas_pending`,
+      help: "Requests, tokens and the net change of calls in flight counted locally and not yet written to the shared state store",
+      labelNames: ["store", "kind"],
+      registers,
+      collect() {
+        self.sharedStateDeltasPending.reset();
+        for (const { store, deltas } of self.#deltaStats()) {
+          self.sharedStateDeltasPending.inc({ store, kind: "requests" }, deltas.pendingRequests);
+          self.sharedStateDeltasPending.inc({ store, kind: "tokens" }, deltas.pendingTokens);
+          self.sharedStateDeltasPending.inc({ store, kind: "in_flight" }, deltas.pendingInFlight);
+        }
+      },
+    });
     // Telemetry exports (OTLP/Langfuse/MLflow spans, Langfuse scores, MLflow runs): process-wide totals
     // kept by @llmux/callbacks' export health records, read at scrape time.
     this.telemetryExportErrors = new Counter({
@@ -390,6 +445,29 @@ export class LlmuxMetrics {
     return labels;
   }
 
+  /** The delta sync statistics of the observed shared states that report them (well-formed ones). */
+  #deltaStats(): Array<{ store: string; deltas: SharedStateDeltaStats }> {
+    const reports: Array<{ store: string; deltas: SharedStateDeltaStats }> = [];
+    for (const source of this.sharedStates) {
+      const stats = safeStats(source);
+      const deltas = stats?.deltas;
+      if (!stats || !deltas || typeof deltas !== "object") continue;
+      reports.push({
+        store: stats.store,
+        deltas: {
+          flushes: countOf(deltas.flushes),
+          failedFlushes: countOf(deltas.failedFlushes),
+          pendingRequests: countOf(deltas.pendingRequests),
+          pendingTokens: countOf(deltas.pendingTokens),
+          pendingInFlight: Number.isFinite(deltas.pendingInFlight) ? deltas.pendingInFlight : 0,
+          droppedRequests: countOf(deltas.droppedRequests),
+          droppedTokens: countOf(deltas.droppedTokens),
+        },
+      });
+    }
+    return reports;
+  }
+
   #engineTotals(field: "dropped" | "errors" | "queued"): Map<string, number> {
     const totals = new Map<string, number>();
     for (const engine of this.engines) {
@@ -413,6 +491,11 @@ export class LlmuxMetrics {
     counter.reset();
     for (const [sink, value] of totals) counter.inc({ sink }, value);
   }
+}
+
+/** A count as a counter can take it: a finite number ≥ 0, else 0. */
+function countOf(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
 }
 
 function safeStats(source: SharedStateStatsSource): ReturnType<SharedStateStatsSource["stats"]> | undefined {
