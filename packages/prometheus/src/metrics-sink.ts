@@ -155,8 +155,71 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
   // One bound series per label set (bound-series.ts): label objects and prom-client children
   // built once, counter increments summed in memory until the next scrape.
   const optIn = metrics.config.userLabels || metrics.config.teamLabels || metrics.config.keyLabels;
-  const calls = new BoundSeriesCache<CallSeries>(MAX_BOUND_LABEL_SETS, () => metrics.flushDeferred());
-  const attemptSeries = new BoundSeriesCache<Observer>(MAX_BOUND_LABEL_SETS, () => undefined);
+  // The last label set of each cache and its series: consecutive calls mostly share one, which is
+  // then found by comparing the values, without building the key and hashing it.
+  let lastCall: { values: CallLabelValues; series: CallSeries } | undefined;
+  let lastAttempt: { values: string[]; observe: Observer } | undefined;
+  const calls = new BoundSeriesCache<CallSeries>(MAX_BOUND_LABEL_SETS, () => {
+    metrics.flushDeferred();
+    lastCall = undefined;
+  });
+  const attemptSeries = new BoundSeriesCache<Observer>(MAX_BOUND_LABEL_SETS, () => {
+    lastAttempt = undefined;
+  });
+
+  const callSeriesOf = (values: CallLabelValues): CallSeries => {
+    const last = lastCall;
+    if (
+      last !== undefined &&
+      last.values.model_group === values.model_group &&
+      last.values.model === values.model &&
+      last.values.provider === values.provider &&
+      last.values.deployment === values.deployment &&
+      last.values.status_code === values.status_code &&
+      last.values.user === values.user &&
+      last.values.team === values.team &&
+      last.values.key === values.key
+    )
+      return last.series;
+    const series = calls.get(
+      `${values.model_group}\u0001${values.model}\u0001${values.provider}\u0001${values.deployment}\u0001${values.status_code}\u0001${values.user}\u0001${values.team}\u0001${values.key}`,
+      () => newCallSeries(metrics, values),
+    );
+    lastCall = { values, series };
+    return series;
+  };
+
+  const attemptObserverOf = (
+    modelGroup: string,
+    model: string,
+    provider: string,
+    deployment: string,
+    statusCode: string,
+  ): Observer => {
+    const last = lastAttempt;
+    if (
+      last !== undefined &&
+      last.values[0] === modelGroup &&
+      last.values[1] === model &&
+      last.values[2] === provider &&
+      last.values[3] === deployment &&
+      last.values[4] === statusCode
+    )
+      return last.observe;
+    const observe = attemptSeries.get(
+      `${modelGroup}\u0001${model}\u0001${provider}\u0001${deployment}\u0001${statusCode}`,
+      () =>
+        observerOf(metrics.upstreamDuration, {
+          model_group: modelGroup,
+          model,
+          provider,
+          deployment,
+          status_code: statusCode,
+        }),
+    );
+    lastAttempt = { values: [modelGroup, model, provider, deployment, statusCode], observe };
+    return observe;
+  };
 
   const end = (event: CallEvent): void => {
     metrics.inFlightCalls.end(event.callId);
@@ -187,20 +250,16 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
       if (metrics.config.keyLabels)
         key = metrics.guards.key.value(safeKeyLabel(resolveKey(event)) ?? undefined);
     }
-    const series = calls.get(
-      `${modelGroup}\u0001${model}\u0001${provider}\u0001${deployment}\u0001${statusCode}\u0001${user}\u0001${team}\u0001${key}`,
-      () =>
-        newCallSeries(metrics, {
-          model_group: modelGroup,
-          model,
-          provider,
-          deployment,
-          status_code: statusCode,
-          user,
-          team,
-          key,
-        }),
-    );
+    const series = callSeriesOf({
+      model_group: modelGroup,
+      model,
+      provider,
+      deployment,
+      status_code: statusCode,
+      user,
+      team,
+      key,
+    });
 
     series.requests.inc();
 
@@ -275,17 +334,7 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
       const provider = event.provider ?? "";
       const deployment = deploymentId ?? "";
       const statusCode = attemptStatusCode(event);
-      const observe = attemptSeries.get(
-        `${modelGroup}\u0001${model}\u0001${provider}\u0001${deployment}\u0001${statusCode}`,
-        () =>
-          observerOf(metrics.upstreamDuration, {
-            model_group: modelGroup,
-            model,
-            provider,
-            deployment,
-            status_code: statusCode,
-          }),
-      );
+      const observe = attemptObserverOf(modelGroup, model, provider, deployment, statusCode);
       observe(latency);
     },
     onFallback(event: FallbackEvent): void {
