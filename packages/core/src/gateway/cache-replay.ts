@@ -5,16 +5,18 @@ import type { StreamItem } from "../providers/types";
 import type { CallRun } from "./call-run";
 
 /**
- * A cached stream replayed item by item (chat chunks or Messages events, already shaped for the
- * client). The hit is settled at the end of the replay, so that its event's timing covers it; a client
- * that leaves first gets the call recorded as aborted, once.
+ * A cached stream replayed (chat chunks or Messages events, already shaped for the client): all its
+ * items in one batch, as a live stream hands over the items of one upstream read. The hit is settled
+ * once the items were taken and the next batch is asked for, so that its event's timing covers the
+ * replay; a client that leaves first gets the call recorded as aborted, once.
  */
 export function replayCached<T>(options: {
   run: CallRun;
   items: Iterable<T>;
   settle: () => void;
   failure: (run: CallRun, error: LlmuxError) => void;
-}): { items: AsyncGenerator<T>; cancel(): Promise<void> } {
+}): { nextBatch(): Promise<T[] | undefined>; items: AsyncGenerator<T>; cancel(): Promise<void> } {
+  let given = false;
   let finished = false;
   const aborted = () => {
     if (!finished)
@@ -24,22 +26,35 @@ export function replayCached<T>(options: {
       );
     finished = true;
   };
+  const nextBatch = async (): Promise<T[] | undefined> => {
+    if (finished) return undefined;
+    if (!given) {
+      given = true;
+      return Array.isArray(options.items) ? options.items : [...options.items];
+    }
+    finished = true;
+    options.settle();
+    return undefined;
+  };
   async function* items(): AsyncGenerator<T> {
     try {
-      yield* options.items;
-      finished = true;
-      options.settle();
+      while (true) {
+        const batch = await nextBatch();
+        if (batch === undefined) return;
+        yield* batch;
+      }
     } finally {
       aborted();
     }
   }
-  const generator = items();
+  let generator: AsyncGenerator<T> | undefined;
   return {
-    items: generator,
-    cancel: async () => {
-      await generator.return(undefined);
-      aborted();
+    nextBatch,
+    get items() {
+      generator ??= items();
+      return generator;
     },
+    cancel: async () => aborted(),
   };
 }
 

@@ -67,7 +67,12 @@ export interface CallOutcome<T> {
 
 export interface StreamOutcome {
   headers: Record<string, string>;
-  /** OpenAI-format chunks as they arrive; usage chunk only when asked. Throws LlmuxError mid-stream. */
+  /**
+   * The OpenAI-format chunks of the next upstream read (one promise per read; possibly none), or
+   * undefined at the end; usage chunk only when asked. Rejects with a LlmuxError mid-stream.
+   */
+  nextBatch(): Promise<StreamItem[] | undefined>;
+  /** The same chunks one at a time (use one of the two). */
   chunks: AsyncGenerator<StreamItem>;
   /** Abandons the stream, also before its first chunk was taken: releases the attempt and the upstream. */
   cancel(): Promise<void>;
@@ -833,7 +838,15 @@ export function createGateway(options: GatewayOptions): Gateway {
           estimateUsage: () => produced.usage(input.body, deployment.model),
           present,
         });
-        return { headers, chunks: driven.items, cancel: driven.cancel, trailers: driven.trailers };
+        return {
+          headers,
+          nextBatch: driven.nextBatch,
+          get chunks() {
+            return driven.items;
+          },
+          cancel: driven.cancel,
+          trailers: driven.trailers,
+        };
       } catch (raw) {
         throw failure(run, raw);
       }
@@ -1012,7 +1025,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       failure,
       settle: () => settleHit(run, entry, (result) => assembler?.describe(result)),
     });
-    return { headers: hit.headers, chunks: replay.items, cancel: replay.cancel };
+    return {
+      headers: hit.headers,
+      nextBatch: replay.nextBatch,
+      get chunks() {
+        return replay.items;
+      },
+      cancel: replay.cancel,
+    };
   }
 
   function providerOf(deployment: Deployment): Provider {

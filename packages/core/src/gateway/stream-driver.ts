@@ -1,16 +1,28 @@
 import type { Usage } from "@llmux/pricing";
 import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import type { BatchedIterator } from "../providers/types";
 import type { ActiveAttempt, RouteResult } from "../router/router";
 import type { CallRun, CallSuccess } from "./call-run";
 
 /** The cost header; a stream sends it as an HTTP trailer (declared in its `Trailer` header). */
 export const RESPONSE_COST_HEADER = "x-llmux-response-cost";
 
-/** What a streaming attempt returns to the router once its first item arrived. */
+/** What a streaming attempt returns to the router once its first items arrived. */
 export interface FirstItem<T> {
   iterator: AsyncIterator<T>;
-  first: T;
+  /** The items of the first upstream read (never empty; one item when the stream is not batched). */
+  first: T[];
   firstTokenTime: number;
+}
+
+/** The next items of a stream: a whole upstream read when it is batched, else one item. */
+function batchReader<T>(iterator: AsyncIterator<T>): () => Promise<T[] | undefined> {
+  const batched = iterator as Partial<BatchedIterator<T>>;
+  if (typeof batched.nextBatch === "function") return () => batched.nextBatch!();
+  return async () => {
+    const next = await iterator.next();
+    return next.done ? undefined : [next.value];
+  };
 }
 
 /**
@@ -22,14 +34,14 @@ export async function readFirstItem<T>(
   attempt: ActiveAttempt,
   idleMs: number,
 ): Promise<FirstItem<T>> {
-  let first: IteratorResult<T>;
+  let first: T[] | undefined;
   try {
-    first = await iterator.next();
+    first = await batchReader(iterator)();
   } catch (error) {
     await iterator.return?.(undefined)?.catch(() => undefined);
     throw error;
   }
-  if (first.done) {
+  if (first === undefined) {
     throw new LlmuxError({
       kind: "connection",
       message: `${attempt.deployment.provider} stream ended before its first chunk`,
@@ -38,7 +50,7 @@ export async function readFirstItem<T>(
   }
   attempt.markFirstToken();
   attempt.armIdle(idleMs);
-  return { iterator, first: first.value, firstTokenTime: Date.now() };
+  return { iterator, first, firstTokenTime: Date.now() };
 }
 
 export interface StreamDriverOptions<T> {
@@ -65,6 +77,13 @@ export interface StreamDriverOptions<T> {
 }
 
 export interface DrivenStream<T> {
+  /**
+   * What the client receives of the next upstream read (possibly nothing: a usage chunk it did not
+   * ask for), or undefined once the stream ended and its call was recorded. Rejects with the call's
+   * error (already recorded). One promise per upstream read, not per item.
+   */
+  nextBatch(): Promise<T[] | undefined>;
+  /** The same items one at a time (stopping early abandons the stream, as `cancel` does). */
   items: AsyncGenerator<T>;
   /**
    * What a stream's response headers could not say: `x-llmux-response-cost` once the items are
@@ -76,19 +95,25 @@ export interface DrivenStream<T> {
 }
 
 /**
- * Drives one routed stream to the client: every item as it arrives, the idle timer touched per item,
- * the cost priced once, one final event, and the upstream released on every way out.
+ * Drives one routed stream to the client: the items of each upstream read handed over together,
+ * the idle timer touched per read, the cost priced once, one final event, and the upstream released
+ * on every way out.
  */
 export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T> {
   const { run, routed, signal } = options;
   const { attempt } = routed;
   const deployment = attempt.deployment;
+  const iterator = routed.value.iterator;
+  const readBatch = batchReader(iterator);
   let priced: { usage: Usage; cost: ReturnType<CallRun["price"]> } | undefined;
   const price = (usage: Usage) => {
     if (priced?.usage !== usage) priced = { usage, cost: run.price(deployment, usage) };
     return priced.cost;
   };
-  let started = false;
+  const priceTotal = (usage: Usage) => price(usage).cost?.total ?? null;
+  /** The first read's items, until they are handed over. */
+  let firstBatch: T[] | undefined = routed.value.first;
+  let usage: Usage | null = null;
   let settled = false;
   let finalCost: number | undefined;
   /** Set when the gateway ended the stream (shutdown): the client gets this error in-band. */
@@ -101,69 +126,101 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
 
   const abandon = async () => {
     settled = true;
+    untrack?.();
     const aborted = new LlmuxError({ kind: "aborted", message: "The client closed the connection" });
     attempt.abort(aborted);
-    await routed.value.iterator.return?.(undefined)?.catch(() => undefined);
+    await iterator.return?.(undefined)?.catch(() => undefined);
     attempt.finish("aborted", aborted);
     options.failure(run, aborted);
   };
 
-  async function* items(): AsyncGenerator<T> {
-    started = true;
-    let item = routed.value.first;
-    let usage: Usage | null = null;
+  /** What the client receives of one read's items; every item is observed and its usage kept. */
+  const take = (batch: T[]): T[] => {
+    const shown: T[] = [];
+    for (const item of batch) {
+      options.observe(item);
+      const itemUsage = options.usageOf(item);
+      if (itemUsage) usage = itemUsage;
+      const presented = options.present(item, priceTotal);
+      if (presented !== undefined) shown.push(presented);
+    }
+    return shown;
+  };
+
+  /** The upstream is exhausted: the attempt succeeded, the call is priced once and recorded. */
+  const complete = () => {
+    settled = true;
+    untrack?.();
+    attempt.finish("success");
+    let estimated = false;
+    if (!usage && options.estimateUsage) {
+      usage = options.estimateUsage();
+      estimated = true;
+    }
+    const result: CallSuccess = { deployment, usage, firstTokenTime: routed.value.firstTokenTime };
+    if (estimated) result.usageEstimated = true;
+    options.describe(result);
+    const cost = usage ? price(usage) : run.price(deployment, null);
+    finalCost = cost.cost?.total;
+    run.succeed(result, cost);
+  };
+
+  const nextBatch = async (): Promise<T[] | undefined> => {
+    if (settled) return undefined;
     try {
-      while (true) {
-        options.observe(item);
-        const itemUsage = options.usageOf(item);
-        if (itemUsage) usage = itemUsage;
-        const shown = options.present(item, (value) => price(value).cost?.total ?? null);
-        if (shown !== undefined) yield shown;
-        const next = await routed.value.iterator.next();
-        if (next.done) break;
-        item = next.value;
+      let batch = firstBatch;
+      if (batch !== undefined) firstBatch = undefined;
+      else {
+        batch = await readBatch();
+        // cancelled while the read was waiting: already recorded
+        if (settled) return undefined;
+        if (batch === undefined) {
+          complete();
+          return undefined;
+        }
         attempt.touch();
       }
-      settled = true;
-      attempt.finish("success");
-      let estimated = false;
-      if (!usage && options.estimateUsage) {
-        usage = options.estimateUsage();
-        estimated = true;
-      }
-      const result: CallSuccess = { deployment, usage, firstTokenTime: routed.value.firstTokenTime };
-      if (estimated) result.usageEstimated = true;
-      options.describe(result);
-      const cost = usage ? price(usage) : run.price(deployment, null);
-      finalCost = cost.cost?.total;
-      run.succeed(result, cost);
+      return take(batch);
     } catch (raw) {
+      if (settled) throw toLlmuxError(raw);
       settled = true;
+      untrack?.();
       const error = signal.aborted
         ? new LlmuxError({ kind: "aborted", message: "The client closed the connection" })
         : (ended ?? toLlmuxError(raw));
       // ended by the gateway: not the deployment's failure (no cooldown counted)
       attempt.finish(error.kind === "aborted" || ended ? "aborted" : "failure", error);
+      // a failing event of a read: the upstream is released (the decoder closed it; others on return)
+      await iterator.return?.(undefined)?.catch(() => undefined);
       throw options.failure(run, error);
+    }
+  };
+
+  async function* items(): AsyncGenerator<T> {
+    try {
+      while (true) {
+        const batch = await nextBatch();
+        if (batch === undefined) return;
+        for (const item of batch) yield item;
+      }
     } finally {
-      untrack?.();
       // The consumer stopped early (client gone): release the upstream and record the abort.
       if (!settled) await abandon();
     }
   }
 
-  const generator = items();
+  let generator: AsyncGenerator<T> | undefined;
   return {
-    items: generator,
+    nextBatch,
+    get items() {
+      generator ??= items();
+      return generator;
+    },
     trailers: (): Record<string, string> =>
       finalCost === undefined ? {} : { [RESPONSE_COST_HEADER]: String(finalCost) },
     cancel: async () => {
-      untrack?.();
-      if (started) await generator.return(undefined);
-      else if (!settled) {
-        await generator.return(undefined);
-        await abandon();
-      }
+      if (!settled) await abandon();
+      else untrack?.();
     },
   };
 }

@@ -247,9 +247,13 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       throw error;
     }
     try {
-      for await (const item of outcome.chunks) {
-        if (writer.isClosed) break;
-        await writer.data(item.raw ?? JSON.stringify(item.chunk));
+      // The chunks of one upstream read are written together, with one wait for the socket per read.
+      while (true) {
+        const batch = await outcome.nextBatch();
+        if (batch === undefined) break;
+        if (writer.isClosed) return await outcome.cancel();
+        for (const item of batch) writer.add(item.raw ?? JSON.stringify(item.chunk));
+        await writer.writable();
       }
       writer.end("data: [DONE]\n\n", outcome.trailers?.());
     } catch (raw) {

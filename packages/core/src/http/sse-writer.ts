@@ -66,15 +66,24 @@ export class SseWriter {
 
   /** Writes one event (with the others of this tick); resolves when the socket can take more (backpressure). */
   data(payload: string, event?: string): Promise<void> {
-    if (this.isClosed) return WRITABLE;
+    this.add(payload, event);
+    return this.writable();
+  }
+
+  /** Holds one event for this tick's write, without asking about backpressure (see `writable`). */
+  add(payload: string, event?: string): void {
+    if (this.isClosed) return;
     this.held += event ? `event: ${event}\ndata: ${payload}\n\n` : `data: ${payload}\n\n`;
     if (this.held.length >= WRITE_AT) this.write();
     else if (!this.flushQueued) {
       this.flushQueued = true;
       process.nextTick(this.flushHeld);
     }
-    // A write that found the socket buffer full (now or at the last flush) waits for its `drain`.
-    return this.response.writableNeedDrain ? this.drain() : WRITABLE;
+  }
+
+  /** Resolves when the socket can take more: at once unless a write found its buffer full (then `drain`). */
+  writable(): Promise<void> {
+    return this.response.writableNeedDrain && !this.isClosed ? this.drain() : WRITABLE;
   }
 
   private write(): void {

@@ -53,6 +53,18 @@ export interface StreamItem {
   contentOnly?: boolean;
 }
 
+/**
+ * A stream that also hands over every item decoded from one upstream read at once: one promise per
+ * read instead of one per item. The stream driver reads any other AsyncIterator one item at a time.
+ */
+export interface BatchedIterator<T> extends AsyncIterator<T> {
+  /**
+   * The items of the next upstream read that yielded any (never empty), or undefined at the end. Items
+   * decoded before a failing event come first; the next call rejects with the failure.
+   */
+  nextBatch(): Promise<T[] | undefined>;
+}
+
 export interface EmbeddingResult {
   response: Record<string, unknown> & { data: unknown[]; model: string };
   usage: Usage | null;

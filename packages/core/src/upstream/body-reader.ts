@@ -97,7 +97,12 @@ export class BodyReader {
     this.body.off("end", this.onEnd);
     this.body.off("error", this.onError);
     readers.delete(this.body);
-    if (this.ended || this.body.destroyed) return;
+    const ended = this.ended;
+    // a read still waiting (a consumer closed the stream meanwhile) sees the end instead of hanging
+    this.ended = true;
+    this.queue.length = 0;
+    this.notify();
+    if (ended || this.body.destroyed) return;
     if (complete) {
       this.body.on("error", () => undefined);
       this.body.resume();

@@ -1,92 +1,175 @@
 import type { Readable } from "node:stream";
 import { usageFromOpenAI } from "@llmux/pricing";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createParser } from "eventsource-parser";
 import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
 import { BodyReader } from "../../upstream/body-reader";
 import { transportError } from "../../upstream/upstream-client";
-import type { StreamItem } from "../types";
+import type { BatchedIterator, StreamItem } from "../types";
 
 /**
  * Decodes an OpenAI SSE stream into chunks. Each chunk keeps its raw JSON so the handler can forward
  * it byte for byte; the usage chunk is marked so it can be stripped or priced.
  */
-export async function* openAiStream(
+export function openAiStream(
   body: Readable,
-  context: { provider: string; deploymentId: string; signal: AbortSignal; scrub?: (text: string) => string },
-): AsyncGenerator<StreamItem> {
-  // One generator from socket to chunk: the SSE parser runs inline (no second generator per event).
-  const pending: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const reader = BodyReader.of(body);
-  let complete = false;
-  let finished = false;
-  try {
+  context: OpenAiStreamContext,
+): AsyncIterableIterator<StreamItem> & BatchedIterator<StreamItem> {
+  return new OpenAiStream(body, context);
+}
+
+interface OpenAiStreamContext {
+  provider: string;
+  deploymentId: string;
+  signal: AbortSignal;
+  scrub?: (text: string) => string;
+}
+
+/**
+ * The decoder: one upstream read at a time, every event it completes turned into an item at once
+ * (`nextBatch`: one promise per read, not one per event). The SSE parser runs inline. `next` hands the
+ * same items over one by one, for consumers that want an iterator.
+ */
+class OpenAiStream implements AsyncIterableIterator<StreamItem>, BatchedIterator<StreamItem> {
+  /** Data of the events the parser completed and not yet turned into items. */
+  private readonly pending: string[] = [];
+  private readonly parser = createParser({ onEvent: (event) => this.pending.push(event.data) });
+  private readonly reader: BodyReader;
+  /** [DONE] seen: the stream is over and the rest of the body is drained. */
+  private complete = false;
+  /** No more items: [DONE], the end of the body, a failure or an early return. */
+  private over = false;
+  private finished = false;
+  /** An error met after some items of the same read: thrown by the next call, after those items. */
+  private failure: unknown;
+  /** Items of the last batch not yet handed over by `next`. */
+  private buffered: StreamItem[] = [];
+  private taken = 0;
+
+  constructor(
+    body: Readable,
+    private readonly context: OpenAiStreamContext,
+  ) {
+    this.reader = BodyReader.of(body);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async nextBatch(): Promise<StreamItem[] | undefined> {
+    if (this.taken < this.buffered.length) {
+      const rest = this.buffered.slice(this.taken);
+      this.buffered = [];
+      this.taken = 0;
+      return rest;
+    }
     while (true) {
-      if (pending.length === 0) {
-        let text: string | undefined;
-        try {
-          text = await reader.next();
-        } catch (error) {
-          throw transportError(error, context);
-        }
-        if (text === undefined) break;
-        parser.feed(text);
-        continue;
+      if (this.failure !== undefined) {
+        const failure = this.failure;
+        this.failure = undefined;
+        throw failure;
       }
-      const data = pending.shift()!.data;
-      if (data === "[DONE]") {
-        complete = true;
-        return;
-      }
-      // Most events only carry content on its way to the client: forwarded as they came, parsed only
-      // if something reads their chunk (content capture, translation). Usage, errors and finish
-      // reasons are found without parsing and those events are parsed here.
-      if (isContentOnly(data)) {
-        yield new ContentOnlyItem(data, context);
-        continue;
-      }
-      let chunk: Record<string, unknown>;
+      if (this.over) return undefined;
+      let text: string | undefined;
       try {
-        chunk = JSON.parse(data) as Record<string, unknown>;
-      } catch {
-        throw invalidEvent(context);
+        text = await this.reader.next();
+      } catch (error) {
+        this.close();
+        throw transportError(error, this.context);
       }
-      if (chunk.error) {
-        // An error sent in-band (vLLM and others answer 200 and then an error event).
-        const error = chunk.error as { message?: string; type?: string; code?: string };
-        throw classifyStreamError({
-          type: error.code ?? error.type,
-          message: (context.scrub ?? String)(String(error.message ?? "unknown")),
-          provider: context.provider,
-          deploymentId: context.deploymentId,
+      if (this.over) return undefined;
+      if (text === undefined) {
+        this.close();
+        // Some OpenAI-compatible servers omit [DONE]; a stream that ends before any finish_reason was cut off.
+        if (this.finished) return undefined;
+        throw new LlmuxError({
+          kind: "connection",
+          message: `${this.context.provider} stream ended before [DONE]`,
+          provider: this.context.provider,
+          deploymentId: this.context.deploymentId,
         });
       }
-      const choice = (chunk.choices as Array<{ finish_reason?: unknown }> | undefined)?.[0];
-      if (choice?.finish_reason) finished = true;
-      const usage = chunk.usage as Record<string, unknown> | null | undefined;
-      if (usage) {
-        const choices = chunk.choices as unknown[] | undefined;
-        yield {
-          chunk,
-          raw: data,
-          usage: usageFromOpenAI(usage),
-          usageOnly: !choices || choices.length === 0,
-        };
-      } else {
-        yield { chunk, raw: data };
+      this.parser.feed(text);
+      if (this.pending.length === 0) continue;
+      const items = this.decodePending();
+      if (items.length > 0) return items;
+    }
+  }
+
+  async next(): Promise<IteratorResult<StreamItem>> {
+    if (this.taken >= this.buffered.length) {
+      const batch = await this.nextBatch();
+      if (batch === undefined) return { value: undefined, done: true };
+      this.buffered = batch;
+      this.taken = 0;
+    }
+    return { value: this.buffered[this.taken++]!, done: false };
+  }
+
+  async return(): Promise<IteratorResult<StreamItem>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  /** The items of the events parsed so far; stops at [DONE] or at the first failing event (kept for later). */
+  private decodePending(): StreamItem[] {
+    const items: StreamItem[] = [];
+    const pending = this.pending;
+    for (let index = 0; index < pending.length; index++) {
+      const data = pending[index]!;
+      if (data === "[DONE]") {
+        this.complete = true;
+        this.close();
+        break;
+      }
+      try {
+        items.push(this.decode(data));
+      } catch (error) {
+        this.failure = error;
+        this.close();
+        break;
       }
     }
-    // Some OpenAI-compatible servers omit [DONE]; a stream that ends before any finish_reason was cut off.
-    if (finished) return;
-    throw new LlmuxError({
-      kind: "connection",
-      message: `${context.provider} stream ended before [DONE]`,
-      provider: context.provider,
-      deploymentId: context.deploymentId,
-    });
-  } finally {
-    reader.close(complete);
+    pending.length = 0;
+    return items;
+  }
+
+  private decode(data: string): StreamItem {
+    const { context } = this;
+    // Most events only carry content on its way to the client: forwarded as they came, parsed only
+    // if something reads their chunk (content capture, translation). Usage, errors and finish
+    // reasons are found without parsing and those events are parsed here.
+    if (isContentOnly(data)) return new ContentOnlyItem(data, context);
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      throw invalidEvent(context);
+    }
+    if (chunk.error) {
+      // An error sent in-band (vLLM and others answer 200 and then an error event).
+      const error = chunk.error as { message?: string; type?: string; code?: string };
+      throw classifyStreamError({
+        type: error.code ?? error.type,
+        message: (context.scrub ?? String)(String(error.message ?? "unknown")),
+        provider: context.provider,
+        deploymentId: context.deploymentId,
+      });
+    }
+    const choice = (chunk.choices as Array<{ finish_reason?: unknown }> | undefined)?.[0];
+    if (choice?.finish_reason) this.finished = true;
+    const usage = chunk.usage as Record<string, unknown> | null | undefined;
+    if (!usage) return { chunk, raw: data };
+    const choices = chunk.choices as unknown[] | undefined;
+    return { chunk, raw: data, usage: usageFromOpenAI(usage), usageOnly: !choices || choices.length === 0 };
+  }
+
+  /** Stops reading: after [DONE] the rest of the body is drained (the socket is reused), else destroyed. */
+  private close(): void {
+    if (this.over) return;
+    this.over = true;
+    this.reader.close(this.complete);
   }
 }
 
