@@ -1,16 +1,16 @@
 /**
  * The spend writer's pending counts when the buffer overflows while a batch is being written: a row
  * dropped from the buffer (no longer pending) that its batch then commits is reported to the cache
- * once, and never taken off the pending count a second time (which would hide the spend of rows still
+ * (in its batch's sum per key) once, and never taken off the pending count a second time (which would hide the spend of rows still
  * buffered from the budget check).
  */
 import { describe, expect, it } from "vitest";
+import { REQUEST_ID, type SpendEntry, toSpendEntry } from "../src/spend/spend-entry";
 import { SpendWriter } from "../src/spend/spend-writer";
 import type { ControlStore } from "../src/store/control-store";
-import type { SpendEntry } from "../src/store/records";
 
 function row(requestId: string, spend: number): SpendEntry {
-  return {
+  return toSpendEntry({
     request_id: requestId,
     call_type: "chat",
     api_key: "key-hash",
@@ -35,7 +35,7 @@ function row(requestId: string, spend: number): SpendEntry {
     session_id: null,
     request_tags: [],
     metadata: {},
-  };
+  });
 }
 
 describe("SpendWriter", () => {
@@ -45,7 +45,7 @@ describe("SpendWriter", () => {
     const store = {
       writeSpend: (batch: { rows: SpendEntry[] }) =>
         new Promise<void>((resolve) => {
-          written.push(...batch.rows.map((entry) => entry.request_id));
+          written.push(...batch.rows.map((entry) => entry[REQUEST_ID]));
           release = resolve;
         }),
     } as unknown as ControlStore;
@@ -66,7 +66,7 @@ describe("SpendWriter", () => {
     expect(writer.pending("key", "key-hash")).toBe(6);
     release(); // the batch [a, b] commits
     await new Promise((resolve) => setImmediate(resolve));
-    expect(committed).toEqual([1, 2]);
+    expect(committed).toEqual([3]); // the batch's spend, once per key
     expect(writer.pending("key", "key-hash")).toBe(4); // "c" is still pending
     release();
     await flushing;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SpendEntry, toSpendEntry } from "../src/spend/spend-entry";
 import type { ControlStore } from "../src/store/control-store";
-import type { SpendEntry } from "../src/store/records";
 
 /** The same behaviour asked of every ControlStore (PGlite, PostgreSQL), in the shape of Keyv's test suite. */
 export function controlStoreContract(
@@ -181,11 +181,46 @@ export function controlStoreContract(
       expect(user?.spend).toBe(0);
       expect(Date.parse(user!.budget_reset_at!)).toBeGreaterThan(Date.now() + 3_500_000);
     });
+
+    it("a spend batch starts the new budget period of a record whose period ended (the spend is the batch's)", async () => {
+      const token = "b".repeat(64);
+      await store.insert("key", {
+        token,
+        key_name: "sk-...bbbb",
+        spend: 7,
+        budget_duration: "2mo",
+        budget_reset_at: new Date(Date.now() - 1000).toISOString(),
+      });
+      await store.insert("key", {
+        token: "c".repeat(64),
+        key_name: "sk-...cccc",
+        spend: 1,
+        budget_duration: "1h",
+      });
+      const entry = (requestId: string, key: string, spend: number) => {
+        const fields = row(requestId, spend, "2026-12-03T10:00:00.000Z");
+        fields[2] = key; // api_key
+        fields[4] = null; // user_id
+        fields[5] = null; // team_id
+        return fields;
+      };
+      await store.writeSpend({
+        rows: [entry("reset-1", token, 0.25), entry("reset-2", "c".repeat(64), 0.5)],
+      });
+      const reset = await store.get("key", token);
+      expect(reset?.spend).toBeCloseTo(0.25, 10);
+      // two months (60 days) from now, as resetBudgets sets it
+      expect(Date.parse(reset!.budget_reset_at!)).toBeGreaterThan(Date.now() + 59 * 86_400_000);
+      expect(Date.parse(reset!.budget_reset_at!)).toBeLessThan(Date.now() + 61 * 86_400_000);
+      const running = await store.get("key", "c".repeat(64));
+      expect(running?.spend).toBeCloseTo(1.5, 10);
+      expect(running?.budget_reset_at).toBeNull();
+    });
   });
 }
 
 function row(requestId: string, spend: number, start: string): SpendEntry {
-  return {
+  return toSpendEntry({
     request_id: requestId,
     call_type: "chat",
     api_key: "a".repeat(64),
@@ -210,5 +245,5 @@ function row(requestId: string, spend: number, start: string): SpendEntry {
     session_id: null,
     request_tags: ["t1"],
     metadata: {},
-  };
+  });
 }

@@ -12,20 +12,34 @@ import { durationMs } from "../duration";
 import { authError, budgetExceeded, databaseUnavailable, modelAccessDenied, rateLimited } from "../errors";
 import { hashKey } from "../keys/key-material";
 import { MemoryCounters } from "../memory-counters";
+import type { SpendEntry } from "../spend/spend-entry";
 import type { SpendWriter } from "../spend/spend-writer";
 import type { RecordOf } from "../store/control-store";
-import type { EntityKind, KeyRecord, SpendEntry, TeamRecord, UserRecord } from "../store/records";
+import type { EntityKind, KeyRecord, TeamRecord, UserRecord } from "../store/records";
 import type { RecordCache } from "./record-cache";
 
 const MINUTE_MS = 60_000;
 /** A parallel slot leaked by a call that never finished (crash) frees itself after this. */
 const PARALLEL_SLOT_TTL_MS = 10 * MINUTE_MS;
+/** Subjects whose names are kept per kind (the record cache keeps 50 000 per kind too). */
+const MAX_NAMED_SUBJECTS = 50_000;
 interface Subject {
   kind: EntityKind;
   id: string;
   record: RecordOf<EntityKind>;
-  /** "kind:id", the subject's name in the hold, average-cost and limit maps (built once per call). */
+  /** Its names in the hold, average-cost and counter maps (built once per id, not per call). */
+  names: SubjectNames;
+}
+
+/**
+ * A subject's names: "kind:id" and the rate-limit counters'. The same string objects on every call, so
+ * a map lookup hashes each once (a name built per call is a new string to flatten and hash each time).
+ */
+interface SubjectNames {
   slot: string;
+  rpm: string;
+  tpm: string;
+  parallel: string;
 }
 
 type Related = [UserRecord | undefined, TeamRecord | undefined];
@@ -63,6 +77,11 @@ export class Enforcer {
   /** Average cost per call per subject (what a new call holds). */
   private readonly averageCost = new Map<string, number>();
   private readonly now: () => number;
+  private readonly subjectNames: Record<EntityKind, Map<string, SubjectNames>> = {
+    key: new Map(),
+    user: new Map(),
+    team: new Map(),
+  };
   /**
    * The rpm/tpm/parallel counters without a promise, when the shared state is this process's own
    * (kind "memory": per-instance counts either way); undefined with Redis.
@@ -123,7 +142,10 @@ export class Enforcer {
   private access(key: KeyRecord, [user, team]: Related, request: IncomingMessage): PluginAccess {
     if (team?.blocked) throw authError(`Authentication Error - Team=${team.team_id} is blocked.`);
     this.keysByRequest.set(request, key);
-    const context: NonNullable<PluginAccess["context"]> = { metadata: keyMetadata(key) };
+    // shared by the key's calls: the gateway copies it into each call's own metadata
+    const context: NonNullable<PluginAccess["context"]> = {
+      metadata: keyMetadata(key) as Record<string, unknown>,
+    };
     if (key.user_id) context.user = key.user_id;
     if (key.team_id) context.team = key.team_id;
     const access: PluginAccess = { context };
@@ -131,6 +153,22 @@ export class Enforcer {
     if (allowed) access.allowedModels = allowed;
     if (user?.user_role === "proxy_admin") access.admin = true;
     return access;
+  }
+
+  /** A subject's names, made once per id (bounded: ids beyond the limit get fresh names per call). */
+  private namesOf(kind: EntityKind, id: string): SubjectNames {
+    const known = this.subjectNames[kind];
+    let names = known.get(id);
+    if (names) return names;
+    const slot = `${kind}:${id}`;
+    names = {
+      slot,
+      rpm: `llmux:control:rpm:${slot}`,
+      tpm: `llmux:control:tpm:${slot}`,
+      parallel: `llmux:control:parallel:${slot}`,
+    };
+    if (known.size < MAX_NAMED_SUBJECTS) known.set(id, names);
+    return names;
   }
 
   /** The key a request authenticated with (for admin checks of the management routes). */
@@ -198,9 +236,22 @@ export class Enforcer {
       if (team.budget_reset_at !== null) metadata.user_api_key_team_budget_reset_at = team.budget_reset_at;
     }
     const subjects: Subject[] = [];
-    if (key) subjects.push({ kind: "key", id: key.token, record: key, slot: `key:${key.token}` });
-    if (user) subjects.push({ kind: "user", id: user.user_id, record: user, slot: `user:${user.user_id}` });
-    if (team) subjects.push({ kind: "team", id: team.team_id, record: team, slot: `team:${team.team_id}` });
+    if (key)
+      subjects.push({ kind: "key", id: key.token, record: key, names: this.namesOf("key", key.token) });
+    if (user)
+      subjects.push({
+        kind: "user",
+        id: user.user_id,
+        record: user,
+        names: this.namesOf("user", user.user_id),
+      });
+    if (team)
+      subjects.push({
+        kind: "team",
+        id: team.team_id,
+        record: team,
+        names: this.namesOf("team", team.team_id),
+      });
     // Spend of other instances (Redis): one round trip, bounded by the shared state's deadline.
     const state = this.options.state;
     if (state.kind !== "memory" && state.getMany && subjects.some((subject) => hasBudget(subject.record)))
@@ -265,11 +316,9 @@ export class Enforcer {
         if (cost > 0) this.shareSpend(subject, cost);
         const limit = subject.record.tpm_limit;
         if (limit !== null && limit !== undefined && tokens > 0) {
-          if (this.local) this.local.incrWindowNow(`llmux:control:tpm:${name}`, tokens, MINUTE_MS);
+          if (this.local) this.local.incrWindowNow(subject.names.tpm, tokens, MINUTE_MS);
           else
-            void this.options.state
-              .incrWindow(`llmux:control:tpm:${name}`, tokens, MINUTE_MS)
-              .catch(() => undefined);
+            void this.options.state.incrWindow(subject.names.tpm, tokens, MINUTE_MS).catch(() => undefined);
         }
       }
       this.releaseSlots(reservation.parallel);
@@ -358,24 +407,24 @@ export class Enforcer {
     const state = this.options.state;
     try {
       for (const subject of subjects) {
-        const name = slot(subject);
+        const names = subject.names;
         const { tpm_limit: tpm, rpm_limit: rpm, max_parallel_requests: parallel } = subject.record;
         if (tpm !== null && tpm !== undefined) {
-          const used = await state.getWindow(`llmux:control:tpm:${name}`, MINUTE_MS);
+          const used = await state.getWindow(names.tpm, MINUTE_MS);
           if (used >= tpm) throw tpmExceeded(subject, used, tpm, this.now());
         }
         if (rpm !== null && rpm !== undefined) {
-          const result = await state.tryIncrWindow(`llmux:control:rpm:${name}`, 1, MINUTE_MS, rpm);
+          const result = await state.tryIncrWindow(names.rpm, 1, MINUTE_MS, rpm);
           if (!result.allowed) throw rpmExceeded(subject, result.count, rpm, this.now());
-          counted.push(`llmux:control:rpm:${name}`);
+          counted.push(names.rpm);
         }
         if (parallel !== null && parallel !== undefined) {
-          const result = await state.acquire(`llmux:control:parallel:${name}`, {
+          const result = await state.acquire(names.parallel, {
             limit: parallel,
             ttlMs: PARALLEL_SLOT_TTL_MS,
           });
           if (!result.allowed) throw parallelExceeded(subject, result.count, parallel);
-          taken.push(`llmux:control:parallel:${name}`);
+          taken.push(names.parallel);
         }
       }
       return taken;
@@ -397,18 +446,18 @@ export class Enforcer {
         const rpm = record.rpm_limit;
         const parallel = record.max_parallel_requests;
         if (tpm !== null && tpm !== undefined) {
-          const used = counters.getWindowNow(`llmux:control:tpm:${slot(subject)}`, MINUTE_MS);
+          const used = counters.getWindowNow(subject.names.tpm, MINUTE_MS);
           if (used >= tpm) throw tpmExceeded(subject, used, tpm, this.now());
         }
         if (rpm !== null && rpm !== undefined) {
-          const name = `llmux:control:rpm:${slot(subject)}`;
+          const name = subject.names.rpm;
           const result = counters.tryIncrWindowNow(name, 1, MINUTE_MS, rpm);
           if (!result.allowed) throw rpmExceeded(subject, result.count, rpm, this.now());
           if (counted) counted.push(name);
           else counted = [name];
         }
         if (parallel !== null && parallel !== undefined) {
-          const name = `llmux:control:parallel:${slot(subject)}`;
+          const name = subject.names.parallel;
           const result = counters.acquireNow(name, parallel);
           if (!result.allowed) throw parallelExceeded(subject, result.count, parallel);
           if (taken) taken.push(name);
@@ -447,7 +496,19 @@ export function budgetPeriodEnd(duration: string | null | undefined, from: numbe
   return period === undefined ? null : new Date(from + period).toISOString();
 }
 
-function keyMetadata(key: KeyRecord): Record<string, unknown> {
+/** A key record's metadata, made once per record object (the gateway copies it into each call's context). */
+const metadataOfKey = new WeakMap<KeyRecord, Readonly<Record<string, unknown>>>();
+
+function keyMetadata(key: KeyRecord): Readonly<Record<string, unknown>> {
+  let metadata = metadataOfKey.get(key);
+  if (!metadata) {
+    metadata = Object.freeze(newKeyMetadata(key));
+    metadataOfKey.set(key, metadata);
+  }
+  return metadata;
+}
+
+function newKeyMetadata(key: KeyRecord): Record<string, unknown> {
   const metadata: Record<string, unknown> = { user_api_key_hash: key.token };
   if (key.key_alias) metadata.user_api_key_alias = key.key_alias;
   if (key.user_id) metadata.user_api_key_user_id = key.user_id;
@@ -522,7 +583,7 @@ function spendCounter(subject: Subject): string {
 }
 
 function slot(subject: Subject): string {
-  return subject.slot;
+  return subject.names.slot;
 }
 
 function idOf(kind: EntityKind, record: RecordOf<EntityKind>): string {
@@ -539,7 +600,7 @@ function round(value: number): number {
   return Math.round(value * 1e8) / 1e8;
 }
 
-/** The call's spend log row: one flat object, no dates formatted (the database does it at batch time). */
+/** The call's spend log row: one flat array, no dates formatted (the database does it at batch time). */
 function spendEntry(
   event: CallEvent,
   body: Record<string, unknown>,
@@ -559,32 +620,33 @@ function spendEntry(
   if (team === undefined) team = (key ? key.team_id : event.team) ?? null;
   const timings = event.timings;
   const endUser = body.user;
-  return {
-    request_id: event.callId,
-    call_type: event.callType,
-    api_key: key ? key.token : null,
-    key_alias: key ? key.key_alias : null,
-    user_id: user,
-    team_id: team,
-    end_user: typeof endUser === "string" ? endUser.slice(0, 256) : null,
-    model: event.requestedModel,
-    model_group: event.modelGroup,
-    model_id: event.deploymentId ?? null,
-    custom_llm_provider: event.provider ?? null,
-    prompt_tokens: usage?.inputTokens ?? 0,
-    completion_tokens: usage?.outputTokens ?? 0,
-    total_tokens: usage?.totalTokens ?? 0,
-    cache_read_input_tokens: usage?.cachedInputTokens ?? 0,
-    cache_creation_input_tokens: usage?.cacheCreationInputTokens ?? 0,
-    spend: event.cost?.total ?? 0,
-    status: event.status,
-    duration_ms: Math.round(timings.durationMs),
-    start_ms: timings.startTime,
-    end_ms: timings.endTime,
-    session_id: event.session ?? null,
-    request_tags: event.tags,
-    metadata: event.error ? { error_type: event.error.type, error_status: event.error.status } : NO_METADATA,
-  };
+  // In SPEND_COLUMNS order.
+  return [
+    event.callId,
+    event.callType,
+    key ? key.token : null,
+    key ? key.key_alias : null,
+    user,
+    team,
+    typeof endUser === "string" ? endUser.slice(0, 256) : null,
+    event.requestedModel,
+    event.modelGroup,
+    event.deploymentId ?? null,
+    event.provider ?? null,
+    usage?.inputTokens ?? 0,
+    usage?.outputTokens ?? 0,
+    usage?.totalTokens ?? 0,
+    usage?.cachedInputTokens ?? 0,
+    usage?.cacheCreationInputTokens ?? 0,
+    event.cost?.total ?? 0,
+    event.status,
+    Math.round(timings.durationMs),
+    timings.startTime,
+    timings.endTime,
+    event.session ?? null,
+    event.tags,
+    event.error ? { error_type: event.error.type, error_status: event.error.status } : NO_METADATA,
+  ];
 }
 
 /** The metadata of a successful call's row (shared, never written to). */

@@ -1,10 +1,11 @@
 import type { Logger } from "@llmux/callbacks";
 import type { ControlStore } from "../store/control-store";
-import type { EntityKind, SpendEntry } from "../store/records";
+import type { EntityKind } from "../store/records";
+import { API_KEY, SPEND, type SpendEntry, TEAM_ID, USER_ID } from "./spend-entry";
 import { type SpendOrder, subjectName } from "./spend-order";
 
 export interface SpendWriterOptions {
-  /** Rows per INSERT (default 500). */
+  /** Rows per statement (default 5 000: at most a few MB of JSON text). */
   batchSize?: number;
   /** How often the buffer is written (default 1 000 ms). */
   flushIntervalMs?: number;
@@ -55,11 +56,15 @@ export class SpendWriter {
   private backoffMs = 0;
   private nextAttemptAt = 0;
   private closed = false;
+  /** Rows dropped from the buffer's front so far (overflow): tells a batch which of its rows left. */
+  private droppedFromFront = 0;
+  private readonly batchSize: number;
 
   constructor(
     private readonly store: ControlStore,
     private readonly options: SpendWriterOptions = {},
   ) {
+    this.batchSize = options.batchSize ?? 5_000;
     this.timer = setInterval(() => void this.tick(), options.flushIntervalMs ?? 1_000);
     this.timer.unref();
   }
@@ -69,16 +74,19 @@ export class SpendWriter {
     const max = this.options.maxBuffered ?? 100_000;
     if (this.buffer.length >= max) {
       const dropped = this.buffer.shift();
-      if (dropped) this.settle(dropped, false);
+      this.droppedFromFront++;
+      if (dropped) this.unpend(dropped);
       this.statsValue.dropped++;
     }
     this.buffer.push(row);
-    if (row.spend > 0) {
-      if (row.api_key) add(this.pendingByEntity.key, row.api_key, row.spend);
-      if (row.user_id) add(this.pendingByEntity.user, row.user_id, row.spend);
-      if (row.team_id) add(this.pendingByEntity.team, row.team_id, row.spend);
+    const spend = row[SPEND];
+    if (spend > 0) {
+      const pending = this.pendingByEntity;
+      if (row[API_KEY]) add(pending.key, row[API_KEY], spend);
+      if (row[USER_ID]) add(pending.user, row[USER_ID], spend);
+      if (row[TEAM_ID]) add(pending.team, row[TEAM_ID], spend);
     }
-    if (this.buffer.length >= (this.options.batchSize ?? 500) && !this.writing) void this.tick();
+    if (this.buffer.length >= this.batchSize && !this.writing) void this.tick();
   }
 
   /** Spend buffered but not yet committed for one key, user or team. */
@@ -122,18 +130,22 @@ export class SpendWriter {
   private async writeBatch(): Promise<void> {
     while (this.writing) await this.writing.catch(() => undefined);
     if (this.buffer.length === 0) return;
-    const batch = this.buffer.slice(0, this.options.batchSize ?? 500);
+    const batch = this.buffer.slice(0, this.batchSize);
+    const droppedBefore = this.droppedFromFront;
+    // The batch's spend per key, user and team, summed once (what it adds when it commits).
+    const sums = spendSums(batch);
     const write = () =>
       this.store.writeSpend({ rows: batch }).then(
         () => {
-          // The rows may have moved (drops at the front): remove exactly these. A row dropped while
-          // the batch was written (overflow) is no longer pending; its committed spend still counts.
-          const dropped = new Set(batch); // what is left in it once the buffer is filtered
-          this.buffer = this.buffer.filter((row) => !dropped.delete(row));
-          for (const row of batch) {
-            if (dropped.has(row)) this.reportCommitted(row);
-            else this.settle(row, true);
-          }
+          // Rows leave the buffer only from its front (this write, or overflow drops of the oldest):
+          // the batch's first `gone` rows were dropped meanwhile (no longer pending), the rest are
+          // still at the front of the buffer.
+          const gone = Math.min(batch.length, this.droppedFromFront - droppedBefore);
+          this.buffer.splice(0, batch.length - gone);
+          for (let index = gone; index < batch.length; index++) this.unpend(batch[index]!);
+          // Every committed row's spend reaches the cache, dropped ones included (once per subject).
+          const report = this.options.onCommitted;
+          if (report) for (const [kind, id, amount] of sums) report(kind, id, amount);
           this.statsValue.written += batch.length;
           if (this.statsValue.degraded)
             this.options.logger?.info("spend logs: database back, buffered rows written");
@@ -156,7 +168,12 @@ export class SpendWriter {
         },
       );
     const order = this.options.order;
-    const run = order ? order.write(subjectsOf(batch), write) : write();
+    const run = order
+      ? order.write(
+          sums.map(([kind, id]) => subjectName(kind, id)),
+          write,
+        )
+      : write();
     this.writing = run
       .finally(() => {
         this.writing = undefined;
@@ -165,41 +182,57 @@ export class SpendWriter {
     await run;
   }
 
-  /** The row left the buffer: its spend is no longer pending (committed: reported to the cache). */
-  private settle(row: SpendEntry, committed: boolean): void {
-    if (!(row.spend > 0)) return;
-    const entities: Array<[EntityKind, string | null]> = [
-      ["key", row.api_key],
-      ["user", row.user_id],
-      ["team", row.team_id],
-    ];
-    for (const [kind, id] of entities) {
-      if (!id) continue;
-      add(this.pendingByEntity[kind], id, -row.spend);
-      if ((this.pendingByEntity[kind].get(id) ?? 0) <= 1e-12) this.pendingByEntity[kind].delete(id);
-      if (committed) this.options.onCommitted?.(kind, id, row.spend);
-    }
-  }
-
-  /** A committed row that had already left the buffer (dropped while its batch was written). */
-  private reportCommitted(row: SpendEntry): void {
-    if (!(row.spend > 0) || !this.options.onCommitted) return;
-    if (row.api_key) this.options.onCommitted("key", row.api_key, row.spend);
-    if (row.user_id) this.options.onCommitted("user", row.user_id, row.spend);
-    if (row.team_id) this.options.onCommitted("team", row.team_id, row.spend);
+  /** The row left the buffer (written or dropped): its spend is no longer pending. */
+  private unpend(row: SpendEntry): void {
+    const spend = row[SPEND];
+    if (!(spend > 0)) return;
+    const pending = this.pendingByEntity;
+    if (row[API_KEY]) subtract(pending.key, row[API_KEY], spend);
+    if (row[USER_ID]) subtract(pending.user, row[USER_ID], spend);
+    if (row[TEAM_ID]) subtract(pending.team, row[TEAM_ID], spend);
   }
 }
 
-/** The keys, users and teams whose spend a batch adds to. */
-function subjectsOf(batch: readonly SpendEntry[]): Set<string> {
-  const subjects = new Set<string>();
+/** A batch's spend per key, user and team: [kind, id, amount], one entry per subject. */
+function spendSums(batch: readonly SpendEntry[]): Array<[EntityKind, string, number]> {
+  const sums = new Map<string, [EntityKind, string, number]>();
+  const sum = (kind: EntityKind, id: string, amount: number) => {
+    const name = subjectName(kind, id);
+    const entry = sums.get(name);
+    if (entry) entry[2] += amount;
+    else sums.set(name, [kind, id, amount]);
+  };
+  // Consecutive rows usually share their key, user and team: summed locally, looked up once per run.
+  let key: string | null = null;
+  let user: string | null = null;
+  let team: string | null = null;
+  let run = 0;
   for (const row of batch) {
-    if (!(row.spend > 0)) continue;
-    if (row.api_key) subjects.add(subjectName("key", row.api_key));
-    if (row.user_id) subjects.add(subjectName("user", row.user_id));
-    if (row.team_id) subjects.add(subjectName("team", row.team_id));
+    const spend = row[SPEND];
+    if (!(spend > 0)) continue;
+    if (row[API_KEY] !== key || row[USER_ID] !== user || row[TEAM_ID] !== team) {
+      if (run > 0) flush();
+      key = row[API_KEY];
+      user = row[USER_ID];
+      team = row[TEAM_ID];
+      run = 0;
+    }
+    run += spend;
   }
-  return subjects;
+  if (run > 0) flush();
+  return [...sums.values()];
+
+  function flush(): void {
+    if (key) sum("key", key, run);
+    if (user) sum("user", user, run);
+    if (team) sum("team", team, run);
+  }
+}
+
+function subtract(map: Map<string, number>, id: string, amount: number): void {
+  const left = (map.get(id) ?? 0) - amount;
+  if (left <= 1e-12) map.delete(id);
+  else map.set(id, left);
 }
 
 function add(map: Map<string, number>, id: string, amount: number): void {

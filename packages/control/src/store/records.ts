@@ -1,3 +1,7 @@
+import type { SpendEntry } from "../spend/spend-entry";
+
+export type { SpendEntry } from "../spend/spend-entry";
+
 /**
  * Rows of the control plane's tables, in LiteLLM's field names (the management API returns them as is).
  * Timestamps are ISO strings; JSON columns are parsed.
@@ -84,17 +88,6 @@ export interface SpendLogRow {
   request_tags: string[];
   metadata: Record<string, unknown>;
 }
-
-/**
- * One call's spend log row as the writer buffers it and a batch sends it: the table's column names and
- * the times as epoch milliseconds (the database formats them), so a call builds one flat object and a
- * batch is `JSON.stringify(rows)` as is. Read back, it is a `SpendLogRow`.
- */
-export type SpendEntry = Omit<SpendLogRow, "user" | "startTime" | "endTime"> & {
-  user_id: string | null;
-  start_ms: number;
-  end_ms: number;
-};
 
 /** What one flush writes: the log rows; each inserted row adds its spend to its key, user and team. */
 export interface SpendBatch {

@@ -1,6 +1,7 @@
 import type { SqlClient, SqlQuery } from "../db/sql-client";
 import { durationMs } from "../duration";
 import { SqlResponseStore } from "../responses/sql-response-store";
+import { SPEND_COLUMNS } from "../spend/spend-entry";
 import type { ControlStore, EntityPatch, RecordOf } from "./control-store";
 import type { EntityKind, KeyRecord, SpendBatch, SpendLogRow, SpendReportRow } from "./records";
 
@@ -55,85 +56,51 @@ const TABLES: Record<EntityKind, TableInfo> = {
   },
 };
 
-const SPEND_COLUMNS = [
-  "request_id",
-  "call_type",
-  "api_key",
-  "key_alias",
-  "user_id",
-  "team_id",
-  "end_user",
-  "model",
-  "model_group",
-  "model_id",
-  "custom_llm_provider",
-  "prompt_tokens",
-  "completion_tokens",
-  "total_tokens",
-  "cache_read_input_tokens",
-  "cache_creation_input_tokens",
-  "spend",
-  "status",
-  "duration_ms",
-  "start_time",
-  "end_time",
-  "session_id",
-  "request_tags",
-  "metadata",
-] as const;
+/** A SpendEntry field read from the batch's JSON row (`entry`, a jsonb array) as its column's type. */
+function entryField(index: number, type: (typeof SPEND_COLUMNS)[number][1]): string {
+  if (type === "text") return `entry->>${index}`;
+  if (type === "jsonb") return `entry->${index}`;
+  if (type === "epoch-ms") return `to_timestamp((entry->>${index})::float8 / 1000)`;
+  return `(entry->>${index})::${type}`;
+}
 
-/** Each spend column's SQL type, for json_to_recordset. */
-const SPEND_TYPES: Record<(typeof SPEND_COLUMNS)[number], string> = {
-  request_id: "text",
-  call_type: "text",
-  api_key: "text",
-  key_alias: "text",
-  user_id: "text",
-  team_id: "text",
-  end_user: "text",
-  model: "text",
-  model_group: "text",
-  model_id: "text",
-  custom_llm_provider: "text",
-  prompt_tokens: "integer",
-  completion_tokens: "integer",
-  total_tokens: "integer",
-  cache_read_input_tokens: "integer",
-  cache_creation_input_tokens: "integer",
-  spend: "double precision",
-  status: "text",
-  duration_ms: "integer",
-  start_time: "timestamptz",
-  end_time: "timestamptz",
-  session_id: "text",
-  request_tags: "jsonb",
-  metadata: "jsonb",
-};
+/**
+ * A record's budget period in milliseconds from its budget_duration (durationMs in SQL: "30s", "30m",
+ * "1h", "1d", "2w", "1mo"); NULL when it is not one (such a budget is never reset, as in resetBudgets).
+ */
+const PERIOD_MS = `(CASE substring(trim(target.budget_duration) from '^\\d+\\s*(s|m|h|d|w|mo)$')
+      WHEN 's' THEN 1000 WHEN 'm' THEN 60000 WHEN 'h' THEN 3600000 WHEN 'd' THEN 86400000
+      WHEN 'w' THEN 604800000 WHEN 'mo' THEN 2592000000 END
+    * nullif(substring(trim(target.budget_duration) from '^(\\d+)\\s*(?:s|m|h|d|w|mo)$')::numeric, 0))`;
 
-/** One statement per batch: the rows arrive as one JSON array (one parameter). */
-/** The batch's fields: the columns, with the times as epoch milliseconds (SpendEntry). */
-const TIMES: Partial<Record<(typeof SPEND_COLUMNS)[number], string>> = {
-  start_time: "start_ms",
-  end_time: "end_ms",
-};
-/** Adds the inserted rows' spend to one table's records (a data-modifying CTE of WRITE_SPEND). */
+/** The record's budget period ended (and it has a period to start again). */
+const PERIOD_OVER = `(target.budget_reset_at IS NOT NULL AND target.budget_reset_at <= now() AND ${PERIOD_MS} IS NOT NULL)`;
+
+/**
+ * Adds the inserted rows' spend to one table's records (a data-modifying CTE of WRITE_SPEND). A record
+ * whose budget period ended starts the new one here (spend = this batch's, next reset one period from
+ * now), as resetBudgets would have just before: the spend written from now on counts in the new period.
+ */
 const addSpend = (name: string, kind: EntityKind, field: string) => `${name} AS (
-    UPDATE ${TABLES[kind].table} AS target SET spend = target.spend + sums.total
+    UPDATE ${TABLES[kind].table} AS target SET
+      spend = CASE WHEN ${PERIOD_OVER} THEN sums.total ELSE target.spend + sums.total END,
+      budget_reset_at = CASE WHEN ${PERIOD_OVER}
+        THEN now() + (${PERIOD_MS})::float8 * interval '1 millisecond' ELSE target.budget_reset_at END
     FROM (SELECT ${field} AS id, sum(spend) AS total FROM inserted
           WHERE ${field} IS NOT NULL AND spend > 0 GROUP BY ${field}) AS sums
     WHERE target.${TABLES[kind].id} = sums.id
   )`;
 
 /**
- * One statement per batch: the rows arrive as one JSON array (one parameter); the rows actually
- * inserted (not those of a retried batch already written) add their spend to their key, user and team
- * in the same statement, summed by the database: no row comes back to the gateway.
+ * One statement per batch, so no transaction and one round trip: the rows arrive as one JSON array of
+ * SpendEntry arrays (one parameter); the rows actually inserted (not those of a retried batch already
+ * written) add their spend to their key, user and team in the same statement, summed by the database:
+ * no row comes back to the gateway.
  */
 const WRITE_SPEND = `WITH inserted AS (
-    INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.join(", ")})
-    SELECT ${SPEND_COLUMNS.map((column) => (TIMES[column] ? `to_timestamp(${TIMES[column]} / 1000.0)` : column)).join(", ")}
-      FROM json_to_recordset($1::json)
-      AS batch(${SPEND_COLUMNS.map((column) => (TIMES[column] ? `${TIMES[column]} double precision` : `${column} ${SPEND_TYPES[column]}`)).join(", ")})
+    INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.map(([column]) => column).join(", ")})
+    SELECT ${SPEND_COLUMNS.map(([, type], index) => entryField(index, type)).join(", ")}
+      FROM jsonb_array_elements($1::jsonb) AS batch(entry)
     ON CONFLICT (request_id) DO NOTHING RETURNING api_key, user_id, team_id, spend
   ),
   ${addSpend("keys", "key", "api_key")},
@@ -242,15 +209,11 @@ export class SqlControlStore implements ControlStore {
 
   async writeSpend(batch: SpendBatch): Promise<void> {
     if (batch.rows.length === 0) return;
-    await this.client.transaction(async (transaction) => {
-      await resetBudgets(transaction);
-      // The whole batch is one JSON text in one parameter (json_to_recordset): one native
-      // JSON.stringify instead of binding 24 parameters per row, and one short statement for the
-      // database to parse (with PGlite that work runs in the gateway's own thread).
-      // Only the rows actually inserted add spend: a batch retried after an unknown outcome (the
-      // connection dropped during COMMIT) never counts a call twice. The sums are the database's.
-      await transaction.query(WRITE_SPEND, [JSON.stringify(batch.rows)]);
-    });
+    // The whole batch is one JSON text in one parameter: one native JSON.stringify of flat arrays
+    // instead of binding 24 parameters per row, and one short statement for the database to parse
+    // (with PGlite that work runs in the gateway's own thread). One statement is atomic by itself: no
+    // BEGIN/COMMIT round trips, and the budget resets of the records it adds to are part of it.
+    await this.client.query(WRITE_SPEND, [JSON.stringify(batch.rows)]);
   }
 
   async resetBudgets(): Promise<void> {
