@@ -7,7 +7,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { makeUsage, type Usage } from "@llmux/pricing";
 import { type MockProvider, startMockProvider } from "@llmux/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { replayStreamItems } from "../gateway/cache-replay";
+import { replayedSse, replayStreamItems } from "../gateway/cache-replay";
 import { startTestGateway, type TestGateway } from "../providers/provider-test-support";
 import type { StreamItem } from "../providers/types";
 import { MemoryCacheStore } from "./cache-store";
@@ -268,6 +268,13 @@ describe("ResponseCache keys", () => {
     expect(hitTwo[0]!.chunk).toEqual({ id: "c", choices: [{ index: 0, delta: { content: "hello" } }] });
     expect(hitTwo[0]).not.toBe(hitOne[0]);
     expect(replayStreamItems(first, false, (item) => (item.usageOnly ? undefined : item))).toHaveLength(1);
+    // the chat route writes a hit whole: the same events as the items, then [DONE], built once per choice
+    expect(replayedSse(first, true, present)).toBe(
+      `${hitOne.map((item) => `data: ${item.raw}\n\n`).join("")}data: [DONE]\n\n`,
+    );
+    expect(replayedSse(first, false, present)).toBe(
+      'data: {"id":"c","choices":[{"index":0,"delta":{"content":"hello"}}]}\n\ndata: [DONE]\n\n',
+    );
     // a new answer under the key is read anew; a non-streamed entry is parsed on every hit
     cache.set(plan, entry("again"));
     await new Promise((resolve) => setTimeout(resolve, 5));

@@ -12,10 +12,17 @@ import type { CallRun } from "./call-run";
  */
 export function replayCached<T>(options: {
   run: CallRun;
-  items: Iterable<T>;
+  /** The items, made when first asked for (a hit written whole never makes them). */
+  items: () => T[];
   settle: () => void;
   failure: (run: CallRun, error: LlmuxError) => void;
-}): { nextBatch(): Promise<T[] | undefined>; items: AsyncGenerator<T>; cancel(): Promise<void> } {
+}): {
+  nextBatch(): Promise<T[] | undefined>;
+  items: AsyncGenerator<T>;
+  cancel(): Promise<void>;
+  /** The replay was sent whole (not through its items): settles the hit, once. */
+  served(): void;
+} {
   let given = false;
   let finished = false;
   const aborted = () => {
@@ -30,7 +37,7 @@ export function replayCached<T>(options: {
     if (finished) return undefined;
     if (!given) {
       given = true;
-      return Array.isArray(options.items) ? options.items : [...options.items];
+      return options.items();
     }
     finished = true;
     options.settle();
@@ -55,6 +62,11 @@ export function replayCached<T>(options: {
       return generator;
     },
     cancel: async () => aborted(),
+    served: () => {
+      if (finished) return;
+      finished = true;
+      options.settle();
+    },
   };
 }
 
@@ -65,27 +77,28 @@ interface ReplayedText {
   usageOnly?: boolean;
 }
 
-/** The texts of a cached stream, per cache entry, for callers that asked for usage (true) or not. */
-const replayedTexts = new WeakMap<CacheEntry, Map<boolean, ReplayedText[]>>();
+/** What a cached stream replays for callers that asked for usage or not: its texts and its SSE body. */
+interface ReplayedStream {
+  texts: ReplayedText[];
+  /** The chat route's whole SSE body: every `data:` event and the `[DONE]` terminator. */
+  sse?: string;
+}
 
-/**
- * The items a cached chat stream replays: `present` (the usage chunk shown only when asked, cost 0)
- * and the JSON text of each item are worked out once per entry and usage choice, then every hit gets
- * fresh items over those texts (each parses its chunk only when read, so no hit sees another's objects).
- */
-export function replayStreamItems(
-  entry: CacheEntry,
-  includeUsage: boolean,
-  present: (item: StreamItem, price: (usage: Usage) => number | null) => StreamItem | undefined,
-): StreamItem[] {
-  let byChoice = replayedTexts.get(entry);
+/** The replayed streams of a cache entry, for callers that asked for usage (true) or not. */
+const replayed = new WeakMap<CacheEntry, Map<boolean, ReplayedStream>>();
+
+type Present = (item: StreamItem, price: (usage: Usage) => number | null) => StreamItem | undefined;
+
+/** `present` (the usage chunk shown only when asked, cost 0) and the JSON text of each item, once per entry and choice. */
+function replayedStream(entry: CacheEntry, includeUsage: boolean, present: Present): ReplayedStream {
+  let byChoice = replayed.get(entry);
   if (byChoice === undefined) {
     byChoice = new Map();
-    replayedTexts.set(entry, byChoice);
+    replayed.set(entry, byChoice);
   }
-  let texts = byChoice.get(includeUsage);
-  if (texts === undefined) {
-    texts = [];
+  let stream = byChoice.get(includeUsage);
+  if (stream === undefined) {
+    const texts: ReplayedText[] = [];
     for (const item of entry.items ?? []) {
       const shown = present(item, () => 0);
       if (shown === undefined) continue;
@@ -94,9 +107,33 @@ export function replayStreamItems(
       if (shown.usageOnly) text.usageOnly = true;
       texts.push(text);
     }
-    byChoice.set(includeUsage, texts);
+    stream = { texts };
+    byChoice.set(includeUsage, stream);
   }
-  return texts.map((text) => new ReplayedItem(text));
+  return stream;
+}
+
+/**
+ * The items a cached chat stream replays, worked out once per entry and usage choice (see
+ * `replayedStream`); every hit gets fresh items over those texts (each parses its chunk only when
+ * read, so no hit sees another's objects).
+ */
+export function replayStreamItems(entry: CacheEntry, includeUsage: boolean, present: Present): StreamItem[] {
+  return replayedStream(entry, includeUsage, present).texts.map((text) => new ReplayedItem(text));
+}
+
+/**
+ * A cached chat stream's whole SSE body as the chat route sends it (`data: <chunk>` events, then
+ * `data: [DONE]`), built once per entry and usage choice: a hit is written at once, no item per chunk.
+ */
+export function replayedSse(entry: CacheEntry, includeUsage: boolean, present: Present): string {
+  const stream = replayedStream(entry, includeUsage, present);
+  if (stream.sse === undefined) {
+    let sse = "";
+    for (const text of stream.texts) sse += `data: ${text.raw}\n\n`;
+    stream.sse = `${sse}data: [DONE]\n\n`;
+  }
+  return stream.sse;
 }
 
 /** A replayed stream item: its chunk is parsed from its text when first read (a copy of its own). */

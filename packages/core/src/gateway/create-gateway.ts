@@ -41,7 +41,7 @@ import { withFallback } from "../state/with-fallback";
 import { remainingRateLimits } from "../telemetry/rate-limit-headers";
 import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { UpstreamClient } from "../upstream/upstream-client";
-import { replayCached, replayStreamItems } from "./cache-replay";
+import { replayCached, replayedSse, replayStreamItems } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { paramsForDeployment } from "./drop-params";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
@@ -78,6 +78,12 @@ export interface StreamOutcome {
   cancel(): Promise<void>;
   /** Trailers to send after the last chunk (`x-llmux-response-cost`, once priced); see sse-writer. */
   trailers?(): Record<string, string>;
+  /**
+   * A cache hit: the chat route's whole SSE body (every chunk and `data: [DONE]`), known before anything
+   * is written, so it can be sent in one write; `served()` then records the hit (instead of reading the
+   * chunks). A consumer that reads the chunks ignores it.
+   */
+  whole?: { sse: string; served(): void };
 }
 
 export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls {
@@ -1021,7 +1027,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (assembler) for (const item of entry.items ?? []) assembler.add(item.chunk);
     const replay = replayCached({
       run,
-      items: replayStreamItems(entry, includeUsage, present),
+      items: () => replayStreamItems(entry, includeUsage, present),
       failure,
       settle: () => settleHit(run, entry, (result) => assembler?.describe(result)),
     });
@@ -1032,6 +1038,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         return replay.items;
       },
       cancel: replay.cancel,
+      whole: { sse: replayedSse(entry, includeUsage, present), served: replay.served },
     };
   }
 

@@ -379,7 +379,7 @@ function replayMessages(
   }
   const replay = replayCached({
     run,
-    items: shown,
+    items: () => shown,
     failure: deps.failure,
     settle: () =>
       deps.cache.settleHit(run, entry, (result) =>

@@ -246,6 +246,12 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       await outcome.cancel();
       throw error;
     }
+    if (outcome.whole) {
+      // a cache hit: its whole body is known, written at once (with the headers)
+      if (writer.isClosed) return await outcome.cancel();
+      writer.end(outcome.whole.sse);
+      return outcome.whole.served();
+    }
     try {
       // The chunks of one upstream read are written together, with one wait for the socket per read.
       while (true) {
