@@ -21,25 +21,28 @@ import type { RecordCache } from "./record-cache";
 const MINUTE_MS = 60_000;
 /** A parallel slot leaked by a call that never finished (crash) frees itself after this. */
 const PARALLEL_SLOT_TTL_MS = 10 * MINUTE_MS;
-/** Subjects whose names are kept per kind (the record cache keeps 50 000 per kind too). */
-const MAX_NAMED_SUBJECTS = 50_000;
 interface Subject {
   kind: EntityKind;
   id: string;
   record: RecordOf<EntityKind>;
-  /** Its names in the hold, average-cost and counter maps (built once per id, not per call). */
-  names: SubjectNames;
+  /** What this instance keeps for the subject across calls (one object per id, found once per call). */
+  ledger: SubjectLedger;
 }
 
 /**
- * A subject's names: "kind:id" and the rate-limit counters'. The same string objects on every call, so
- * a map lookup hashes each once (a name built per call is a new string to flatten and hash each time).
+ * A subject's per-instance state: the cost held by its calls in flight, its average cost per call, and
+ * its names ("kind:id", the rate-limit counters'). The same string objects on every call, so a counter
+ * lookup hashes each once (a name built per call is a new string to flatten and hash each time).
  */
-interface SubjectNames {
+interface SubjectLedger {
   slot: string;
   rpm: string;
   tpm: string;
   parallel: string;
+  /** Cost held by calls in flight (USD). */
+  held: number;
+  /** Average cost per completed call (what a new call holds); undefined before the first priced call. */
+  averageCost: number | undefined;
 }
 
 type Related = [UserRecord | undefined, TeamRecord | undefined];
@@ -72,12 +75,9 @@ export interface EnforcerOptions {
 export class Enforcer {
   private readonly keysByRequest = new WeakMap<IncomingMessage, KeyRecord>();
   private readonly reservations = new Map<string, Reservation>();
-  /** Cost held per subject by calls in flight ("kind\0id" → USD). */
-  private readonly held = new Map<string, number>();
-  /** Average cost per call per subject (what a new call holds). */
-  private readonly averageCost = new Map<string, number>();
   private readonly now: () => number;
-  private readonly subjectNames: Record<EntityKind, Map<string, SubjectNames>> = {
+  /** Every subject this instance has checked (as the average costs were before: one entry per id). */
+  private readonly ledgers: Record<EntityKind, Map<string, SubjectLedger>> = {
     key: new Map(),
     user: new Map(),
     team: new Map(),
@@ -155,20 +155,22 @@ export class Enforcer {
     return access;
   }
 
-  /** A subject's names, made once per id (bounded: ids beyond the limit get fresh names per call). */
-  private namesOf(kind: EntityKind, id: string): SubjectNames {
-    const known = this.subjectNames[kind];
-    let names = known.get(id);
-    if (names) return names;
+  /** A subject's ledger, made at its first call. */
+  private ledgerOf(kind: EntityKind, id: string): SubjectLedger {
+    const known = this.ledgers[kind];
+    let ledger = known.get(id);
+    if (ledger) return ledger;
     const slot = `${kind}:${id}`;
-    names = {
+    ledger = {
       slot,
       rpm: `llmux:control:rpm:${slot}`,
       tpm: `llmux:control:tpm:${slot}`,
       parallel: `llmux:control:parallel:${slot}`,
+      held: 0,
+      averageCost: undefined,
     };
-    if (known.size < MAX_NAMED_SUBJECTS) known.set(id, names);
-    return names;
+    known.set(id, ledger);
+    return ledger;
   }
 
   /** The key a request authenticated with (for admin checks of the management routes). */
@@ -184,8 +186,13 @@ export class Enforcer {
     const request = context.request as IncomingMessage | undefined;
     const key = request && typeof request === "object" ? this.keysByRequest.get(request) : undefined;
     const metadata = context.context.metadata;
-    for (const name in metadata) if (name.startsWith("user_api_key_")) delete metadata[name];
-    if (key) Object.assign(metadata, keyMetadata(key));
+    // The key's user_api_key_* fields replace any other (a host's resolveContext may have set some).
+    // Usually the metadata already holds exactly the key's (copied from the access): nothing to do
+    // then, and no delete (which would turn the call's metadata object into a slow dictionary).
+    const own = key ? keyMetadata(key) : NO_METADATA;
+    for (const name in metadata)
+      if (name.startsWith("user_api_key_") && !(name in own)) delete metadata[name];
+    for (const name in own) if (metadata[name] !== own[name]) metadata[name] = own[name];
     const userId = key ? key.user_id : context.context.user;
     const teamId = key ? key.team_id : context.context.team;
     const related = this.related(userId ?? null, teamId ?? null);
@@ -237,20 +244,20 @@ export class Enforcer {
     }
     const subjects: Subject[] = [];
     if (key)
-      subjects.push({ kind: "key", id: key.token, record: key, names: this.namesOf("key", key.token) });
+      subjects.push({ kind: "key", id: key.token, record: key, ledger: this.ledgerOf("key", key.token) });
     if (user)
       subjects.push({
         kind: "user",
         id: user.user_id,
         record: user,
-        names: this.namesOf("user", user.user_id),
+        ledger: this.ledgerOf("user", user.user_id),
       });
     if (team)
       subjects.push({
         kind: "team",
         id: team.team_id,
         record: team,
-        names: this.namesOf("team", team.team_id),
+        ledger: this.ledgerOf("team", team.team_id),
       });
     // Spend of other instances (Redis): one round trip, bounded by the shared state's deadline.
     const state = this.options.state;
@@ -270,8 +277,8 @@ export class Enforcer {
     for (let index = 0; index < subjects.length; index++)
       this.checkBudget(subjects[index]!, shared[index] ?? 0);
     let reserved = 0;
-    for (const subject of subjects) reserved = Math.max(reserved, this.averageCost.get(slot(subject)) ?? 0);
-    for (const subject of subjects) addTo(this.held, slot(subject), reserved);
+    for (const subject of subjects) reserved = Math.max(reserved, subject.ledger.averageCost ?? 0);
+    for (const subject of subjects) subject.ledger.held += reserved;
     if (!subjects.some(hasLimit)) {
       this.reservations.set(callId, { subjects, key, reserved, parallel: NO_SLOTS, startedAt: this.now() });
       return;
@@ -281,7 +288,7 @@ export class Enforcer {
       try {
         parallel = this.takeLocalLimits(this.local, subjects);
       } catch (error) {
-        for (const subject of subjects) addTo(this.held, slot(subject), -reserved);
+        for (const subject of subjects) release(subject.ledger, reserved);
         throw error;
       }
       this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
@@ -292,7 +299,7 @@ export class Enforcer {
         this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
       },
       (error: unknown) => {
-        for (const subject of subjects) addTo(this.held, slot(subject), -reserved);
+        for (const subject of subjects) release(subject.ledger, reserved);
         throw error;
       },
     );
@@ -306,19 +313,18 @@ export class Enforcer {
     const tokens = event.usage?.totalTokens ?? 0;
     if (reservation) {
       for (const subject of reservation.subjects) {
-        const name = slot(subject);
-        addTo(this.held, name, -reservation.reserved);
-        if ((this.held.get(name) ?? 0) <= 1e-12) this.held.delete(name);
+        const ledger = subject.ledger;
+        release(ledger, reservation.reserved);
         if (cost > 0) {
-          const previous = this.averageCost.get(name);
-          this.averageCost.set(name, previous === undefined ? cost : previous * 0.8 + cost * 0.2);
+          const previous = ledger.averageCost;
+          ledger.averageCost = previous === undefined ? cost : previous * 0.8 + cost * 0.2;
         }
         if (cost > 0) this.shareSpend(subject, cost);
         const limit = subject.record.tpm_limit;
         if (limit !== null && limit !== undefined && tokens > 0) {
-          if (this.local) this.local.incrWindowNow(subject.names.tpm, tokens, MINUTE_MS);
+          if (this.local) this.local.incrWindowNow(subject.ledger.tpm, tokens, MINUTE_MS);
           else
-            void this.options.state.incrWindow(subject.names.tpm, tokens, MINUTE_MS).catch(() => undefined);
+            void this.options.state.incrWindow(subject.ledger.tpm, tokens, MINUTE_MS).catch(() => undefined);
         }
       }
       this.releaseSlots(reservation.parallel);
@@ -339,7 +345,7 @@ export class Enforcer {
     for (const [callId, reservation] of this.reservations) {
       if (reservation.startedAt > oldest) continue;
       this.reservations.delete(callId);
-      for (const subject of reservation.subjects) addTo(this.held, slot(subject), -reservation.reserved);
+      for (const subject of reservation.subjects) release(subject.ledger, reservation.reserved);
       this.releaseSlots(reservation.parallel);
     }
   }
@@ -390,7 +396,7 @@ export class Enforcer {
     // Other instances' spend reaches this one through the shared counter at once, and through the
     // database at the next cache refresh; the larger of the two views counts.
     const spend = Math.max(this.spendOf(subject.kind, subject.record), sharedSpend);
-    const held = this.held.get(slot(subject)) ?? 0;
+    const held = subject.ledger.held;
     if (spend + held < max && !(max <= 0)) return;
     const who =
       subject.kind === "key" ? "" : subject.kind === "user" ? ` User=${subject.id}` : ` Team=${subject.id}`;
@@ -407,7 +413,7 @@ export class Enforcer {
     const state = this.options.state;
     try {
       for (const subject of subjects) {
-        const names = subject.names;
+        const names = subject.ledger;
         const { tpm_limit: tpm, rpm_limit: rpm, max_parallel_requests: parallel } = subject.record;
         if (tpm !== null && tpm !== undefined) {
           const used = await state.getWindow(names.tpm, MINUTE_MS);
@@ -446,18 +452,18 @@ export class Enforcer {
         const rpm = record.rpm_limit;
         const parallel = record.max_parallel_requests;
         if (tpm !== null && tpm !== undefined) {
-          const used = counters.getWindowNow(subject.names.tpm, MINUTE_MS);
+          const used = counters.getWindowNow(subject.ledger.tpm, MINUTE_MS);
           if (used >= tpm) throw tpmExceeded(subject, used, tpm, this.now());
         }
         if (rpm !== null && rpm !== undefined) {
-          const name = subject.names.rpm;
+          const name = subject.ledger.rpm;
           const result = counters.tryIncrWindowNow(name, 1, MINUTE_MS, rpm);
           if (!result.allowed) throw rpmExceeded(subject, result.count, rpm, this.now());
           if (counted) counted.push(name);
           else counted = [name];
         }
         if (parallel !== null && parallel !== undefined) {
-          const name = subject.names.parallel;
+          const name = subject.ledger.parallel;
           const result = counters.acquireNow(name, parallel);
           if (!result.allowed) throw parallelExceeded(subject, result.count, parallel);
           if (taken) taken.push(name);
@@ -583,7 +589,7 @@ function spendCounter(subject: Subject): string {
 }
 
 function slot(subject: Subject): string {
-  return subject.names.slot;
+  return subject.ledger.slot;
 }
 
 function idOf(kind: EntityKind, record: RecordOf<EntityKind>): string {
@@ -592,8 +598,10 @@ function idOf(kind: EntityKind, record: RecordOf<EntityKind>): string {
   return (record as TeamRecord).team_id;
 }
 
-function addTo(map: Map<string, number>, name: string, amount: number): void {
-  map.set(name, (map.get(name) ?? 0) + amount);
+/** Takes a finished (or refused) call's hold off its subject. */
+function release(ledger: SubjectLedger, reserved: number): void {
+  ledger.held -= reserved;
+  if (ledger.held <= 1e-12) ledger.held = 0;
 }
 
 function round(value: number): number {
