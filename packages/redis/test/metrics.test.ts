@@ -28,7 +28,7 @@ beforeAll(async () => {
         model_info: { id: "g-one" },
       },
     ],
-    router_settings: { redis_host: "127.0.0.1", redis_port: port },
+    router_settings: { redis_host: "127.0.0.1", redis_port: port, redis_sync_interval_ms: 50 },
     litellm_settings: { callbacks: ["prometheus"], cache: true, cache_params: { type: "local" } },
   });
 });
@@ -57,9 +57,54 @@ describe("shared state and cache metrics", () => {
     expect(sample(text, 'llmux_shared_state_degraded{store="redis"}')).toBe(1);
     expect(sample(text, "llmux_cache_hits_total{")).toBe(1);
     expect(sample(text, "llmux_cache_misses_total{")).toBe(1);
+    // the router's delta sync cannot write to a Redis that is down: failed flushes, nothing written
+    expect(sample(text, 'llmux_shared_state_flush_failures_total{store="redis"}')).toBeGreaterThan(0);
+    expect(sample(text, 'llmux_shared_state_flushes_total{store="redis"}')).toBe(0);
     expect(sample(text, "llmux_cache_saved_cost_usd_total{")).toBeCloseTo(
       Number(miss.headers.get("x-llmux-response-cost")),
       12,
     );
+  });
+});
+
+describe("the router's delta sync on the real Redis (127.0.0.1:6379)", () => {
+  it("shows flushes taken, none failed and nothing pending after the calls were synced", async () => {
+    const live = await startInstance({
+      model_list: [
+        {
+          model_name: "g",
+          litellm_params: { model: "openai/gpt-4o-mini", api_key: "sk-upstream", api_base: `${mock.url}/v1` },
+          model_info: { id: `g-sync-${process.pid}-${Date.now()}` },
+        },
+      ],
+      router_settings: { redis_host: "127.0.0.1", redis_port: 6379, redis_sync_interval_ms: 50 },
+      litellm_settings: { callbacks: ["prometheus"] },
+    });
+    try {
+      for (let call = 0; call < 3; call++) {
+        const answer = await chat(live.base, {
+          model: "g",
+          messages: [{ role: "user", content: `sync ${call}` }],
+        });
+        expect(answer.status).toBe(200);
+      }
+      // sent: three calls; the sync runs every 50 ms, so within a second the counts have been written
+      let text = "";
+      for (let attempt = 0; attempt < 40; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        text = await (await fetch(`${live.base}/metrics`)).text();
+        if (
+          (sample(text, 'llmux_shared_state_flushes_total{store="redis"}') ?? 0) > 0 &&
+          sample(text, 'llmux_shared_state_deltas_pending{store="redis",kind="requests"}') === 0
+        )
+          break;
+      }
+      expect(sample(text, 'llmux_shared_state_flushes_total{store="redis"}')).toBeGreaterThan(0);
+      expect(sample(text, 'llmux_shared_state_flush_failures_total{store="redis"}')).toBe(0);
+      expect(sample(text, 'llmux_shared_state_deltas_pending{store="redis",kind="requests"}')).toBe(0);
+      expect(sample(text, 'llmux_shared_state_deltas_dropped_total{store="redis",kind="requests"}')).toBe(0);
+    } finally {
+      await live.close();
+    }
   });
 });

@@ -244,6 +244,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       store: config.redis && !options.sharedState ? "redis" : sharedState.kind,
       errors: sharedStateErrors,
       degraded: (sharedState as Partial<SharedStateHealth>).degraded === true,
+      // the router's local-first delta sync, when the router shares its state (declared below; read at scrape time)
+      ...(sharedRouterState ? { deltas: sharedRouterState.deltaStats } : {}),
     }),
   };
   const sharedRouterState =
