@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { pricesTokens } from "./litellm-rates.js";
+import { isReadKey, pricesTokens } from "./litellm-rates.js";
 import { modelNameCandidates, providerKeyPrefixes, providerRoot } from "./model-names.js";
 import { PricingConfigError } from "./pricing-config-error.js";
 
@@ -15,17 +15,40 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * The part of an entry pricing reads (see isReadKey), in a new object: the bundled snapshot's
+ * entries carry about twice as many keys that nothing reads (supports_*, source, ...), which would
+ * stay in the heap for the life of the process. Repeated string values (provider and mode names)
+ * are shared through `strings`.
+ */
+function compactEntry(entry: Record<string, unknown>, strings: Map<string, string>): LitellmEntry {
+  const compact: LitellmEntry = {};
+  for (const key of Object.keys(entry)) {
+    if (!isReadKey(key)) continue;
+    let value = entry[key];
+    if (typeof value === "string") {
+      const shared = strings.get(value);
+      if (shared === undefined) strings.set(value, value);
+      else value = shared;
+    }
+    compact[key] = value;
+  }
+  return compact;
+}
+
+/**
  * A LiteLLM `model_prices_and_context_window.json` (the bundled snapshot or a user's file), indexed
- * for the names LiteLLM users write. Keys are matched exactly, then case-insensitively.
+ * for the names LiteLLM users write. Keys are matched exactly, then case-insensitively. Only the
+ * keys pricing reads are kept of each entry.
  */
 export class LitellmPriceTable {
   readonly #entries = new Map<string, LitellmEntry>();
   readonly #lowercase = new Map<string, string>();
 
   constructor(data: Record<string, unknown>) {
+    const strings = new Map<string, string>();
     for (const [key, value] of Object.entries(data)) {
       if (key === "sample_spec" || !isRecord(value) || !pricesTokens(value)) continue;
-      this.#entries.set(key, value);
+      this.#entries.set(key, compactEntry(value, strings));
       const lower = key.toLowerCase();
       if (!this.#lowercase.has(lower)) this.#lowercase.set(lower, key);
     }

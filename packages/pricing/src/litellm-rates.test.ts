@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BUNDLED_LITELLM_SNAPSHOT, bundledPriceFilePath } from "./bundled-prices.js";
 import { toNumber } from "./decimal.js";
-import { litellmRates, priceOverrideFromLitellmParams } from "./litellm-rates.js";
+import { LitellmPriceTable } from "./litellm-price-table.js";
+import { isReadKey, litellmRates, priceOverrideFromLitellmParams } from "./litellm-rates.js";
 import { modelNameCandidates, providerRoot } from "./model-names.js";
 
 describe("priceOverrideFromLitellmParams", () => {
@@ -80,5 +81,61 @@ describe("the bundled LiteLLM snapshot", () => {
       readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8"),
     ) as { files: string[] };
     expect(manifest.files).toContain("data");
+  });
+});
+
+describe("the keys a price table keeps of each entry", () => {
+  it("keeps the rates, their long-context tiers and the descriptive keys, drops the rest", () => {
+    for (const key of [
+      "input_cost_per_token",
+      "cache_creation_input_token_cost_above_1hr",
+      "output_cost_per_token_above_200k_tokens",
+      "cache_read_input_token_cost_above_272k_tokens",
+      "input_cost_per_token_cache_hit",
+      "tiered_pricing",
+      "litellm_provider",
+      "mode",
+      "max_input_tokens",
+      "max_tokens",
+      "max_output_tokens",
+    ])
+      expect(isReadKey(key), key).toBe(true);
+    for (const key of [
+      "supports_vision",
+      "source",
+      "supported_endpoints",
+      "input_cost_per_image_above_128k_tokens",
+    ])
+      expect(isReadKey(key), key).toBe(false);
+  });
+
+  it("prices every bundled entry exactly as its whole LiteLLM entry does, at every tier", () => {
+    // the snapshot as LiteLLM ships it, and the table built from it (which keeps only the read keys)
+    const whole = JSON.parse(readFileSync(bundledPriceFilePath(), "utf8")) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const table = new LitellmPriceTable(whole);
+    expect(table.size).toBeGreaterThan(2000);
+    const compared = new Set<string>();
+    for (const [name, candidate] of Object.entries(whole)) {
+      const found = table.find(String(candidate.litellm_provider ?? ""), name);
+      if (!found || compared.has(found.key)) continue;
+      const entry = whole[found.key] as Record<string, unknown>;
+      for (const inputTokens of [1_000, 150_000, 250_000, 300_000, 600_000]) {
+        const expected = litellmRates(entry, inputTokens);
+        const actual = litellmRates(found.entry, inputTokens);
+        expect(Object.keys(actual).sort(), found.key).toEqual(Object.keys(expected).sort());
+        for (const field of Object.keys(expected) as (keyof typeof expected)[])
+          expect(toNumber(actual[field]!), `${found.key} ${field} at ${inputTokens}`).toBe(
+            toNumber(expected[field]!),
+          );
+      }
+      for (const info of ["mode", "litellm_provider", "max_input_tokens", "max_tokens", "max_output_tokens"])
+        expect(found.entry[info], `${found.key} ${info}`).toEqual(entry[info]);
+      expect(Object.keys(found.entry).length).toBeLessThanOrEqual(Object.keys(entry).length);
+      compared.add(found.key);
+    }
+    expect(compared.size).toBeGreaterThan(2000);
   });
 });

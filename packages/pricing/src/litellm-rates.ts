@@ -109,6 +109,28 @@ export function pricesTokens(entry: Record<string, unknown>): boolean {
   return hasRate(LITELLM_KEYS.input) || hasRate(LITELLM_KEYS.output) || tieredPricingBands(entry).length > 0;
 }
 
+/** Keys of a price-file entry read besides its rates (modelInfo, listModels, the family check). */
+const DESCRIPTIVE_KEYS = new Set([
+  "litellm_provider",
+  "mode",
+  "max_input_tokens",
+  "max_tokens",
+  "max_output_tokens",
+  "tiered_pricing",
+  "input_cost_per_token_cache_hit",
+]);
+
+/**
+ * True for a key of a price-file entry that pricing reads: a rate (`LITELLM_KEYS`), its
+ * long-context tiers (`<rate key>_above_<N>k_tokens`), and the keys of DESCRIPTIVE_KEYS. The rest of
+ * a LiteLLM entry (supports_*, source, supported_endpoints, ... most of the file) is never read.
+ */
+export function isReadKey(key: string): boolean {
+  if (FIELD_BY_KEY.has(key) || DESCRIPTIVE_KEYS.has(key)) return true;
+  const tier = TIER_KEY.exec(key);
+  return tier !== null && FIELD_BY_KEY.has(tier[1] ?? "");
+}
+
 /** Embedding entries bill input only. */
 export function isEmbeddingEntry(entry: Record<string, unknown>): boolean {
   return entry["mode"] === "embedding";
