@@ -1,5 +1,4 @@
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
+import type { SignatureV4 } from "@smithy/signature-v4";
 import type { Deployment } from "../../config/types";
 import { LlmuxError } from "../../errors/llmux-error";
 import { type AwsCredentialSettings, awsCredentialProvider, awsRegion } from "../aws/aws-credentials";
@@ -61,7 +60,30 @@ export async function bedrockCredentials(
 
 const signers = new Map<string, SignatureV4>();
 
-function signerFor(credentials: BedrockCredentials): SignatureV4 {
+interface SignerModules {
+  SignatureV4: typeof import("@smithy/signature-v4").SignatureV4;
+  Sha256: typeof import("@aws-crypto/sha256-js").Sha256;
+}
+
+let signerModules: Promise<SignerModules> | undefined;
+
+/**
+ * The Smithy signer and its SHA-256, imported on the first signed request: about 5 MB of resident
+ * memory (code and module sources kept for the life of the process) that a gateway without a
+ * Bedrock deployment never needs. A failed import is retried on the next request.
+ */
+function loadSignerModules(): Promise<SignerModules> {
+  signerModules ??= Promise.all([import("@smithy/signature-v4"), import("@aws-crypto/sha256-js")]).then(
+    ([signature, sha]) => ({ SignatureV4: signature.SignatureV4, Sha256: sha.Sha256 }),
+    (error: unknown) => {
+      signerModules = undefined;
+      throw error;
+    },
+  );
+  return signerModules;
+}
+
+function signerFor(credentials: BedrockCredentials, { SignatureV4, Sha256 }: SignerModules): SignatureV4 {
   const key = [
     credentials.accessKeyId,
     credentials.secretAccessKey,
@@ -96,10 +118,11 @@ export async function signBedrockRequest(
   headers: Record<string, string>,
   credentials: BedrockCredentials,
 ): Promise<Record<string, string>> {
+  const modules = await loadSignerModules();
   const parsed = new URL(url);
   const query: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) query[key] = value;
-  const signed = await signerFor(credentials).sign({
+  const signed = await signerFor(credentials, modules).sign({
     method: "POST",
     protocol: parsed.protocol,
     hostname: parsed.hostname,

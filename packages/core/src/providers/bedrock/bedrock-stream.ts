@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { usageFromBedrock } from "@llmux/pricing";
-import { EventStreamCodec, getChunkedStream } from "@smithy/core/event-streams";
+import type { EventStreamCodec } from "@smithy/core/event-streams";
 import type { AnthropicStreamEvent } from "../../anthropic-format/types";
 import { openAiUsageFrom } from "../../anthropic-format/usage-format";
 import { classifyStreamError } from "../../errors/classify";
@@ -23,10 +23,34 @@ interface StreamEvent {
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-const codec = new EventStreamCodec(
-  (bytes) => decoder.decode(bytes),
-  (text) => encoder.encode(text),
-);
+
+interface EventStreamDecoding {
+  codec: EventStreamCodec;
+  getChunkedStream: typeof import("@smithy/core/event-streams").getChunkedStream;
+}
+
+let eventStreams: Promise<EventStreamDecoding> | undefined;
+
+/**
+ * Smithy's event-stream codec, imported on the first Bedrock stream (not when @llmux/core is
+ * imported: a gateway without a Bedrock deployment never loads it). A failed import is retried.
+ */
+function loadEventStreams(): Promise<EventStreamDecoding> {
+  eventStreams ??= import("@smithy/core/event-streams").then(
+    (module) => ({
+      codec: new module.EventStreamCodec(
+        (bytes) => decoder.decode(bytes),
+        (text) => encoder.encode(text),
+      ),
+      getChunkedStream: module.getChunkedStream,
+    }),
+    (error: unknown) => {
+      eventStreams = undefined;
+      throw error;
+    },
+  );
+  return eventStreams;
+}
 
 /**
  * Decodes an AWS event stream (application/vnd.amazon.eventstream) with Smithy's maintained codec:
@@ -38,6 +62,20 @@ export async function* bedrockEvents(
   context: BedrockStreamContext,
 ): AsyncGenerator<StreamEvent> {
   const reader = BodyReader.of(body);
+  let decoding: EventStreamDecoding;
+  try {
+    decoding = await loadEventStreams();
+  } catch (error) {
+    reader.close(false);
+    throw new LlmuxError({
+      kind: "internal",
+      message: `cannot load @smithy/core/event-streams to decode the ${context.provider} stream: ${(error as Error).message}`,
+      provider: context.provider,
+      deploymentId: context.deploymentId,
+      cause: error,
+    });
+  }
+  const { codec, getChunkedStream } = decoding;
   const frames = getChunkedStream(reader.bytes())[Symbol.asyncIterator]();
   let complete = false;
   try {
