@@ -48,8 +48,17 @@ function statCpuMs(path: string): number {
 
 /** Resident set size in MiB. */
 export function rssMb(pid: number): number {
+  return statusMb(pid, "VmRSS");
+}
+
+/** Peak resident set size in MiB (VmHWM, the high-water mark since the process started). */
+export function rssPeakMb(pid: number): number {
+  return statusMb(pid, "VmHWM");
+}
+
+function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 

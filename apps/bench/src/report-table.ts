@@ -73,9 +73,18 @@ export function renderResults(results: BenchResults): string {
 
   const memoryRows = results.targets
     .filter((target) => target.status === "ran" && target.rssBeforeMb !== null)
-    .map((target) => [target.name, "", cell(target.rssBeforeMb, 1), cell(target.rssAfterMb, 1)]);
+    .map((target) => [
+      target.name,
+      "",
+      cell(target.rssBeforeMb, 1),
+      cell(target.rssAfterMb, 1),
+      cell(target.rssPeakMb, 1),
+      cell(target.liveHeapMb, 1),
+    ]);
   if (memoryRows.length > 0)
-    parts.push(renderTable(["server", "", "RSS before MB", "RSS after MB"], memoryRows));
+    parts.push(
+      renderTable(["server", "", "RSS before MB", "RSS after MB", "RSS peak MB", "live heap MB"], memoryRows),
+    );
 
   for (const target of results.targets) {
     if (target.status !== "ran")

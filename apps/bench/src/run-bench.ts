@@ -7,7 +7,7 @@
 import type { ChildServerHandle } from "./child-server";
 import { closedLoop } from "./load/closed-loop";
 import { type BenchMode, findTarget, serverWarmup, soakPlan, workloads } from "./plan";
-import { rssMb } from "./process-stats";
+import { rssMb, rssPeakMb } from "./process-stats";
 import { Cell } from "./run-cell";
 import { runSoak } from "./soak";
 import { type StartedTarget, startTarget, startUpstream } from "./start-servers";
@@ -132,6 +132,16 @@ export async function runComparison(
           error: String(error),
         }));
       result.rssAfterMb = rssMb(target.server.pid);
+      result.rssPeakMb = rssPeakMb(target.server.pid);
+    }
+    // the live heap, read after every RSS figure (a forced GC shrinks the heap and RSS)
+    for (const target of running) {
+      const result = results.get(target.definition.name)!;
+      if (!target.server || result.status !== "ran") continue;
+      const collected = await target.server
+        .request<{ collected: boolean; memory: NodeJS.MemoryUsage }>("gc")
+        .catch(() => undefined);
+      result.liveHeapMb = collected?.collected ? collected.memory.heapUsed / (1024 * 1024) : null;
     }
     addDifferences([...results.values()]);
     let soak: SoakResult | undefined;

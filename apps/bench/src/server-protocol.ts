@@ -3,9 +3,12 @@
  * child announces its URL once listening; the parent asks it to flush telemetry, report memory,
  * collect garbage, report telemetry counts, or stop.
  */
+import { getHeapSpaceStatistics } from "node:v8";
+
 export type ParentMessage =
   | { type: "flush"; id: number }
   | { type: "memory"; id: number }
+  | { type: "heap"; id: number }
   | { type: "gc"; id: number }
   | { type: "telemetry"; id: number }
   | { type: "clock"; id: number }
@@ -45,6 +48,9 @@ export function serveChild(start: () => Promise<ChildServer>): void {
               return true;
             case "memory":
               return process.memoryUsage();
+            case "heap":
+              // where the heap's memory sits, space by space (new, old, code, large object, ...)
+              return getHeapSpaceStatistics();
             case "gc": {
               const gc = (globalThis as { gc?: () => void }).gc;
               if (gc) {

@@ -99,8 +99,18 @@ export interface TargetResult {
   status: "ran" | "skipped" | "failed";
   note?: string;
   details?: Record<string, unknown>;
+  /** VmRSS once the server is ready, before warm-up. */
   rssBeforeMb: number | null;
+  /** VmRSS at the end of the run (after a telemetry flush): one instant of the GC's sawtooth. */
   rssAfterMb: number | null;
+  /** VmHWM at the end of the run: the most the process ever held resident (start-up and run). */
+  rssPeakMb?: number | null;
+  /**
+   * V8 heap used after two forced full GCs at the end of the run (read after rssAfterMb and
+   * rssPeakMb, so it does not change them): the live heap, from which V8 sizes its next old-space
+   * limit (up to about 4x on a lightly loaded heap), hence most of the growth of RSS under load.
+   */
+  liveHeapMb?: number | null;
   workloads: WorkloadResult[];
   telemetry?: Record<string, unknown>;
 }
