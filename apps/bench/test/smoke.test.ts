@@ -89,6 +89,9 @@ describe("npm run bench -- --smoke", () => {
       if (target.name !== "direct") {
         expect(finite(target.rssBeforeMb) && target.rssBeforeMb! > 10, target.name).toBe(true);
         expect(finite(target.rssAfterMb) && target.rssAfterMb! > 10, target.name).toBe(true);
+        // the peak (VmHWM) is never below a reading taken earlier; the live heap is read after a forced GC
+        expect(target.rssPeakMb! >= target.rssAfterMb!, target.name).toBe(true);
+        expect(finite(target.liveHeapMb) && target.liveHeapMb! > 1, target.name).toBe(true);
       }
     }
   });
