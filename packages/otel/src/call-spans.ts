@@ -34,7 +34,12 @@ import {
   writeEndAttributes,
   writeStartAttributes,
 } from "./call-attributes";
-import { type DirectAttributeSpan, truncateAttribute } from "./otlp-trace-encoder";
+import {
+  type DirectAttributeSpan,
+  encodeSpanMessages,
+  type PreEncodedSpan,
+  truncateAttribute,
+} from "./otlp-trace-encoder";
 
 /** What the settings were when the call ended (one shared object while they do not change). */
 export interface SpanSettings extends TraceLabels {
@@ -123,28 +128,57 @@ const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
  * otlp-trace-encoder.ts's DirectAttributeSpan); any other reader of `attributes` (the JSON
  * serializer, MLflow's exporter, a host's exporter) gets the object, built once.
  */
-class RecordSpan implements ReadableSpan, DirectAttributeSpan {
-  readonly links = [];
-  readonly events = [];
-  readonly ended = true;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-  readonly duration: HrTime;
+class RecordSpan implements ReadableSpan, DirectAttributeSpan, PreEncodedSpan {
+  encodedSpan: Uint8Array | undefined;
   private collected: AttributeCollector | undefined;
+  /**
+   * Start and end in epoch ms (the end clamped to the start); the HrTime arrays are made when
+   * read, so a span waiting for its export holds no array of its own.
+   */
   constructor(
     readonly name: string,
     readonly kind: SpanKind,
     private readonly context: SpanContext,
     readonly parentSpanContext: SpanContext | undefined,
-    readonly startTime: HrTime,
-    readonly endTime: HrTime,
+    private readonly startMs: number,
+    private readonly endMs: number,
     readonly status: SpanStatus,
-    private readonly record: SpanRecord,
+    private record: SpanRecord | undefined,
     private readonly limits: SpanLimits,
     readonly resource: Resource,
     readonly instrumentationScope: InstrumentationScope,
-  ) {
-    this.duration = hrTimeDuration(startTime, endTime);
+  ) {}
+
+  get links(): ReadableSpan["links"] {
+    return [];
+  }
+
+  get events(): ReadableSpan["events"] {
+    return [];
+  }
+
+  get ended(): boolean {
+    return true;
+  }
+
+  get droppedEventsCount(): number {
+    return 0;
+  }
+
+  get droppedLinksCount(): number {
+    return 0;
+  }
+
+  get startTime(): HrTime {
+    return millisToHrTime(this.startMs);
+  }
+
+  get endTime(): HrTime {
+    return millisToHrTime(this.endMs);
+  }
+
+  get duration(): HrTime {
+    return hrTimeDuration(this.startTime, this.endTime);
   }
 
   spanContext(): SpanContext {
@@ -177,7 +211,13 @@ class RecordSpan implements ReadableSpan, DirectAttributeSpan {
    */
   get mayRepeatKeys(): boolean {
     const record = this.record;
-    if (record.type !== "call" || !record.settings.vendors.langfuse || !record.start.team) return false;
+    if (
+      record === undefined ||
+      record.type !== "call" ||
+      !record.settings.vendors.langfuse ||
+      !record.start.team
+    )
+      return false;
     const metadata = record.start.metadata;
     if (!metadata) return false;
     for (const _ in metadata) return true;
@@ -186,8 +226,19 @@ class RecordSpan implements ReadableSpan, DirectAttributeSpan {
 
   writeAttributesTo(out: AttributeTarget): void {
     const record = this.record;
+    if (record === undefined) return;
     if (record.type === "call") writeCallAttributes(record, out);
     else writeAttemptAttributes(record, out);
+  }
+
+  /**
+   * Keeps the span's OTLP encoding instead of its record: the record's events can be collected
+   * now instead of living until the export. Only for spans that nothing but llmux's protobuf
+   * encoder reads: `attributes` is empty from then on (unless it was read before).
+   */
+  keepEncoded(encoded: Uint8Array): void {
+    this.encodedSpan = encoded;
+    this.record = undefined;
   }
 
   private collect(): AttributeCollector {
@@ -207,10 +258,11 @@ class RecordSpan implements ReadableSpan, DirectAttributeSpan {
   }
 }
 
-/** Start and end as the SDK records them; an end before the start is clamped to the start. */
-function times(startMs: number, endMs: number): [HrTime, HrTime] {
-  const start = millisToHrTime(startMs);
-  return [start, endMs >= startMs ? millisToHrTime(endMs) : start];
+/** The end as the SDK records it: an end before the start is clamped to the start. */
+function clampedEnd(startMs: number, endMs: number): number {
+  if (endMs >= startMs) return endMs;
+  // an end before the start, or none (NaN, undefined): the start
+  return startMs;
 }
 
 /** The call span's attributes, in the live path's order (call-tracer.ts). */
@@ -254,7 +306,8 @@ function callSpan(record: CallSpanRecord, batch: SpanBatchContext, limits: SpanL
     event.status === "failure"
       ? { code: SpanStatusCode.ERROR, message: event.error?.message ?? "call failed" }
       : OK;
-  const [startTime, endTime] = times(start.startTime, event.timings.endTime);
+  const startTime = start.startTime;
+  const endTime = clampedEnd(startTime, event.timings.endTime);
   return new RecordSpan(
     callSpanName(start),
     SpanKind.CLIENT,
@@ -276,7 +329,8 @@ function attemptSpan(record: AttemptSpanRecord, batch: SpanBatchContext, limits:
     end.outcome !== "success"
       ? { code: SpanStatusCode.ERROR, message: end.error?.message ?? end.outcome }
       : UNSET;
-  const [startTime, endTime] = times(attempt.startTime, end.endTime);
+  const startTime = attempt.startTime;
+  const endTime = clampedEnd(startTime, end.endTime);
   return new RecordSpan(
     `attempt ${attempt.deploymentId}`,
     SpanKind.INTERNAL,
@@ -322,4 +376,18 @@ export function toReadableSpans(
     }
   }
   return spans;
+}
+
+/**
+ * Encodes the spans made by toReadableSpans as OTLP `Span` messages now and lets their records go
+ * (see RecordSpan.keepEncoded): for a batch whose only readers are llmux's OTLP/protobuf
+ * exporters. Spans of any other kind are left as they are.
+ */
+export function encodeRecordSpans(spans: readonly ReadableSpan[]): void {
+  const own = spans.filter((span): span is RecordSpan => span instanceof RecordSpan);
+  if (own.length === 0) return;
+  const messages = encodeSpanMessages(own);
+  for (let index = 0; index < own.length; index++) {
+    (own[index] as RecordSpan).keepEncoded(messages[index] as Uint8Array);
+  }
 }

@@ -32,6 +32,7 @@ import { GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL } from "./attributes";
 import { callSpanName, operationName } from "./call-attributes";
 import {
   type AttemptStart,
+  encodeRecordSpans,
   type SpanBatchContext,
   type SpanRecord,
   type SpanSettings,
@@ -87,6 +88,12 @@ export interface DeferredTracerOptions {
   onEnd: (span: ReadableSpan) => void;
   /** false while nothing would receive the spans (no exporter): records are not even queued. */
   hasConsumers?: () => boolean;
+  /**
+   * true while every receiver is one of llmux's OTLP/protobuf exporters: the drain then encodes
+   * each span's protobuf at once and lets its record go (the call's events are not kept alive
+   * until the export, where they would survive scavenges and be copied and promoted).
+   */
+  encodeAtDrain?: () => boolean;
   /** Records waiting for the drain before new ones are dropped (default 4096). */
   maxQueueSize?: number;
   maxRecentCalls?: number;
@@ -268,7 +275,17 @@ export function buildDeferredCallTracer(
     const batch = currentPipeline()?.batch;
     if (!batch) return;
     const before = failed.count;
-    for (const span of toReadableSpans(records, batch, failed, countLateError)) {
+    const spans = toReadableSpans(records, batch, failed, countLateError);
+    records.length = 0;
+    if (options.encodeAtDrain?.()) {
+      try {
+        encodeRecordSpans(spans);
+      } catch {
+        // not encoded now: each span keeps its record and is encoded at the export
+        state.counts.errors++;
+      }
+    }
+    for (const span of spans) {
       try {
         options.onEnd(span);
       } catch {

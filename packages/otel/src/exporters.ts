@@ -59,6 +59,11 @@ export class OtlpHttpSpanExporter implements SpanExporter {
   /** The endpoint without credentials or query string (safe to log; headers are never exposed). */
   readonly url: string;
   readonly protocol: OtlpProtocol;
+  /**
+   * true for http/protobuf: llmux's encoder reads a pre-encoded span's bytes and no other part of
+   * it, so llmux's call tracer may encode spans when it drains and drop their records.
+   */
+  readonly readsEncodedSpans: boolean;
   private readonly delegate: OTLPExporterBase<ReadableSpan[]>;
 
   constructor(options: HttpSpanExporterOptions) {
@@ -78,6 +83,7 @@ export class OtlpHttpSpanExporter implements SpanExporter {
     this.name = options.name ?? "otlp";
     this.protocol = options.protocol ?? "http/protobuf";
     const json = this.protocol === "http/json";
+    this.readsEncodedSpans = !json;
     const headers = {
       ...(options.headers ?? {}),
       "Content-Type": json ? "application/json" : "application/x-protobuf",

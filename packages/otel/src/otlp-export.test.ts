@@ -103,6 +103,37 @@ describe("export over OTLP/HTTP", () => {
     ]);
   });
 
+  it("spans are encoded at the drain only while every exporter is llmux's protobuf one; any other still reads every attribute", async () => {
+    // a protobuf exporter alone: what it is handed carries its encoding, not its record
+    const seen: Array<{ encodedSpan?: unknown; attributes: Record<string, unknown> }> = [];
+    const tap = {
+      export(spans: never[], done: (result: { code: number }) => void) {
+        seen.push(...spans);
+        done({ code: 0 });
+      },
+      shutdown: async () => undefined,
+    };
+    addSpanExporter(otlpExporter({ url: receiver.tracesUrl, env: {} }));
+    runCall(getSharedCallTracer({ captureContent: true }), callEvent());
+    await flushTracing();
+    expect((await receiver.waitForSpans(2)).map((span) => span.name).sort()).toEqual([
+      "attempt gpt4o-east",
+      "chat gpt-4o",
+    ]);
+    // with an exporter that reads `attributes` beside it: nothing is encoded early, both get it all
+    addSpanExporter(tap, { name: "tap" });
+    const ids = runCall(getSharedCallTracer(), callEvent({}, { callId: "call-2" }));
+    await flushTracing();
+    const spans = await receiver.waitForSpans(4);
+    expect(seen).toHaveLength(2);
+    expect(seen.every((span) => span.encodedSpan === undefined)).toBe(true);
+    const tapped = seen.find((span) => span.attributes[A.LLMUX_CALL_ID] === "call-2");
+    expect(tapped?.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS]).toBe(350);
+    const received = spans.find((span) => span.spanId === ids.spanId);
+    expect(received?.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS]).toBe(350);
+    expect(received?.attributes[A.LLMUX_CALL_ID]).toBe("call-2");
+  });
+
   it("OTLP/JSON carries the same spans", async () => {
     addSpanExporter(otlpExporter({ url: receiver.tracesUrl, protocol: "http/json", env: {} }));
     const ids = runCall(getSharedCallTracer(), callEvent());

@@ -16,8 +16,12 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
-import { toReadableSpans } from "./call-spans";
-import { type DirectAttributeSpan, encodeTraceExportRequest } from "./otlp-trace-encoder";
+import { encodeRecordSpans, toReadableSpans } from "./call-spans";
+import {
+  type DirectAttributeSpan,
+  encodeTraceExportRequest,
+  type PreEncodedSpan,
+} from "./otlp-trace-encoder";
 import { attempt, callEvent, startEvent, T0 } from "./test-fixtures";
 
 function expectSameBytes(spans: ReadableSpan[]): void {
@@ -233,6 +237,47 @@ describe("OTLP/protobuf encoder", () => {
     expect(direct.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(limited)!))).toBe(true);
     // values cut, count under the limit: still encoded straight from the record
     expectDirectSameBytes(() => llmuxSpans({ limits: { attributeValueLengthLimit: 8 } }));
+  });
+
+  it("spans encoded when the tracer drains (records let go) make the transformer's bytes at the export", () => {
+    // 120 calls (240 spans) encoded in one drain, mixed with SDK spans of two other resources
+    const drained: ReadableSpan[] = [];
+    for (let index = 0; index < 120; index++) drained.push(...llmuxSpans());
+    encodeRecordSpans(drained);
+    const encoded = drained as unknown as Array<PreEncodedSpan & DirectAttributeSpan>;
+    expect(encoded.every((span) => span.encodedSpan instanceof Uint8Array)).toBe(true);
+    // the record is gone: nothing is left to write attributes from
+    const written: string[] = [];
+    encoded[0]!.writeAttributesTo({ setAttribute: (key: string) => written.push(key) });
+    expect(written).toEqual([]);
+    const sdk = sdkSpans();
+    const actual = Buffer.from(encodeTraceExportRequest([...sdk, ...drained]));
+    const reference: ReadableSpan[] = [];
+    for (let index = 0; index < 120; index++) reference.push(...llmuxSpans());
+    const expected = Buffer.from(ProtobufTraceSerializer.serializeRequest([...sdk, ...reference])!);
+    expect(actual.equals(expected)).toBe(true);
+    // with span limits and a repeated key: the same rules as encoding at the export
+    const limits = { attributeCountLimit: 10, attributeValueLengthLimit: 8 };
+    const team = { team: "search", metadata: { team: "metadata-team" } };
+    for (const options of [{ limits }, { start: team }]) {
+      const early = llmuxSpans(options);
+      encodeRecordSpans(early);
+      const late = llmuxSpans(options);
+      expect(
+        Buffer.from(encodeTraceExportRequest(early)).equals(
+          Buffer.from(ProtobufTraceSerializer.serializeRequest(late)!),
+        ),
+      ).toBe(true);
+    }
+    // a record that fails while encoded at the drain is counted once and sent with what it had
+    let errors = 0;
+    const broken = llmuxSpans({ broken: true, onLateError: () => errors++ });
+    encodeRecordSpans(broken);
+    expect(errors).toBe(1);
+    const bytes = Buffer.from(encodeTraceExportRequest(broken));
+    expect(errors).toBe(1);
+    const again = llmuxSpans({ broken: true });
+    expect(bytes.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(again)!))).toBe(true);
   });
 
   it("a record that fails while its attributes are written is counted once and still sent with what it had", () => {

@@ -39,6 +39,9 @@ function varintSize(value: number): number {
   return value < 2 ** 63 ? 9 : 10;
 }
 
+/** Bytes per span of the last batch: the next batch's first guess (grown by doubling if short). */
+let bytesPerSpan = 2048;
+
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 const SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE = 0x100;
@@ -492,8 +495,29 @@ function writeLink(writer: Writer, link: ReadableSpan["links"][number]): void {
   writer.finish(start);
 }
 
+/**
+ * A span whose OTLP `Span` message is encoded already (llmux's call and attempt spans, encoded when
+ * the call tracer drains its records, so the records and the call's events they hold are not kept
+ * alive until the export: see encodeSpanMessages). The encoder copies the bytes.
+ */
+export interface PreEncodedSpan {
+  /** The `Span` message's content (without its tag and length), or undefined while not encoded. */
+  readonly encodedSpan: Uint8Array | undefined;
+}
+
 function writeSpan(writer: Writer, span: ReadableSpan): void {
+  const encoded = (span as ReadableSpan & Partial<PreEncodedSpan>).encodedSpan;
+  if (encoded !== undefined) {
+    writer.bytes(encoded);
+    return;
+  }
   const start = writer.start();
+  writeSpanFields(writer, span);
+  writer.finish(start);
+}
+
+/** The fields of a `Span` message. */
+function writeSpanFields(writer: Writer, span: ReadableSpan): void {
   const context = span.spanContext();
   writer.tag(1, 2);
   writer.hex(context.traceId);
@@ -540,7 +564,30 @@ function writeSpan(writer: Writer, span: ReadableSpan): void {
     writer.tag(16, 5);
     writer.fixed32(flags);
   }
-  writer.finish(start);
+}
+
+/**
+ * Each span's `Span` message (its content, as encodeTraceExportRequest writes it inside the
+ * request), encoded into one buffer: a request made of spans carrying these bytes as
+ * `encodedSpan` is the same as one encoded from the spans themselves.
+ */
+export function encodeSpanMessages(spans: readonly ReadableSpan[]): Uint8Array[] {
+  const writer = new Writer(Math.max(256, spans.length * bytesPerSpan));
+  const ends: number[] = [];
+  for (const span of spans) {
+    writeSpanFields(writer, span);
+    ends.push(writer.pos);
+  }
+  if (spans.length > 0) bytesPerSpan = Math.max(256, Math.ceil((writer.pos / spans.length) * 1.25));
+  // the buffer may have grown (moved) while writing: the views are taken at the end
+  const buffer = writer.buffer;
+  const messages: Uint8Array[] = [];
+  let start = 0;
+  for (const end of ends) {
+    messages.push(buffer.subarray(start, end));
+    start = end;
+  }
+  return messages;
 }
 
 type Scope = ReadableSpan["instrumentationScope"] & {
@@ -573,9 +620,6 @@ function writeResource(writer: Writer, resource: ReadableSpan["resource"]): void
   writer.varint(0);
   writer.finish(start);
 }
-
-/** Bytes per span of the last batch: the next batch's first guess (grown by doubling if short). */
-let bytesPerSpan = 2048;
 
 /** ExportTraceServiceRequest of `spans`, grouped by resource and scope (by identity), in order. */
 export function encodeTraceExportRequest(spans: readonly ReadableSpan[]): Uint8Array {

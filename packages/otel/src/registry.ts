@@ -239,6 +239,20 @@ export function addSpanExporter(
   };
 }
 
+/**
+ * true when every processor of the fan-out is an exporter entry whose exporter encodes spans with
+ * llmux's OTLP/protobuf encoder (it reads a span's `encodedSpan` and nothing else of a record's).
+ */
+function onlyProtobufExporters(shared: SharedTracing): boolean {
+  const processors = shared.fanOut.list();
+  if (processors.length === 0 || processors.length !== shared.exporters.size) return false;
+  for (const entry of shared.exporters.values()) {
+    const exporter = entry.processor.exporter as SpanExporter & { readsEncodedSpans?: unknown };
+    if (exporter.readsEncodedSpans !== true || !processors.includes(entry.processor)) return false;
+  }
+  return true;
+}
+
 export interface SharedCallTracerOptions {
   /** false from any caller turns content capture off for everyone (privacy wins). */
   captureContent?: boolean;
@@ -264,6 +278,7 @@ export function getSharedCallTracer(options: SharedCallTracerOptions = {}): Llmu
         getTracer: () => sharedTracing().tracerProvider.getTracer(TRACER_NAME, TRACER_VERSION),
         onEnd: (span) => sharedTracing().fanOut.onEnd(span),
         hasConsumers: () => sharedTracing().fanOut.list().length > 0,
+        encodeAtDrain: () => onlyProtobufExporters(sharedTracing()),
       },
     );
     followExporters(shared);
