@@ -253,6 +253,21 @@ function onlyProtobufExporters(shared: SharedTracing): boolean {
   return true;
 }
 
+let tracerOf: { provider: SharedTracing["tracerProvider"]; tracer: Tracer } | undefined;
+
+/**
+ * llmux's tracer on the shared provider, asked of the provider again only when the provider was
+ * replaced (setupTracing): the SDK's getTracer builds a key string and looks it up on every call,
+ * and the call tracer asks for it on every call and every drain.
+ */
+function sharedTracer(): Tracer {
+  const provider = sharedTracing().tracerProvider;
+  if (tracerOf?.provider !== provider) {
+    tracerOf = { provider, tracer: provider.getTracer(TRACER_NAME, TRACER_VERSION) };
+  }
+  return tracerOf.tracer;
+}
+
 export interface SharedCallTracerOptions {
   /** false from any caller turns content capture off for everyone (privacy wins). */
   captureContent?: boolean;
@@ -275,7 +290,7 @@ export function getSharedCallTracer(options: SharedCallTracerOptions = {}): Llmu
     shared.callTracer = buildDeferredCallTracer(
       { captureContent: false, vendors: { langfuse: true, mlflow: true } },
       {
-        getTracer: () => sharedTracing().tracerProvider.getTracer(TRACER_NAME, TRACER_VERSION),
+        getTracer: sharedTracer,
         onEnd: (span) => sharedTracing().fanOut.onEnd(span),
         hasConsumers: () => sharedTracing().fanOut.list().length > 0,
         encodeAtDrain: () => onlyProtobufExporters(sharedTracing()),
