@@ -1,4 +1,6 @@
 import { defineConfig } from "tsup";
 import { sharedTsup } from "../../tsup.shared";
 
-export default defineConfig(sharedTsup);
+// shims: the CommonJS build gets a working import.meta.url, used to load the host
+// instrumentations only when setupTracing registers them (setup-tracing.ts).
+export default defineConfig({ ...sharedTsup, shims: true });
