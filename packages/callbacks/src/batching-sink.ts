@@ -270,7 +270,7 @@ export abstract class BatchingSink<T> implements CallbackSink {
     }
   }
 
-  /** Delay before retry number `attempt` (0-based): random in [b/2, b], b = min(cap, floor × 2^attempt). */
+  /** Delay before retry number `attempt` (0-based): random in [b/2, b], b = min(cap, floor * 2^attempt). */
   protected backoffDelay(attempt: number): number {
     const ceiling = Math.min(this.maxRetryBackoffMs, this.retryBackoffMs * 2 ** attempt);
     return ceiling / 2 + Math.random() * (ceiling / 2);

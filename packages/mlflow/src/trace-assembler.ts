@@ -33,7 +33,7 @@ const CALL_ID_ATTRIBUTE = "llmux.call_id";
 
 export class TraceAssembler {
   private readonly pending = new Map<string, Pending>();
-  /** Span ids of written groups (bounded, oldest forgotten first) → late children are recognised. */
+  /** Span ids of written groups (bounded, oldest forgotten first): late children are recognised. */
   private readonly written = new Set<string>();
   /** OTel trace ids already used as an MLflow trace id (a host trace may hold several llmux calls). */
   private readonly usedTraceIds = new Set<string>();

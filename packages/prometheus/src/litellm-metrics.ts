@@ -180,7 +180,7 @@ export class LitellmMetrics {
   readonly keyBudgetRemainingHours: Gauge<string>;
   readonly remainingKeyRequestsForModel: Gauge<string>;
   readonly remainingKeyTokensForModel: Gauge<string>;
-  /** deployment id → model and api_base, learned from attempts and state changes (cooldown labels). */
+  /** deployment id -> model and api_base, learned from attempts and state changes (cooldown labels). */
   readonly deploymentModels = new Map<string, string>();
   readonly deploymentApiBases = new Map<string, string>();
   /** Budget reset times, read at scrape time for the remaining-hours gauges. */

@@ -46,7 +46,7 @@ export class LlmuxMetrics {
   readonly guards: { modelGroup: LabelGuard; user: LabelGuard; team: LabelGuard; key: LabelGuard };
   readonly inFlightCalls: InFlightCalls;
   readonly deploymentStates = new DeploymentStates();
-  /** deployment id → model, learned from attempts and state changes, for cooldown labels. */
+  /** deployment id -> model, learned from attempts and state changes, for cooldown labels. */
   readonly deploymentModels = new Map<string, string>();
   readonly engines = new Set<EngineStatsSource>();
   readonly sharedStates = new Set<SharedStateStatsSource>();
