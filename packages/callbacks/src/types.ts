@@ -346,10 +346,15 @@ export interface LlmuxPlugin {
   /**
    * Recognises a bearer token that is not the master key (a virtual key): its access, or undefined when
    * the token is not one of the plugin's. Throw (rejectCall) to refuse a known token (blocked, expired).
+   * `keyHash`, when the gateway gives it, is the token's SHA-256 in lower-case hex (the gateway
+   * hashed the token once already, to compare it with the master key): a plugin that looks keys
+   * up by their hash can use it instead of hashing the token again. Optional: a gateway that does
+   * not pass it, or a plugin that ignores it, works as before.
    */
   authenticate?(
     token: string,
     request: import("node:http").IncomingMessage,
+    keyHash?: string,
   ): PluginAccess | undefined | Promise<PluginAccess | undefined>;
   /** Called by the gateway with engine statistics so a plugin can report drops (e.g. a metric). */
   observeEngine?(engine: EngineStatsSource): void;
