@@ -1,7 +1,6 @@
 import type { SqlClient, SqlQuery } from "../db/sql-client";
 import { durationMs } from "../duration";
 import { SqlResponseStore } from "../responses/sql-response-store";
-import { SPEND_COLUMNS } from "../spend/spend-entry";
 import type { ControlStore, EntityPatch, RecordOf } from "./control-store";
 import type { EntityKind, KeyRecord, SpendBatch, SpendLogRow, SpendReportRow } from "./records";
 
@@ -56,57 +55,8 @@ const TABLES: Record<EntityKind, TableInfo> = {
   },
 };
 
-/** A SpendEntry field read from the batch's JSON row (`entry`, a jsonb array) as its column's type. */
-function entryField(index: number, type: (typeof SPEND_COLUMNS)[number][1]): string {
-  if (type === "text") return `entry->>${index}`;
-  if (type === "jsonb") return `entry->${index}`;
-  if (type === "epoch-ms") return `to_timestamp((entry->>${index})::float8 / 1000)`;
-  return `(entry->>${index})::${type}`;
-}
-
-/**
- * A record's budget period in milliseconds from its budget_duration (durationMs in SQL: "30s", "30m",
- * "1h", "1d", "2w", "1mo"); NULL when it is not one (such a budget is never reset, as in resetBudgets).
- */
-const PERIOD_MS = `(CASE substring(trim(target.budget_duration) from '^\\d+\\s*(s|m|h|d|w|mo)$')
-      WHEN 's' THEN 1000 WHEN 'm' THEN 60000 WHEN 'h' THEN 3600000 WHEN 'd' THEN 86400000
-      WHEN 'w' THEN 604800000 WHEN 'mo' THEN 2592000000 END
-    * nullif(substring(trim(target.budget_duration) from '^(\\d+)\\s*(?:s|m|h|d|w|mo)$')::numeric, 0))`;
-
-/** The record's budget period ended (and it has a period to start again). */
-const PERIOD_OVER = `(target.budget_reset_at IS NOT NULL AND target.budget_reset_at <= now() AND ${PERIOD_MS} IS NOT NULL)`;
-
-/**
- * Adds the inserted rows' spend to one table's records (a data-modifying CTE of WRITE_SPEND). A record
- * whose budget period ended starts the new one here (spend = this batch's, next reset one period from
- * now), as resetBudgets would have just before: the spend written from now on counts in the new period.
- */
-const addSpend = (name: string, kind: EntityKind, field: string) => `${name} AS (
-    UPDATE ${TABLES[kind].table} AS target SET
-      spend = CASE WHEN ${PERIOD_OVER} THEN sums.total ELSE target.spend + sums.total END,
-      budget_reset_at = CASE WHEN ${PERIOD_OVER}
-        THEN now() + (${PERIOD_MS})::float8 * interval '1 millisecond' ELSE target.budget_reset_at END
-    FROM (SELECT ${field} AS id, sum(spend) AS total FROM inserted
-          WHERE ${field} IS NOT NULL AND spend > 0 GROUP BY ${field}) AS sums
-    WHERE target.${TABLES[kind].id} = sums.id
-  )`;
-
-/**
- * One statement per batch, so no transaction and one round trip: the rows arrive as one JSON array of
- * SpendEntry arrays (one parameter); the rows actually inserted (not those of a retried batch already
- * written) add their spend to their key, user and team in the same statement, summed by the database:
- * no row comes back to the gateway.
- */
-const WRITE_SPEND = `WITH inserted AS (
-    INSERT INTO llmux_spend_logs (${SPEND_COLUMNS.map(([column]) => column).join(", ")})
-    SELECT ${SPEND_COLUMNS.map(([, type], index) => entryField(index, type)).join(", ")}
-      FROM jsonb_array_elements($1::jsonb) AS batch(entry)
-    ON CONFLICT (request_id) DO NOTHING RETURNING api_key, user_id, team_id, spend
-  ),
-  ${addSpend("keys", "key", "api_key")},
-  ${addSpend("users", "user", "user_id")},
-  ${addSpend("teams", "team", "team_id")}
-  SELECT 1 AS done`;
+/** A spend batch: the rows as one JSON array of SpendEntry arrays (see migration 0005_spend_write). */
+const WRITE_SPEND = "SELECT llmux_write_spend($1::jsonb) AS written";
 
 /** The control store on SQL that PGlite and PostgreSQL both run. */
 export class SqlControlStore implements ControlStore {
@@ -210,9 +160,10 @@ export class SqlControlStore implements ControlStore {
   async writeSpend(batch: SpendBatch): Promise<void> {
     if (batch.rows.length === 0) return;
     // The whole batch is one JSON text in one parameter: one native JSON.stringify of flat arrays
-    // instead of binding 24 parameters per row, and one short statement for the database to parse
-    // (with PGlite that work runs in the gateway's own thread). One statement is atomic by itself: no
-    // BEGIN/COMMIT round trips, and the budget resets of the records it adds to are part of it.
+    // instead of binding 24 parameters per row. llmux_write_spend (migration 0005) is one statement,
+    // atomic by itself (no BEGIN/COMMIT round trips, the budget resets of the records it adds to are
+    // part of it), planned once per session instead of once per batch (with PGlite that work runs in
+    // the gateway's own thread).
     await this.client.query(WRITE_SPEND, [JSON.stringify(batch.rows)]);
   }
 

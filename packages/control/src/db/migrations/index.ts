@@ -3,6 +3,7 @@ import { migration0001Keys } from "./0001_keys";
 import { migration0002UsersTeams } from "./0002_users_teams";
 import { migration0003SpendLogs } from "./0003_spend_logs";
 import { migration0004Responses } from "./0004_responses";
+import { migration0005SpendWrite } from "./0005_spend_write";
 
 /**
  * Every migration by name, imported statically so nothing reads the disk and the bundled `dist` works.
@@ -14,4 +15,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0002_users_teams": migration0002UsersTeams,
   "0003_spend_logs": migration0003SpendLogs,
   "0004_responses": migration0004Responses,
+  "0005_spend_write": migration0005SpendWrite,
 };
