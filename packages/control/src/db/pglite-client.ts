@@ -15,7 +15,21 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
   // host's process (RSS); the control plane's working set (keys, users, teams, recent spend rows) is
   // far smaller, so 16 MB (about 95 MB less RSS) loses nothing: tables beyond it are read from
   // PGlite's file system, which is memory too.
-  const database = await PGlite.create(onDisk, { postgresqlconf: ["shared_buffers = 16MB"] });
+  //
+  // WAL: PGlite is one process with no checkpointer, so a checkpoint only comes when the WAL reaches
+  // max_wal_size (default 1 GB: up to a gigabyte of WAL segments in memory for memory://, on disk
+  // otherwise, before the first one is recycled). 64 MB keeps a few segments that are then reused.
+  // wal_init_zero off: a new segment is not first written full of zeros (16 MB of writes, which in
+  // memory:// grow its in-memory file step by step); it only reserves space, never changes what the
+  // WAL holds. PGlite already runs with fsync off.
+  const database = await PGlite.create(onDisk, {
+    postgresqlconf: [
+      "shared_buffers = 16MB",
+      "max_wal_size = 64MB",
+      "min_wal_size = 32MB",
+      "wal_init_zero = off",
+    ],
+  });
   const run = async <Row>(
     target: Pick<PGlite, "query">,
     text: string,
