@@ -8,7 +8,7 @@ import type { PluginSharedState } from "@llmux/callbacks";
  */
 export class MemoryCounters implements PluginSharedState {
   readonly kind = "memory";
-  /** Window length → key → the current window's count. */
+  /** Window length -> key -> the current window's count. */
   private readonly windows = new Map<number, Map<string, { window: number; count: number }>>();
   private readonly flights = new Map<string, number>();
 

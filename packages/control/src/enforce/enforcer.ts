@@ -21,20 +21,18 @@ import type { RecordCache } from "./record-cache";
 const MINUTE_MS = 60_000;
 /** A parallel slot leaked by a call that never finished (crash) frees itself after this. */
 const PARALLEL_SLOT_TTL_MS = 10 * MINUTE_MS;
-interface Subject {
-  kind: EntityKind;
-  id: string;
-  record: RecordOf<EntityKind>;
-  /** What this instance keeps for the subject across calls (one object per id, found once per call). */
-  ledger: SubjectLedger;
-}
-
 /**
- * A subject's per-instance state: the cost held by its calls in flight, its average cost per call, and
- * its names ("kind:id", the rate-limit counters'). The same string objects on every call, so a counter
- * lookup hashes each once (a name built per call is a new string to flatten and hash each time).
+ * A key, user or team a call is checked against, and what this instance keeps for it across calls: its
+ * latest cached record, the cost held by its calls in flight, its average cost per call, and its names
+ * ("kind:id", the rate-limit counters'). One object per id, made at its first call and reused by every
+ * later one (no subject object per call); the names are the same string objects on every call, so a
+ * counter lookup hashes each once (a name built per call is a new string to flatten and hash each time).
  */
-interface SubjectLedger {
+interface Subject {
+  readonly kind: EntityKind;
+  readonly id: string;
+  /** The record the latest check used (the cache's, or its budget period rolled forward). */
+  record: RecordOf<EntityKind>;
   slot: string;
   rpm: string;
   tpm: string;
@@ -45,7 +43,10 @@ interface SubjectLedger {
   averageCost: number | undefined;
 }
 
-type Related = [UserRecord | undefined, TeamRecord | undefined];
+type Related = readonly [UserRecord | undefined, TeamRecord | undefined];
+
+/** Neither a user nor a team (a key without them): one shared array, not one per call. */
+const NO_RELATED: Related = Object.freeze([undefined, undefined] as const);
 
 interface Reservation {
   subjects: Subject[];
@@ -77,7 +78,7 @@ export class Enforcer {
   private readonly reservations = new Map<string, Reservation>();
   private readonly now: () => number;
   /** Every subject this instance has checked (as the average costs were before: one entry per id). */
-  private readonly ledgers: Record<EntityKind, Map<string, SubjectLedger>> = {
+  private readonly subjects: Record<EntityKind, Map<string, Subject>> = {
     key: new Map(),
     user: new Map(),
     team: new Map(),
@@ -155,13 +156,19 @@ export class Enforcer {
     return access;
   }
 
-  /** A subject's ledger, made at its first call. */
-  private ledgerOf(kind: EntityKind, id: string): SubjectLedger {
-    const known = this.ledgers[kind];
-    let ledger = known.get(id);
-    if (ledger) return ledger;
+  /** A subject with the record this call checks, made at the subject's first call. */
+  private subjectOf(kind: EntityKind, id: string, record: RecordOf<EntityKind>): Subject {
+    const known = this.subjects[kind];
+    let subject = known.get(id);
+    if (subject) {
+      subject.record = record;
+      return subject;
+    }
     const slot = `${kind}:${id}`;
-    ledger = {
+    subject = {
+      kind,
+      id,
+      record,
       slot,
       rpm: `llmux:control:rpm:${slot}`,
       tpm: `llmux:control:tpm:${slot}`,
@@ -169,8 +176,8 @@ export class Enforcer {
       held: 0,
       averageCost: undefined,
     };
-    known.set(id, ledger);
-    return ledger;
+    known.set(id, subject);
+    return subject;
   }
 
   /** The key a request authenticated with (for admin checks of the management routes). */
@@ -243,22 +250,9 @@ export class Enforcer {
       if (team.budget_reset_at !== null) metadata.user_api_key_team_budget_reset_at = team.budget_reset_at;
     }
     const subjects: Subject[] = [];
-    if (key)
-      subjects.push({ kind: "key", id: key.token, record: key, ledger: this.ledgerOf("key", key.token) });
-    if (user)
-      subjects.push({
-        kind: "user",
-        id: user.user_id,
-        record: user,
-        ledger: this.ledgerOf("user", user.user_id),
-      });
-    if (team)
-      subjects.push({
-        kind: "team",
-        id: team.team_id,
-        record: team,
-        ledger: this.ledgerOf("team", team.team_id),
-      });
+    if (key) subjects.push(this.subjectOf("key", key.token, key));
+    if (user) subjects.push(this.subjectOf("user", user.user_id, user));
+    if (team) subjects.push(this.subjectOf("team", team.team_id, team));
     // Spend of other instances (Redis): one round trip, bounded by the shared state's deadline.
     const state = this.options.state;
     if (state.kind !== "memory" && state.getMany && subjects.some((subject) => hasBudget(subject.record)))
@@ -277,8 +271,8 @@ export class Enforcer {
     for (let index = 0; index < subjects.length; index++)
       this.checkBudget(subjects[index]!, shared[index] ?? 0);
     let reserved = 0;
-    for (const subject of subjects) reserved = Math.max(reserved, subject.ledger.averageCost ?? 0);
-    for (const subject of subjects) subject.ledger.held += reserved;
+    for (const subject of subjects) reserved = Math.max(reserved, subject.averageCost ?? 0);
+    for (const subject of subjects) subject.held += reserved;
     if (!subjects.some(hasLimit)) {
       this.reservations.set(callId, { subjects, key, reserved, parallel: NO_SLOTS, startedAt: this.now() });
       return;
@@ -288,7 +282,7 @@ export class Enforcer {
       try {
         parallel = this.takeLocalLimits(this.local, subjects);
       } catch (error) {
-        for (const subject of subjects) release(subject.ledger, reserved);
+        for (const subject of subjects) release(subject, reserved);
         throw error;
       }
       this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
@@ -299,7 +293,7 @@ export class Enforcer {
         this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
       },
       (error: unknown) => {
-        for (const subject of subjects) release(subject.ledger, reserved);
+        for (const subject of subjects) release(subject, reserved);
         throw error;
       },
     );
@@ -313,18 +307,16 @@ export class Enforcer {
     const tokens = event.usage?.totalTokens ?? 0;
     if (reservation) {
       for (const subject of reservation.subjects) {
-        const ledger = subject.ledger;
-        release(ledger, reservation.reserved);
+        release(subject, reservation.reserved);
         if (cost > 0) {
-          const previous = ledger.averageCost;
-          ledger.averageCost = previous === undefined ? cost : previous * 0.8 + cost * 0.2;
+          const previous = subject.averageCost;
+          subject.averageCost = previous === undefined ? cost : previous * 0.8 + cost * 0.2;
         }
         if (cost > 0) this.shareSpend(subject, cost);
         const limit = subject.record.tpm_limit;
         if (limit !== null && limit !== undefined && tokens > 0) {
-          if (this.local) this.local.incrWindowNow(subject.ledger.tpm, tokens, MINUTE_MS);
-          else
-            void this.options.state.incrWindow(subject.ledger.tpm, tokens, MINUTE_MS).catch(() => undefined);
+          if (this.local) this.local.incrWindowNow(subject.tpm, tokens, MINUTE_MS);
+          else void this.options.state.incrWindow(subject.tpm, tokens, MINUTE_MS).catch(() => undefined);
         }
       }
       this.releaseSlots(reservation.parallel);
@@ -345,7 +337,7 @@ export class Enforcer {
     for (const [callId, reservation] of this.reservations) {
       if (reservation.startedAt > oldest) continue;
       this.reservations.delete(callId);
-      for (const subject of reservation.subjects) release(subject.ledger, reservation.reserved);
+      for (const subject of reservation.subjects) release(subject, reservation.reserved);
       this.releaseSlots(reservation.parallel);
     }
   }
@@ -396,7 +388,7 @@ export class Enforcer {
     // Other instances' spend reaches this one through the shared counter at once, and through the
     // database at the next cache refresh; the larger of the two views counts.
     const spend = Math.max(this.spendOf(subject.kind, subject.record), sharedSpend);
-    const held = subject.ledger.held;
+    const held = subject.held;
     if (spend + held < max && !(max <= 0)) return;
     const who =
       subject.kind === "key" ? "" : subject.kind === "user" ? ` User=${subject.id}` : ` Team=${subject.id}`;
@@ -413,7 +405,7 @@ export class Enforcer {
     const state = this.options.state;
     try {
       for (const subject of subjects) {
-        const names = subject.ledger;
+        const names = subject;
         const { tpm_limit: tpm, rpm_limit: rpm, max_parallel_requests: parallel } = subject.record;
         if (tpm !== null && tpm !== undefined) {
           const used = await state.getWindow(names.tpm, MINUTE_MS);
@@ -452,18 +444,18 @@ export class Enforcer {
         const rpm = record.rpm_limit;
         const parallel = record.max_parallel_requests;
         if (tpm !== null && tpm !== undefined) {
-          const used = counters.getWindowNow(subject.ledger.tpm, MINUTE_MS);
+          const used = counters.getWindowNow(subject.tpm, MINUTE_MS);
           if (used >= tpm) throw tpmExceeded(subject, used, tpm, this.now());
         }
         if (rpm !== null && rpm !== undefined) {
-          const name = subject.ledger.rpm;
+          const name = subject.rpm;
           const result = counters.tryIncrWindowNow(name, 1, MINUTE_MS, rpm);
           if (!result.allowed) throw rpmExceeded(subject, result.count, rpm, this.now());
           if (counted) counted.push(name);
           else counted = [name];
         }
         if (parallel !== null && parallel !== undefined) {
-          const name = subject.ledger.parallel;
+          const name = subject.parallel;
           const result = counters.acquireNow(name, parallel);
           if (!result.allowed) throw parallelExceeded(subject, result.count, parallel);
           if (taken) taken.push(name);
@@ -483,7 +475,8 @@ export class Enforcer {
     const cache = this.options.cache;
     const user = userId ? cache.lookup("user", userId) : undefined;
     const team = teamId ? cache.lookup("team", teamId) : undefined;
-    if (!(user instanceof Promise) && !(team instanceof Promise)) return [user, team];
+    if (!(user instanceof Promise) && !(team instanceof Promise))
+      return user === undefined && team === undefined ? NO_RELATED : [user, team];
     return Promise.all([user, team]).catch((): Related => {
       // Not cached and the database is away: the call goes on without the user's/team's limits.
       this.options.logger.warn(
@@ -589,7 +582,7 @@ function spendCounter(subject: Subject): string {
 }
 
 function slot(subject: Subject): string {
-  return subject.ledger.slot;
+  return subject.slot;
 }
 
 function idOf(kind: EntityKind, record: RecordOf<EntityKind>): string {
@@ -599,9 +592,9 @@ function idOf(kind: EntityKind, record: RecordOf<EntityKind>): string {
 }
 
 /** Takes a finished (or refused) call's hold off its subject. */
-function release(ledger: SubjectLedger, reserved: number): void {
-  ledger.held -= reserved;
-  if (ledger.held <= 1e-12) ledger.held = 0;
+function release(subject: Subject, reserved: number): void {
+  subject.held -= reserved;
+  if (subject.held <= 1e-12) subject.held = 0;
 }
 
 function round(value: number): number {

@@ -15,9 +15,9 @@ import type { EntityKind } from "../store/records";
  * wait for it). Neither side starves: each waits for at most what was in flight when it started.
  */
 export class SpendOrder {
-  /** Subject ("kind\0id") → the settlement of the batch writing its spend. */
+  /** Subject ("kind\0id") -> the settlement of the batch writing its spend. */
   private readonly writes = new Map<string, Promise<void>>();
-  /** Subject → its reads in flight (settled promises, never rejecting). */
+  /** Subject -> its reads in flight (settled promises, never rejecting). */
   private readonly reads = new Map<string, Set<Promise<void>>>();
 
   /** Runs a read of one subject's record once no batch with its spend is in flight. */

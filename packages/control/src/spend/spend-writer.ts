@@ -142,7 +142,12 @@ export class SpendWriter {
           // still at the front of the buffer.
           const gone = Math.min(batch.length, this.droppedFromFront - droppedBefore);
           this.buffer.splice(0, batch.length - gone);
-          for (let index = gone; index < batch.length; index++) this.unpend(batch[index]!);
+          if (gone === 0) {
+            // The usual case: the whole batch was still pending; its sums leave at once (one
+            // subtraction per key/user/team, not three map updates per row).
+            const pending = this.pendingByEntity;
+            for (const [kind, id, amount] of sums) subtract(pending[kind], id, amount);
+          } else for (let index = gone; index < batch.length; index++) this.unpend(batch[index]!);
           // Every committed row's spend reaches the cache, dropped ones included (once per subject).
           const report = this.options.onCommitted;
           if (report) for (const [kind, id, amount] of sums) report(kind, id, amount);
