@@ -118,6 +118,7 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
         const removed = await store.deleteSpendLogsBefore(new Date(now() - retentionMs));
         if (removed > 0) logger.info("control plane: old spend logs deleted", { rows: removed });
       }
+      await store.maintain();
     } catch {
       // the database is away: the next round tries again
     }

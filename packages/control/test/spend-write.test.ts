@@ -13,6 +13,26 @@ describe("llmux_write_spend (migration 0005)", () => {
     expect(SPEND_WRITE_COLUMNS).toEqual(SPEND_COLUMNS);
   });
 
+  it("PGlite: maintain() checkpoints (no checkpointer runs in PGlite), so the WAL before it can be recycled", async () => {
+    const client = await createPgliteClient("memory://");
+    try {
+      expect((await migrateToLatest(client)).error).toBeUndefined();
+      const store = new SqlControlStore(client);
+      const redo = async () =>
+        (
+          await client.query<{ redo: string }>("SELECT redo_lsn::text AS redo FROM pg_control_checkpoint()")
+        )[0]?.redo;
+      await store.insert("key", { token: "hash-b", key_name: "sk-...bbbb" });
+      const before = await redo();
+      await store.maintain();
+      const after = await redo();
+      // sent: a key insert, then maintain(); back: the last checkpoint's redo point moved past it
+      expect(after).not.toBe(before);
+    } finally {
+      await client.close();
+    }
+  });
+
   for (const [name, open] of [
     [
       "PGlite in memory",

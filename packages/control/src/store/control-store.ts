@@ -57,6 +57,8 @@ export interface ControlStore {
     /** Deletes the expired responses; returns how many. */
     deleteExpired(): Promise<number>;
   };
+  /** The database's own upkeep (PGlite: a checkpoint, so its WAL stays bounded); every minute. */
+  maintain?(): Promise<void>;
   /** A cheap round trip (readiness, recovery probe). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -72,6 +72,10 @@ export class SpendOrderedStore implements ControlStore {
     return this.store.deleteSpendLogsBefore(before);
   }
 
+  async maintain(): Promise<void> {
+    await this.store.maintain?.();
+  }
+
   ping(): Promise<void> {
     return this.store.ping();
   }

@@ -250,6 +250,10 @@ export class SqlControlStore implements ControlStore {
     return rows.length;
   }
 
+  async maintain(): Promise<void> {
+    await this.client.maintain?.();
+  }
+
   async ping(): Promise<void> {
     await this.client.query("SELECT 1");
   }
