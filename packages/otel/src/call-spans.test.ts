@@ -5,7 +5,7 @@
  * by toReadableSpans in the drain), must give the same spans: names, kinds, parents, times,
  * statuses and every attribute, key by key.
  */
-import type { CallEvent } from "@llmux/callbacks";
+import type { AttemptRecord, CallEvent, CallTracer } from "@llmux/callbacks";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
@@ -42,6 +42,22 @@ const ALL: TraceOptions = {
   vendors: { langfuse: true, mlflow: true },
 };
 
+/**
+ * What an attempt announced at its start, when it differs from how it ended (the gateway may learn
+ * the upstream's address only once the attempt ran): set by a test, undefined otherwise.
+ */
+let attemptStartOverrides: Partial<AttemptRecord> | undefined;
+
+/** runCall, with the attempts started as attemptStartOverrides says. */
+function run(tracer: CallTracer, event: CallEvent, carrier = {}): { traceId: string; spanId: string } {
+  if (!attemptStartOverrides) return runCall(tracer, event, carrier);
+  const trace = tracer.startCall(event, carrier);
+  for (const record of event.attempts)
+    trace.startAttempt({ ...record, ...attemptStartOverrides }).end(record);
+  trace.end(event);
+  return { traceId: trace.traceId, spanId: trace.spanId };
+}
+
 /** What the live path exports for these calls. */
 function live(events: CallEvent[], options: TraceOptions, carrier = {}): ReadableSpan[] {
   const memory = memoryTracing();
@@ -52,7 +68,7 @@ function live(events: CallEvent[], options: TraceOptions, carrier = {}): Readabl
     release: options.release,
     vendorAttributes: options.vendors,
   });
-  for (const event of events) runCall(tracer, event, carrier);
+  for (const event of events) run(tracer, event, carrier);
   return memory.spans();
 }
 
@@ -73,7 +89,7 @@ function deferred(
     },
     { getTracer: () => provider.getTracer("golden"), onEnd: (span) => spans.push(span) },
   );
-  const ids = events.map((event) => runCall(tracer, event, carrier));
+  const ids = events.map((event) => run(tracer, event, carrier));
   // nothing is built on the calls' path: the records wait for the drain
   expect(spans).toEqual([]);
   tracer.drain();
@@ -195,10 +211,47 @@ describe("toReadableSpans (telemetry as data) gives the live path's spans", () =
       const expected = shapes(live(events, ALL));
       const { spans } = deferred(events, ALL);
       expect(shapes(spans)).toEqual(expected);
+      // and in the same order (the order the OTLP encoders write them in)
+      const keys = (list: ReadableSpan[]) =>
+        shapes(list).map((span) => `${span.name}: ${Object.keys(span.attributes).join(",")}`);
+      expect(keys(spans)).toEqual(keys(live(events, ALL)));
       // the call span carries dozens of keys: the comparison is not vacuous
       expect(Math.max(...expected.map((span) => Object.keys(span.attributes).length))).toBeGreaterThan(15);
     });
   }
+
+  it("attempt spans whose upstream address is known only at the end, or changes at the end, and an aborted attempt: the live path's keys in the live path's order", () => {
+    const variants: Array<{ start: Partial<AttemptRecord>; end: AttemptRecord }> = [
+      { start: { apiBase: undefined }, end: attempt() },
+      {
+        start: { apiBase: "https://api.openai.com/v1" },
+        end: attempt({ apiBase: "http://10.0.0.2:8080/v1" }),
+      },
+      { start: { apiBase: undefined }, end: attempt({ outcome: "aborted", apiBase: undefined }) },
+      {
+        start: { apiBase: undefined },
+        end: attempt({
+          outcome: "failure",
+          error: { type: "server_error", status: 502, message: "bad gateway", upstreamStatus: 502 },
+        }),
+      },
+    ];
+    for (const options of [ALL, { captureContent: false, vendors: { langfuse: false, mlflow: false } }]) {
+      for (const variant of variants) {
+        attemptStartOverrides = variant.start;
+        try {
+          const events = [callEvent({ attempts: [variant.end] })];
+          const expected = live(events, options).find((span) => span.name.startsWith("attempt"))!;
+          const actual = deferred(events, options).spans.find((span) => span.name.startsWith("attempt"))!;
+          // sent: an attempt started one way and ended another; back: the same attributes, in order
+          expect(Object.entries(actual.attributes)).toEqual(Object.entries(expected.attributes));
+          expect(actual.status).toEqual(expected.status);
+        } finally {
+          attemptStartOverrides = undefined;
+        }
+      }
+    }
+  });
 
   it("with only the GenAI keys (no Langfuse, no MLflow exporter) and no content", () => {
     const options: TraceOptions = { captureContent: false, vendors: { langfuse: false, mlflow: false } };

@@ -21,13 +21,13 @@ import {
 import { hrTimeDuration, type InstrumentationScope, millisToHrTime } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL } from "./attributes";
+import * as A from "./attributes";
 import {
   type AttributeTarget,
-  attemptEndAttributes,
-  attemptStartAttributes,
   callSpanName,
   operationName,
+  providerName,
+  serverOf,
   type TraceLabels,
   type VendorKeys,
   writeContentAttributes,
@@ -268,29 +268,51 @@ function clampedEnd(startMs: number, endMs: number): number {
 /** The call span's attributes, in the live path's order (call-tracer.ts). */
 function writeCallAttributes(record: CallSpanRecord, out: AttributeTarget): void {
   const { start, event, settings } = record;
-  out.setAttribute(GEN_AI_OPERATION_NAME, operationName(start));
-  out.setAttribute(GEN_AI_REQUEST_MODEL, start.requestedModel);
+  out.setAttribute(A.GEN_AI_OPERATION_NAME, operationName(start));
+  out.setAttribute(A.GEN_AI_REQUEST_MODEL, start.requestedModel);
   writeStartAttributes(start, settings, settings.vendors, out);
   writeEndAttributes(event, settings.vendors, out);
   if (settings.captureContent && !event.redacted) writeContentAttributes(event, settings.vendors, out);
 }
 
 /**
- * The attempt span's attributes: what the attempt started with, then how it ended. A key in both
- * (the upstream's address, known again at the end) keeps its first position and takes the end's
- * value, as setting both on a span does; written once, so it can be encoded as it is set.
+ * The attempt span's attributes: what the attempt started with, then how it ended, in the order
+ * the live path's span holds them (attemptStartAttributes, then attemptEndAttributes set over
+ * them): a key in both (the upstream's address, known again at the end) keeps its first position
+ * and takes the end's value. Written one by one, without the two objects.
  */
 function writeAttemptAttributes(record: AttemptSpanRecord, out: AttributeTarget): void {
-  const start = attemptStartAttributes(record.attempt, record.settings.vendors, record.settings);
-  const end = attemptEndAttributes(record.record);
-  for (const key in start) {
-    const later = end[key];
-    const value = later !== undefined ? later : start[key];
-    if (value !== undefined) out.setAttribute(key, value);
+  const { attempt, record: end, settings } = record;
+  const vendors = settings.vendors;
+  out.setAttribute(A.GEN_AI_PROVIDER_NAME, providerName(attempt.provider));
+  out.setAttribute(A.GEN_AI_REQUEST_MODEL, attempt.model);
+  out.setAttribute(A.LLMUX_DEPLOYMENT_ID, attempt.deploymentId);
+  out.setAttribute(A.LLMUX_ATTEMPT_INDEX, attempt.index);
+  out.setAttribute(A.LLMUX_ATTEMPT_FALLBACK, attempt.fallback);
+  if (vendors.langfuse) {
+    out.setAttribute(A.LANGFUSE_OBSERVATION_TYPE, A.LANGFUSE_TYPE_SPAN);
+    if (settings.environment) out.setAttribute(A.LANGFUSE_ENVIRONMENT, settings.environment);
+    if (settings.release) out.setAttribute(A.LANGFUSE_RELEASE, settings.release);
   }
-  for (const key in end) {
-    const value = end[key];
-    if (value !== undefined && !(key in start)) out.setAttribute(key, value);
+  if (vendors.mlflow) out.setAttribute(A.MLFLOW_SPAN_TYPE, A.MLFLOW_TYPE_UNKNOWN);
+  const startServer = serverOf(attempt.apiBase);
+  const endServer = serverOf(end.apiBase);
+  const server = endServer ?? startServer;
+  if (startServer && server) {
+    out.setAttribute(A.SERVER_ADDRESS, server.address);
+    out.setAttribute(A.SERVER_PORT, server.port);
+  }
+  out.setAttribute(A.LLMUX_ATTEMPT_OUTCOME, end.outcome);
+  if (end.error) {
+    out.setAttribute(A.ERROR_TYPE, end.error.type);
+    if (end.error.upstreamStatus !== undefined)
+      out.setAttribute(A.LLMUX_ATTEMPT_UPSTREAM_STATUS, end.error.upstreamStatus);
+  } else if (end.outcome === "aborted") {
+    out.setAttribute(A.ERROR_TYPE, "aborted");
+  }
+  if (!startServer && endServer) {
+    out.setAttribute(A.SERVER_ADDRESS, endServer.address);
+    out.setAttribute(A.SERVER_PORT, endServer.port);
   }
 }
 
