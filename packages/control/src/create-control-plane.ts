@@ -131,7 +131,8 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
   return {
     name: "control",
     routes: [...keyRoutes(control), ...userRoutes(control), ...teamRoutes(control), ...spendRoutes(control)],
-    authenticate: (token, request) => enforcer.authenticate(token, request),
+    // keyHash: the gateway's SHA-256 of the token (it hashed it for the master-key check already).
+    authenticate: (token, request, keyHash) => enforcer.authenticate(token, request, keyHash),
     // previous_response_id and GET/DELETE /v1/responses/{id} in the database, shared by instances.
     responseStore: store.responses,
     hooks: {

@@ -54,6 +54,17 @@ describe("cached identities are checked without promises", () => {
     expect(second).toEqual(access);
   });
 
+  it("authenticate: the gateway's keyHash (the token's SHA-256 hex) finds the key without hashing again", async () => {
+    await plane.authenticate!(PLAIN_KEY, request());
+    // sent: the key with its hash, as core passes it; back: the same access as from the key alone
+    const withHash = plane.authenticate!(PLAIN_KEY, request(), hashKey(PLAIN_KEY));
+    expect(withHash).not.toBeInstanceOf(Promise);
+    expect(withHash).toEqual(plane.authenticate!(PLAIN_KEY, request()));
+    expect((withHash as Awaited<typeof withHash>)?.context?.metadata).toMatchObject({
+      user_api_key_hash: hashKey(PLAIN_KEY),
+    });
+  });
+
   it("beforeCall: synchronous for a cached key, with an rpm limit too (counters in process)", async () => {
     const incoming = request();
     plane.authenticate!(PLAIN_KEY, incoming);

@@ -102,14 +102,16 @@ export class Enforcer {
 
   /**
    * Synchronous when the key (and its user and team) are cached: no promise, no await on the
-   * per-call path; a promise only when something must be loaded from the database.
+   * per-call path; a promise only when something must be loaded from the database. `keyHash` is the
+   * token's SHA-256 hex when the gateway already made it (for its master-key check): not hashed again.
    */
   authenticate(
     token: string,
     request: IncomingMessage,
+    keyHash?: string,
   ): PluginAccess | undefined | Promise<PluginAccess | undefined> {
     if (!token.startsWith("sk-")) return undefined;
-    const found = this.options.cache.lookup("key", hashKey(token));
+    const found = this.options.cache.lookup("key", keyHash ?? hashKey(token));
     if (found instanceof Promise) {
       return found.then(
         (key) => this.admit(key, request),
