@@ -87,26 +87,32 @@ export class CallRun {
   begin(): void {
     if (!this.listening) return;
     const { input } = this;
+    const { body, context } = input;
+    const model = String(body.model ?? "");
+    // Parameters and messages are copied only for consumers that read content (sinks, tracers, hooks
+    // that do not declare afterCallReadsContent: false); the messages never when redacted.
+    const content = this.gateway.wantsContent();
+    // One literal with every key (absent ones undefined): the same shape on every call.
     const event: CallStartEvent = {
       callId: input.callId,
       callType: input.callType,
       stream: input.stream,
-      modelGroup: String(input.body.model ?? ""),
-      requestedModel: String(input.body.model ?? ""),
+      modelGroup: model,
+      requestedModel: model,
       startTime: input.startTime,
-      requestParams: requestParams(input.body),
+      requestParams: content ? requestParams(body) : NO_PARAMS,
       redacted: this.redacted,
-      tags: input.context.tags,
-      metadata: input.context.metadata,
+      tags: context.tags,
+      metadata: context.metadata,
+      user: context.user || undefined,
+      team: context.team || undefined,
+      session: context.session || undefined,
+      traceName: context.traceName || undefined,
+      generationName: context.generationName || undefined,
+      messages: content && !this.redacted ? messagesOf(input) : undefined,
+      traceId: undefined,
+      spanId: undefined,
     };
-    copyContext(event, input.context);
-    if (!this.redacted)
-      event.messages =
-        input.callType === "embeddings" || input.callType === "responses"
-          ? input.body.input
-          : input.callType === "completions"
-            ? (input.body.prompt ?? input.body.messages)
-            : input.body.messages;
     for (const tracer of this.gateway.tracers) {
       try {
         const trace = tracer.startCall(event, input.carrier);
@@ -119,7 +125,7 @@ export class CallRun {
         this.gateway.logger.warn("tracer failed to start a call span", { error: String(error) });
       }
     }
-    if (!event.traceId && input.context.traceId) event.traceId = input.context.traceId;
+    if (!event.traceId && context.traceId) event.traceId = context.traceId;
     this.startEvent = event;
     this.gateway.engine.start(event);
   }
@@ -268,8 +274,28 @@ export class CallRun {
     const endTime = Date.now();
     const durationMs = endTime - this.input.startTime;
     const upstreamMs = this.upstreamMs();
-    const event: CallEvent = {
-      ...start,
+    const last = deployment ?? this.lastAttemptDeployment();
+    // One literal with every key of a call event (absent ones undefined), not a copy of the start
+    // event plus added keys: the same shape on every call.
+    return {
+      callId: start.callId,
+      callType: start.callType,
+      stream: start.stream,
+      modelGroup: last ? last.modelGroup : start.modelGroup,
+      requestedModel: start.requestedModel,
+      startTime: start.startTime,
+      requestParams: start.requestParams,
+      redacted: start.redacted,
+      tags: start.tags,
+      metadata: start.metadata,
+      user: start.user,
+      team: start.team,
+      session: start.session,
+      traceName: start.traceName,
+      generationName: start.generationName,
+      messages: start.messages,
+      traceId: start.traceId,
+      spanId: start.spanId,
       status,
       usage,
       cost: cost.cost,
@@ -283,16 +309,20 @@ export class CallRun {
       },
       attempts: this.attempts,
       fallbacks: this.fallbacks,
+      costReason: cost.reason || undefined,
+      deploymentId: last?.id,
+      provider: last?.provider,
+      apiBase: last?.apiBase ? safeOrigin(last.apiBase) : undefined,
+      responseModel: undefined,
+      responseId: undefined,
+      finishReasons: undefined,
+      usageEstimated: undefined,
+      tokenCount: undefined,
+      error: undefined,
+      response: undefined,
+      cacheHit: undefined,
+      cacheSavedCost: undefined,
     };
-    if (cost.reason) event.costReason = cost.reason;
-    const last = deployment ?? this.lastAttemptDeployment();
-    if (last) {
-      event.deploymentId = last.id;
-      event.provider = last.provider;
-      event.modelGroup = last.modelGroup;
-      if (last.apiBase) event.apiBase = safeOrigin(last.apiBase);
-    }
-    return event;
   }
 
   private lastAttemptDeployment(): Deployment | undefined {
@@ -313,12 +343,17 @@ export class CallRun {
   }
 }
 
-function copyContext(event: CallStartEvent, context: CallContext): void {
-  if (context.user) event.user = context.user;
-  if (context.team) event.team = context.team;
-  if (context.session) event.session = context.session;
-  if (context.traceName) event.traceName = context.traceName;
-  if (context.generationName) event.generationName = context.generationName;
+/** Request parameters of an event nobody reads content from (shared, frozen). */
+const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** The prompt an event shows: messages, an embedding's or a response's input, a completion's prompt. */
+function messagesOf(input: CallInput): unknown {
+  const body = input.body;
+  return input.callType === "embeddings" || input.callType === "responses"
+    ? body.input
+    : input.callType === "completions"
+      ? (body.prompt ?? body.messages)
+      : body.messages;
 }
 
 function safe(run: () => void): void {

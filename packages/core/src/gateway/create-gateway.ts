@@ -51,6 +51,7 @@ import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
 import { modelAllowed } from "./model-access";
+import { type AbortSource, AttemptCall } from "./provider-call";
 import { CREDENTIAL_KEYS, upstreamBody } from "./request-params";
 import { createResponsesCalls, type ResponsesCalls } from "./responses-call";
 import { ProducedText, StreamAssembler } from "./stream-assembler";
@@ -89,6 +90,8 @@ export interface StreamOutcome {
 export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls {
   /** Resolves when the configured plugins are loaded; rejects with the start-up error. */
   readonly ready: Promise<void>;
+  /** Whether `ready` has resolved (so a request need not wait for it). */
+  isReady(): boolean;
   readonly options: GatewayOptions;
   /**
    * The store shared by instances (rpm/tpm/parallel/budget counters, cooldowns): Redis when configured,
@@ -111,6 +114,8 @@ export interface Gateway extends GatewayInternals, MessagesCalls, ResponsesCalls
   addPlugin(plugin: LlmuxPlugin): void;
   newCallId(): string;
   runBeforeCall(context: BeforeCallContext): Promise<Record<string, unknown>>;
+  /** runBeforeCall without a promise when every hook answered synchronously (the request path's). */
+  beforeCall(context: BeforeCallContext): Record<string, unknown> | Promise<Record<string, unknown>>;
   chat(input: CallInput): Promise<CallOutcome<ChatCompletion>>;
   chatStream(input: CallInput): Promise<StreamOutcome>;
   embeddings(input: CallInput): Promise<CallOutcome<Record<string, unknown>>>;
@@ -216,6 +221,26 @@ export function createGateway(options: GatewayOptions): Gateway {
   const afterCallHooks = hooks
     .map((hook) => hook.afterCall)
     .filter((hook): hook is NonNullable<RequestHooks["afterCall"]> => !!hook);
+  const beforeCallHooks = hooks
+    .map((hook) => hook.beforeCall?.bind(hook))
+    .filter((hook): hook is NonNullable<RequestHooks["beforeCall"]> => !!hook);
+  /** The rest of the beforeCall hooks once one answered with a promise. */
+  const beforeCallRest = async (
+    context: BeforeCallContext,
+    body: Record<string, unknown>,
+    pending: PromiseLike<unknown>,
+    next: number,
+  ): Promise<Record<string, unknown>> => {
+    let replaced = await pending;
+    if (replaced && typeof replaced === "object") body = replaced as Record<string, unknown>;
+    for (let index = next; index < beforeCallHooks.length; index++) {
+      replaced = await beforeCallHooks[index]!({ ...context, body });
+      if (replaced && typeof replaced === "object") body = replaced as Record<string, unknown>;
+    }
+    return body;
+  };
+  const afterCallFailed = (error: unknown) =>
+    logger.warn("afterCall hook failed", { error: scrub(String(error)) });
   /** After-call hooks that read content (not those that declare `afterCallReadsContent: false`). */
   let contentHooks = hooks.filter((hook) => hook.afterCall && hook.afterCallReadsContent !== false).length;
 
@@ -228,6 +253,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (plugin.tracer && !tracers.includes(plugin.tracer)) tracers.push(plugin.tracer);
     if (plugin.hooks) {
       hooks.push(plugin.hooks);
+      if (plugin.hooks.beforeCall) beforeCallHooks.push(plugin.hooks.beforeCall.bind(plugin.hooks));
       if (plugin.hooks.afterCall) afterCallHooks.push(plugin.hooks.afterCall);
       if (plugin.hooks.afterCall && plugin.hooks.afterCallReadsContent !== false) contentHooks++;
     }
@@ -435,6 +461,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     });
   ready.catch(() => undefined);
+  // read on every request: once start-up is done, no await (nor microtask) for it
+  let readyDone = false;
+  ready.then(
+    () => {
+      readyDone = true;
+    },
+    () => undefined,
+  );
   // The tokenizer's tables load after start-up, off the request path, when the config counts tokens.
   if (countsTokens(config)) {
     ready.then(
@@ -456,7 +490,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const providerCall = (
     deployment: Deployment,
-    signal: AbortSignal,
+    abort: AbortSource,
     body: Record<string, unknown>,
   ): ProviderCall => {
     if (config.allowClientSideCredentials) {
@@ -466,10 +500,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         const copy: Deployment = { ...deployment };
         if (typeof apiBase === "string") copy.apiBase = apiBase.replace(/\/+$/, "");
         if (typeof apiKey === "string") copy.apiKey = apiKey;
-        return { deployment: copy, signal, http };
+        return new AttemptCall(copy, abort, http);
       }
     }
-    return { deployment, signal, http };
+    return new AttemptCall(deployment, abort, http);
   };
 
   const stripCredentials = (body: Record<string, unknown>): Record<string, unknown> => {
@@ -660,6 +694,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     tracers,
     afterCallHooks,
     ready,
+    isReady: () => readyDone,
     options,
     scrub,
     ...createMessagesCalls(callDeps),
@@ -668,20 +703,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     listening: () => sinkCount > 0 || tracers.length > 0 || afterCallHooks.length > 0,
     wantsContent: () => sinkCount > 0 || tracers.length > 0 || contentHooks > 0,
     runAfterCall(run, event) {
+      // One context per call, hooks called in turn: a synchronous hook costs no promise; a hook's
+      // failure (thrown or rejected) is logged and never reaches the call or the other hooks.
+      const context = {
+        callId: run.callId,
+        callType: run.input.callType,
+        modelGroup: event.modelGroup,
+        body: run.input.body,
+        context: run.input.context,
+        request: run.input.request,
+        event,
+      };
       for (const hook of afterCallHooks) {
-        Promise.resolve()
-          .then(() =>
-            hook({
-              callId: run.callId,
-              callType: run.input.callType,
-              modelGroup: event.modelGroup,
-              body: run.input.body,
-              context: run.input.context,
-              request: run.input.request,
-              event,
-            }),
-          )
-          .catch((error) => logger.warn("afterCall hook failed", { error: scrub(String(error)) }));
+        try {
+          const result = hook(context);
+          if (isThenable(result)) result.then(undefined, afterCallFailed);
+        } catch (error) {
+          afterCallFailed(error);
+        }
       }
     },
     routes: () => plugins.flatMap((plugin) => plugin.routes ?? []),
@@ -696,11 +735,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     addPlugin,
     newCallId: () => randomUUID(),
 
-    async runBeforeCall(context) {
+    runBeforeCall(context) {
+      try {
+        const body = gateway.beforeCall(context);
+        return isThenable(body) ? body : Promise.resolve(body);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+
+    beforeCall(context) {
       let body = context.body;
-      for (const hook of hooks) {
-        if (!hook.beforeCall) continue;
-        const replaced = await hook.beforeCall({ ...context, body });
+      for (let index = 0; index < beforeCallHooks.length; index++) {
+        const replaced = beforeCallHooks[index]!({ ...context, body });
+        // the first hook that answers with a promise: it and the rest are awaited in turn
+        if (isThenable(replaced)) return beforeCallRest(context, body, replaced, index + 1);
         if (replaced && typeof replaced === "object") body = replaced;
       }
       return body;
@@ -727,7 +776,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           (attempt) =>
             providerOf(attempt.deployment).chat(
               paramsForDeployment(body, attempt.deployment, config.dropParams),
-              providerCall(attempt.deployment, attempt.signal, input.body),
+              providerCall(attempt.deployment, attempt, input.body),
             ),
         );
         const { completion, usage } = routed.value;
@@ -787,7 +836,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const routed = await router.route(
           run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
           async (attempt) => {
-            const call = providerCall(attempt.deployment, attempt.signal, input.body);
+            const call = providerCall(attempt.deployment, attempt, input.body);
             const iterator = await providerOf(attempt.deployment).chatStream(
               paramsForDeployment(body, attempt.deployment, config.dropParams),
               call,
@@ -884,7 +933,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           (attempt) =>
             providerOf(attempt.deployment).embeddings(
               body,
-              providerCall(attempt.deployment, attempt.signal, input.body),
+              providerCall(attempt.deployment, attempt, input.body),
             ),
         );
         const { response, usage } = routed.value;
@@ -1067,6 +1116,14 @@ function countsTokens(config: ResolvedConfig): boolean {
     router.preCallChecks === true ||
     router.routingStrategy === "cost-based-routing" ||
     router.routingStrategy === "usage-based-routing"
+  );
+}
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<T>).then === "function"
   );
 }
 

@@ -17,6 +17,28 @@ export type Access = RouteAccess;
  * `level` "admin" admits only the master key (or an authorize result with `admin: true`) when a
  * master key is configured; without one it is the same check as "caller".
  */
+/**
+ * The answers `authenticate` gives without waiting on anything (the master key presented, an open
+ * gateway without virtual keys), or undefined when it must run (plugins' keys, the authorize hook,
+ * a refusal).
+ */
+export function knownAccess(
+  request: IncomingMessage,
+  masterKey: string | undefined,
+  authorize: GatewayOptions["authorize"],
+  level: RouteAuth,
+  plugins: readonly LlmuxPlugin[],
+): Access | undefined {
+  if (level === "public") return {};
+  const presented = presentedKey(request);
+  if (masterKey) {
+    return presented !== undefined && keyMatches(presented, masterKey) ? { admin: true } : undefined;
+  }
+  if (authorize) return undefined;
+  if (presented !== undefined) for (const plugin of plugins) if (plugin.authenticate) return undefined;
+  return { admin: true };
+}
+
 export async function authenticate(
   request: IncomingMessage,
   masterKey: string | undefined,

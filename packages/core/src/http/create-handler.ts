@@ -3,7 +3,7 @@ import type { CallType, PluginRoute } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
 import { validateRequest } from "../validation/validate-request";
-import { type Access, authenticate } from "./authenticate";
+import { type Access, authenticate, knownAccess } from "./authenticate";
 import { handleCompletionsRoute } from "./completions-route";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
 import { handleMessagesRoute } from "./messages-route";
@@ -73,14 +73,13 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       format = route.format;
       let access: Access = {};
       if (route.auth !== "public") {
-        await gateway.ready;
-        access = await authenticate(
-          request,
-          gateway.config.masterKey,
-          gateway.options.authorize,
-          route.auth,
-          gateway.plugins(),
-        );
+        if (!gateway.isReady()) await gateway.ready;
+        const { masterKey } = gateway.config;
+        const { authorize } = gateway.options;
+        const plugins = gateway.plugins();
+        access =
+          knownAccess(request, masterKey, authorize, route.auth, plugins) ??
+          (await authenticate(request, masterKey, authorize, route.auth, plugins));
       }
       await route.handle(request, response, parsedBody, access);
       return true;

@@ -44,7 +44,7 @@ export async function prepareCall(
   });
   // A client that left during authentication (before the listener above existed).
   if (response.destroyed || request.socket?.destroyed) clientAbort.abort();
-  await gateway.ready;
+  if (!gateway.isReady()) await gateway.ready;
   const access = options.access;
   let body = await readJsonBody(request, gateway.config.maxRequestBytes, options.parsedBody);
   options.validate(body);
@@ -68,14 +68,18 @@ export async function prepareCall(
     });
   }
   if (options.answerEarly && (await options.answerEarly(body, clientAbort.signal))) return undefined;
-  const fromHost = await gateway.options.resolveContext?.(request);
+  const resolveContext = gateway.options.resolveContext;
+  const fromHost = resolveContext ? await resolveContext(request) : undefined;
   const context = buildCallContext(body, request.headers, {
     ...access.context,
     ...fromHost,
     tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
   });
-  if (options.hooks !== false)
-    body = await gateway.runBeforeCall({ callId, callType, modelGroup: model, body, context, request });
+  if (options.hooks !== false) {
+    const replaced = gateway.beforeCall({ callId, callType, modelGroup: model, body, context, request });
+    // no promise (nor microtask) when every hook answered synchronously
+    body = replaced instanceof Promise ? await replaced : replaced;
+  }
   if (clientAbort.aborted || response.destroyed) return undefined;
   const input: CallInput = {
     callId,
