@@ -26,6 +26,7 @@ import { replayCached } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
+import type { AbortSource } from "./provider-call";
 import { driveStream, readFirstItem } from "./stream-driver";
 
 /**
@@ -85,7 +86,7 @@ export interface MessagesCalls {
 export interface MessagesCallDeps {
   gateway: () => GatewayInternals;
   providerOf(deployment: Deployment): Provider;
-  providerCall(deployment: Deployment, signal: AbortSignal, body: Record<string, unknown>): ProviderCall;
+  providerCall(deployment: Deployment, abort: AbortSource, body: Record<string, unknown>): ProviderCall;
   stripCredentials(body: Record<string, unknown>): Record<string, unknown>;
   failure(run: CallRun, raw: unknown): LlmuxError;
   baseHeaders(
@@ -159,7 +160,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const provider = deps.providerOf(deployment);
         if (!isTokenCounter(provider)) continue;
         try {
-          const call = deps.providerCall(deployment, input.signal, body);
+          const call = deps.providerCall(deployment, input, body);
           const counted = await provider.countTokens(
             { ...(deps.stripCredentials(body) as AnthropicRequest) },
             call,
@@ -200,7 +201,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const routed = await gateway.router.route(
           run.routeRequest(String(input.body.model), () => estimatePromptTokens(input.body)),
           async (attempt): Promise<MessagesResult> => {
-            const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
+            const call = deps.providerCall(attempt.deployment, attempt, input.body);
             const native = nativeFor(attempt.deployment);
             if (native) return native.messages(body, call, options);
             translated ??= messagesToChatRequest({ ...body, stream: false });
@@ -248,7 +249,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const routed = await gateway.router.route(
           run.routeRequest(String(input.body.model), () => estimatedInputTokens),
           async (attempt) => {
-            const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
+            const call = deps.providerCall(attempt.deployment, attempt, input.body);
             const native = nativeFor(attempt.deployment);
             let iterator: AsyncIterator<MessagesStreamItem>;
             if (native) {

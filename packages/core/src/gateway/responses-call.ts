@@ -142,7 +142,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
         const routed = await gateway.router.route(
           run.routeRequest(String(input.body.model), () => estimatePromptTokens(body)),
           async (attempt) => {
-            const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
+            const call = deps.providerCall(attempt.deployment, attempt, input.body);
             const native = nativeFor(attempt.deployment);
             if (native) return native.responses(body, call);
             translated ??= responsesToChatRequest({ ...body, stream: false });
@@ -184,7 +184,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
         const routed = await gateway.router.route(
           run.routeRequest(String(input.body.model), () => estimatedInputTokens),
           async (attempt) => {
-            const call = deps.providerCall(attempt.deployment, attempt.signal, input.body);
+            const call = deps.providerCall(attempt.deployment, attempt, input.body);
             const native = nativeFor(attempt.deployment);
             let iterator: AsyncIterator<ResponsesStreamItem>;
             if (native) iterator = await native.responsesStream({ ...body, stream: true }, call);

@@ -1,5 +1,6 @@
 import type { Usage } from "@llmux/pricing";
 import type { Deployment } from "../config/types";
+import type { UpstreamSignal } from "../router/attempt-signal";
 import type { UpstreamClient } from "../upstream/upstream-client";
 
 /**
@@ -27,6 +28,11 @@ export type ChatCompletion = Record<string, unknown> & {
 export interface ProviderCall {
   deployment: Deployment;
   signal: AbortSignal;
+  /**
+   * The same abort without an AbortSignal (the attempt's own, cheaper to make and to listen to): what
+   * the built-in providers hand the upstream request. Absent: use `signal`.
+   */
+  upstreamSignal?: UpstreamSignal | undefined;
   http: UpstreamClient;
 }
 

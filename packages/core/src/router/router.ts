@@ -8,6 +8,7 @@ import type {
 import type { Deployment, RouterSettings } from "../config/types";
 import { canFallback, countsAgainstDeployment, retriesAllowed } from "../errors/classify";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
+import { AttemptSignal, type UpstreamSignal } from "./attempt-signal";
 import { RequestFailures } from "./request-failures";
 import { type Clock, MemoryRouterState, type RouterState, systemClock } from "./router-state";
 import { type RoutingStrategy, strategyByName } from "./strategies";
@@ -63,8 +64,10 @@ export interface ActiveAttempt {
   readonly modelGroup: string;
   readonly fallback: boolean;
   readonly startTime: number;
-  /** Aborted by client disconnect, by the attempt timeout or by `abort()`. */
+  /** Aborted by client disconnect, by the attempt timeout or by `abort()` (an AbortSignal made on first read). */
   readonly signal: AbortSignal;
+  /** The same abort without an AbortSignal: what the built-in providers give the upstream request. */
+  readonly upstreamSignal: UpstreamSignal;
   /**
    * Streams, after the first chunk: from now on the timer bounds the silence between chunks
    * (`idleMs`), never past the call's deadline. Call `touch()` on every chunk.
@@ -108,6 +111,8 @@ export class Router {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly recoveryTimers = new Map<string, NodeJS.Timeout>();
   private readonly requestFailures = new WeakMap<RouteRequest, RequestFailures>();
+  /** What an attempt needs of its router (made once). */
+  private attemptHost: AttemptHost | undefined;
 
   constructor(private readonly options: RouterOptions) {
     this.settings = options.settings;
@@ -478,136 +483,14 @@ export class Router {
     request: RouteRequest,
     deadline: number,
   ): ActiveAttempt {
-    const startTime = this.clock.now();
-    const controller = new AbortController();
-    const onClientAbort = () => controller.abort(abortedError());
-    let stopListening: (() => void) | undefined;
-    if (clientGone(request)) onClientAbort();
-    else stopListening = onClientGone(request, onClientAbort);
-    let timer: NodeJS.Timeout | undefined;
-    let timerMessage = "";
-    let timerIsDeadline = false;
-    let idleMs = 0;
-    let timerIdle = false;
-    const fire = () => {
-      controller.abort(
-        new LlmuxError({
-          kind: "timeout",
-          status: 504,
-          message: timerMessage,
-          provider: deployment.provider,
-          deploymentId: deployment.id,
-          // A deadline the caller chose is not the deployment's fault: it must not count towards a cooldown.
-          ...(timerIsDeadline ? { code: CALL_DEADLINE } : {}),
-        }),
-      );
+    this.attemptHost ??= {
+      state: this.state,
+      clock: this.clock,
+      settings: this.settings,
+      notifySlot: (slotGroup) => this.notifySlot(slotGroup),
+      onFailure: (failed, error, now, failedRequest) => this.onFailure(failed, error, now, failedRequest),
     };
-    const arm = (milliseconds: number, message: string, isDeadline: boolean) => {
-      timerIdle = false;
-      timerMessage = message;
-      timerIsDeadline = isDeadline;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(fire, Math.max(1, milliseconds));
-      timer.unref?.();
-    };
-    const configuredTimeout = deployment.timeoutMs ?? this.settings.timeoutMs;
-    const remaining = deadline - startTime;
-    const streamTimeout = deployment.streamTimeoutMs ?? this.settings.streamTimeoutMs;
-    if (
-      request.stream &&
-      streamTimeout !== undefined &&
-      streamTimeout < Math.min(configuredTimeout, remaining)
-    ) {
-      arm(
-        streamTimeout,
-        `Deployment '${deployment.id}' sent no first chunk within stream_timeout (${streamTimeout} ms)`,
-        false,
-      );
-    } else if (remaining < configuredTimeout) {
-      arm(
-        remaining,
-        `The call exceeded its timeout of ${request.timeoutMs ?? this.settings.timeoutMs} ms`,
-        true,
-      );
-    } else {
-      arm(
-        configuredTimeout,
-        `Deployment '${deployment.id}' did not answer within ${configuredTimeout} ms`,
-        false,
-      );
-    }
-    this.state.acquire(deployment.id);
-    this.state.recordRequest(deployment.id, startTime);
-    let finished: AttemptRecord | undefined;
-    let firstTokenAt: number | undefined;
-
-    const attempt: ActiveAttempt = {
-      index,
-      deployment,
-      modelGroup: group,
-      fallback,
-      startTime,
-      signal: controller.signal,
-      armIdle: (milliseconds) => {
-        idleMs = milliseconds;
-        attempt.touch();
-      },
-      touch: () => {
-        const left = deadline - this.clock.now();
-        if (left <= idleMs) {
-          arm(
-            left,
-            `The call exceeded its timeout of ${request.timeoutMs ?? this.settings.timeoutMs} ms`,
-            true,
-          );
-        } else if (timerIdle && timer) {
-          timer.refresh();
-        } else {
-          arm(idleMs, `Deployment '${deployment.id}' sent no chunk for ${idleMs} ms`, false);
-          timerIdle = true;
-        }
-      },
-
-      markFirstToken: () => {
-        if (firstTokenAt === undefined) {
-          firstTokenAt = this.clock.now();
-          this.state.recordLatency(deployment.id, "ttft", firstTokenAt - startTime);
-        }
-      },
-      abort: (reason) => controller.abort(reason),
-      finish: (outcome, error) => {
-        if (finished) return finished;
-        if (timer) clearTimeout(timer);
-        stopListening?.();
-        const endTime = this.clock.now();
-        this.state.release(deployment.id);
-        this.notifySlot(group);
-        if (outcome === "success" && !request.stream)
-          this.state.recordLatency(deployment.id, "latency", endTime - startTime);
-        if (outcome === "failure" && error) this.onFailure(deployment, error, endTime, request);
-        finished = {
-          index,
-          modelGroup: group,
-          deploymentId: deployment.id,
-          provider: deployment.provider,
-          model: deployment.model,
-          startTime,
-          endTime,
-          latencyMs: endTime - startTime,
-          outcome,
-          fallback,
-        };
-        if (deployment.apiBase) finished.apiBase = safeOrigin(deployment.apiBase);
-        if (error) {
-          finished.error = { type: error.kind, status: error.status, message: error.message };
-          if (error.provider) finished.error.provider = error.provider;
-          if (error.upstreamStatus) finished.error.upstreamStatus = error.upstreamStatus;
-        }
-        request.onAttemptEnd?.(finished, attempt);
-        return finished;
-      },
-    };
-    return attempt;
+    return new RouterAttempt(this.attemptHost, index, deployment, group, fallback, request, deadline);
   }
 
   private notifySlot(group: string): void {
@@ -702,6 +585,177 @@ export class Router {
 }
 
 /** Whether the call's client left. */
+/** What an attempt's timer bounds: the first chunk (stream_timeout), the answer, an idle gap, the call's deadline. */
+type TimerKind = "first-chunk" | "answer" | "idle" | "deadline";
+
+/** What an attempt reads and calls of the router that started it. */
+interface AttemptHost {
+  readonly state: RouterState;
+  readonly clock: Clock;
+  readonly settings: RouterSettings;
+  notifySlot(group: string): void;
+  onFailure(deployment: Deployment, error: LlmuxError, now: number, request: RouteRequest): void;
+}
+
+/**
+ * One attempt: its slot, its timer (first answer, then idle gaps, never past the call's deadline) and
+ * its abort. A class, so an attempt costs one object and no closures besides its client listener.
+ */
+class RouterAttempt implements ActiveAttempt {
+  readonly startTime: number;
+  private readonly abortSignal = new AttemptSignal();
+  private readonly stopListening: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  /** What the armed timer bounds (its message is written only if it fires). */
+  private timerKind: TimerKind = "answer";
+  private timerMs = 0;
+  private idleMs = 0;
+  private timerIdle = false;
+  private firstTokenAt: number | undefined = undefined;
+  private finished: AttemptRecord | undefined = undefined;
+
+  constructor(
+    private readonly host: AttemptHost,
+    readonly index: number,
+    readonly deployment: Deployment,
+    readonly modelGroup: string,
+    readonly fallback: boolean,
+    private readonly request: RouteRequest,
+    private readonly deadline: number,
+  ) {
+    const startTime = host.clock.now();
+    this.startTime = startTime;
+    const signal = this.abortSignal;
+    if (clientGone(request)) signal.abort(abortedError());
+    else this.stopListening = onClientGone(request, () => signal.abort(abortedError()));
+    const settings = host.settings;
+    const configuredTimeout = deployment.timeoutMs ?? settings.timeoutMs;
+    const remaining = deadline - startTime;
+    const streamTimeout = deployment.streamTimeoutMs ?? settings.streamTimeoutMs;
+    if (
+      request.stream &&
+      streamTimeout !== undefined &&
+      streamTimeout < Math.min(configuredTimeout, remaining)
+    ) {
+      this.arm(streamTimeout, "first-chunk");
+    } else if (remaining < configuredTimeout) {
+      this.arm(remaining, "deadline");
+    } else {
+      this.arm(configuredTimeout, "answer");
+    }
+    host.state.acquire(deployment.id);
+    host.state.recordRequest(deployment.id, startTime);
+  }
+
+  get signal(): AbortSignal {
+    return this.abortSignal.signal;
+  }
+
+  get upstreamSignal(): UpstreamSignal {
+    return this.abortSignal;
+  }
+
+  armIdle(milliseconds: number): void {
+    this.idleMs = milliseconds;
+    this.touch();
+  }
+
+  touch(): void {
+    const left = this.deadline - this.host.clock.now();
+    if (left <= this.idleMs) {
+      this.arm(left, "deadline");
+    } else if (this.timerIdle && this.timer) {
+      this.timer.refresh();
+    } else {
+      this.arm(this.idleMs, "idle");
+      this.timerIdle = true;
+    }
+  }
+
+  markFirstToken(): void {
+    if (this.firstTokenAt === undefined) {
+      this.firstTokenAt = this.host.clock.now();
+      this.host.state.recordLatency(this.deployment.id, "ttft", this.firstTokenAt - this.startTime);
+    }
+  }
+
+  abort(reason: LlmuxError): void {
+    this.abortSignal.abort(reason);
+  }
+
+  finish(outcome: "success" | "failure" | "aborted", error?: LlmuxError): AttemptRecord {
+    if (this.finished) return this.finished;
+    if (this.timer) clearTimeout(this.timer);
+    this.stopListening?.();
+    const { host, deployment, startTime, request } = this;
+    const endTime = host.clock.now();
+    host.state.release(deployment.id);
+    host.notifySlot(this.modelGroup);
+    if (outcome === "success" && !request.stream)
+      host.state.recordLatency(deployment.id, "latency", endTime - startTime);
+    if (outcome === "failure" && error) host.onFailure(deployment, error, endTime, request);
+    const finished: AttemptRecord = {
+      index: this.index,
+      modelGroup: this.modelGroup,
+      deploymentId: deployment.id,
+      provider: deployment.provider,
+      model: deployment.model,
+      startTime,
+      endTime,
+      latencyMs: endTime - startTime,
+      outcome,
+      fallback: this.fallback,
+    };
+    this.finished = finished;
+    if (deployment.apiBase) finished.apiBase = safeOrigin(deployment.apiBase);
+    if (error) {
+      finished.error = { type: error.kind, status: error.status, message: error.message };
+      if (error.provider) finished.error.provider = error.provider;
+      if (error.upstreamStatus) finished.error.upstreamStatus = error.upstreamStatus;
+    }
+    request.onAttemptEnd?.(finished, this);
+    return finished;
+  }
+
+  /** The timer fired: the attempt is aborted with a timeout. */
+  fire(): void {
+    const { deployment, timerMs } = this;
+    const kind = this.timerKind;
+    const message =
+      kind === "first-chunk"
+        ? `Deployment '${deployment.id}' sent no first chunk within stream_timeout (${timerMs} ms)`
+        : kind === "answer"
+          ? `Deployment '${deployment.id}' did not answer within ${timerMs} ms`
+          : kind === "idle"
+            ? `Deployment '${deployment.id}' sent no chunk for ${timerMs} ms`
+            : `The call exceeded its timeout of ${this.request.timeoutMs ?? this.host.settings.timeoutMs} ms`;
+    this.abortSignal.abort(
+      new LlmuxError({
+        kind: "timeout",
+        status: 504,
+        message,
+        provider: deployment.provider,
+        deploymentId: deployment.id,
+        // A deadline the caller chose is not the deployment's fault: it must not count towards a cooldown.
+        ...(kind === "deadline" ? { code: CALL_DEADLINE } : {}),
+      }),
+    );
+  }
+
+  private arm(milliseconds: number, kind: TimerKind): void {
+    this.timerIdle = false;
+    this.timerKind = kind;
+    this.timerMs = milliseconds;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(fireAttempt, Math.max(1, milliseconds), this);
+    this.timer.unref?.();
+  }
+}
+
+function fireAttempt(attempt: RouterAttempt): void {
+  attempt.fire();
+}
+
 function clientGone(request: RouteRequest): boolean {
   return request.clientAbort ? request.clientAbort.aborted : request.signal.aborted;
 }

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher, errors as undiciErrors } from "undici";
 import { classifyUpstreamFailure } from "../errors/classify";
 import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
+import type { UpstreamSignal } from "../router/attempt-signal";
 import { BodyReader } from "./body-reader";
 
 /**
@@ -13,7 +14,7 @@ export interface UpstreamRequest {
   method?: "GET" | "POST";
   headers: Record<string, string>;
   body?: string | Uint8Array;
-  signal: AbortSignal;
+  signal: UpstreamSignal;
   provider: string;
   deploymentId: string;
   /** A streamed answer: its body is read from the moment the headers arrive (see BodyReader.of). */
@@ -134,7 +135,7 @@ export class UpstreamClient {
 /** Maps transport failures (abort, reset, refused, DNS) to classified errors. */
 export function transportError(
   error: unknown,
-  request: { provider: string; deploymentId: string; signal: AbortSignal },
+  request: { provider: string; deploymentId: string; signal: UpstreamSignal },
 ): LlmuxError {
   if (isLlmuxError(error)) return error;
   if (request.signal.aborted) {

@@ -28,7 +28,7 @@ export function createAnthropicProvider(
   const context = (call: ProviderCall) => ({
     provider: name,
     deploymentId: call.deployment.id,
-    signal: call.signal,
+    signal: call.upstreamSignal ?? call.signal,
   });
 
   const post = (
@@ -41,7 +41,7 @@ export function createAnthropicProvider(
       url: messagesUrl(call.deployment),
       headers: headersFor(call.deployment, beta, stream),
       body: JSON.stringify(body),
-      signal: call.signal,
+      signal: call.upstreamSignal ?? call.signal,
       provider: name,
       deploymentId: call.deployment.id,
       stream,
@@ -56,7 +56,7 @@ export function createAnthropicProvider(
       url: messagesUrl(call.deployment),
       headers: headersFor(call.deployment, beta, false),
       body: JSON.stringify(body),
-      signal: call.signal,
+      signal: call.upstreamSignal ?? call.signal,
       provider: name,
       deploymentId: call.deployment.id,
     });
@@ -136,7 +136,7 @@ export function createAnthropicProvider(
         url: `${messagesUrl(call.deployment)}/count_tokens`,
         headers: headersFor(call.deployment, options.beta, false),
         body: JSON.stringify(upstream),
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         provider: name,
         deploymentId: call.deployment.id,
       });

@@ -5,6 +5,7 @@ import type { AnthropicStreamEvent, AnthropicUsage, MessagesStreamItem } from ".
 import { mergeAnthropicUsage } from "../../anthropic-format/usage-format";
 import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
+import type { UpstreamSignal } from "../../router/attempt-signal";
 import { readSse } from "../../upstream/read-sse";
 import { transportError } from "../../upstream/upstream-client";
 import type { StreamItem } from "../types";
@@ -12,7 +13,7 @@ import type { StreamItem } from "../types";
 export interface AnthropicStreamContext {
   provider: string;
   deploymentId: string;
-  signal: AbortSignal;
+  signal: UpstreamSignal;
 }
 
 /**

@@ -48,7 +48,7 @@ export function createOllamaProvider(name: "ollama" | "ollama_chat" = "ollama"):
         url: `${ollamaBase(call.deployment)}${path}`,
         headers: headersFor(call.deployment),
         body: JSON.stringify(bodyFor(request, call, false)),
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         provider: name,
         deploymentId: call.deployment.id,
       });
@@ -70,7 +70,7 @@ export function createOllamaProvider(name: "ollama" | "ollama_chat" = "ollama"):
         url: `${ollamaBase(call.deployment)}${path}`,
         headers: { ...headersFor(call.deployment), accept: "application/x-ndjson" },
         body: JSON.stringify(bodyFor(request, call, true)),
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         provider: name,
         deploymentId: call.deployment.id,
         stream: true,
@@ -78,7 +78,7 @@ export function createOllamaProvider(name: "ollama" | "ollama_chat" = "ollama"):
       return ollamaStream(response.body, {
         provider: name,
         deploymentId: call.deployment.id,
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         mode,
       });
     },
@@ -101,7 +101,7 @@ export function createOllamaProvider(name: "ollama" | "ollama_chat" = "ollama"):
         url: `${ollamaBase(call.deployment)}/api/embed`,
         headers: headersFor(call.deployment),
         body: JSON.stringify(body),
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         provider: name,
         deploymentId: call.deployment.id,
       });

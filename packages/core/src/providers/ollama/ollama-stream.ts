@@ -4,6 +4,7 @@ import { usageFromOllama } from "@llmux/pricing";
 import { openAiUsageFrom } from "../../anthropic-format/usage-format";
 import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
+import type { UpstreamSignal } from "../../router/attempt-signal";
 import { readNdjson } from "../../upstream/read-sse";
 import { transportError } from "../../upstream/upstream-client";
 import type { StreamItem } from "../types";
@@ -11,7 +12,7 @@ import type { StreamItem } from "../types";
 export interface OllamaStreamContext {
   provider: string;
   deploymentId: string;
-  signal: AbortSignal;
+  signal: UpstreamSignal;
   mode: "chat" | "generate";
 }
 

@@ -57,7 +57,7 @@ export function createOpenAiProvider(
         url: target.url(call, "chat/completions"),
         headers: target.headers(call),
         body: JSON.stringify(body),
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         provider: name,
         deploymentId: call.deployment.id,
       });
@@ -77,7 +77,7 @@ export function createOpenAiProvider(
         url: target.url(call, "chat/completions"),
         headers: { ...target.headers(call), accept: "text/event-stream" },
         body: JSON.stringify(body),
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         provider: name,
         deploymentId: call.deployment.id,
         stream: true,
@@ -85,7 +85,7 @@ export function createOpenAiProvider(
       return openAiStream(response.body, {
         provider: name,
         deploymentId: call.deployment.id,
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
       });
     },
 
@@ -95,7 +95,7 @@ export function createOpenAiProvider(
         url: target.url(call, "embeddings"),
         headers: target.headers(call),
         body: JSON.stringify(body),
-        signal: call.signal,
+        signal: call.upstreamSignal ?? call.signal,
         provider: name,
         deploymentId: call.deployment.id,
       });

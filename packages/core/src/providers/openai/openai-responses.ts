@@ -10,6 +10,7 @@ import type {
   ResponsesResult,
   ResponsesStreamItem,
 } from "../../responses-format/types";
+import type { UpstreamSignal } from "../../router/attempt-signal";
 import { BodyReader } from "../../upstream/body-reader";
 import { transportError } from "../../upstream/upstream-client";
 import type { ProviderCall } from "../types";
@@ -45,7 +46,7 @@ export async function openAiResponses(
     url: responsesUrl(call),
     headers: target.headers(call),
     body: JSON.stringify(upstream),
-    signal: call.signal,
+    signal: call.upstreamSignal ?? call.signal,
     provider: name,
     deploymentId: call.deployment.id,
   });
@@ -73,7 +74,7 @@ export async function openAiResponsesStream(
     url: responsesUrl(call),
     headers: { ...target.headers(call), accept: "text/event-stream" },
     body: JSON.stringify(upstream),
-    signal: call.signal,
+    signal: call.upstreamSignal ?? call.signal,
     provider: name,
     deploymentId: call.deployment.id,
     stream: true,
@@ -81,7 +82,7 @@ export async function openAiResponsesStream(
   return responsesEvents(response.body, {
     provider: name,
     deploymentId: call.deployment.id,
-    signal: call.signal,
+    signal: call.upstreamSignal ?? call.signal,
   });
 }
 
@@ -94,7 +95,7 @@ const FINAL_EVENTS = new Set(["response.completed", "response.incomplete"]);
 /** Decodes a Responses SSE stream; the final event carries the usage; error events throw. */
 async function* responsesEvents(
   body: import("node:stream").Readable,
-  context: { provider: string; deploymentId: string; signal: AbortSignal },
+  context: { provider: string; deploymentId: string; signal: UpstreamSignal },
 ): AsyncGenerator<ResponsesStreamItem> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (event) => pending.push(event) });

@@ -3,6 +3,7 @@ import { usageFromOpenAI } from "@llmux/pricing";
 import { createParser } from "eventsource-parser";
 import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
+import type { UpstreamSignal } from "../../router/attempt-signal";
 import { BodyReader } from "../../upstream/body-reader";
 import { transportError } from "../../upstream/upstream-client";
 import type { BatchedIterator, StreamItem } from "../types";
@@ -21,7 +22,7 @@ export function openAiStream(
 interface OpenAiStreamContext {
   provider: string;
   deploymentId: string;
-  signal: AbortSignal;
+  signal: UpstreamSignal;
   scrub?: (text: string) => string;
 }
 
