@@ -82,7 +82,9 @@ describe("beforeCall hooks", () => {
       temperature: 0.9,
       messages: [{ role: "user", content: "hello" }],
     });
-    expect(completion.choices[0]?.message.content).toBe("hooked reply");
+    expect((completion.choices[0]?.message as { content?: string } | undefined)?.content).toBe(
+      "hooked reply",
+    );
     expect(seen).toEqual([
       { hook: "first (sync)", temperature: 0.9 },
       { hook: "second (async)", temperature: 0.1 },
@@ -144,7 +146,9 @@ describe("afterCall hooks", () => {
       model: "hooks",
       messages: [{ role: "user", content: "hello" }],
     });
-    expect(completion.choices[0]?.message.content).toBe("hooked reply");
+    expect((completion.choices[0]?.message as { content?: string } | undefined)?.content).toBe(
+      "hooked reply",
+    );
     const event = await seen;
     expect(event.status).toBe("success");
     await new Promise((resolve) => setImmediate(resolve));
