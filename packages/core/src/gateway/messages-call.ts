@@ -47,6 +47,11 @@ export interface MessagesStreamOutcome {
   headers: Record<string, string>;
   /** Anthropic stream events as they arrive. Throws LlmuxError mid-stream. */
   events: AsyncGenerator<MessagesStreamItem>;
+  /**
+   * The events of the next upstream read (one promise per read; possibly none), or undefined at the
+   * end. Rejects with a LlmuxError mid-stream. Use this or `events`, not both.
+   */
+  nextBatch(): Promise<MessagesStreamItem[] | undefined>;
   /** Abandons the stream, also before its first event was taken (releases the attempt and upstream). */
   cancel(): Promise<void>;
   /** Trailers to send after the last event (`x-llmux-response-cost`, once priced). */
@@ -272,7 +277,10 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         );
         const { attempt } = routed;
         const headers = deps.baseHeaders(run, attempt.deployment, run.attempts.length + 1, attempt.startTime);
-        const assembler = new MessageAssembler(run.redacted || !gateway.wantsContent());
+        // Nothing reads what the assembler gathers when no event is made (nothing listens).
+        const assembler = run.listening
+          ? new MessageAssembler(run.redacted || !gateway.wantsContent())
+          : undefined;
         let produced = "";
         // a miss that may be stored keeps the events (as sent, final usage included) to the end
         const kept: CacheEntry["events"] = plan?.write ? [] : undefined;
@@ -285,7 +293,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
           track: deps.trackStream,
           usageOf: (item) => item.usage,
           observe: (item) => {
-            assembler.add(item.event);
+            assembler?.add(item.event);
             kept?.push(item.usage ? { event: item.event, usage: item.usage } : { event: item.event });
             const delta = item.event.delta as Record<string, unknown> | undefined;
             if (item.event.type === "content_block_delta" && delta) {
@@ -299,7 +307,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
               outputTokens: countTextTokens(produced, attempt.deployment.model),
             }),
           describe: (result) => {
-            describeAssembled(result, assembler, run, gateway.wantsContent());
+            if (assembler) describeAssembled(result, assembler, run, gateway.wantsContent());
             if (!plan) return;
             result.cache = { hit: false };
             if (kept) {
@@ -325,7 +333,15 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
             };
           },
         });
-        return { headers, events: driven.items, cancel: driven.cancel, trailers: driven.trailers };
+        return {
+          headers,
+          nextBatch: driven.nextBatch,
+          get events() {
+            return driven.items;
+          },
+          cancel: driven.cancel,
+          trailers: driven.trailers,
+        };
       } catch (raw) {
         throw deps.failure(run, raw);
       }
@@ -389,7 +405,10 @@ function replayMessages(
   });
   return {
     headers: hit.headers,
-    events: replay.items,
+    nextBatch: replay.nextBatch,
+    get events() {
+      return replay.items;
+    },
     cancel: replay.cancel,
     trailers: () => ({ "x-llmux-response-cost": "0" }),
   };

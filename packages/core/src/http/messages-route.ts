@@ -77,9 +77,13 @@ async function serve(
     throw error;
   }
   try {
-    for await (const item of outcome.events) {
-      if (writer.isClosed) break;
-      await writer.data(item.raw ?? JSON.stringify(item.event), item.event.type);
+    // The events of one upstream read are written together, with one wait for the socket per read.
+    while (true) {
+      const batch = await outcome.nextBatch();
+      if (batch === undefined) break;
+      if (writer.isClosed) return await outcome.cancel();
+      for (const item of batch) writer.add(item.raw ?? JSON.stringify(item.event), item.event.type);
+      await writer.writable();
     }
     writer.end(undefined, outcome.trailers?.());
   } catch (raw) {

@@ -13,7 +13,7 @@ import type {
 import type { Deployment } from "../../config/types";
 import { LlmuxError } from "../../errors/llmux-error";
 import type { ChatRequest, ChatResult, EmbeddingResult, Provider, ProviderCall, StreamItem } from "../types";
-import { anthropicChatStream, anthropicEvents, anthropicNativeStream } from "./anthropic-stream";
+import { anthropicChatStream, anthropicEvents, anthropicNativeBody } from "./anthropic-stream";
 
 const DEFAULT_BASE = "https://api.anthropic.com";
 const DEFAULT_VERSION = "2023-06-01";
@@ -170,7 +170,7 @@ export function createAnthropicProvider(
     ): Promise<AsyncIterator<MessagesStreamItem>> {
       const upstream = { ...body, model: call.deployment.model, stream: true };
       const response = await post(call, upstream, options.beta, true);
-      return anthropicNativeStream(anthropicEvents(response.body, context(call)), context(call));
+      return anthropicNativeBody(response.body, context(call));
     },
   };
 }
