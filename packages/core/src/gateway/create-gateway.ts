@@ -507,8 +507,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const stripCredentials = (body: Record<string, unknown>): Record<string, unknown> => {
+    let any = false;
+    for (const key of CREDENTIAL_KEYS) {
+      if (body[key] !== undefined) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return upstreamBody(body);
     const present = CREDENTIAL_KEYS.filter((key) => body[key] !== undefined);
-    if (present.length === 0) return upstreamBody(body);
     if (!config.allowClientSideCredentials) {
       throw new LlmuxError({
         kind: "bad_request",

@@ -18,20 +18,25 @@ interface Deferred {
  * Only the counted kinds go through here (5xx, timeouts, connection errors); 429/401/403/404
  * describe the deployment and cool it immediately.
  */
+const NONE: readonly Deferred[] = [];
+
 export class RequestFailures {
-  private readonly deferred = new Map<string, Deferred>();
+  /** Made on the first failure (most requests have none). */
+  private deferred: Map<string, Deferred> | undefined = undefined;
   private settled = false;
 
   /** Holds a failure; false when the request already settled (the caller charges it at once). */
   defer(deployment: Deployment, error: LlmuxError, time: number): boolean {
     if (this.settled) return false;
+    this.deferred ??= new Map();
     if (!this.deferred.has(deployment.id)) this.deferred.set(deployment.id, { deployment, error, time });
     return true;
   }
 
   /** The failures to charge now that the request ended (`succeeded`: some deployment answered). */
-  settle(succeeded: boolean): Deferred[] {
+  settle(succeeded: boolean): readonly Deferred[] {
     this.settled = true;
+    if (this.deferred === undefined) return NONE;
     const all = [...this.deferred.values()];
     this.deferred.clear();
     if (succeeded || all.length < 2) return all;

@@ -110,7 +110,6 @@ export class Router {
   readonly wildcards: WildcardGroups;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly recoveryTimers = new Map<string, NodeJS.Timeout>();
-  private readonly requestFailures = new WeakMap<RouteRequest, RequestFailures>();
   /** What an attempt needs of its router (made once). */
   private attemptHost: AttemptHost | undefined;
 
@@ -182,10 +181,9 @@ export class Router {
     operation: (attempt: ActiveAttempt) => Promise<T>,
   ): Promise<RouteResult<T>> {
     const failures = new RequestFailures();
-    this.requestFailures.set(request, failures);
     let succeeded = false;
     try {
-      const result = await this.routeAttempts(request, operation);
+      const result = await this.routeAttempts(request, operation, failures);
       succeeded = true;
       return result;
     } finally {
@@ -197,6 +195,7 @@ export class Router {
   private async routeAttempts<T>(
     request: RouteRequest,
     operation: (attempt: ActiveAttempt) => Promise<T>,
+    failures: RequestFailures,
   ): Promise<RouteResult<T>> {
     const firstGroup = this.resolveGroup(request.modelGroup);
     if (!firstGroup) {
@@ -210,10 +209,11 @@ export class Router {
     const start = this.clock.now();
     const deadline = start + (request.timeoutMs ?? this.settings.timeoutMs);
     const attempts: AttemptRecord[] = [];
-    const visited = new Set<string>([firstGroup]);
-    const tried = new Set<string>();
-    // deployments whose shared rpm window refused this call (several instances share one limit)
-    const atLimit = new Set<string>();
+    // made when first needed (most calls take one attempt): groups visited, deployments tried in
+    // this group, deployments whose shared rpm window refused this call (instances share one limit)
+    let visited: Set<string> | undefined;
+    let tried: Set<string> | undefined;
+    let atLimit: Set<string> | undefined;
     let group = firstGroup;
     let fallbacks = 0;
     let retriesUsed = 0;
@@ -227,18 +227,22 @@ export class Router {
         toGroup: next,
         reason,
       });
+      visited ??= new Set([firstGroup]);
       visited.add(next);
       group = next;
-      tried.clear();
+      tried?.clear();
     };
 
     while (true) {
       if (clientGone(request)) throw abortedError();
       let deployment: Deployment;
       try {
-        deployment = await this.select(group, request, tried, deadline, atLimit);
+        deployment =
+          this.selectOnly(group, request, atLimit) ??
+          (await this.select(group, request, tried ?? NO_NAMES, deadline, atLimit));
         if (deployment.rpm && this.state.reserveRequest) {
           if (!(await this.state.reserveRequest(deployment.id, deployment.rpm))) {
+            atLimit ??= new Set();
             atLimit.add(deployment.id);
             continue;
           }
@@ -246,7 +250,7 @@ export class Router {
       } catch (raw) {
         const error = toLlmuxError(raw);
         const next = canFallback(error.kind)
-          ? this.nextGroup(group, error.kind, visited, request, fallbacks)
+          ? this.nextGroup(group, error.kind, visited ?? new Set([firstGroup]), request, fallbacks)
           : undefined;
         // A retry that finds the group cooled by the failure it retries reports that failure
         // (e.g. the upstream's 429), not a generic "all cooling" 503.
@@ -263,6 +267,7 @@ export class Router {
         group !== firstGroup,
         request,
         deadline,
+        failures,
       );
       try {
         request.onAttemptStart?.(attempt);
@@ -278,6 +283,7 @@ export class Router {
         attempts.push(record);
         if (error.kind === "aborted") throw error;
         lastUpstreamError = error;
+        tried ??= new Set();
         tried.add(deployment.id);
 
         const now = this.clock.now();
@@ -292,12 +298,12 @@ export class Router {
             request.onBackoff?.(wait);
             await (this.options.sleep ?? abortableSleep)(wait, request.signal).catch(() => undefined);
             if (clientGone(request)) throw abortedError();
-            tried.clear();
+            tried?.clear();
             continue;
           }
         }
         const next = canFallback(error.kind)
-          ? this.nextGroup(group, error.kind, visited, request, fallbacks)
+          ? this.nextGroup(group, error.kind, visited ?? new Set([firstGroup]), request, fallbacks)
           : undefined;
         if (next && this.clock.now() < deadline) {
           fallBackTo(next, error.kind);
@@ -341,17 +347,50 @@ export class Router {
     return undefined;
   }
 
-  private hasHealthyUntried(group: string, tried: Set<string>, now: number): boolean {
+  private hasHealthyUntried(group: string, tried: ReadonlySet<string>, now: number): boolean {
     return this.deployments(group).some(
       (deployment) => !tried.has(deployment.id) && this.state.cooldownUntil(deployment.id, now) === undefined,
     );
+  }
+
+  /**
+   * The common case without arrays or a promise: a group of one deployment that can take the call
+   * now (fits, not cooling, within its limits and parallel slots). Undefined otherwise: `select`
+   * decides (and says why none can).
+   */
+  private selectOnly(
+    group: string,
+    request: RouteRequest,
+    atLimit: ReadonlySet<string> | undefined,
+  ): Deployment | undefined {
+    const all = this.deployments(group);
+    if (all.length !== 1) return undefined;
+    const deployment = all[0]!;
+    if (atLimit?.has(deployment.id)) return undefined;
+    if (this.settings.preCallChecks !== false) {
+      const window = this.contextWindow(deployment);
+      if (window && request.estimatedInputTokens > window) return undefined;
+    }
+    const now = this.clock.now();
+    if (this.state.cooldownUntil(deployment.id, now) !== undefined) return undefined;
+    if (deployment.rpm || deployment.tpm) {
+      const usage = this.state.usage(deployment.id, now);
+      if (deployment.rpm && usage.requests >= deployment.rpm) return undefined;
+      if (deployment.tpm && usage.tokens + request.estimatedInputTokens > deployment.tpm) return undefined;
+    }
+    if (
+      deployment.maxParallelRequests &&
+      this.state.inFlight(deployment.id) >= deployment.maxParallelRequests
+    )
+      return undefined;
+    return deployment;
   }
 
   /** Healthy candidates in order: untried first, lowest `order` first, within limits; then the strategy. */
   private async select(
     group: string,
     request: RouteRequest,
-    tried: Set<string>,
+    tried: ReadonlySet<string>,
     deadline: number,
     atLimit?: ReadonlySet<string>,
   ): Promise<Deployment> {
@@ -482,15 +521,25 @@ export class Router {
     fallback: boolean,
     request: RouteRequest,
     deadline: number,
+    failures: RequestFailures,
   ): ActiveAttempt {
     this.attemptHost ??= {
       state: this.state,
       clock: this.clock,
       settings: this.settings,
       notifySlot: (slotGroup) => this.notifySlot(slotGroup),
-      onFailure: (failed, error, now, failedRequest) => this.onFailure(failed, error, now, failedRequest),
+      onFailure: (failed, error, now, requestFailures) => this.onFailure(failed, error, now, requestFailures),
     };
-    return new RouterAttempt(this.attemptHost, index, deployment, group, fallback, request, deadline);
+    return new RouterAttempt(
+      this.attemptHost,
+      index,
+      deployment,
+      group,
+      fallback,
+      request,
+      deadline,
+      failures,
+    );
   }
 
   private notifySlot(group: string): void {
@@ -501,7 +550,7 @@ export class Router {
   }
 
   /** Cooldown rules: 429 → retry-after or cooldown_time; 401/403/404 → cooldown_time; allowed_fails per minute. */
-  private onFailure(deployment: Deployment, error: LlmuxError, now: number, request: RouteRequest): void {
+  private onFailure(deployment: Deployment, error: LlmuxError, now: number, failures: RequestFailures): void {
     if (!countsAgainstDeployment(error.kind) || error.code === CALL_DEADLINE) return;
     let until: number | undefined;
     if (error.kind === "rate_limit" && error.upstreamStatus === 429) {
@@ -514,7 +563,7 @@ export class Router {
       until = now + this.settings.cooldownTimeMs;
     } else {
       // Charged when the request settles (see RequestFailures): maybe the request is at fault.
-      if (this.requestFailures.get(request)?.defer(deployment, error, now)) return;
+      if (failures.defer(deployment, error, now)) return;
       this.chargeFailure(deployment, error, now);
       return;
     }
@@ -594,7 +643,7 @@ interface AttemptHost {
   readonly clock: Clock;
   readonly settings: RouterSettings;
   notifySlot(group: string): void;
-  onFailure(deployment: Deployment, error: LlmuxError, now: number, request: RouteRequest): void;
+  onFailure(deployment: Deployment, error: LlmuxError, now: number, failures: RequestFailures): void;
 }
 
 /**
@@ -622,6 +671,7 @@ class RouterAttempt implements ActiveAttempt {
     readonly fallback: boolean,
     private readonly request: RouteRequest,
     private readonly deadline: number,
+    private readonly failures: RequestFailures,
   ) {
     const startTime = host.clock.now();
     this.startTime = startTime;
@@ -693,7 +743,7 @@ class RouterAttempt implements ActiveAttempt {
     host.notifySlot(this.modelGroup);
     if (outcome === "success" && !request.stream)
       host.state.recordLatency(deployment.id, "latency", endTime - startTime);
-    if (outcome === "failure" && error) host.onFailure(deployment, error, endTime, request);
+    if (outcome === "failure" && error) host.onFailure(deployment, error, endTime, this.failures);
     const finished: AttemptRecord = {
       index: this.index,
       modelGroup: this.modelGroup,
@@ -755,6 +805,9 @@ class RouterAttempt implements ActiveAttempt {
 function fireAttempt(attempt: RouterAttempt): void {
   attempt.fire();
 }
+
+/** An empty set of names, read where a set was not made yet. */
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 function clientGone(request: RouteRequest): boolean {
   return request.clientAbort ? request.clientAbort.aborted : request.signal.aborted;
