@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The configuration schema: LiteLLM's proxy config keys (SPEC §2), used for both the YAML file
+ * The configuration schema: LiteLLM's proxy config keys (SPEC section 2), used for both the YAML file
  * and the TypeScript object. Numbers accept numeric strings from YAML/env (`"600"`).
  */
 
@@ -168,7 +168,7 @@ export const KNOWN_KEYS = {
   ],
   router_settings: [
     ...Object.keys(routerSettingsSchema.shape),
-    // Shared state in Redis (resolveRedisSettings → ResolvedConfig.redis, used by @llmux/redis).
+    // Shared state in Redis (resolveRedisSettings -> ResolvedConfig.redis, used by @llmux/redis).
     "redis_host",
     "redis_port",
     "redis_password",

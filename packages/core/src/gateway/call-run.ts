@@ -218,7 +218,7 @@ export class CallRun {
     return total;
   }
 
-  /** What the gateway itself added so far: elapsed − upstream attempts (incl. one still open) − backoff waits. */
+  /** What the gateway itself added so far: elapsed - upstream attempts (incl. one still open) - backoff waits. */
   overheadMs(openAttemptStart?: number): number {
     const now = Date.now();
     const open = openAttemptStart === undefined ? 0 : now - openAttemptStart;

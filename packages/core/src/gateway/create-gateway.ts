@@ -185,7 +185,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const deploymentsById = new Map(config.deployments.map((deployment) => [deployment.id, deployment]));
   const http = new UpstreamClient({
     scrub,
-    // Upstream rate-limit headers → plugins (LiteLLM's litellm_remaining_requests_metric / _tokens_metric).
+    // Upstream rate-limit headers -> plugins (LiteLLM's litellm_remaining_requests_metric / _tokens_metric).
     observeHeaders: (request, headers) => {
       if (!plugins.some((plugin) => plugin.onDeploymentRateLimits)) return;
       const remaining = remainingRateLimits(headers);
@@ -1107,7 +1107,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   return gateway;
 }
 
-/** Header values must be Latin-1 without control characters: other names (e.g. "模型") are percent-encoded. */
+/** Header values must be Latin-1 without control characters: other names (e.g. CJK model names) are percent-encoded. */
 function headerValue(text: string): string {
   return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
 }

@@ -24,7 +24,7 @@ type Entry = StoredResponseRecord & { chars: number };
 export class MemoryResponseStore implements PluginResponseStore {
   readonly kind = "memory";
   private readonly entries = new Map<string, Entry>();
-  /** Output item id (msg_..., fc_..., rs_...) → the item and its response, for `item_reference`. */
+  /** Output item id (msg_..., fc_..., rs_...) -> the item and its response, for `item_reference`. */
   private readonly byItemId = new Map<string, { item: ResponseItem; responseId: string }>();
   private chars = 0;
   private readonly maxEntries: number;

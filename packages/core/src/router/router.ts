@@ -549,7 +549,7 @@ export class Router {
     first?.();
   }
 
-  /** Cooldown rules: 429 → retry-after or cooldown_time; 401/403/404 → cooldown_time; allowed_fails per minute. */
+  /** Cooldown rules: 429 -> retry-after or cooldown_time; 401/403/404 -> cooldown_time; allowed_fails per minute. */
   private onFailure(deployment: Deployment, error: LlmuxError, now: number, failures: RequestFailures): void {
     if (!countsAgainstDeployment(error.kind) || error.code === CALL_DEADLINE) return;
     let until: number | undefined;
