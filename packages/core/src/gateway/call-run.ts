@@ -5,6 +5,7 @@ import type {
   CallStartEvent,
   CallTrace,
   CallType,
+  FallbackEvent,
 } from "@llmux/callbacks";
 import type { CostBreakdown, Usage } from "@llmux/pricing";
 import type { Deployment } from "../config/types";
@@ -84,6 +85,11 @@ export class CallRun {
     return this.input.callId;
   }
 
+  /** Whether a tracer started spans for this call (its attempts get spans too). */
+  get tracing(): boolean {
+    return this.traces.length > 0;
+  }
+
   begin(): void {
     if (!this.listening) return;
     const { input } = this;
@@ -132,65 +138,44 @@ export class CallRun {
 
   /** Router hooks wiring attempts, fallbacks and spans to this call. */
   routeRequest(modelGroup: string, estimateInputTokens: () => number): RouteRequest {
-    const { input } = this;
-    const maxTokens =
-      input.body.max_completion_tokens ?? input.body.max_tokens ?? input.body.max_output_tokens;
-    let estimate: number | undefined;
-    const request: RouteRequest = {
-      callId: input.callId,
-      modelGroup,
-      stream: input.stream,
-      // Estimated only when a limit, a context check or cost routing reads it.
-      get estimatedInputTokens() {
-        estimate ??= estimateInputTokens();
-        return estimate;
-      },
-      estimatedOutputTokens: typeof maxTokens === "number" ? maxTokens : 256,
-      // read only on rare paths (backoff, waiting for a slot) when clientAbort is there
-      get signal() {
-        return input.signal;
-      },
-      onBackoff: (milliseconds) => {
-        this.waitedMs += milliseconds;
-      },
-      onAttemptEnd: (record) => {
-        this.attempts.push(record);
-        const spans = this.attemptTraces.get(record.index);
-        if (spans) for (const span of spans) safe(() => span.end(record));
-        if (this.listening) this.gateway.engine.attempt({ ...record, callId: input.callId });
-      },
-      onFallback: (event) => {
-        this.fallbacks++;
-        if (this.listening) this.gateway.engine.fallback(event);
-      },
-    };
-    if (this.traces.length > 0) {
-      request.onAttemptStart = (attempt: ActiveAttempt) => {
-        const spans = this.traces.map((trace) => {
-          const info: Parameters<CallTrace["startAttempt"]>[0] = {
-            index: attempt.index,
-            deploymentId: attempt.deployment.id,
-            provider: attempt.deployment.provider,
-            model: attempt.deployment.model,
-            fallback: attempt.fallback,
-            startTime: attempt.startTime,
-          };
-          if (attempt.deployment.apiBase) info.apiBase = safeOrigin(attempt.deployment.apiBase);
-          try {
-            return trace.startAttempt(info);
-          } catch {
-            return { end: () => undefined };
-          }
-        });
-        this.attemptTraces.set(attempt.index, spans);
+    return new CallRouteRequest(this, modelGroup, estimateInputTokens);
+  }
+
+  /** The router's onAttemptStart (only when a tracer runs): the attempt's spans. */
+  attemptStarted(attempt: ActiveAttempt): void {
+    const spans = this.traces.map((trace) => {
+      const info: Parameters<CallTrace["startAttempt"]>[0] = {
+        index: attempt.index,
+        deploymentId: attempt.deployment.id,
+        provider: attempt.deployment.provider,
+        model: attempt.deployment.model,
+        fallback: attempt.fallback,
+        startTime: attempt.startTime,
       };
+      if (attempt.deployment.apiBase) info.apiBase = safeOrigin(attempt.deployment.apiBase);
+      try {
+        return trace.startAttempt(info);
+      } catch {
+        return { end: () => undefined };
+      }
+    });
+    this.attemptTraces.set(attempt.index, spans);
+  }
+
+  /** The router's onAttemptEnd: the record kept, its spans ended, the attempt event sent. */
+  attemptEnded(record: AttemptRecord): void {
+    this.attempts.push(record);
+    if (this.attemptTraces.size > 0) {
+      const spans = this.attemptTraces.get(record.index);
+      if (spans) for (const span of spans) safe(() => span.end(record));
     }
-    if (input.clientAbort) request.clientAbort = input.clientAbort;
-    if (input.timeoutMs !== undefined) request.timeoutMs = input.timeoutMs;
-    const fallbacks = input.body.fallbacks;
-    if (Array.isArray(fallbacks) && fallbacks.every((item) => typeof item === "string"))
-      request.fallbacks = fallbacks as string[];
-    return request;
+    if (this.listening) this.gateway.engine.attempt({ ...record, callId: this.input.callId });
+  }
+
+  /** The router's onFallback. */
+  fellBack(event: FallbackEvent): void {
+    this.fallbacks++;
+    if (this.listening) this.gateway.engine.fallback(event);
   }
 
   /** Cost of the call (null with a reason when unpriced). */
@@ -354,6 +339,65 @@ function messagesOf(input: CallInput): unknown {
     : input.callType === "completions"
       ? (body.prompt ?? body.messages)
       : body.messages;
+}
+
+/**
+ * What the router gets for one call: its limits and callbacks into the call's run. A class, so a call
+ * makes one object (no closures); the input token estimate is computed only when routing reads it
+ * (a limit, a context check, cost routing).
+ */
+class CallRouteRequest implements RouteRequest {
+  readonly callId: string;
+  readonly stream: boolean;
+  readonly estimatedOutputTokens: number;
+  readonly clientAbort: CallInput["clientAbort"];
+  readonly timeoutMs: number | undefined;
+  readonly fallbacks: string[] | undefined;
+  readonly onAttemptStart: ((attempt: ActiveAttempt) => void) | undefined;
+  private estimate: number | undefined = undefined;
+
+  constructor(
+    private readonly run: CallRun,
+    readonly modelGroup: string,
+    private readonly estimateInputTokens: () => number,
+  ) {
+    const { input } = run;
+    const body = input.body;
+    this.callId = input.callId;
+    this.stream = input.stream;
+    const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
+    this.estimatedOutputTokens = typeof maxTokens === "number" ? maxTokens : 256;
+    this.clientAbort = input.clientAbort;
+    this.timeoutMs = input.timeoutMs;
+    const fallbacks = body.fallbacks;
+    this.fallbacks =
+      Array.isArray(fallbacks) && fallbacks.every((item) => typeof item === "string")
+        ? (fallbacks as string[])
+        : undefined;
+    this.onAttemptStart = run.tracing ? (attempt) => run.attemptStarted(attempt) : undefined;
+  }
+
+  get estimatedInputTokens(): number {
+    this.estimate ??= this.estimateInputTokens();
+    return this.estimate;
+  }
+
+  /** Read only on rare paths (backoff, waiting for a slot) when clientAbort is there. */
+  get signal(): AbortSignal {
+    return this.run.input.signal;
+  }
+
+  onBackoff(milliseconds: number): void {
+    this.run.waitedMs += milliseconds;
+  }
+
+  onAttemptEnd(record: AttemptRecord): void {
+    this.run.attemptEnded(record);
+  }
+
+  onFallback(event: FallbackEvent): void {
+    this.run.fellBack(event);
+  }
 }
 
 function safe(run: () => void): void {
