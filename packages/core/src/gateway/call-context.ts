@@ -11,6 +11,9 @@ const CONTEXT_KEYS = new Set([
   "team_id",
 ]);
 
+/** The metadata of a body without one. */
+const NONE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 /** Metadata keys a client may not set: they describe the authenticated key (LiteLLM's names). */
 const GATEWAY_METADATA_PREFIX = "user_api_key_";
 
@@ -24,25 +27,39 @@ export function buildCallContext(
   fromHost: Partial<CallContext> | undefined,
 ): CallContext & { traceId?: string } {
   const metadataInput =
-    body.metadata && typeof body.metadata === "object" ? (body.metadata as Record<string, unknown>) : {};
+    body.metadata && typeof body.metadata === "object" ? (body.metadata as Record<string, unknown>) : NONE;
+  // a fresh object per call (hooks may add to it)
   const metadata: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(metadataInput)) {
-    // user_api_key_* describe the authenticated key (alias, hash, spend, budgets: LiteLLM's metric labels
-    // and budget gauges); only the gateway's authentication (the control plane, a host hook) sets them.
-    if (!CONTEXT_KEYS.has(key) && !key.startsWith(GATEWAY_METADATA_PREFIX)) metadata[key] = value;
+  if (metadataInput !== NONE) {
+    for (const key in metadataInput) {
+      if (!Object.hasOwn(metadataInput, key)) continue;
+      // user_api_key_* describe the authenticated key (alias, hash, spend, budgets: LiteLLM's metric labels
+      // and budget gauges); only the gateway's authentication (the control plane, a host hook) sets them.
+      if (!CONTEXT_KEYS.has(key) && !key.startsWith(GATEWAY_METADATA_PREFIX))
+        metadata[key] = metadataInput[key];
+    }
   }
-  const tags = new Set<string>();
-  if (Array.isArray(metadataInput.tags))
-    for (const tag of metadataInput.tags) if (typeof tag === "string") tags.add(tag);
   const headerTags = headers["x-llmux-tags"];
-  if (typeof headerTags === "string")
-    for (const tag of headerTags.split(",")) if (tag.trim()) tags.add(tag.trim());
-  for (const tag of fromHost?.tags ?? []) tags.add(tag);
+  const hostTags = fromHost?.tags;
+  let tags: string[];
+  if (
+    Array.isArray(metadataInput.tags) ||
+    typeof headerTags === "string" ||
+    (hostTags && hostTags.length > 0)
+  ) {
+    const unique = new Set<string>();
+    if (Array.isArray(metadataInput.tags))
+      for (const tag of metadataInput.tags) if (typeof tag === "string") unique.add(tag);
+    if (typeof headerTags === "string")
+      for (const tag of headerTags.split(",")) if (tag.trim()) unique.add(tag.trim());
+    for (const tag of hostTags ?? []) unique.add(tag);
+    tags = [...unique];
+  } else tags = [];
 
-  const context: CallContext & { traceId?: string } = {
-    tags: [...tags],
-    metadata: { ...metadata, ...(fromHost?.metadata ?? {}) },
-  };
+  const hostMetadata = fromHost?.metadata;
+  if (hostMetadata)
+    for (const key in hostMetadata) if (Object.hasOwn(hostMetadata, key)) metadata[key] = hostMetadata[key];
+  const context: CallContext & { traceId?: string } = { tags, metadata };
   const user = fromHost?.user ?? stringOr(body.user) ?? stringOr(metadataInput.user_id);
   const team = fromHost?.team ?? stringOr(metadataInput.team_id);
   const session =

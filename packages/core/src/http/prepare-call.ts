@@ -70,11 +70,15 @@ export async function prepareCall(
   if (options.answerEarly && (await options.answerEarly(body, clientAbort.signal))) return undefined;
   const resolveContext = gateway.options.resolveContext;
   const fromHost = resolveContext ? await resolveContext(request) : undefined;
-  const context = buildCallContext(body, request.headers, {
-    ...access.context,
-    ...fromHost,
-    tags: [...(access.context?.tags ?? []), ...(fromHost?.tags ?? [])],
-  });
+  const fromAccess = access.context;
+  const context = buildCallContext(
+    body,
+    request.headers,
+    // merged only when both say something (the host's resolveContext wins, tags from both)
+    fromAccess && fromHost
+      ? { ...fromAccess, ...fromHost, tags: [...(fromAccess.tags ?? []), ...(fromHost.tags ?? [])] }
+      : (fromHost ?? fromAccess),
+  );
   if (options.hooks !== false) {
     const replaced = gateway.beforeCall({ callId, callType, modelGroup: model, body, context, request });
     // no promise (nor microtask) when every hook answered synchronously
