@@ -17,28 +17,6 @@ export type Access = RouteAccess;
  * `level` "admin" admits only the master key (or an authorize result with `admin: true`) when a
  * master key is configured; without one it is the same check as "caller".
  */
-/**
- * The answers `authenticate` gives without waiting on anything (the master key presented, an open
- * gateway without virtual keys), or undefined when it must run (plugins' keys, the authorize hook,
- * a refusal).
- */
-export function knownAccess(
-  request: IncomingMessage,
-  masterKey: string | undefined,
-  authorize: GatewayOptions["authorize"],
-  level: RouteAuth,
-  plugins: readonly LlmuxPlugin[],
-): Access | undefined {
-  if (level === "public") return {};
-  const presented = presentedKey(request);
-  if (masterKey) {
-    return presented !== undefined && keyMatches(presented, masterKey) ? { admin: true } : undefined;
-  }
-  if (authorize) return undefined;
-  if (presented !== undefined) for (const plugin of plugins) if (plugin.authenticate) return undefined;
-  return { admin: true };
-}
-
 export async function authenticate(
   request: IncomingMessage,
   masterKey: string | undefined,
@@ -46,29 +24,76 @@ export async function authenticate(
   level: RouteAuth = "caller",
   plugins: readonly LlmuxPlugin[] = [],
 ): Promise<Access> {
+  return resolveAccess(request, masterKey, authorize, level, plugins);
+}
+
+/**
+ * `authenticate` without a promise when the answer needs no wait (the master key presented, an open
+ * gateway, a refusal: thrown); a promise when a plugin or the authorize hook decides. The presented
+ * key is hashed once: the digest is compared with the master key's and its hex handed to plugins
+ * (`keyHash`), which look virtual keys up by it.
+ */
+export function resolveAccess(
+  request: IncomingMessage,
+  masterKey: string | undefined,
+  authorize: GatewayOptions["authorize"],
+  level: RouteAuth,
+  plugins: readonly LlmuxPlugin[],
+): Access | Promise<Access> {
   if (level === "public") return {};
   const presented = presentedKey(request);
-  if (masterKey && presented !== undefined && keyMatches(presented, masterKey)) return { admin: true };
-  if (presented !== undefined) {
-    for (const plugin of plugins) {
-      if (!plugin.authenticate) continue;
-      const found = await plugin.authenticate(presented, request);
-      if (!found) continue;
-      const access: Access = {};
-      if (found.context) access.context = found.context;
-      if (found.allowedModels) access.allowedModels = found.allowedModels;
-      // An open gateway (no master key, no authorize hook) makes everyone admin, virtual keys included.
-      if (found.admin || (!masterKey && !authorize)) access.admin = true;
-      if (level === "admin" && access.admin !== true) {
-        throw new LlmuxError({
-          kind: "authentication",
-          message: "This route needs the master key (or an admin key)",
-          code: "admin_required",
-        });
-      }
-      return access;
+  let pluginsAuthenticate = false;
+  if (presented !== undefined)
+    for (const plugin of plugins) if (plugin.authenticate) pluginsAuthenticate = true;
+  const presentedDigest =
+    presented !== undefined && (masterKey || pluginsAuthenticate) ? digest(presented) : undefined;
+  if (masterKey && presentedDigest && timingSafeEqual(presentedDigest, expectedDigestOf(masterKey)))
+    return { admin: true };
+  if (pluginsAuthenticate)
+    return pluginAccess(request, masterKey, authorize, level, plugins, presented!, presentedDigest!);
+  return fallbackAccess(request, masterKey, authorize, level, presented);
+}
+
+/** The plugins' virtual keys (the first that recognises the key wins), then the rest of the checks. */
+async function pluginAccess(
+  request: IncomingMessage,
+  masterKey: string | undefined,
+  authorize: GatewayOptions["authorize"],
+  level: RouteAuth,
+  plugins: readonly LlmuxPlugin[],
+  presented: string,
+  presentedDigest: Buffer,
+): Promise<Access> {
+  const keyHash = presentedDigest.toString("hex");
+  for (const plugin of plugins) {
+    if (!plugin.authenticate) continue;
+    const found = await plugin.authenticate(presented, request, keyHash);
+    if (!found) continue;
+    const access: Access = {};
+    if (found.context) access.context = found.context;
+    if (found.allowedModels) access.allowedModels = found.allowedModels;
+    // An open gateway (no master key, no authorize hook) makes everyone admin, virtual keys included.
+    if (found.admin || (!masterKey && !authorize)) access.admin = true;
+    if (level === "admin" && access.admin !== true) {
+      throw new LlmuxError({
+        kind: "authentication",
+        message: "This route needs the master key (or an admin key)",
+        code: "admin_required",
+      });
     }
+    return access;
   }
+  return fallbackAccess(request, masterKey, authorize, level, presented);
+}
+
+/** No master key or virtual key admitted the caller: an open gateway, a refusal, or the authorize hook. */
+function fallbackAccess(
+  request: IncomingMessage,
+  masterKey: string | undefined,
+  authorize: GatewayOptions["authorize"],
+  level: RouteAuth,
+  presented: string | undefined,
+): Access | Promise<Access> {
   if (!masterKey && !authorize) return { admin: true };
   if (masterKey) {
     if (!authorize) {
@@ -82,9 +107,19 @@ export async function authenticate(
       });
     }
   }
+  return authorizedAccess(request, masterKey, authorize!, level);
+}
+
+/** The host's authorize hook decides. */
+async function authorizedAccess(
+  request: IncomingMessage,
+  masterKey: string | undefined,
+  authorize: NonNullable<GatewayOptions["authorize"]>,
+  level: RouteAuth,
+): Promise<Access> {
   let result: AuthorizeResult;
   try {
-    result = await authorize!(request);
+    result = await authorize(request);
   } catch (error) {
     if (isLlmuxError(error)) throw error;
     throw new LlmuxError({ kind: "authentication", message: "Unauthorized", code: "unauthorized" });

@@ -3,7 +3,7 @@ import type { CallType, PluginRoute } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
 import { validateRequest } from "../validation/validate-request";
-import { type Access, authenticate, knownAccess } from "./authenticate";
+import { type Access, authenticate, resolveAccess } from "./authenticate";
 import { handleCompletionsRoute } from "./completions-route";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
 import { handleMessagesRoute } from "./messages-route";
@@ -74,12 +74,15 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       let access: Access = {};
       if (route.auth !== "public") {
         if (!gateway.isReady()) await gateway.ready;
-        const { masterKey } = gateway.config;
-        const { authorize } = gateway.options;
-        const plugins = gateway.plugins();
-        access =
-          knownAccess(request, masterKey, authorize, route.auth, plugins) ??
-          (await authenticate(request, masterKey, authorize, route.auth, plugins));
+        const resolved = resolveAccess(
+          request,
+          gateway.config.masterKey,
+          gateway.options.authorize,
+          route.auth,
+          gateway.plugins(),
+        );
+        // no promise (nor microtask) when nothing had to be waited for (the master key, an open gateway)
+        access = resolved instanceof Promise ? await resolved : resolved;
       }
       await route.handle(request, response, parsedBody, access);
       return true;

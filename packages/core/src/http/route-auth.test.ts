@@ -3,6 +3,7 @@
  * the key (or with a wrong one) unless it is marked "public", the key is checked before the body is
  * read, and the handler receives the resolved access. Real HTTP on 127.0.0.1, port 0.
  */
+import { createHash } from "node:crypto";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { LlmuxPlugin, RouteAccess } from "@llmux/callbacks";
@@ -237,5 +238,42 @@ describe("gateway.rootPaths", () => {
     await gateway.ready;
     expect(gateway.rootPaths()).toEqual(["/health/liveliness", "/health/readiness", "/metrics"]);
     await gateway.shutdown();
+  });
+});
+
+describe("virtual keys (plugin authenticate)", () => {
+  it("hashes the presented key once and hands the plugin its SHA-256 hex; the master key still wins first", async () => {
+    const seen: Array<{ token: string; keyHash: string | undefined }> = [];
+    const keys: LlmuxPlugin = {
+      name: "virtual-keys",
+      authenticate: (token, _request, keyHash) => {
+        seen.push({ token, keyHash });
+        return token === "sk-virtual-123" ? { context: { user: "alice" } } : undefined;
+      },
+    };
+    const app = await start({ plugins: [probePlugin([]), keys] });
+    // sent: the virtual key; the plugin gets it with its digest and admits the caller as alice
+    const virtual = await fetch(`${app.url}/v1/probe/caller`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-virtual-123" },
+    });
+    expect(virtual.status).toBe(200);
+    expect(seen).toEqual([
+      { token: "sk-virtual-123", keyHash: createHash("sha256").update("sk-virtual-123").digest("hex") },
+    ]);
+    // sent: the master key; admitted without asking the plugin
+    const master = await fetch(`${app.url}/v1/probe/admin`, { headers: { "x-api-key": MASTER_KEY } });
+    expect(master.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    // sent: an unknown key; the plugin is asked (with its digest) and the call refused with a 401
+    const unknown = await fetch(`${app.url}/v1/probe/caller`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-unknown" },
+    });
+    expect(unknown.status).toBe(401);
+    expect(seen.at(-1)).toEqual({
+      token: "sk-unknown",
+      keyHash: createHash("sha256").update("sk-unknown").digest("hex"),
+    });
   });
 });
