@@ -25,7 +25,17 @@ export class StreamAssembler {
    * adds nothing once the id and model are known, and is not parsed.
    */
   addItem(item: StreamItem): void {
-    if (this.metadataOnly && item.contentOnly && this.id !== undefined && this.model !== undefined) return;
+    if (item.contentOnly && this.id !== undefined && this.model !== undefined) {
+      if (this.metadataOnly) return;
+      // The text of a plain content event read from its raw JSON, without parsing the whole chunk.
+      if (item.raw !== undefined) {
+        const content = deltaContentOf(item.raw);
+        if (content !== undefined) {
+          this.text += content;
+          return;
+        }
+      }
+    }
     this.add(item.chunk);
   }
 
@@ -75,6 +85,60 @@ export class StreamAssembler {
       result.response = [message];
     }
   }
+}
+
+/**
+ * The `delta.content` of a content-only chunk's JSON text ("" for null), read without parsing the
+ * chunk; undefined when the text is not plainly one choice with one content string and no tool calls
+ * (the caller then parses the chunk). Inside JSON strings every quote is escaped, so `"content"`
+ * preceded by `{` or `,` and followed by a colon is a key; its string value is cut at its closing
+ * quote and parsed alone.
+ */
+export function deltaContentOf(raw: string): string | undefined {
+  const delta = raw.indexOf('"delta":');
+  if (delta === -1 || raw.indexOf('"delta":', delta + 8) !== -1) return undefined;
+  if (raw.includes('"tool_calls"')) return undefined;
+  const key = raw.indexOf('"content"', delta);
+  if (key === -1) return raw.includes('"content"') ? undefined : "";
+  if (raw.indexOf('"content"') !== key || raw.indexOf('"content"', key + 9) !== -1) return undefined;
+  // the key is the delta's own: no object opened (past the delta's) or closed between the two
+  const closed = raw.indexOf("}", delta);
+  if (closed !== -1 && closed < key) return undefined;
+  const nested = raw.indexOf("{", raw.indexOf("{", delta) + 1);
+  if (nested !== -1 && nested < key) return undefined;
+  const before = raw.charCodeAt(previousNonSpace(raw, key - 1));
+  if (before !== 123 /* { */ && before !== 44 /* , */) return undefined;
+  let at = key + 9;
+  while (isSpace(raw.charCodeAt(at))) at++;
+  if (raw.charCodeAt(at) !== 58 /* : */) return undefined;
+  at++;
+  while (isSpace(raw.charCodeAt(at))) at++;
+  if (raw.startsWith("null", at)) return "";
+  if (raw.charCodeAt(at) !== 34 /* " */) return undefined;
+  let end = at + 1;
+  while (end < raw.length) {
+    const code = raw.charCodeAt(end);
+    if (code === 92 /* \ */) end += 2;
+    else if (code === 34) break;
+    else end++;
+  }
+  if (end >= raw.length) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw.slice(at, end + 1));
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function previousNonSpace(text: string, index: number): number {
+  let at = index;
+  while (at >= 0 && isSpace(text.charCodeAt(at))) at--;
+  return at;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 10 || code === 13 || code === 9;
 }
 
 /** Characters of unread items ProducedText holds before it reads them (and a guess for an item without raw text). */
