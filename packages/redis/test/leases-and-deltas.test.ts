@@ -75,7 +75,28 @@ async function windowCount(prefix: string, name: string): Promise<number> {
 
 describe("leases and deltas on Redis", () => {
   it("rpm 200 over two instances, calls racing: never more than 200 through, at most 2 × k (k = 2) unused", async () => {
-    await awayFromMinuteEdge(20_000);
+    // The limit is per minute window: a run that crosses a minute's edge opens a second window and may
+    // rightly pass more than 200; and a call whose Redis operation outlasts the 50 ms bound is admitted on
+    // local state (calls never fail or wait for Redis). On a heavily loaded machine either can happen
+    // (seen once: 202 passed), so such a run is said and repeated once (never counted as a pass).
+    for (let run = 1; ; run++) {
+      await awayFromMinuteEdge(20_000);
+      const minute = Math.floor(Date.now() / 60_000);
+      const outcome = await leaseRun();
+      const crossed = Math.floor(Date.now() / 60_000) !== minute;
+      if (!crossed && !outcome.fellBack) {
+        await outcome.check();
+        return;
+      }
+      const why = crossed
+        ? "crossed a minute's edge"
+        : "Redis did not answer within the bound and calls were admitted on local state (the availability rule)";
+      console.log(`run ${run}: ${why}; ${outcome.passed} passed: run again`);
+      expect(run).toBeLessThan(2);
+    }
+  });
+
+  async function leaseRun(): Promise<{ passed: number; fellBack: boolean; check(): Promise<void> }> {
     const prefix = testPrefix("lease");
     prefixes.push(prefix);
     const a = await start(prefix, 200);
@@ -95,15 +116,26 @@ describe("leases and deltas on Redis", () => {
     console.log(
       `260 calls over 2 instances, rpm 200: ${passed} passed (A ${fromA!.filter((status) => status === 200).length}, B ${fromB!.filter((status) => status === 200).length}); the shared window holds ${await windowCount(prefix, "rpm")}`,
     );
-    expect(passed).toBeLessThanOrEqual(200);
-    expect(passed).toBeGreaterThanOrEqual(200 - 2 * 2);
-    expect(statuses.filter((status) => status !== 200 && status !== 429)).toEqual([]);
-    expect(mock.requests.filter((request) => request.scenario === "leased").length).toBe(passed);
-    // what the instances took from the shared window: what passed plus the leases left
-    const taken = await windowCount(prefix, "rpm");
-    expect(taken).toBeLessThanOrEqual(200);
-    expect(taken).toBeGreaterThanOrEqual(passed);
-  });
+    const leased = mock.requests.filter((request) => request.scenario === "leased").length;
+    mock.requests.length = 0;
+    const fellBack = [a, b].some((instance) =>
+      instance.logs.some((line) => line.level === "warn" && line.message.includes("shared state")),
+    );
+    return {
+      passed,
+      fellBack,
+      async check() {
+        expect(passed).toBeLessThanOrEqual(200);
+        expect(passed).toBeGreaterThanOrEqual(200 - 2 * 2);
+        expect(statuses.filter((status) => status !== 200 && status !== 429)).toEqual([]);
+        expect(leased).toBe(passed);
+        // what the instances took from the shared window: what passed plus the leases left
+        const taken = await windowCount(prefix, "rpm");
+        expect(taken).toBeLessThanOrEqual(200);
+        expect(taken).toBeGreaterThanOrEqual(passed);
+      },
+    };
+  }
 
   it("counts wait for the flush (once per sync interval), and shutdown writes what is pending", async () => {
     await awayFromMinuteEdge(10_000);
