@@ -57,9 +57,17 @@ describe("shared state and cache metrics", () => {
     expect(sample(text, 'llmux_shared_state_degraded{store="redis"}')).toBe(1);
     expect(sample(text, "llmux_cache_hits_total{")).toBe(1);
     expect(sample(text, "llmux_cache_misses_total{")).toBe(1);
-    // the router's delta sync cannot write to a Redis that is down: failed flushes, nothing written
-    expect(sample(text, 'llmux_shared_state_flush_failures_total{store="redis"}')).toBeGreaterThan(0);
-    expect(sample(text, 'llmux_shared_state_flushes_total{store="redis"}')).toBe(0);
+    // the router's delta sync (every 50 ms) cannot write to a Redis that is down: failed flushes, nothing
+    // written, the deployment's one request pending (the cache hit never reached it); scraped again until the first sync after the calls has run
+    let syncText = text;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      if ((sample(syncText, 'llmux_shared_state_flush_failures_total{store="redis"}') ?? 0) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      syncText = await (await fetch(`${instance.base}/metrics`)).text();
+    }
+    expect(sample(syncText, 'llmux_shared_state_flush_failures_total{store="redis"}')).toBeGreaterThan(0);
+    expect(sample(syncText, 'llmux_shared_state_flushes_total{store="redis"}')).toBe(0);
+    expect(sample(syncText, 'llmux_shared_state_deltas_pending{store="redis",kind="requests"}')).toBe(1);
     expect(sample(text, "llmux_cache_saved_cost_usd_total{")).toBeCloseTo(
       Number(miss.headers.get("x-llmux-response-cost")),
       12,
