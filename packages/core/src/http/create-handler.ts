@@ -221,6 +221,26 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     access: Access,
     startTime: number,
   ): Promise<void> {
+    // The call id travels in the headers each answer is written with (no setHeader before writeHead:
+    // Node would then set every header again one by one); an error answer gets it set here.
+    const callId = gateway.newCallId();
+    try {
+      await answer(callType, request, response, parsedBody, access, startTime, callId);
+    } catch (error) {
+      if (!response.headersSent) response.setHeader("x-llmux-call-id", callId);
+      throw error;
+    }
+  }
+
+  async function answer(
+    callType: CallType,
+    request: IncomingMessage,
+    response: ServerResponse,
+    parsedBody: unknown,
+    access: Access,
+    startTime: number,
+    callId: string,
+  ): Promise<void> {
     const input = await prepareCall(gateway, {
       callType,
       request,
@@ -228,6 +248,7 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       parsedBody,
       access,
       startTime,
+      callId,
       validate: (body) => validate(callType, body),
     });
     if (!input) return;
