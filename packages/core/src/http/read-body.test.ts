@@ -64,4 +64,17 @@ describe("readJsonBody", () => {
     });
     expect((await post("x".repeat(2000), { parsed: { model: "big" } })).status).toBe(413);
   });
+  it("accepts 256 levels of nesting and refuses 257 (arrays and objects), 100 000 without overflowing", async () => {
+    const nested = (levels: number, open: string, close: string) =>
+      `{"a":${open.repeat(levels - 2)}1${close.repeat(levels - 2)}}`;
+    // the root object is level 1, the innermost container level `levels - 1` holds a number
+    expect((await post(nested(257, "[", "]"), { limit: 10_000 })).ok).toBeDefined();
+    expect(await post(nested(258, "[", "]"), { limit: 10_000 })).toMatchObject({ status: 400 });
+    expect((await post(nested(257, '{"b":', "}"), { limit: 10_000 })).ok).toBeDefined();
+    expect(await post(nested(258, '{"b":', "}"), { limit: 10_000 })).toMatchObject({ status: 400 });
+    const mixed = `{"m":[{"n":${"[".repeat(300)}${"]".repeat(300)}}]}`;
+    expect(await post(mixed, { limit: 10_000 })).toMatchObject({ status: 400 });
+    const deep = `{"x":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+    expect(await post(deep, { limit: 1_000_000 })).toMatchObject({ status: 400 });
+  });
 });

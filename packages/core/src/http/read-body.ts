@@ -126,20 +126,23 @@ function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> 
 /** Deeper bodies are refused (400): later recursive steps (serialising, copying) would overflow the stack. */
 const MAX_NESTING_DEPTH = 256;
 
-/** Whether objects/arrays nest deeper than `limit`; iterative, so any depth is measured safely. */
-function nestingDepthExceeds(root: object, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (depth > limit) return true;
-    if (Array.isArray(value)) {
-      for (const item of value) if (item !== null && typeof item === "object") stack.push([item, depth + 1]);
-    } else {
-      for (const key in value as Record<string, unknown>) {
-        const item = (value as Record<string, unknown>)[key];
-        if (item !== null && typeof item === "object") stack.push([item, depth + 1]);
-      }
+/**
+ * Whether objects/arrays nest deeper than `limit`. Recursive but never deeper than `limit` frames
+ * (it answers as soon as `depth` passes it), so any body is measured safely, with no allocation.
+ */
+function nestingDepthExceeds(value: object, limit: number, depth = 1): boolean {
+  if (depth > limit) return true;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      if (item !== null && typeof item === "object" && nestingDepthExceeds(item, limit, depth + 1))
+        return true;
     }
+    return false;
+  }
+  for (const key in value as Record<string, unknown>) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== null && typeof item === "object" && nestingDepthExceeds(item, limit, depth + 1)) return true;
   }
   return false;
 }

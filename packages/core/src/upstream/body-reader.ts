@@ -13,7 +13,9 @@ const readers = new WeakMap<Readable, BodyReader>();
  * the cut would otherwise be lost, and a body destroyed before any listener never reports its end.
  */
 export class BodyReader {
-  private readonly decoder = new TextDecoder();
+  /** Made when a piece ends inside a character (it keeps the unfinished bytes) or the body starts with a BOM. */
+  private decoder: InstanceType<typeof TextDecoder> | undefined;
+  private started = false;
   private readonly queue: Uint8Array[] = [];
   private ended = false;
   private failure: unknown;
@@ -60,7 +62,31 @@ export class BodyReader {
   /** The next piece of decoded text, or undefined at the end of the body. Rejects with the body's error. */
   async next(): Promise<string | undefined> {
     const bytes = await this.nextBytes();
-    return bytes === undefined ? undefined : this.decoder.decode(bytes, { stream: true });
+    return bytes === undefined ? undefined : this.decode(bytes);
+  }
+
+  /**
+   * The text of one piece, as a streaming TextDecoder gives it. A piece that ends on a whole
+   * character (an ASCII last byte: SSE events end with a newline) while no bytes are pending is
+   * decoded alone (Buffer's UTF-8, no decoder per body); from the first piece that does not, or a
+   * leading BOM (which the decoder drops), the body goes through one TextDecoder.
+   */
+  private decode(bytes: Uint8Array): string {
+    const first = !this.started;
+    this.started = true;
+    if (
+      this.decoder === undefined &&
+      bytes.length > 0 &&
+      bytes[bytes.length - 1]! < 0x80 &&
+      !(first && bytes[0] === 0xef)
+    ) {
+      const buffer = Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+      return buffer.toString("utf8");
+    }
+    this.decoder ??= new TextDecoder();
+    return this.decoder.decode(bytes, { stream: true });
   }
 
   /** The next piece of the body as bytes, or undefined at its end. Rejects with the body's error. */
