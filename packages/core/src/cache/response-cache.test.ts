@@ -11,6 +11,7 @@ import { replayedSse, replayStreamItems } from "../gateway/cache-replay";
 import { startTestGateway, type TestGateway } from "../providers/provider-test-support";
 import type { StreamItem } from "../providers/types";
 import { MemoryCacheStore } from "./cache-store";
+import { hitBody } from "./hit-body";
 import { type CacheEntry, ResponseCache } from "./response-cache";
 
 const UPSTREAM_KEY = "sk-upstream-cache-0123456789";
@@ -275,16 +276,41 @@ describe("ResponseCache keys", () => {
     expect(replayedSse(first, false, present)).toBe(
       'data: {"id":"c","choices":[{"index":0,"delta":{"content":"hello"}}]}\n\ndata: [DONE]\n\n',
     );
-    // a new answer under the key is read anew; a non-streamed entry is parsed on every hit
+    // a new answer under the key is read anew
     cache.set(plan, entry("again"));
     await new Promise((resolve) => setTimeout(resolve, 5));
     const second = (await cache.get(plan))!;
     expect(second).not.toBe(first);
     expect(replayStreamItems(second, true, present)[0]!.raw).toContain('"again"');
-    const bodyPlan = cache.plan("chat", "gpt", { messages: [] }, false)!;
-    cache.set(bodyPlan, { ...entry("x"), items: undefined, body: { id: "b" } });
+  });
+
+  it("a non-streamed entry is parsed once; each hit sends its text and parses a copy of its own only when read", async () => {
+    const store = new MemoryCacheStore();
+    const cache = new ResponseCache({ store, ttlMs: 60_000 });
+    const plan = cache.plan("chat", "gpt", { messages: [{ role: "user", content: "b" }] }, false)!;
+    const body = { id: "b", choices: [{ index: 0, message: { role: "assistant", content: "hello" } }] };
+    cache.set(plan, {
+      v: 1,
+      callType: "chat",
+      createdAt: Date.now(),
+      deploymentId: "d",
+      usage: null,
+      cost: null,
+      body,
+    });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(await cache.get(bodyPlan)).not.toBe(await cache.get(bodyPlan));
+    const entry = (await cache.get(plan))!;
+    expect(await cache.get(plan)).toBe(entry);
+    const one = hitBody<typeof body>(entry);
+    const two = hitBody<typeof body>(entry);
+    expect(one.raw).toBe(JSON.stringify(body));
+    expect(two.raw).toBe(one.raw);
+    // a caller that changes what it was given changes nothing for the entry or the next hit
+    one.body.choices[0]!.message.content = "changed";
+    expect(one.body.choices[0]!.message.content).toBe("changed");
+    expect(two.body).toEqual(body);
+    expect(entry.body).toEqual(body);
+    expect(hitBody(entry).raw).toBe(JSON.stringify(body));
   });
 
   it("a store that never answers is a miss after the deadline, counted", async () => {

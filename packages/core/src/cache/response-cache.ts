@@ -171,15 +171,16 @@ export class ResponseCache {
   }
 
   /**
-   * The entry a stored text holds. A streamed chat answer read again unchanged is not parsed again:
-   * its entry is shared by the hits, which only read it (the replay hands out copies, see
-   * `replayStreamItems`). Other entries are parsed on every hit (their body goes to the caller).
+   * The entry a stored text holds. An answer read again unchanged is not parsed again: its entry is
+   * shared by the hits, which only read it (a replayed stream hands out copies, see
+   * `replayStreamItems`; a body is sent as its text and parsed per hit only if read, see `hitBody`).
+   * Messages streams (`events`) are parsed on every hit.
    */
   private parse(key: string, text: string): CacheEntry {
     const known = this.parsedStreams.get(key);
     if (known !== undefined && known.text === text) return known.entry;
     const entry = JSON.parse(text) as CacheEntry;
-    if (entry?.items && text.length <= PARSED_STREAM_CHARS) {
+    if ((entry?.items || entry?.body) && text.length <= PARSED_STREAM_CHARS) {
       if (this.parsedStreams.size >= PARSED_STREAMS) this.parsedStreams.clear();
       this.parsedStreams.set(key, { text, entry });
     }

@@ -17,6 +17,7 @@ import {
 import { type CostBreakdown, createPricing, type Pricing, type Usage } from "@llmux/pricing";
 import { resolveCacheSettings } from "../cache/cache-settings";
 import { type CacheStore, MemoryCacheStore } from "../cache/cache-store";
+import { hitBody } from "../cache/hit-body";
 import { type CachedCallType, type CacheEntry, type CachePlan, ResponseCache } from "../cache/response-cache";
 import { loadConfigFile, resolveConfig } from "../config/load-config";
 import type { Deployment, LlmuxConfig, ResolvedConfig } from "../config/types";
@@ -769,10 +770,16 @@ export function createGateway(options: GatewayOptions): Gateway {
         const plan = cachePlan("chat", input, false);
         const cached = plan ? await responseCache!.get(plan) : undefined;
         if (cached?.body) {
-          const completion = cached.body as unknown as ChatCompletion;
-          const hit = settleHit(run, cached, (result) => describeCompletion(result, completion, run));
+          const answer = hitBody<ChatCompletion>(cached);
+          const hit = settleHit(run, cached, (result) => describeCompletion(result, answer.body, run));
           if (hit) {
-            const outcome: CallOutcome<ChatCompletion> = { body: completion, headers: hit.headers };
+            const outcome: CallOutcome<ChatCompletion> = {
+              get body() {
+                return answer.body;
+              },
+              raw: answer.raw,
+              headers: hit.headers,
+            };
             if (hit.event) outcome.event = hit.event;
             return outcome;
           }
@@ -923,13 +930,21 @@ export function createGateway(options: GatewayOptions): Gateway {
         const plan = cachePlan("embeddings", input, false);
         const cached = plan ? await responseCache!.get(plan) : undefined;
         if (cached?.body) {
+          // the shared entry is only read here; the caller gets the text, or its own copy
           const response = cached.body;
+          const answer = hitBody<Record<string, unknown>>(cached);
           const hit = settleHit(run, cached, (result) => {
             if (typeof response.model === "string") result.responseModel = response.model;
             result.response = { embeddings: (response.data as unknown[] | undefined)?.length ?? 0 };
           });
           if (hit) {
-            const outcome: CallOutcome<Record<string, unknown>> = { body: response, headers: hit.headers };
+            const outcome: CallOutcome<Record<string, unknown>> = {
+              get body() {
+                return answer.body;
+              },
+              raw: answer.raw,
+              headers: hit.headers,
+            };
             if (hit.event) outcome.event = hit.event;
             return outcome;
           }

@@ -15,6 +15,7 @@ import {
   type NativeMessagesOptions,
   type NativeMessagesProvider,
 } from "../anthropic-format/types";
+import { hitBody } from "../cache/hit-body";
 import type { CacheEntry, CachePlan, ResponseCache } from "../cache/response-cache";
 import type { Deployment } from "../config/types";
 import { type LlmuxError, toLlmuxError } from "../errors/llmux-error";
@@ -39,6 +40,8 @@ import { driveStream, readFirstItem } from "./stream-driver";
 
 export interface MessagesOutcome {
   body: AnthropicMessage;
+  /** `body`'s JSON text when it can be sent unchanged (a cache hit's). */
+  raw?: string;
   headers: Record<string, string>;
   event?: CallEvent;
 }
@@ -197,9 +200,21 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
         const plan = deps.cache.plan("messages", input, false);
         const cached = plan ? await deps.cache.store()!.get(plan) : undefined;
         if (cached?.body) {
-          const message = cached.body as unknown as AnthropicMessage;
-          const hit = deps.cache.settleHit(run, cached, (result) => describeMessage(result, message, run));
-          if (hit) return hit.event ? { body: message, ...hit } : { body: message, headers: hit.headers };
+          const answer = hitBody<AnthropicMessage>(cached);
+          const hit = deps.cache.settleHit(run, cached, (result) =>
+            describeMessage(result, answer.body, run),
+          );
+          if (hit) {
+            const outcome: MessagesOutcome = {
+              get body() {
+                return answer.body;
+              },
+              raw: answer.raw,
+              headers: hit.headers,
+            };
+            if (hit.event) outcome.event = hit.event;
+            return outcome;
+          }
         }
         const body = nativeBody(input);
         let translated: ChatRequest | undefined;

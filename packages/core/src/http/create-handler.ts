@@ -253,12 +253,10 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     });
     if (!input) return;
     if (callType === "embeddings") {
-      const outcome = await gateway.embeddings(input);
-      return json(response, 200, outcome.body, outcome.headers, outcome.raw);
+      return sendOutcome(response, await gateway.embeddings(input));
     }
     if (!input.stream) {
-      const outcome = await gateway.chat(input);
-      return json(response, 200, outcome.body, outcome.headers, outcome.raw);
+      return sendOutcome(response, await gateway.chat(input));
     }
     const outcome = await gateway.chatStream(input);
     const writer = new SseWriter(response);
@@ -295,6 +293,15 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
 
 function validate(callType: CallType, body: Record<string, unknown>): void {
   if (callType === "chat" || callType === "embeddings") validateRequest(callType, body);
+}
+
+/** A call's answer: its JSON text as it came when there is one (`body` is then not read: a hit parses it only for a reader). */
+export function sendOutcome(
+  response: ServerResponse,
+  outcome: { body: unknown; raw?: string; headers: Record<string, string> },
+): void {
+  if (outcome.raw !== undefined) json(response, 200, undefined, outcome.headers, outcome.raw);
+  else json(response, 200, outcome.body, outcome.headers);
 }
 
 export function json(

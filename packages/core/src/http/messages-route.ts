@@ -64,7 +64,8 @@ async function serve(
 
   if (!input.stream) {
     const outcome = await gateway.messages(input, options);
-    sendJson(response, 200, outcome.body, outcome.headers);
+    if (outcome.raw !== undefined) sendJson(response, 200, undefined, outcome.headers, outcome.raw);
+    else sendJson(response, 200, outcome.body, outcome.headers);
     return;
   }
   const outcome = await gateway.messagesStream(input, options);
@@ -107,8 +108,15 @@ function nativeOptions(request: IncomingMessage): NativeMessagesOptions {
   return values.length > 0 ? { beta: values } : {};
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) {
-  const text = JSON.stringify(body);
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+  /** `body` already serialised, sent as is. */
+  serialized?: string,
+) {
+  const text = serialized ?? JSON.stringify(body);
   response.writeHead(status, {
     ...headers,
     "content-type": "application/json",
