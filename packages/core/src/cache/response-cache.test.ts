@@ -12,7 +12,7 @@ import { startTestGateway, type TestGateway } from "../providers/provider-test-s
 import type { StreamItem } from "../providers/types";
 import { MemoryCacheStore } from "./cache-store";
 import { hitBody } from "./hit-body";
-import { type CacheEntry, ResponseCache } from "./response-cache";
+import { type CacheEntry, canonicalJson, ResponseCache } from "./response-cache";
 
 const UPSTREAM_KEY = "sk-upstream-cache-0123456789";
 let mock: MockProvider;
@@ -311,6 +311,18 @@ describe("ResponseCache keys", () => {
     expect(two.body).toEqual(body);
     expect(entry.body).toEqual(body);
     expect(hitBody(entry).raw).toBe(JSON.stringify(body));
+  });
+
+  it("canonicalJson: the same text whatever the key order; undefined members left out as JSON.stringify does", () => {
+    const a = { b: [1, { y: 2, x: undefined, z: "s" }, undefined], a: { d: null, c: true } };
+    const b = { a: { c: true, d: null }, b: [1, { z: "s", y: 2 }, undefined] };
+    expect(canonicalJson(a)).toBe('{"a":{"c":true,"d":null},"b":[1,{"y":2,"z":"s"},null]}');
+    expect(canonicalJson(b)).toBe(canonicalJson(a));
+    expect(JSON.parse(canonicalJson(a))).toEqual(JSON.parse(JSON.stringify(a)));
+    expect(canonicalJson({})).toBe("{}");
+    expect(canonicalJson([])).toBe("[]");
+    expect(canonicalJson({ only: undefined })).toBe("{}");
+    expect(canonicalJson('q"uote')).toBe('"q\\"uote"');
   });
 
   it("a store that never answers is a miss after the deadline, counted", async () => {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash as oneShotHash } from "node:crypto";
 import type { Logger } from "@llmux/callbacks";
 import type { Usage } from "@llmux/pricing";
 import { CREDENTIAL_KEYS, GATEWAY_KEYS } from "../gateway/request-params";
@@ -123,9 +123,12 @@ export class ResponseCache {
     for (const key of Object.keys(body).sort()) {
       if (!IGNORED_KEYS.has(key) && body[key] !== undefined) normalised[key] = body[key];
     }
-    const hash = createHash("sha256")
-      .update(canonicalJson({ callType, modelGroup, stream, request: normalised }))
-      .digest("hex");
+    // one-shot hash: no Hash object per call
+    const hash = oneShotHash(
+      "sha256",
+      canonicalJson({ callType, modelGroup, stream, request: normalised }),
+      "hex",
+    );
     const plan: CachePlan = {
       key: `${this.options.namespace ? `${this.options.namespace}:` : ""}${callType}:${hash}`,
       read,
@@ -219,14 +222,26 @@ export class ResponseCache {
 
 /** JSON with object keys sorted at every level: equal requests give equal text whatever their key order. */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value as Record<string, unknown>)
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(",")}}`;
+  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null";
+  // one string built in place (no arrays of parts): this runs on every cacheable call
+  if (Array.isArray(value)) {
+    let text = "[";
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) text += ",";
+      text += canonicalJson(value[index] ?? null);
+    }
+    return `${text}]`;
   }
-  return JSON.stringify(value) ?? "null";
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let text = "{";
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    if (text.length > 1) text += ",";
+    text += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${text}}`;
 }
 
 /** The call types named in cache_params.supported_call_types (LiteLLM's names); undefined: all. */

@@ -35,10 +35,11 @@ export async function readJsonBody(
       code: "invalid_json",
     });
   }
-  return asObject(value);
+  // valid JSON nested n deep has n opening and n closing brackets: a shorter text cannot exceed the limit
+  return asObject(value, text.length <= 2 * MAX_NESTING_DEPTH);
 }
 
-function asObject(value: unknown): Record<string, unknown> {
+function asObject(value: unknown, shallow = false): Record<string, unknown> {
   if (typeof value === "string") {
     try {
       value = JSON.parse(value);
@@ -57,7 +58,7 @@ function asObject(value: unknown): Record<string, unknown> {
       code: "invalid_json",
     });
   }
-  if (nestingDepthExceeds(value, MAX_NESTING_DEPTH)) {
+  if (!shallow && nestingDepthExceeds(value, MAX_NESTING_DEPTH)) {
     throw new LlmuxError({
       kind: "bad_request",
       message: `The request body is nested deeper than ${MAX_NESTING_DEPTH} levels`,
