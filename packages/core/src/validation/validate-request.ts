@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { LlmuxError } from "../errors/llmux-error";
+import { chatBodySurelyValid } from "./chat-shape-check";
 import {
   chatRequestSchema,
   countTokensRequestSchema,
@@ -23,6 +24,8 @@ const SCHEMAS: Record<RequestShape, z.ZodType> = {
  * not changed.
  */
 export function validateRequest(shape: RequestShape, body: Record<string, unknown>): void {
+  // the common valid chat body: checked without zod (any doubt goes to the schema below)
+  if (shape === "chat" && chatBodySurelyValid(body)) return;
   const result = SCHEMAS[shape].safeParse(body);
   if (result.success) return;
   const issue = result.error.issues[0]!;
