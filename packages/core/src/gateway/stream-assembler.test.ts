@@ -57,6 +57,20 @@ describe("deltaContentOf", () => {
     expect(deltaContentOf('{"choices":[{"index":0,"delta":{"content":42}}]}')).toBeUndefined();
     expect(deltaContentOf('{"choices":[{"index":0,"delta":{"audio":{"content":"x"}}}]}')).toBeUndefined();
     expect(deltaContentOf('{"choices":[{"index":0,"delta":{"content":"cut')).toBeUndefined();
+    // a raw control character in the string: not valid JSON, so not read plainly
+    expect(deltaContentOf('{"choices":[{"index":0,"delta":{"content":"tab\there"}}]}')).toBeUndefined();
+  });
+
+  it("reads plain strings (no escape) as their text, the same as JSON.parse, at any place in the event", () => {
+    const raws = [
+      '{"choices":[{"index":0,"delta":{"content":""}}]}',
+      '{"choices":[{"index":0,"delta":{"content":" benchmark"},"finish_reason":null}],"usage":null}',
+      '{"id":"x","choices":[{"delta":{"role":"assistant","content":"\u00e9"},"index":0}]}',
+      String.raw`{"id":"x","choices":[{"delta":{"content":"caf\u00e9 \"q\" \\"},"index":0}]}`,
+      String.raw`{"x":"\"delta\": \"content\"","choices":[{"index":0,"delta":{"content":"after a quoted name"}}]}`,
+      '{"choices":[{"index":0,"delta":{"content":"é 中文 😀 \u007f"}}]}',
+    ];
+    for (const raw of raws) expect(deltaContentOf(raw), raw).toBe(parsedContent(raw));
   });
 });
 

@@ -1,5 +1,6 @@
 import { makeUsage, type Usage } from "@llmux/pricing";
 import type { StreamItem } from "../providers/types";
+import { quotedPatternFinder } from "../upstream/quoted-pattern";
 import type { CallSuccess } from "./call-run";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 
@@ -95,12 +96,12 @@ export class StreamAssembler {
  * quote and parsed alone.
  */
 export function deltaContentOf(raw: string): string | undefined {
-  const delta = raw.indexOf('"delta":');
-  if (delta === -1 || raw.indexOf('"delta":', delta + 8) !== -1) return undefined;
-  if (raw.includes('"tool_calls"')) return undefined;
-  const key = raw.indexOf('"content"', delta);
-  if (key === -1) return raw.includes('"content"') ? undefined : "";
-  if (raw.indexOf('"content"') !== key || raw.indexOf('"content"', key + 9) !== -1) return undefined;
+  const delta = findDelta(raw);
+  if (delta === -1 || findDelta(raw, delta + 8) !== -1) return undefined;
+  if (findToolCalls(raw) !== -1) return undefined;
+  const key = findContent(raw, delta);
+  if (key === -1) return findContent(raw) !== -1 ? undefined : "";
+  if (findContent(raw) !== key || findContent(raw, key + 9) !== -1) return undefined;
   // the key is the delta's own: no object opened (past the delta's) or closed between the two
   const closed = raw.indexOf("}", delta);
   if (closed !== -1 && closed < key) return undefined;
@@ -116,13 +117,22 @@ export function deltaContentOf(raw: string): string | undefined {
   if (raw.startsWith("null", at)) return "";
   if (raw.charCodeAt(at) !== 34 /* " */) return undefined;
   let end = at + 1;
+  /** A backslash or a control character (which JSON.parse refuses) in the string: it is parsed. */
+  let plain = true;
   while (end < raw.length) {
     const code = raw.charCodeAt(end);
-    if (code === 92 /* \ */) end += 2;
-    else if (code === 34) break;
-    else end++;
+    if (code === 92 /* \ */) {
+      plain = false;
+      end += 2;
+    } else if (code === 34) break;
+    else {
+      if (code < 32) plain = false;
+      end++;
+    }
   }
   if (end >= raw.length) return undefined;
+  // nothing to unescape: the text between the quotes is the value
+  if (plain) return raw.slice(at + 1, end);
   try {
     const value: unknown = JSON.parse(raw.slice(at, end + 1));
     return typeof value === "string" ? value : undefined;
@@ -130,6 +140,10 @@ export function deltaContentOf(raw: string): string | undefined {
     return undefined;
   }
 }
+
+const findDelta = quotedPatternFinder('"delta":');
+const findToolCalls = quotedPatternFinder('"tool_calls"');
+const findContent = quotedPatternFinder('"content"');
 
 function previousNonSpace(text: string, index: number): number {
   let at = index;

@@ -5,6 +5,7 @@ import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
 import type { UpstreamSignal } from "../../router/attempt-signal";
 import { BodyReader } from "../../upstream/body-reader";
+import { quotedPatternFinder } from "../../upstream/quoted-pattern";
 import { transportError } from "../../upstream/upstream-client";
 import type { BatchedIterator, StreamItem } from "../types";
 
@@ -213,20 +214,29 @@ class ContentOnlyItem implements StreamItem {
 export function isContentOnly(data: string): boolean {
   if (data.charCodeAt(0) !== 123 /* { */ || data.charCodeAt(data.length - 1) !== 125 /* } */) return false;
   return (
-    !setAnywhere(data, '"usage"') && !setAnywhere(data, '"finish_reason"') && !setAnywhere(data, '"error"')
+    !setAnywhere(data, USAGE, findUsage) &&
+    !setAnywhere(data, FINISH_REASON, findFinishReason) &&
+    !setAnywhere(data, ERROR, findError)
   );
 }
 
-/** Whether `key` (quoted) occurs as a key whose value is not `null`. */
-function setAnywhere(data: string, key: string): boolean {
-  let at = data.indexOf(key);
+const USAGE = '"usage"';
+const FINISH_REASON = '"finish_reason"';
+const ERROR = '"error"';
+const findUsage = quotedPatternFinder(USAGE);
+const findFinishReason = quotedPatternFinder(FINISH_REASON);
+const findError = quotedPatternFinder(ERROR);
+
+/** Whether `key` (quoted, found by `find`) occurs as a key whose value is not `null`. */
+function setAnywhere(data: string, key: string, find: (text: string, from?: number) => number): boolean {
+  let at = find(data);
   while (at !== -1) {
     let index = skipSpace(data, at + key.length);
     if (data.charCodeAt(index) === 58 /* : */) {
       index = skipSpace(data, index + 1);
       if (!data.startsWith("null", index)) return true;
     }
-    at = data.indexOf(key, at + key.length);
+    at = find(data, at + key.length);
   }
   return false;
 }
