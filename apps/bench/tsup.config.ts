@@ -4,6 +4,8 @@ export default defineConfig({
   entry: [
     "src/main.ts",
     "src/profile-summary-cli.ts",
+    // the targets by name (findTarget), for micro/ab-targets.mjs
+    "src/plan.ts",
     // every child server: src/servers/<name>-server.ts → dist/servers/<name>-server.js
     "src/servers/*-server.ts",
   ],
