@@ -1,6 +1,7 @@
 import type { SqlClient, SqlQuery } from "../db/sql-client";
 import { durationMs } from "../duration";
 import { SqlResponseStore } from "../responses/sql-response-store";
+import { spendGroups } from "../spend/spend-groups";
 import type { ControlStore, EntityPatch, RecordOf } from "./control-store";
 import type { EntityKind, KeyRecord, SpendBatch, SpendLogRow, SpendReportRow } from "./records";
 
@@ -55,8 +56,8 @@ const TABLES: Record<EntityKind, TableInfo> = {
   },
 };
 
-/** A spend batch: the rows as one JSON array of SpendEntry arrays (see migration 0005_spend_write). */
-const WRITE_SPEND = "SELECT llmux_write_spend($1::jsonb) AS written";
+/** A spend batch: the rows as one JSON array of groups by subject (see migration 0006_spend_groups). */
+const WRITE_SPEND = "SELECT llmux_write_spend_groups($1::jsonb) AS written";
 
 /** The control store on SQL that PGlite and PostgreSQL both run. */
 export class SqlControlStore implements ControlStore {
@@ -160,11 +161,11 @@ export class SqlControlStore implements ControlStore {
   async writeSpend(batch: SpendBatch): Promise<void> {
     if (batch.rows.length === 0) return;
     // The whole batch is one JSON text in one parameter: one native JSON.stringify of flat arrays
-    // instead of binding 24 parameters per row. llmux_write_spend (migration 0005) is one statement,
-    // atomic by itself (no BEGIN/COMMIT round trips, the budget resets of the records it adds to are
-    // part of it), planned once per session instead of once per batch (with PGlite that work runs in
-    // the gateway's own thread).
-    await this.client.query(WRITE_SPEND, [JSON.stringify(batch.rows)]);
+    // instead of binding 24 parameters per row, the key, alias, user and team once per run of rows.
+    // llmux_write_spend_groups (migration 0006) is one statement, atomic by itself (no BEGIN/COMMIT
+    // round trips, the budget resets of the records it adds to are part of it), planned once per
+    // session instead of once per batch (with PGlite that work runs in the gateway's own thread).
+    await this.client.query(WRITE_SPEND, [JSON.stringify(spendGroups(batch.rows))]);
   }
 
   async resetBudgets(): Promise<void> {

@@ -31,12 +31,19 @@ export const SPEND_WRITE_COLUMNS = [
   ["metadata", "jsonb"],
 ] as const;
 
-/** A SpendEntry field read from the batch's JSON row (`entry`, a jsonb array) as its column's type. */
-function entryField(index: number, type: (typeof SPEND_WRITE_COLUMNS)[number][1]): string {
-  if (type === "text") return `entry->>${index}`;
-  if (type === "jsonb") return `entry->${index}`;
-  if (type === "epoch-ms") return `to_timestamp((entry->>${index})::float8 / 1000)`;
-  return `(entry->>${index})::${type}`;
+/**
+ * A SpendEntry field read from the batch's JSON row (`entry`, a jsonb array) as its column's type
+ * (also migration 0006's: frozen with this text).
+ */
+export function entryField(
+  index: number,
+  type: (typeof SPEND_WRITE_COLUMNS)[number][1],
+  entry = "entry",
+): string {
+  if (type === "text") return `${entry}->>${index}`;
+  if (type === "jsonb") return `${entry}->${index}`;
+  if (type === "epoch-ms") return `to_timestamp((${entry}->>${index})::float8 / 1000)`;
+  return `(${entry}->>${index})::${type}`;
 }
 
 /**
@@ -55,8 +62,9 @@ const PERIOD_OVER = `(target.budget_reset_at IS NOT NULL AND target.budget_reset
  * Adds the inserted rows' spend to one table's records (a data-modifying CTE). A record whose budget
  * period ended starts the new one here (spend = this batch's, next reset one period from now), as
  * resetBudgets would have just before: the spend written from now on counts in the new period.
+ * (Also migration 0006's: frozen with this text.)
  */
-const addSpend = (name: string, table: string, id: string, field: string) => `${name} AS (
+export const addSpend = (name: string, table: string, id: string, field: string) => `${name} AS (
     UPDATE ${table} AS target SET
       spend = CASE WHEN ${PERIOD_OVER} THEN sums.total ELSE target.spend + sums.total END,
       budget_reset_at = CASE WHEN ${PERIOD_OVER}

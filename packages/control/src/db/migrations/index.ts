@@ -4,6 +4,7 @@ import { migration0002UsersTeams } from "./0002_users_teams";
 import { migration0003SpendLogs } from "./0003_spend_logs";
 import { migration0004Responses } from "./0004_responses";
 import { migration0005SpendWrite } from "./0005_spend_write";
+import { migration0006SpendGroups } from "./0006_spend_groups";
 
 /**
  * Every migration by name, imported statically so nothing reads the disk and the bundled `dist` works.
@@ -16,4 +17,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0003_spend_logs": migration0003SpendLogs,
   "0004_responses": migration0004Responses,
   "0005_spend_write": migration0005SpendWrite,
+  "0006_spend_groups": migration0006SpendGroups,
 };
