@@ -58,6 +58,7 @@ import { createResponsesCalls, type ResponsesCalls } from "./responses-call";
 import { ProducedText, StreamAssembler } from "./stream-assembler";
 import { driveStream, readFirstItem } from "./stream-driver";
 import type { GatewayOptions } from "./types";
+import { UsageWithCostItem } from "./usage-with-cost";
 
 export interface CallOutcome<T> {
   body: T;
@@ -829,11 +830,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (item.usageOnly) {
           // The usage chunk (always requested upstream) reaches the client only when it asked, with the cost.
           if (!includeUsage) return undefined;
-          return {
-            chunk: { ...item.chunk, usage: { ...(item.chunk.usage as object), cost: price(item.usage) } },
-            usage: item.usage,
-            usageOnly: true,
-          };
+          return new UsageWithCostItem(item, price(item.usage));
         }
         if (includeUsage) return item;
         const { usage: _removed, ...rest } = item.chunk;
