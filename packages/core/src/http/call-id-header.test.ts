@@ -74,7 +74,7 @@ async function post(path: string, body: unknown) {
 
 const messages = [{ role: "user", content: "hello" }];
 
-describe("x-llmux-call-id on the chat and embeddings routes", () => {
+describe("x-llmux-call-id on the model routes", () => {
   it("a plain and a streamed answer carry the id of their call event (once)", async () => {
     const plain = await post("/v1/chat/completions", { model: "gpt", messages });
     const streamed = await post("/v1/chat/completions", { model: "gpt", messages, stream: true });
@@ -102,6 +102,19 @@ describe("x-llmux-call-id on the chat and embeddings routes", () => {
     for (const answer of [invalid, unknown, refused]) expect(answer.callId).toMatch(UUID);
     // the id the hook saw is the one the client got
     expect(hookCallIds).toEqual([refused.callId]);
+  });
+
+  it("Anthropic's /v1/messages: plain, streamed and an unknown model carry an id (the writers add it, no setHeader)", async () => {
+    const body = { model: "gpt", max_tokens: 16, messages };
+    const plain = await post("/v1/messages", body);
+    const streamed = await post("/v1/messages", { ...body, stream: true });
+    const unknown = await post("/v1/messages", { ...body, model: "nope" });
+    expect([plain.status, streamed.status, unknown.status]).toEqual([200, 200, 404]);
+    for (const answer of [plain, streamed, unknown]) expect(answer.callId).toMatch(UUID);
+    expect(streamed.text).toContain("event: message_stop");
+    const events = await app.flushEvents();
+    for (const answer of [plain, streamed])
+      expect(events.filter((event) => event.callId === answer.callId)).toHaveLength(1);
   });
 
   it("an upstream failure carries the id of its failure event", async () => {

@@ -4,6 +4,7 @@ import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
 import { validateRequest } from "../validation/validate-request";
 import { type Access, authenticate, resolveAccess } from "./authenticate";
+import { withCallId } from "./call-id-header";
 import { handleCompletionsRoute } from "./completions-route";
 import { anthropicErrorBody, openAiErrorBody } from "./error-body";
 import { handleMessagesRoute } from "./messages-route";
@@ -221,26 +222,6 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
     access: Access,
     startTime: number,
   ): Promise<void> {
-    // The call id travels in the headers each answer is written with (no setHeader before writeHead:
-    // Node would then set every header again one by one); an error answer gets it set here.
-    const callId = gateway.newCallId();
-    try {
-      await answer(callType, request, response, parsedBody, access, startTime, callId);
-    } catch (error) {
-      if (!response.headersSent) response.setHeader("x-llmux-call-id", callId);
-      throw error;
-    }
-  }
-
-  async function answer(
-    callType: CallType,
-    request: IncomingMessage,
-    response: ServerResponse,
-    parsedBody: unknown,
-    access: Access,
-    startTime: number,
-    callId: string,
-  ): Promise<void> {
     const input = await prepareCall(gateway, {
       callType,
       request,
@@ -248,7 +229,6 @@ export function createHandler(gateway: Gateway): LlmuxHandler {
       parsedBody,
       access,
       startTime,
-      callId,
       validate: (body) => validate(callType, body),
     });
     if (!input) return;
@@ -317,7 +297,7 @@ export function json(
   const all = headers ?? {};
   all["content-type"] = "application/json";
   all["content-length"] = String(Buffer.byteLength(text));
-  response.writeHead(status, all);
+  response.writeHead(status, withCallId(response, all));
   response.end(text);
 }
 

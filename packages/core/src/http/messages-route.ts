@@ -4,6 +4,7 @@ import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
 import { validateRequest } from "../validation/validate-request";
 import type { Access } from "./authenticate";
+import { withCallId } from "./call-id-header";
 import { anthropicErrorBody } from "./error-body";
 import { prepareCall } from "./prepare-call";
 import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
@@ -117,11 +118,14 @@ function sendJson(
   serialized?: string,
 ) {
   const text = serialized ?? JSON.stringify(body);
-  response.writeHead(status, {
-    ...headers,
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
+  response.writeHead(
+    status,
+    withCallId(response, {
+      ...headers,
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+    }),
+  );
   response.end(text);
 }
 

@@ -7,6 +7,7 @@ import { ClientAbort } from "../gateway/client-abort";
 import type { Gateway } from "../gateway/create-gateway";
 import { modelAllowed } from "../gateway/model-access";
 import type { Access } from "./authenticate";
+import { rememberCallId } from "./call-id-header";
 import { readJsonBody } from "./read-body";
 
 export interface PrepareCallOptions {
@@ -23,13 +24,6 @@ export interface PrepareCallOptions {
   answerEarly?(body: Record<string, unknown>, signal: AbortSignal): boolean | Promise<boolean>;
   /** false: the beforeCall hooks (budgets, limits, guardrails) do not run, nor the afterCall ones (count_tokens). */
   hooks?: boolean;
-  /**
-   * The call's id, when the route sets `x-llmux-call-id` on every response it writes itself (in the
-   * headers it passes to `writeHead`, and with `setHeader` before an error answer). Without it the
-   * header is set here at once with `setHeader`, which makes Node's `writeHead` take its slow path
-   * (every header set again one by one).
-   */
-  callId?: string;
 }
 
 /**
@@ -43,11 +37,8 @@ export async function prepareCall(
   options: PrepareCallOptions,
 ): Promise<CallInput | undefined> {
   const { request, response, callType } = options;
-  let callId = options.callId;
-  if (callId === undefined) {
-    callId = gateway.newCallId();
-    response.setHeader("x-llmux-call-id", callId);
-  }
+  const callId = gateway.newCallId();
+  rememberCallId(response, callId);
   const clientAbort = new ClientAbort();
   response.on("close", () => {
     if (!response.writableFinished) clientAbort.abort();

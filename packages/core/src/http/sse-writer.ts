@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { withCallId } from "./call-id-header";
 
 /** The trailers a priced stream sends after its last event (its cost is unknown when headers leave). */
 export const STREAM_TRAILERS: readonly string[] = ["x-llmux-response-cost"];
@@ -58,7 +59,7 @@ export class SseWriter {
     const all: Record<string, string> = headers;
     if (trailers && trailers.length > 0) all.trailer = trailers.join(", ");
     for (const [name, value] of STREAM_HEADERS) all[name] = value;
-    this.response.writeHead(status, all);
+    this.response.writeHead(status, withCallId(this.response, all));
     // No flushHeaders(): the first chunk is already in hand, so the headers leave with it in one write.
     // Small events must leave at once: no Nagle delay on the client socket.
     this.response.socket?.setNoDelay(true);
