@@ -87,6 +87,7 @@ for (const workload of values.workloads.split(",")) {
       const figures = {
         calls: total.calls,
         ms_per_call: round(total.cpu / total.calls, 4),
+        main_thread_ms_per_call: round(total.main / total.calls, 4),
         median_slice: round(median(total.perSlice), 4),
       };
       if (usesPostgres) figures.db_ms_per_call = round(total.other / total.calls, 4);
@@ -120,10 +121,10 @@ function printResult({ workload, slices, others_cores, targets, ratios }) {
   console.log(
     `\n${workload}, c${values.concurrency}, ${slices} slices of ${values["slice-ms"]} ms each (others ${others_cores} cores)`,
   );
-  console.log("target | CPU ms/call | median slice | db ms/call");
+  console.log("target | CPU ms/call | main thread ms/call | median slice | db ms/call");
   for (const [name, figures] of Object.entries(targets))
     console.log(
-      `${name} | ${figures.ms_per_call} | ${figures.median_slice} | ${figures.db_ms_per_call ?? "-"}`,
+      `${name} | ${figures.ms_per_call} | ${figures.main_thread_ms_per_call} | ${figures.median_slice} | ${figures.db_ms_per_call ?? "-"}`,
     );
   console.log("pair | whole run | median slices | median round [quartiles]");
   for (const ratio of ratios)

@@ -51,10 +51,15 @@ export function startServer(path, env, nodeArgs = ["--expose-gc"]) {
 }
 
 /** CPU milliseconds (user + system, every thread) process `pid` has used since it started. */
-export function processCpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+export function processCpuMs(pid, path = `/proc/${pid}/stat`) {
+  const stat = readFileSync(path, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * (1000 / TICKS_PER_SECOND);
+}
+
+/** CPU milliseconds (user + system) of process `pid`'s main thread only (JavaScript; not GC helpers, libuv's pool). */
+export function mainThreadCpuMs(pid) {
+  return processCpuMs(pid, `/proc/${pid}/task/${pid}/stat`);
 }
 
 /** CPU milliseconds used so far by each process whose command is `command` (e.g. postgres), by pid. */
@@ -151,7 +156,7 @@ export function sliceOrder(count, slice) {
  * and batched writes: work deferred by its calls lands in its own slice, not in another server's).
  * With `alsoMeasure` (a function reading the CPU of processes outside the servers, e.g. the database,
  * and `alsoGrowth(before, after)`, the milliseconds between two readings), that CPU is read around
- * each slice too. Answers per server { calls, cpu, perSlice: ms per call of each
+ * each slice too. Answers per server { calls, cpu, main (the main thread's part of cpu), perSlice: ms per call of each
  * slice, other, perSliceOther }; and `others`, the cores the rest of the machine used meanwhile (not the
  * servers, this process, the `helpers` (e.g. the upstream) or what alsoMeasure read: the noise).
  */
@@ -164,7 +169,14 @@ export async function runSlices(servers, options) {
     return calls;
   };
   for (let round = 0; round < warmupRounds; round++) for (const server of servers) await slice(server);
-  const totals = servers.map(() => ({ calls: 0, cpu: 0, perSlice: [], other: 0, perSliceOther: [] }));
+  const totals = servers.map(() => ({
+    calls: 0,
+    cpu: 0,
+    main: 0,
+    perSlice: [],
+    other: 0,
+    perSliceOther: [],
+  }));
   const startedAt = Date.now();
   const busyBefore = machineBusyMs();
   const selfBefore = ownCpuMs();
@@ -175,6 +187,7 @@ export async function runSlices(servers, options) {
     for (const at of sliceOrder(servers.length, index)) {
       const server = servers[at];
       const before = processCpuMs(server.child.pid);
+      const mainBefore = mainThreadCpuMs(server.child.pid);
       const otherBefore = alsoMeasure();
       const calls = await slice(server);
       const used = processCpuMs(server.child.pid) - before;
@@ -183,6 +196,7 @@ export async function runSlices(servers, options) {
       const total = totals[at];
       total.calls += calls;
       total.cpu += used;
+      total.main += mainThreadCpuMs(server.child.pid) - mainBefore;
       total.perSlice.push(used / calls);
       total.other += other;
       total.perSliceOther.push(other / calls);
