@@ -72,6 +72,22 @@ describe("deltaContentOf", () => {
     ];
     for (const raw of raws) expect(deltaContentOf(raw), raw).toBe(parsedContent(raw));
   });
+
+  it("reads a delta that holds only its content string in one pass, whatever the rest of the event holds", () => {
+    const raws = [
+      '{"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[{"token":"a"}]}}]}',
+      '{"choices":[{"index":0,"delta":{"content":"x\\"y}"},"logprobs":null}]}',
+      '{"choices":[{"index":0,"delta":{"content":"with \\u00e9"}}],"note":"{\\"content\\":1}"}',
+    ];
+    for (const raw of raws) expect(deltaContentOf(raw), raw).toBe(parsedContent(raw));
+    // a second delta (another choice) or a delta with more keys is still parsed by the caller
+    expect(
+      deltaContentOf('{"choices":[{"index":0,"delta":{"content":"a"}},{"index":1,"delta":{"role":"x"}}]}'),
+    ).toBeUndefined();
+    expect(
+      deltaContentOf('{"choices":[{"index":0,"delta":{"content":"a","tool_calls":[{"index":0}]}}]}'),
+    ).toBeUndefined();
+  });
 });
 
 describe("StreamAssembler with content", () => {
