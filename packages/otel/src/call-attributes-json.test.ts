@@ -7,6 +7,7 @@ import type { CallEvent } from "@llmux/callbacks";
 import type { AttributeValue } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
 import { writeContentAttributes, writeEndAttributes } from "./call-attributes";
+import { textMessagesJson, toInputMessages, toOutputMessages } from "./messages";
 import { callEvent } from "./test-fixtures";
 
 const BOTH = { langfuse: true, mlflow: true };
@@ -155,5 +156,70 @@ describe("JSON attributes written as text", () => {
     expect(attributes["langfuse.trace.output"]).toBeUndefined();
     expect(attributes["mlflow.spanOutputs"]).toBeUndefined();
     expect(attributes["langfuse.trace.input"]).toBe(JSON.stringify(callEvent().messages));
+  });
+});
+
+describe("GenAI messages written as text", () => {
+  const lists: unknown[][] = [
+    [],
+    [{ role: "user", content: "hello there" }],
+    [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: 'quotes " and \\ and é ✓ \u2028 \ud800' },
+    ],
+    [{ role: "assistant", content: "Mock reply", refusal: null, annotations: [] }],
+    [{ content: "no order", role: "assistant" }],
+    [
+      { role: "assistant", content: "one" },
+      { role: "assistant", content: "two" },
+    ],
+  ];
+
+  it("equal JSON.stringify of the converted messages, as input and as output with finish reasons", () => {
+    for (const list of lists) {
+      expect(textMessagesJson(list), JSON.stringify(list)).toBe(JSON.stringify(toInputMessages(list)));
+      for (const reasons of [[], ["stop"], ["stop", "length"]]) {
+        expect(textMessagesJson(list, reasons)).toBe(JSON.stringify(toOutputMessages(list, reasons)));
+      }
+    }
+  });
+
+  it("leave every other message to the converter", () => {
+    const others: unknown[][] = [
+      [{ role: "tool", tool_call_id: "t1", content: "42" }],
+      [{ role: "user", content: [{ type: "text", text: "hi" }] }],
+      [{ role: "user", content: "hi", name: "ann" }],
+      [
+        {
+          role: "assistant",
+          content: "",
+          tool_calls: [{ id: "c1", function: { name: "f", arguments: "{}" } }],
+        },
+      ],
+      [{ role: "assistant", content: null }],
+      [{ content: "no role" }],
+      ["a string"],
+      [{ role: "user", content: "ok" }, null],
+    ];
+    for (const list of others) expect(textMessagesJson(list), JSON.stringify(list)).toBeUndefined();
+  });
+
+  it("are what the call span carries for a plain-text prompt and answer", () => {
+    const event = callEvent(
+      { response: [{ role: "assistant", content: "Hi!" }], finishReasons: ["stop"] },
+      { messages: [{ role: "user", content: "hello" }] },
+    );
+    const attributes = attributesOf(event);
+    expect(attributes["gen_ai.input.messages"]).toBe(JSON.stringify(toInputMessages(event.messages)));
+    expect(attributes["gen_ai.output.messages"]).toBe(
+      JSON.stringify(toOutputMessages(event.response, event.finishReasons)),
+    );
+    // one message as the response (not a list), with and without a finish reason
+    for (const finishReasons of [["length"], undefined]) {
+      const single = callEvent({ response: { role: "assistant", content: "Hi!" }, finishReasons });
+      expect(attributesOf(single)["gen_ai.output.messages"]).toBe(
+        JSON.stringify(toOutputMessages(single.response, single.finishReasons)),
+      );
+    }
   });
 });

@@ -5,7 +5,7 @@
 import type { AttemptRecord, CallEvent, CallStartEvent } from "@llmux/callbacks";
 import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import * as A from "./attributes";
-import { toInputMessages, toOutputMessages } from "./messages";
+import { textMessagesJson, toInputMessages, toOutputMessages } from "./messages";
 
 type Usage = NonNullable<CallEvent["usage"]>;
 type CostBreakdown = NonNullable<CallEvent["cost"]>;
@@ -392,6 +392,17 @@ function mlflowChatOutputs(event: CallEvent, responseJson: string): string | und
   return head.length === 2 ? `{"choices":${choice}}` : `${head.slice(0, -1)},"choices":${choice}}`;
 }
 
+/** `gen_ai.output.messages` of a plain-text answer (a list of messages or one), else undefined. */
+function textOutputJson(response: unknown, finishReasons: readonly string[]): string | undefined {
+  if (Array.isArray(response)) return textMessagesJson(response, finishReasons);
+  if (isMessageRecord(response) && !Array.isArray((response as { choices?: unknown }).choices))
+    return textMessagesJson([response], finishReasons);
+  return undefined;
+}
+
+/** Output messages of a call that reported no finish reason (none is written). */
+const NO_REASONS: readonly string[] = [];
+
 function isMessageRecord(value: unknown): boolean {
   return value !== null && typeof value === "object" && !Array.isArray(value) && "role" in value;
 }
@@ -427,8 +438,20 @@ export function writeContentAttributes(event: CallEvent, vendors: VendorKeys, ou
     putText(out, A.MLFLOW_SPAN_OUTPUTS, responseJson);
     return;
   }
-  putText(out, A.GEN_AI_INPUT_MESSAGES, jsonOf(toInputMessages(event.messages)));
-  putText(out, A.GEN_AI_OUTPUT_MESSAGES, jsonOf(toOutputMessages(event.response, event.finishReasons)));
+  const messages = event.messages;
+  putText(
+    out,
+    A.GEN_AI_INPUT_MESSAGES,
+    (Array.isArray(messages) ? textMessagesJson(messages) : undefined) ?? jsonOf(toInputMessages(messages)),
+  );
+  const response = event.response;
+  const finishReasons = event.finishReasons;
+  putText(
+    out,
+    A.GEN_AI_OUTPUT_MESSAGES,
+    textOutputJson(response, finishReasons ?? NO_REASONS) ??
+      jsonOf(toOutputMessages(response, finishReasons)),
+  );
   if (!vendors.mlflow) return;
   if (messagesJson !== undefined) {
     putText(

@@ -131,3 +131,32 @@ export function toOutputMessages(response: unknown, finishReasons?: string[]): S
     return converted;
   });
 }
+
+/**
+ * `JSON.stringify(toInputMessages(messages))` (or of `toOutputMessages(messages, finishReasons)` when
+ * finish reasons are given) written as text when every message is plain text (a role other than
+ * "tool", a string content, no tool calls, no name): the usual chat prompt and answer, converted
+ * without a message object and a parts array per message. Undefined for anything else (the caller
+ * converts and stringifies).
+ */
+export function textMessagesJson(
+  messages: readonly unknown[],
+  finishReasons?: readonly string[],
+): string | undefined {
+  let json = "[";
+  for (let index = 0; index < messages.length; index++) {
+    const message = messages[index];
+    if (!isRecord(message)) return undefined;
+    const { role, content } = message;
+    if (typeof role !== "string" || role === "tool" || typeof content !== "string") return undefined;
+    if (typeof message.name === "string" || Array.isArray(message.tool_calls)) return undefined;
+    if (index > 0) json += ",";
+    json += `{"role":${JSON.stringify(role)},"parts":[{"type":"text","content":${JSON.stringify(content)}}]`;
+    if (finishReasons !== undefined) {
+      const reason = finishReasons[index] ?? finishReasons[0];
+      if (reason !== undefined) json += `,"finish_reason":${JSON.stringify(reason)}`;
+    }
+    json += "}";
+  }
+  return `${json}]`;
+}
