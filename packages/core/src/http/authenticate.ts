@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { LlmuxPlugin, RouteAccess, RouteAuth } from "@llmux/callbacks";
+import type { LlmuxPlugin, PluginAccess, RouteAccess, RouteAuth } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
 import type { AuthorizeResult, GatewayOptions } from "../gateway/types";
 
@@ -54,8 +54,12 @@ export function resolveAccess(
   return fallbackAccess(request, masterKey, authorize, level, presented);
 }
 
-/** The plugins' virtual keys (the first that recognises the key wins), then the rest of the checks. */
-async function pluginAccess(
+/**
+ * The plugins' virtual keys (the first that recognises the key wins), then the rest of the checks.
+ * Synchronous while the plugins answer synchronously (@llmux/control does for a cached key): a virtual
+ * key then costs no promise and no microtask, as the master key does not.
+ */
+function pluginAccess(
   request: IncomingMessage,
   masterKey: string | undefined,
   authorize: GatewayOptions["authorize"],
@@ -63,27 +67,68 @@ async function pluginAccess(
   plugins: readonly LlmuxPlugin[],
   presented: string,
   presentedDigest: Buffer,
-): Promise<Access> {
+): Access | Promise<Access> {
   const keyHash = presentedDigest.toString("hex");
-  for (const plugin of plugins) {
+  for (let index = 0; index < plugins.length; index++) {
+    const plugin = plugins[index]!;
     if (!plugin.authenticate) continue;
-    const found = await plugin.authenticate(presented, request, keyHash);
-    if (!found) continue;
-    const access: Access = {};
-    if (found.context) access.context = found.context;
-    if (found.allowedModels) access.allowedModels = found.allowedModels;
-    // An open gateway (no master key, no authorize hook) makes everyone admin, virtual keys included.
-    if (found.admin || (!masterKey && !authorize)) access.admin = true;
-    if (level === "admin" && access.admin !== true) {
-      throw new LlmuxError({
-        kind: "authentication",
-        message: "This route needs the master key (or an admin key)",
-        code: "admin_required",
-      });
+    const found = plugin.authenticate(presented, request, keyHash);
+    if (isPromiseLike(found)) {
+      return Promise.resolve(found).then((answer) =>
+        answer
+          ? admitted(answer, masterKey, authorize, level)
+          : restOfPlugins(request, masterKey, authorize, level, plugins, presented, keyHash, index + 1),
+      );
     }
-    return access;
+    if (found) return admitted(found, masterKey, authorize, level);
   }
   return fallbackAccess(request, masterKey, authorize, level, presented);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<PluginAccess | undefined> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
+}
+
+/** The plugins after one that answered with a promise, awaited in turn. */
+async function restOfPlugins(
+  request: IncomingMessage,
+  masterKey: string | undefined,
+  authorize: GatewayOptions["authorize"],
+  level: RouteAuth,
+  plugins: readonly LlmuxPlugin[],
+  presented: string,
+  keyHash: string,
+  next: number,
+): Promise<Access> {
+  for (let index = next; index < plugins.length; index++) {
+    const plugin = plugins[index]!;
+    if (!plugin.authenticate) continue;
+    const found = await plugin.authenticate(presented, request, keyHash);
+    if (found) return admitted(found, masterKey, authorize, level);
+  }
+  return fallbackAccess(request, masterKey, authorize, level, presented);
+}
+
+/** The access of a key a plugin recognised (its context, models and admin role). */
+function admitted(
+  found: PluginAccess,
+  masterKey: string | undefined,
+  authorize: GatewayOptions["authorize"],
+  level: RouteAuth,
+): Access {
+  const access: Access = {};
+  if (found.context) access.context = found.context;
+  if (found.allowedModels) access.allowedModels = found.allowedModels;
+  // An open gateway (no master key, no authorize hook) makes everyone admin, virtual keys included.
+  if (found.admin || (!masterKey && !authorize)) access.admin = true;
+  if (level === "admin" && access.admin !== true) {
+    throw new LlmuxError({
+      kind: "authentication",
+      message: "This route needs the master key (or an admin key)",
+      code: "admin_required",
+    });
+  }
+  return access;
 }
 
 /** No master key or virtual key admitted the caller: an open gateway, a refusal, or the authorize hook. */

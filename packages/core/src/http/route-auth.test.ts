@@ -8,6 +8,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { LlmuxPlugin, RouteAccess } from "@llmux/callbacks";
 import { afterEach, describe, expect, it } from "vitest";
+import { LlmuxError } from "../errors/llmux-error";
 import { createGateway } from "../gateway/create-gateway";
 import type { GatewayOptions } from "../gateway/types";
 import { keyMatches } from "./authenticate";
@@ -275,5 +276,65 @@ describe("virtual keys (plugin authenticate)", () => {
       token: "sk-unknown",
       keyHash: createHash("sha256").update("sk-unknown").digest("hex"),
     });
+  });
+
+  it("asks plugins in turn whether they answer at once or with a promise; a plugin's error is a 401, not a crash", async () => {
+    const asked: string[] = [];
+    // answers with a promise, and recognises only its own key
+    const slow: LlmuxPlugin = {
+      name: "slow-keys",
+      authenticate: async (token) => {
+        asked.push(`slow:${token}`);
+        return token === "sk-slow-key" ? { context: { user: "slow-user" }, admin: true } : undefined;
+      },
+    };
+    // answers at once; throws a 401 for a key it knows to be blocked
+    const fast: LlmuxPlugin = {
+      name: "fast-keys",
+      authenticate: (token) => {
+        asked.push(`fast:${token}`);
+        if (token === "sk-blocked-key") {
+          throw new LlmuxError({ kind: "authentication", message: "Key is blocked" });
+        }
+        return token === "sk-fast-key" ? { context: { user: "fast-user" } } : undefined;
+      },
+    };
+    const calls: Started["calls"] = [];
+    const app = await start({ plugins: [probePlugin(calls), slow, fast] });
+    // sent: the second plugin's key; the first answered undefined through a promise, the second admits
+    const second = await fetch(`${app.url}/v1/probe/caller`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-fast-key" },
+    });
+    expect(second.status).toBe(200);
+    expect(asked).toEqual(["slow:sk-fast-key", "fast:sk-fast-key"]);
+    expect(calls.at(-1)?.access).toEqual({ context: { user: "fast-user" } });
+    // sent: the first plugin's key to an admin route; admitted by the promise, the second never asked
+    const first = await fetch(`${app.url}/v1/probe/admin`, {
+      headers: { authorization: "Bearer sk-slow-key" },
+    });
+    expect(first.status).toBe(200);
+    expect(asked.slice(2)).toEqual(["slow:sk-slow-key"]);
+    expect(calls.at(-1)?.access).toEqual({ context: { user: "slow-user" }, admin: true });
+    // sent: the second plugin's key to an admin route; it is not an admin key: 401 admin_required
+    const notAdmin = await fetch(`${app.url}/v1/probe/admin`, {
+      headers: { authorization: "Bearer sk-fast-key" },
+    });
+    expect(notAdmin.status).toBe(401);
+    expect(((await notAdmin.json()) as { error: { code: string } }).error.code).toBe("admin_required");
+    // sent: a key the second plugin refuses by throwing; answered 401 in OpenAI's format, the server lives on
+    const blocked = await fetch(`${app.url}/v1/probe/caller`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-blocked-key" },
+    });
+    expect(blocked.status).toBe(401);
+    expect(((await blocked.json()) as { error: { message: string } }).error.message).toContain(
+      "Key is blocked",
+    );
+    const after = await fetch(`${app.url}/v1/probe/caller`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-fast-key" },
+    });
+    expect(after.status).toBe(200);
   });
 });
