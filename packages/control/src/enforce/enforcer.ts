@@ -43,6 +43,14 @@ interface Subject {
   averageCost: number | undefined;
 }
 
+/**
+ * The key a request authenticated with, kept on the request itself under a symbol of this module (no
+ * client can set it; no name a host uses can clash): read by beforeCall and the admin checks. A WeakMap
+ * from request to key cost a hash-table entry per call and an ephemeron for the collector to trace.
+ */
+const REQUEST_KEY = Symbol("llmux.control.key");
+type KeyedRequest = IncomingMessage & { [REQUEST_KEY]?: KeyRecord };
+
 type Related = readonly [UserRecord | undefined, TeamRecord | undefined];
 
 /** Neither a user nor a team (a key without them): one shared array, not one per call. */
@@ -74,7 +82,6 @@ export interface EnforcerOptions {
  * queues the spend log row (which adds the spend in memory at once).
  */
 export class Enforcer {
-  private readonly keysByRequest = new WeakMap<IncomingMessage, KeyRecord>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly now: () => number;
   /** Every subject this instance has checked (as the average costs were before: one entry per id). */
@@ -144,7 +151,7 @@ export class Enforcer {
 
   private access(key: KeyRecord, [user, team]: Related, request: IncomingMessage): PluginAccess {
     if (team?.blocked) throw authError(`Authentication Error - Team=${team.team_id} is blocked.`);
-    this.keysByRequest.set(request, key);
+    (request as KeyedRequest)[REQUEST_KEY] = key;
     // shared by the key's calls: the gateway copies it into each call's own metadata
     const context: NonNullable<PluginAccess["context"]> = {
       metadata: keyMetadata(key) as Record<string, unknown>,
@@ -184,7 +191,7 @@ export class Enforcer {
 
   /** The key a request authenticated with (for admin checks of the management routes). */
   keyOf(request: IncomingMessage): KeyRecord | undefined {
-    return this.keysByRequest.get(request);
+    return (request as KeyedRequest)[REQUEST_KEY];
   }
 
   /**
@@ -193,7 +200,7 @@ export class Enforcer {
    */
   beforeCall(context: BeforeCallContext): void | Promise<void> {
     const request = context.request as IncomingMessage | undefined;
-    const key = request && typeof request === "object" ? this.keysByRequest.get(request) : undefined;
+    const key = request && typeof request === "object" ? (request as KeyedRequest)[REQUEST_KEY] : undefined;
     const metadata = context.context.metadata;
     // The key's user_api_key_* fields replace any other (a host's resolveContext may have set some).
     // Usually the metadata already holds exactly the key's (copied from the access): nothing to do
