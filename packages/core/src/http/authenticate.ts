@@ -50,14 +50,23 @@ export function resolveAccess(
   if (masterKey && presentedDigest && timingSafeEqual(presentedDigest, expectedDigestOf(masterKey)))
     return { admin: true };
   if (pluginsAuthenticate)
-    return pluginAccess(request, masterKey, authorize, level, plugins, presented!, presentedDigest!);
+    return pluginAccess(
+      request,
+      masterKey,
+      authorize,
+      level,
+      plugins,
+      presented!,
+      presentedDigest!.toString("hex"),
+    );
   return fallbackAccess(request, masterKey, authorize, level, presented);
 }
 
 /**
- * The plugins' virtual keys (the first that recognises the key wins), then the rest of the checks.
- * Synchronous while the plugins answer synchronously (@llmux/control does for a cached key): a virtual
- * key then costs no promise and no microtask, as the master key does not.
+ * The plugins' virtual keys (the first that recognises the key wins, asked from `from` on), then the
+ * rest of the checks. Synchronous while the plugins answer synchronously (@llmux/control does for a
+ * cached key): a virtual key then costs no promise and no microtask, as the master key does not. A
+ * plugin that answers with a promise: the plugins after it are asked once it settles.
  */
 function pluginAccess(
   request: IncomingMessage,
@@ -66,10 +75,10 @@ function pluginAccess(
   level: RouteAuth,
   plugins: readonly LlmuxPlugin[],
   presented: string,
-  presentedDigest: Buffer,
+  keyHash: string,
+  from = 0,
 ): Access | Promise<Access> {
-  const keyHash = presentedDigest.toString("hex");
-  for (let index = 0; index < plugins.length; index++) {
+  for (let index = from; index < plugins.length; index++) {
     const plugin = plugins[index]!;
     if (!plugin.authenticate) continue;
     const found = plugin.authenticate(presented, request, keyHash);
@@ -77,7 +86,7 @@ function pluginAccess(
       return Promise.resolve(found).then((answer) =>
         answer
           ? admitted(answer, masterKey, authorize, level)
-          : restOfPlugins(request, masterKey, authorize, level, plugins, presented, keyHash, index + 1),
+          : pluginAccess(request, masterKey, authorize, level, plugins, presented, keyHash, index + 1),
       );
     }
     if (found) return admitted(found, masterKey, authorize, level);
@@ -87,26 +96,6 @@ function pluginAccess(
 
 function isPromiseLike(value: unknown): value is PromiseLike<PluginAccess | undefined> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
-}
-
-/** The plugins after one that answered with a promise, awaited in turn. */
-async function restOfPlugins(
-  request: IncomingMessage,
-  masterKey: string | undefined,
-  authorize: GatewayOptions["authorize"],
-  level: RouteAuth,
-  plugins: readonly LlmuxPlugin[],
-  presented: string,
-  keyHash: string,
-  next: number,
-): Promise<Access> {
-  for (let index = next; index < plugins.length; index++) {
-    const plugin = plugins[index]!;
-    if (!plugin.authenticate) continue;
-    const found = await plugin.authenticate(presented, request, keyHash);
-    if (found) return admitted(found, masterKey, authorize, level);
-  }
-  return fallbackAccess(request, masterKey, authorize, level, presented);
 }
 
 /** The access of a key a plugin recognised (its context, models and admin role). */
