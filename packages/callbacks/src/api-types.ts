@@ -42,6 +42,11 @@ export interface CallbackEngineOptions {
 export interface CallbackEngine extends EngineStatsSource {
   /** true when at least one sink wants stream chunks (the core may skip building chunk events otherwise). */
   readonly wantsStreamChunks: boolean;
+  /**
+   * true when at least one sink takes attempt events: the core builds them only then (an attempt event
+   * is a copy of the attempt record with the call id, made per upstream attempt).
+   */
+  readonly wantsAttempts: boolean;
   /** Adds a sink (throws a TypeError for a value that is not a sink, an Error after shutdown). */
   add(sink: CallbackSink): void;
   start(event: CallStartEvent): void;

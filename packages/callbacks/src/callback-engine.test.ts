@@ -379,6 +379,17 @@ describe("callback engine routing", () => {
     expect(successOnlyWithFlag.received).toEqual([]);
   });
 
+  it("reports whether any sink takes attempt events (no sink, a success-only one: no; one with onAttempt: yes)", () => {
+    const engine = createCallbackEngine({ logger: recordingLogger() });
+    expect(engine.wantsAttempts).toBe(false);
+    engine.add(recordingSink("success-only", { only: "success" }));
+    expect(engine.wantsAttempts).toBe(false);
+    engine.add({ name: "no-attempt-handler", onSuccess: () => undefined });
+    expect(engine.wantsAttempts).toBe(false);
+    engine.add(recordingSink("all"));
+    expect(engine.wantsAttempts).toBe(true);
+  });
+
   it("rejects values that are not sinks when adding, and a sink with an invalid queueSize gets the default", () => {
     const logger = recordingLogger();
     const engine = createCallbackEngine({ logger });

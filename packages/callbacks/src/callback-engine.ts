@@ -84,6 +84,10 @@ class Engine implements CallbackEngine {
     return this.routed.streamChunk.length > 0;
   }
 
+  get wantsAttempts(): boolean {
+    return this.routed.attempt.length > 0;
+  }
+
   add(sink: CallbackSink): void {
     if (sink === null || typeof sink !== "object" || typeof sink.name !== "string" || sink.name === "") {
       throw new TypeError("callback sink must be an object with a non-empty string `name`");

@@ -169,7 +169,9 @@ export class CallRun {
       const spans = this.attemptTraces.get(record.index);
       if (spans) for (const span of spans) safe(() => span.end(record));
     }
-    if (this.listening) this.gateway.engine.attempt({ ...record, callId: this.input.callId });
+    // after-call hooks alone make a call listened to; they read the final event's attempts, not these
+    const engine = this.gateway.engine;
+    if (this.listening && engine.wantsAttempts) engine.attempt({ ...record, callId: this.input.callId });
   }
 
   /** The router's onFallback. */
