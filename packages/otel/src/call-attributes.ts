@@ -103,6 +103,24 @@ function metadataValue(value: unknown): AttributeValue | undefined {
   }
 }
 
+/** Attribute names made so far, by metadata key: at most this many (keys are the callers'). */
+const MAX_CACHED_METADATA_NAMES = 1024;
+const traceMetadataNames = new Map<string, string>();
+
+/**
+ * `langfuse.trace.metadata.<key>`, made once per key: a call with a virtual key carries about eight
+ * `user_api_key_*` keys, and a name built per span is a new string that the span's attribute map must
+ * hash again on every call. Past the cap (metadata keys chosen per call) names are built each time.
+ */
+function traceMetadataName(key: string): string {
+  let name = traceMetadataNames.get(key);
+  if (name === undefined) {
+    name = `${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`;
+    if (traceMetadataNames.size < MAX_CACHED_METADATA_NAMES) traceMetadataNames.set(key, name);
+  }
+  return name;
+}
+
 function clip(text: string): string {
   return text.length > MAX_METADATA_VALUE_LENGTH ? `${text.slice(0, MAX_METADATA_VALUE_LENGTH)}…` : text;
 }
@@ -220,7 +238,7 @@ export function writeStartAttributes(
     for (const key in metadata) {
       if (count++ >= MAX_METADATA_KEYS) break;
       const value = metadataValue(metadata[key]);
-      if (value !== undefined) out.setAttribute(`${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`, value);
+      if (value !== undefined) out.setAttribute(traceMetadataName(key), value);
     }
   }
 }
