@@ -109,6 +109,36 @@ function suite(
       expect(old.body.error.message).toContain("Expired Key");
     });
 
+    it("applies a key's, its team's and its user's changes to the key's next call (the access made per key record is not reused)", async () => {
+      const { key } = await generate({ models: ["gpt-4o-mini", "claude-sonnet"] });
+      // Called with both models allowed: the key's access is made and kept.
+      expect((await harness.chat(key, "claude-sonnet")).status).toBe(200);
+      await harness.call("POST", "/key/update", MASTER_KEY, { key, models: ["gpt-4o-mini"] });
+      const narrowed = await harness.chat(key, "claude-sonnet");
+      expect(narrowed.status, "claude-sonnet after /key/update models=[gpt-4o-mini]").toBe(401);
+      expect(narrowed.body.error.type).toBe("key_model_access_denied");
+      const team = await harness.call("POST", "/team/new", MASTER_KEY, {
+        models: ["gpt-4o-mini", "claude-sonnet"],
+      });
+      const user = await harness.call("POST", "/user/new", MASTER_KEY, { user_role: "internal_user" });
+      const member = await generate({ team_id: team.body.team_id, user_id: user.body.user_id });
+      expect((await harness.chat(member.key, "claude-sonnet")).status).toBe(200);
+      // The management API is refused while the key's user is not an admin, admitted once it is.
+      expect((await harness.call("GET", "/key/list", member.key)).status).toBe(401);
+      await harness.call("POST", "/team/update", MASTER_KEY, {
+        team_id: team.body.team_id,
+        models: ["gpt-4o-mini"],
+      });
+      expect((await harness.chat(member.key, "claude-sonnet")).status, "after /team/update").toBe(401);
+      await harness.call("POST", "/user/update", MASTER_KEY, {
+        user_id: user.body.user_id,
+        user_role: "proxy_admin",
+      });
+      expect((await harness.call("GET", "/key/list", member.key)).status, "after user_role=proxy_admin").toBe(
+        200,
+      );
+    });
+
     it("honours wildcard entries in a key's models (gpt-* allows gpt-4o-mini, not claude-sonnet; /v1/models lists what matches)", async () => {
       const { key } = await generate({ models: ["gpt-*"] });
       expect((await harness.chat(key, "gpt-4o-mini")).status).toBe(200);

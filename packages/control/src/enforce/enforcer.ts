@@ -152,16 +152,12 @@ export class Enforcer {
   private access(key: KeyRecord, [user, team]: Related, request: IncomingMessage): PluginAccess {
     if (team?.blocked) throw authError(`Authentication Error - Team=${team.team_id} is blocked.`);
     (request as KeyedRequest)[REQUEST_KEY] = key;
-    // shared by the key's calls: the gateway copies it into each call's own metadata
-    const context: NonNullable<PluginAccess["context"]> = {
-      metadata: keyMetadata(key) as Record<string, unknown>,
-    };
-    if (key.user_id) context.user = key.user_id;
-    if (key.team_id) context.team = key.team_id;
-    const access: PluginAccess = { context };
-    const allowed = allowedModels(key.models, team?.models);
-    if (allowed) access.allowedModels = allowed;
-    if (user?.user_role === "proxy_admin") access.admin = true;
+    // Made once per key record and the user and team records it was made with: the cache replaces a
+    // record when it reloads one (never changes it in place), so a new record makes a new access.
+    const made = accessOfKey.get(key);
+    if (made && made.user === user && made.team === team) return made.access;
+    const access = newAccess(key, user, team);
+    accessOfKey.set(key, { user, team, access });
     return access;
   }
 
@@ -505,6 +501,29 @@ export function budgetPeriodEnd(duration: string | null | undefined, from: numbe
 }
 
 /** A key record's metadata, made once per record object (the gateway copies it into each call's context). */
+/**
+ * A key's access as the gateway gets it from `authenticate`, by key record. Shared by the key's calls,
+ * which never change it: the gateway copies the context's metadata into each call's own metadata and
+ * makes each request's access object itself.
+ */
+const accessOfKey = new WeakMap<
+  KeyRecord,
+  { user: UserRecord | undefined; team: TeamRecord | undefined; access: PluginAccess }
+>();
+
+function newAccess(key: KeyRecord, user: UserRecord | undefined, team: TeamRecord | undefined): PluginAccess {
+  const context: NonNullable<PluginAccess["context"]> = {
+    metadata: keyMetadata(key) as Record<string, unknown>,
+  };
+  if (key.user_id) context.user = key.user_id;
+  if (key.team_id) context.team = key.team_id;
+  const access: PluginAccess = { context };
+  const allowed = allowedModels(key.models, team?.models);
+  if (allowed) access.allowedModels = allowed;
+  if (user?.user_role === "proxy_admin") access.admin = true;
+  return access;
+}
+
 const metadataOfKey = new WeakMap<KeyRecord, Readonly<Record<string, unknown>>>();
 
 function keyMetadata(key: KeyRecord): Readonly<Record<string, unknown>> {
