@@ -44,7 +44,15 @@ const { values } = parseArgs({
     json: { type: "string" },
   },
 });
-const pairs = (values.pairs === "control" ? CONTROL_PAIRS : values.pairs.split(",")).map((pair) => {
+// Pairs are comma-separated and a target's own name may hold commas (llmux-express-with:auth,hooks): a
+// piece without "/" continues the pair before it.
+const splitPairs = (text) =>
+  text.split(",").reduce((pairs, piece) => {
+    if (piece.includes("/") || pairs.length === 0) pairs.push(piece);
+    else pairs[pairs.length - 1] += `,${piece}`;
+    return pairs;
+  }, []);
+const pairs = (values.pairs === "control" ? CONTROL_PAIRS : splitPairs(values.pairs)).map((pair) => {
   const [baseline, target] = pair.split("/");
   if (!baseline || !target) throw new Error(`--pairs: "${pair}" is not <baseline>/<target>`);
   return { baseline, target };

@@ -12,7 +12,10 @@
  *   a key prefix of this process; the deployment has an rpm limit so every call takes the shared rpm
  *   reservation, the one round trip a call waits for) and "cache" (the response cache, on Redis with
  *   "redis", else in process; the load sends one request over and over, so every call after the first is a
- *   hit). See docs/scaling.md.
+ *   hit). See docs/scaling.md. Nor "hooks": a plugin whose beforeCall and afterCall hooks do nothing
+ *   (afterCallReadsContent: false), what the gateway's hook path costs apart from any hook's own work
+ *   (`llmux-express-with:auth,hooks` against `llmux-express-with:auth`; the control plane's spend log is
+ *   such an afterCall hook). See docs/keys-and-budgets.md.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +27,16 @@ import { requireEnv } from "../server-protocol";
 import { BENCH_MASTER_KEY } from "./bench-keys";
 
 /** The parts of "everything on", each of which can be measured alone (ablation). */
-export const COMPONENTS = ["auth", "jsonl", "otel", "otel-content", "prometheus", "redis", "cache"] as const;
+export const COMPONENTS = [
+  "auth",
+  "jsonl",
+  "otel",
+  "otel-content",
+  "prometheus",
+  "redis",
+  "cache",
+  "hooks",
+] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** "off", "all" (auth, jsonl, otel with content, prometheus), or a comma list of components. */
@@ -109,6 +121,15 @@ export function llmuxOptions(mode: LlmuxMode): GatewayOptions {
     ];
   }
   if (components.has("prometheus")) options.plugins = [prometheusPlugin()];
+  if (components.has("hooks")) {
+    options.plugins = [
+      ...(options.plugins ?? []),
+      {
+        name: "bench-noop-hooks",
+        hooks: { beforeCall: () => undefined, afterCall: () => undefined, afterCallReadsContent: false },
+      },
+    ];
+  }
   return options;
 }
 
