@@ -500,7 +500,6 @@ export function budgetPeriodEnd(duration: string | null | undefined, from: numbe
   return period === undefined ? null : new Date(from + period).toISOString();
 }
 
-/** A key record's metadata, made once per record object (the gateway copies it into each call's context). */
 /**
  * A key's access as the gateway gets it from `authenticate`, by key record. Shared by the key's calls,
  * which never change it: the gateway copies the context's metadata into each call's own metadata and
@@ -524,6 +523,7 @@ function newAccess(key: KeyRecord, user: UserRecord | undefined, team: TeamRecor
   return access;
 }
 
+/** A key record's metadata, made once per record object (the gateway copies it into each call's context). */
 const metadataOfKey = new WeakMap<KeyRecord, Readonly<Record<string, unknown>>>();
 
 function keyMetadata(key: KeyRecord): Readonly<Record<string, unknown>> {
