@@ -114,10 +114,13 @@ export function teamRoutes(control: ControlContext): PluginRoute[] {
       if (!teamId) throw badRequest("'team_id' is required", "team_id");
       const record = await store.get("team", teamId);
       if (!record) throw notFound(`Team '${teamId}' not found`, "team_id");
+      // The pending spend is added in the turn the record arrives: a batch committed while the keys
+      // are listed leaves the pending counts, and the record read before it does not hold it.
+      const teamInfo = present(record);
       const keys = await store.list("key", { team_id: teamId, page: 1, page_size: 1000 });
       return {
         team_id: teamId,
-        team_info: present(record),
+        team_info: teamInfo,
         keys: keys.rows.map((key) => ({ ...key, spend: key.spend + control.pendingSpend("key", key.token) })),
       };
     }),

@@ -88,13 +88,16 @@ export function userRoutes(control: ControlContext): PluginRoute[] {
       if (!userId) throw badRequest("'user_id' is required", "user_id");
       const record = await store.get("user", userId);
       if (!record) throw notFound(`User '${userId}' not found`, "user_id");
+      // The pending spend is added in the turn the record arrives: a batch committed while the keys
+      // and teams are read leaves the pending counts, and the record read before it does not hold it.
+      const userInfo = present(record);
       const keys = await store.list("key", { user_id: userId, page: 1, page_size: 1000 });
       const teams = (await Promise.all(record.teams.map((team) => store.get("team", team)))).filter(
         (team) => team !== undefined,
       );
       return {
         user_id: userId,
-        user_info: present(record),
+        user_info: userInfo,
         keys: keys.rows.map((key) => ({ ...key, spend: key.spend + control.pendingSpend("key", key.token) })),
         teams,
       };
