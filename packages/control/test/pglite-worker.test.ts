@@ -174,12 +174,22 @@ describe("PGlite worker lifecycle", () => {
   it("a worker that dies rejects the pending query and every later one with a clear error", async () => {
     const client = await createPgliteClient("memory://");
     const worker = (client as unknown as { worker: Worker }).worker;
+    const warned = new Promise<Error>((resolve) => {
+      const listener = (warning: Error) => {
+        if ((warning as Error & { code?: string }).code !== "LLMUX_PGLITE_WORKER_EXIT") return;
+        process.off("warning", listener);
+        resolve(warning);
+      };
+      process.on("warning", listener);
+    });
     const pending = client.query("SELECT pg_sleep(5)");
     await new Promise((resolve) => setTimeout(resolve, 100));
     await worker.terminate();
     await expect(pending).rejects.toThrow(
       /PGlite worker thread stopped unexpectedly .*the database is closed/,
     );
+    // Said at once on Node's warning channel, not only when a later write fails.
+    expect((await warned).message).toMatch(/stopped unexpectedly .*restart the process/);
     await expect(client.query("SELECT 1")).rejects.toThrow(/stopped unexpectedly/);
     await expect(client.transaction(async () => 1)).rejects.toThrow(/stopped unexpectedly/);
     await expect(client.close()).resolves.toBeUndefined();

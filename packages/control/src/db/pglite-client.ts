@@ -122,7 +122,12 @@ class PgliteWorkerClient implements SqlClient {
   }
 
   query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]> {
-    return this.send({ type: "query", text, params: params ? [...params] : undefined }) as Promise<Row[]>;
+    return this.sendQuery(text, params, undefined) as Promise<Row[]>;
+  }
+
+  /** A statement, inside the transaction named when there is one (postMessage copies the parameters). */
+  private sendQuery(text: string, params: readonly unknown[] | undefined, transaction: number | undefined) {
+    return this.send({ type: "query", text, params: params as unknown[] | undefined, transaction });
   }
 
   async transaction<T>(work: (client: SqlQuery) => Promise<T>): Promise<T> {
@@ -131,12 +136,7 @@ class PgliteWorkerClient implements SqlClient {
     await this.send({ type: "begin" });
     const client: SqlQuery = {
       query: <Row>(text: string, params?: readonly unknown[]) =>
-        this.send({
-          type: "query",
-          text,
-          params: params ? [...params] : undefined,
-          transaction,
-        }) as Promise<Row[]>,
+        this.sendQuery(text, params, transaction) as Promise<Row[]>,
     };
     let result: T;
     try {
@@ -208,6 +208,14 @@ class PgliteWorkerClient implements SqlClient {
     );
     for (const waiting of this.pending.values()) waiting.reject(this.stopped);
     this.pending.clear();
+    // Not closed by us: said at once, on Node's warning channel (stderr by default; the store has no
+    // logger), not only when a later write fails. It is for the life of the process: spend is buffered
+    // (bounded) and management calls answer 503 until the host restarts.
+    if (!this.closing) {
+      process.emitWarning(`${this.stopped.message}; restart the process to reopen it`, {
+        code: "LLMUX_PGLITE_WORKER_EXIT",
+      });
+    }
   }
 }
 

@@ -29,7 +29,9 @@ export interface WorkerData {
 /**
  * PostgreSQL's fields of an error (pg-protocol's DatabaseError, which PGlite throws) and the SQL text
  * PGlite adds, copied onto the Error the main side re-creates: the store checks `code` (SQLSTATE,
- * "23505" for a duplicate key), and logs read the rest. Not `params`: they may hold key digests.
+ * "23505" for a duplicate key), and logs read the rest. Not `params` (the values of every column the
+ * statement wrote). `detail` may name one value (a duplicate key's, which for llmux_keys is a key's
+ * SHA-256): the control plane never sends a database error's text to a client or a log line as is.
  */
 export const ERROR_FIELDS = [
   "code",
@@ -131,10 +133,30 @@ async function handle(request) {
   throw new Error("unknown request " + request.type);
 }
 
+// An answer that cannot be posted (a value structured clone cannot copy) or described must not end
+// the thread with an unhandled rejection (that would lose the whole database): its caller gets an error.
+function answer(id, message) {
+  try {
+    parentPort.postMessage(message);
+  } catch (error) {
+    parentPort.postMessage({ id, error: { message: "the PGlite worker could not send its answer: " + String(error) } });
+  }
+}
+
+function failed(id, error) {
+  let described;
+  try {
+    described = describe(error);
+  } catch {
+    described = { message: String(error) };
+  }
+  answer(id, { id, error: described });
+}
+
 parentPort.on("message", (request) => {
   handle(request).then(
-    (rows) => parentPort.postMessage({ id: request.id, rows }),
-    (error) => parentPort.postMessage({ id: request.id, error: describe(error) }),
+    (rows) => answer(request.id, { id: request.id, rows }),
+    (error) => failed(request.id, error),
   );
 });
 
