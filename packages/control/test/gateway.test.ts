@@ -129,7 +129,13 @@ function suite(
         team_id: team.body.team_id,
         models: ["gpt-4o-mini"],
       });
-      expect((await harness.chat(member.key, "claude-sonnet")).status, "after /team/update").toBe(401);
+      // key_model_access_denied: refused by the access's allowed models (the key's narrowed by its
+      // team's), before the per-call team check (team_model_access_denied) is reached
+      const afterTeam = await harness.chat(member.key, "claude-sonnet");
+      expect(afterTeam.status, "after /team/update").toBe(401);
+      expect(afterTeam.body.error.type).toBe("key_model_access_denied");
+      const listed = await harness.call("GET", "/models", member.key);
+      expect(listed.body.data.map((model: { id: string }) => model.id)).toEqual(["gpt-4o-mini"]);
       await harness.call("POST", "/user/update", MASTER_KEY, {
         user_id: user.body.user_id,
         user_role: "proxy_admin",

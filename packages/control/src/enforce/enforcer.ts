@@ -516,11 +516,12 @@ function newAccess(key: KeyRecord, user: UserRecord | undefined, team: TeamRecor
   };
   if (key.user_id) context.user = key.user_id;
   if (key.team_id) context.team = key.team_id;
-  const access: PluginAccess = { context };
+  const access: PluginAccess = { context: Object.freeze(context) };
   const allowed = allowedModels(key.models, team?.models);
-  if (allowed) access.allowedModels = allowed;
+  if (allowed) access.allowedModels = Object.freeze(allowed) as string[];
   if (user?.user_role === "proxy_admin") access.admin = true;
-  return access;
+  // frozen: shared by the key's calls, so a change by one (core only reads it) would reach the others
+  return Object.freeze(access);
 }
 
 /** A key record's metadata, made once per record object (the gateway copies it into each call's context). */
