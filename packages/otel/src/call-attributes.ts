@@ -103,8 +103,14 @@ function metadataValue(value: unknown): AttributeValue | undefined {
   }
 }
 
-/** Attribute names made so far, by metadata key: at most this many (keys are the callers'). */
+/**
+ * Attribute names made so far, by metadata key: at most this many, of keys at most this long (keys are
+ * the callers': a client's body metadata must not pin memory for the life of the process).
+ */
 const MAX_CACHED_METADATA_NAMES = 1024;
+const MAX_CACHED_METADATA_KEY_LENGTH = 64;
+const TRACE_METADATA_TEAM = `${A.LANGFUSE_TRACE_METADATA_PREFIX}team`;
+const OBSERVATION_METADATA_GENERATION_NAME = `${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`;
 const traceMetadataNames = new Map<string, string>();
 
 /**
@@ -116,7 +122,8 @@ function traceMetadataName(key: string): string {
   let name = traceMetadataNames.get(key);
   if (name === undefined) {
     name = `${A.LANGFUSE_TRACE_METADATA_PREFIX}${key}`;
-    if (traceMetadataNames.size < MAX_CACHED_METADATA_NAMES) traceMetadataNames.set(key, name);
+    if (key.length <= MAX_CACHED_METADATA_KEY_LENGTH && traceMetadataNames.size < MAX_CACHED_METADATA_NAMES)
+      traceMetadataNames.set(key, name);
   }
   return name;
 }
@@ -224,11 +231,11 @@ export function writeStartAttributes(
   if (event.traceName) out.setAttribute(A.LLMUX_TRACE_NAME, event.traceName);
   if (event.tags && event.tags.length > 0) out.setAttribute(A.LLMUX_TAGS, event.tags.slice());
   if (!langfuse) return;
-  if (event.team) out.setAttribute(`${A.LANGFUSE_TRACE_METADATA_PREFIX}team`, event.team);
+  if (event.team) out.setAttribute(TRACE_METADATA_TEAM, event.team);
   if (event.tags && event.tags.length > 0) out.setAttribute(A.LANGFUSE_TRACE_TAGS, event.tags.slice());
   out.setAttribute(A.LANGFUSE_TRACE_NAME, event.traceName || defaultTraceName(event));
   if (event.generationName) {
-    out.setAttribute(`${A.LANGFUSE_OBSERVATION_METADATA_PREFIX}generation_name`, event.generationName);
+    out.setAttribute(OBSERVATION_METADATA_GENERATION_NAME, event.generationName);
   }
   if (labels.environment) out.setAttribute(A.LANGFUSE_ENVIRONMENT, labels.environment);
   if (labels.release) out.setAttribute(A.LANGFUSE_RELEASE, labels.release);

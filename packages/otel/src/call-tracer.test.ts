@@ -35,6 +35,23 @@ function parentOf(span: ReadableSpan): string | undefined {
 }
 
 describe("createCallTracer", () => {
+  it("names langfuse.trace.metadata.<key> right for every key, the same key again and keys too long to be kept", () => {
+    const memory = memoryTracing();
+    const tracer = createCallTracer({ tracer: memory.provider.getTracer("test"), captureContent: false });
+    const long = `k${"x".repeat(200)}`;
+    // Sent: three calls, the first two with the same short key, the third with a 201-character key.
+    runCall(tracer, callEvent({}, { callId: "a", metadata: { user_api_key_alias: "one" } }));
+    runCall(tracer, callEvent({}, { callId: "b", metadata: { user_api_key_alias: "two" } }));
+    runCall(tracer, callEvent({}, { callId: "c", metadata: { [long]: "three" } }));
+    const calls = memory.spans().filter((span) => span.name === "chat gpt-4o");
+    expect(calls.map((span) => span.attributes["langfuse.trace.metadata.user_api_key_alias"])).toEqual([
+      "one",
+      "two",
+      undefined,
+    ]);
+    expect(calls[2]!.attributes[`langfuse.trace.metadata.${long}`]).toBe("three");
+  });
+
   it("a plain chat call: one CLIENT 'chat gpt-4o' span with GenAI, Langfuse and MLflow attributes", () => {
     const memory = memoryTracing();
     const tracer = createCallTracer({
