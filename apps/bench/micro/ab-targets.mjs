@@ -45,10 +45,11 @@ const { values } = parseArgs({
   },
 });
 // Pairs are comma-separated and a target's own name may hold commas (llmux-express-with:auth,hooks): a
-// piece without "/" continues the pair before it.
+// piece continues the pair before it when it has no "/" or that pair has none yet (a baseline's comma).
 const splitPairs = (text) =>
   text.split(",").reduce((pairs, piece) => {
-    if (piece.includes("/") || pairs.length === 0) pairs.push(piece);
+    if (pairs.length === 0 || (piece.includes("/") && pairs[pairs.length - 1].includes("/")))
+      pairs.push(piece);
     else pairs[pairs.length - 1] += `,${piece}`;
     return pairs;
   }, []);
