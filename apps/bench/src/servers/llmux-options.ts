@@ -15,7 +15,7 @@
  *   hit). See docs/scaling.md. Nor "hooks": a plugin whose beforeCall and afterCall hooks do nothing
  *   (afterCallReadsContent: false), what the gateway's hook path costs apart from any hook's own work
  *   (`llmux-express-with:auth,hooks` against `llmux-express-with:auth`; the control plane's spend log is
- *   such an afterCall hook). See docs/keys-and-budgets.md.
+ *   such an afterCall hook). Figures: docs/keys-and-budgets.md, session 10.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
