@@ -209,6 +209,12 @@ export interface BeforeCallContext {
   context: CallContext;
   /** The host's request object (framework-specific), for hooks that need it. */
   request: unknown;
+  /**
+   * The object a plugin's `authenticate` returned for the caller's key (the same object, not a copy):
+   * a plugin's hooks find their own key by it without storing anything on the host's request. Absent
+   * for the master key, the authorize hook, an open gateway and the in-process API.
+   */
+  access?: PluginAccess | undefined;
 }
 
 export interface AfterCallContext extends BeforeCallContext {
@@ -275,6 +281,11 @@ export interface RouteAccess {
   allowedModels?: string[];
   /** True for the master key (or an admin key); never true on a "public" route. */
   admin?: boolean;
+  /**
+   * When a plugin's virtual key admitted the caller: the object its `authenticate` returned (the same
+   * object; the call's hooks get it as `access`).
+   */
+  pluginAccess?: PluginAccess;
 }
 
 /** A framework-agnostic route a plugin adds (e.g. /metrics, /v1/feedback). */

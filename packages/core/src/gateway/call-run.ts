@@ -6,6 +6,7 @@ import type {
   CallTrace,
   CallType,
   FallbackEvent,
+  PluginAccess,
 } from "@llmux/callbacks";
 import type { CostBreakdown, Usage } from "@llmux/pricing";
 import type { Deployment } from "../config/types";
@@ -37,6 +38,8 @@ export interface CallInput {
   callId: string;
   /** The request hooks did not run for this call (count_tokens): its afterCall hooks do not run either. */
   hooksSkipped?: boolean;
+  /** The plugin's answer for the caller's virtual key, for the hooks (`BeforeCallContext.access`). */
+  pluginAccess?: PluginAccess | undefined;
 }
 
 export interface CallSuccess {

@@ -721,6 +721,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         body: run.input.body,
         context: run.input.context,
         request: run.input.request,
+        access: run.input.pluginAccess,
         event,
       };
       for (const hook of afterCallHooks) {

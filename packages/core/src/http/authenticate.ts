@@ -105,7 +105,7 @@ function admitted(
   authorize: GatewayOptions["authorize"],
   level: RouteAuth,
 ): Access {
-  const access: Access = {};
+  const access: Access = { pluginAccess: found };
   if (found.context) access.context = found.context;
   if (found.allowedModels) access.allowedModels = found.allowedModels;
   // An open gateway (no master key, no authorize hook) makes everyone admin, virtual keys included.

@@ -81,7 +81,15 @@ export async function prepareCall(
       : (fromHost ?? fromAccess),
   );
   if (options.hooks !== false) {
-    const replaced = gateway.beforeCall({ callId, callType, modelGroup: model, body, context, request });
+    const replaced = gateway.beforeCall({
+      callId,
+      callType,
+      modelGroup: model,
+      body,
+      context,
+      request,
+      access: access.pluginAccess,
+    });
     // no promise (nor microtask) when every hook answered synchronously
     body = replaced instanceof Promise ? await replaced : replaced;
   }
@@ -101,6 +109,7 @@ export async function prepareCall(
     request,
     noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",
     startTime: options.startTime,
+    pluginAccess: access.pluginAccess,
   };
   if (options.hooks === false) input.hooksSkipped = true;
   const timeout = timeoutOverride(request, body);

@@ -90,6 +90,14 @@ async function start(options: Partial<GatewayOptions> = {}, masterKey = MASTER_K
   return app;
 }
 
+/** Resolves once `done()` holds (checked every 5 ms, for at most 2 s). */
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 5) {
+    if (waited > 2000) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A concrete path for a route path (a "{param}" segment becomes "x"), under /v1. */
 function concrete(path: string): string {
   return `/v1${path.replace(/\{[^}]+\}/g, "x")}`;
@@ -278,6 +286,40 @@ describe("virtual keys (plugin authenticate)", () => {
     });
   });
 
+  it("hands a call's hooks the very object the plugin's authenticate returned (access), and none for the master key", async () => {
+    const keyAccess = { context: { user: "hooked-user" } };
+    const seen: Array<{ hook: string; access: unknown }> = [];
+    const keys: LlmuxPlugin = {
+      name: "hooked-keys",
+      authenticate: (token) => (token === "sk-hooked-key" ? keyAccess : undefined),
+      hooks: {
+        beforeCall: (context) => {
+          seen.push({ hook: "before", access: context.access });
+        },
+        afterCall: (context) => {
+          seen.push({ hook: "after", access: context.access });
+        },
+        afterCallReadsContent: false,
+      },
+    };
+    const app = await start({ plugins: [keys] });
+    const chat = (key: string) =>
+      fetch(`${app.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      });
+    // sent: a chat call with the plugin's key; both hooks got the plugin's own object
+    expect((await chat("sk-hooked-key")).status).toBe(200);
+    await waitFor(() => seen.length === 2);
+    expect(seen.map((entry) => entry.hook)).toEqual(["before", "after"]);
+    for (const entry of seen) expect(entry.access).toBe(keyAccess);
+    // sent: the same call with the master key; no plugin admitted it, so no access
+    expect((await chat(MASTER_KEY)).status).toBe(200);
+    await waitFor(() => seen.length === 4);
+    expect(seen.slice(2).map((entry) => entry.access)).toEqual([undefined, undefined]);
+  });
+
   it("asks plugins in turn whether they answer at once or with a promise; a plugin's error is a 401, not a crash", async () => {
     const asked: string[] = [];
     // answers with a promise, and recognises only its own key
@@ -289,6 +331,7 @@ describe("virtual keys (plugin authenticate)", () => {
       },
     };
     // answers at once; throws a 401 for a key it knows to be blocked
+    const fastAccess = { context: { user: "fast-user" } };
     const fast: LlmuxPlugin = {
       name: "fast-keys",
       authenticate: (token) => {
@@ -296,7 +339,7 @@ describe("virtual keys (plugin authenticate)", () => {
         if (token === "sk-blocked-key") {
           throw new LlmuxError({ kind: "authentication", message: "Key is blocked" });
         }
-        return token === "sk-fast-key" ? { context: { user: "fast-user" } } : undefined;
+        return token === "sk-fast-key" ? fastAccess : undefined;
       },
     };
     const calls: Started["calls"] = [];
@@ -308,14 +351,20 @@ describe("virtual keys (plugin authenticate)", () => {
     });
     expect(second.status).toBe(200);
     expect(asked).toEqual(["slow:sk-fast-key", "fast:sk-fast-key"]);
-    expect(calls.at(-1)?.access).toEqual({ context: { user: "fast-user" } });
+    expect(calls.at(-1)?.access).toEqual({ context: { user: "fast-user" }, pluginAccess: fastAccess });
+    // the plugin's own answer, not a copy
+    expect(calls.at(-1)?.access?.pluginAccess).toBe(fastAccess);
     // sent: the first plugin's key to an admin route; admitted by the promise, the second never asked
     const first = await fetch(`${app.url}/v1/probe/admin`, {
       headers: { authorization: "Bearer sk-slow-key" },
     });
     expect(first.status).toBe(200);
     expect(asked.slice(2)).toEqual(["slow:sk-slow-key"]);
-    expect(calls.at(-1)?.access).toEqual({ context: { user: "slow-user" }, admin: true });
+    expect(calls.at(-1)?.access).toEqual({
+      context: { user: "slow-user" },
+      admin: true,
+      pluginAccess: { context: { user: "slow-user" }, admin: true },
+    });
     // sent: the second plugin's key to an admin route; it is not an admin key: 401 admin_required
     const notAdmin = await fetch(`${app.url}/v1/probe/admin`, {
       headers: { authorization: "Bearer sk-fast-key" },
