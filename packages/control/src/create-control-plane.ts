@@ -71,7 +71,7 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
       const token = presentedToken(request);
       if (token !== undefined) {
         if (options.isMasterKey?.(token)) return;
-        const found = await enforcer.authenticate(token, request);
+        const found = await enforcer.authenticate(token);
         if (found?.admin) return;
         if (found)
           throw new ApiError(
@@ -132,7 +132,7 @@ export async function createControlPlane(options: ControlPlaneOptions = {}): Pro
     name: "control",
     routes: [...keyRoutes(control), ...userRoutes(control), ...teamRoutes(control), ...spendRoutes(control)],
     // keyHash: the gateway's SHA-256 of the token (it hashed it for the master-key check already).
-    authenticate: (token, request, keyHash) => enforcer.authenticate(token, request, keyHash),
+    authenticate: (token, _request, keyHash) => enforcer.authenticate(token, keyHash),
     // previous_response_id and GET/DELETE /v1/responses/{id} in the database, shared by instances.
     responseStore: store.responses,
     hooks: {

@@ -32,14 +32,16 @@ function request(): IncomingMessage {
   return new IncomingMessage(new Socket());
 }
 
-function beforeContext(callId: string, incoming: IncomingMessage): BeforeCallContext {
+/** A call's context as the gateway hands it to the hooks: `access` is what authenticate returned. */
+function beforeContext(callId: string, access: unknown): BeforeCallContext {
   return {
     callId,
     callType: "chat",
     modelGroup: "gpt-4o",
     body: { model: "gpt-4o", messages: [] },
     context: { metadata: {}, tags: [] },
-    request: incoming,
+    request: request(),
+    access,
   } as unknown as BeforeCallContext;
 }
 
@@ -66,25 +68,22 @@ describe("cached identities are checked without promises", () => {
   });
 
   it("beforeCall: synchronous for a cached key, with an rpm limit too (counters in process)", async () => {
-    const incoming = request();
-    plane.authenticate!(PLAIN_KEY, incoming);
-    const context = beforeContext("call-plain", incoming);
+    const access = plane.authenticate!(PLAIN_KEY, request());
+    const context = beforeContext("call-plain", access);
     expect(plane.hooks!.beforeCall!(context)).toBeUndefined();
     expect(context.context.metadata.user_api_key_max_budget).toBe(100);
 
-    const limited = request();
-    await plane.authenticate!(LIMITED_KEY, limited);
+    const limited = await plane.authenticate!(LIMITED_KEY, request());
     expect(plane.hooks!.beforeCall!(beforeContext("call-limited", limited))).toBeUndefined();
   });
 
   it("an rpm limit refuses synchronously past the limit, and a shared state (Redis) takes a promise", async () => {
     const key = "sk-fast-path-key-with-an-rpm-of-two-0123456789";
     await store.insert("key", { token: hashKey(key), key_name: "sk-...6789", rpm_limit: 2 });
-    const incoming = request();
-    await plane.authenticate!(key, incoming);
-    expect(plane.hooks!.beforeCall!(beforeContext("rpm-1", incoming))).toBeUndefined();
-    expect(plane.hooks!.beforeCall!(beforeContext("rpm-2", incoming))).toBeUndefined();
-    expect(() => plane.hooks!.beforeCall!(beforeContext("rpm-3", incoming))).toThrow(
+    const access = await plane.authenticate!(key, request());
+    expect(plane.hooks!.beforeCall!(beforeContext("rpm-1", access))).toBeUndefined();
+    expect(plane.hooks!.beforeCall!(beforeContext("rpm-2", access))).toBeUndefined();
+    expect(() => plane.hooks!.beforeCall!(beforeContext("rpm-3", access))).toThrow(
       /Limit type: requests. Current usage: 2, limit: 2/,
     );
 
@@ -100,8 +99,7 @@ describe("cached identities are checked without promises", () => {
     };
     const sharedPlane = await createControlPlane({ store, sharedState: shared });
     try {
-      const other = request();
-      await sharedPlane.authenticate!(LIMITED_KEY, other);
+      const other = await sharedPlane.authenticate!(LIMITED_KEY, request());
       const outcome = sharedPlane.hooks!.beforeCall!(beforeContext("call-shared", other));
       expect(outcome).toBeInstanceOf(Promise);
       await expect(outcome).resolves.toBeUndefined();
@@ -112,9 +110,8 @@ describe("cached identities are checked without promises", () => {
   });
 
   it("a spent budget is refused synchronously too (the call never starts)", () => {
-    const incoming = request();
-    plane.authenticate!(PLAIN_KEY, incoming);
-    const previous = beforeContext("call-over-previous", incoming);
+    const access = plane.authenticate!(PLAIN_KEY, request());
+    const previous = beforeContext("call-over-previous", access);
     expect(plane.hooks!.beforeCall!(previous)).toBeUndefined();
     plane.hooks!.afterCall!({
       ...previous,
@@ -129,7 +126,24 @@ describe("cached identities are checked without promises", () => {
         timings: { startTime: Date.now(), endTime: Date.now(), durationMs: 1 },
       },
     } as never);
-    const context = beforeContext("call-over", incoming);
+    const context = beforeContext("call-over", access);
     expect(() => plane.hooks!.beforeCall!(context)).toThrow(/Budget has been exceeded/);
+    // A look-alike (a copy of the access, or another plugin's) names no key of this plane: the call is
+    // checked as a host identity without a user or team, so the key's spent budget does not apply.
+    const copy = { ...(access as object) };
+    expect(plane.hooks!.beforeCall!(beforeContext("call-look-alike", copy))).toBeUndefined();
+    plane.hooks!.afterCall!({
+      ...beforeContext("call-look-alike", copy),
+      event: {
+        callId: "call-look-alike",
+        callType: "chat",
+        status: "success",
+        modelGroup: "gpt-4o",
+        requestedModel: "gpt-4o",
+        tags: [],
+        cost: { total: 0 },
+        timings: { startTime: Date.now(), endTime: Date.now(), durationMs: 1 },
+      },
+    } as never);
   });
 });

@@ -173,6 +173,8 @@ function suite(name: string, open: () => Promise<{ store: ControlStore; cleanup(
         body: { model: "gpt-4o", messages: [] },
         context: { metadata: {}, tags: [] },
         request: incoming,
+        // what the gateway hands the hooks: the object authenticate returned for the key
+        access,
       } as unknown as BeforeCallContext;
       let refused = false;
       try {

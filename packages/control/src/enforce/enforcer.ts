@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import type {
   AfterCallContext,
   BeforeCallContext,
@@ -42,14 +41,6 @@ interface Subject {
   /** Average cost per completed call (what a new call holds); undefined before the first priced call. */
   averageCost: number | undefined;
 }
-
-/**
- * The key a request authenticated with, kept on the request itself under a symbol of this module (no
- * client can set it; no name a host uses can clash): read by beforeCall and the admin checks. A WeakMap
- * from request to key cost a hash-table entry per call and an ephemeron for the collector to trace.
- */
-const REQUEST_KEY = Symbol("llmux.control.key");
-type KeyedRequest = IncomingMessage & { [REQUEST_KEY]?: KeyRecord };
 
 type Related = readonly [UserRecord | undefined, TeamRecord | undefined];
 
@@ -114,14 +105,13 @@ export class Enforcer {
    */
   authenticate(
     token: string,
-    request: IncomingMessage,
     keyHash?: string,
   ): PluginAccess | undefined | Promise<PluginAccess | undefined> {
     if (!token.startsWith("sk-")) return undefined;
     const found = this.options.cache.lookup("key", keyHash ?? hashKey(token));
     if (found instanceof Promise) {
       return found.then(
-        (key) => this.admit(key, request),
+        (key) => this.admit(key),
         () => {
           throw databaseUnavailable(
             "The control plane database is unavailable and this key is not cached yet",
@@ -129,13 +119,10 @@ export class Enforcer {
         },
       );
     }
-    return this.admit(found, request);
+    return this.admit(found);
   }
 
-  private admit(
-    key: KeyRecord | undefined,
-    request: IncomingMessage,
-  ): PluginAccess | undefined | Promise<PluginAccess | undefined> {
+  private admit(key: KeyRecord | undefined): PluginAccess | undefined | Promise<PluginAccess | undefined> {
     if (!key) return undefined;
     if (key.blocked)
       throw authError("Authentication Error - Key is blocked. Update via `/key/unblock` if you're admin.");
@@ -145,19 +132,19 @@ export class Enforcer {
       );
     }
     const related = this.related(key.user_id, key.team_id);
-    if (related instanceof Promise) return related.then((found) => this.access(key, found, request));
-    return this.access(key, related, request);
+    if (related instanceof Promise) return related.then((found) => this.access(key, found));
+    return this.access(key, related);
   }
 
-  private access(key: KeyRecord, [user, team]: Related, request: IncomingMessage): PluginAccess {
+  private access(key: KeyRecord, [user, team]: Related): PluginAccess {
     if (team?.blocked) throw authError(`Authentication Error - Team=${team.team_id} is blocked.`);
-    (request as KeyedRequest)[REQUEST_KEY] = key;
     // Made once per key record and the user and team records it was made with: the cache replaces a
     // record when it reloads one (never changes it in place), so a new record makes a new access.
     const made = accessOfKey.get(key);
     if (made && made.user === user && made.team === team) return made.access;
     const access = newAccess(key, user, team);
     accessOfKey.set(key, { user, team, access });
+    keyOfAccess.set(access, key);
     return access;
   }
 
@@ -185,18 +172,14 @@ export class Enforcer {
     return subject;
   }
 
-  /** The key a request authenticated with (for admin checks of the management routes). */
-  keyOf(request: IncomingMessage): KeyRecord | undefined {
-    return (request as KeyedRequest)[REQUEST_KEY];
-  }
-
   /**
    * Synchronous (no promise) when the identities are cached, the shared state is this process's and
    * no subject has an rpm/tpm/parallel limit; otherwise a promise for the steps that need one.
    */
   beforeCall(context: BeforeCallContext): void | Promise<void> {
-    const request = context.request as IncomingMessage | undefined;
-    const key = request && typeof request === "object" ? (request as KeyedRequest)[REQUEST_KEY] : undefined;
+    // The key this plane admitted the caller with: the gateway hands the hooks the very access object
+    // `authenticate` returned (another plugin's, or none, finds no key: a host identity then).
+    const key = context.access ? keyOfAccess.get(context.access) : undefined;
     const metadata = context.context.metadata;
     // The key's user_api_key_* fields replace any other (a host's resolveContext may have set some).
     // Usually the metadata already holds exactly the key's (copied from the access): nothing to do
@@ -509,6 +492,9 @@ const accessOfKey = new WeakMap<
   KeyRecord,
   { user: UserRecord | undefined; team: TeamRecord | undefined; access: PluginAccess }
 >();
+
+/** The key of each access object `authenticate` made: how beforeCall knows the call's key. */
+const keyOfAccess = new WeakMap<PluginAccess, KeyRecord>();
 
 function newAccess(key: KeyRecord, user: UserRecord | undefined, team: TeamRecord | undefined): PluginAccess {
   const context: NonNullable<PluginAccess["context"]> = {
