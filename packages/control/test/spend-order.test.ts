@@ -270,6 +270,43 @@ function suite(name: string, open: () => Promise<{ store: ControlStore; cleanup(
       expect(attempt(key, 0)).toEqual({ spend: 3, refused: false });
     });
 
+    it("/user/info shows the pending spend of the user, its keys and its teams", async () => {
+      const teamId = `team-pending-${name.toLowerCase()}`;
+      const userId = `user-pending-${name.toLowerCase()}`;
+      await real.insert("team", { team_id: teamId, max_budget: 100 });
+      await real.insert("user", { user_id: userId, teams: [teamId] });
+      const key = `sk-spend-order-member-${name.toLowerCase()}-0123456789`;
+      await real.insert("key", {
+        token: hashKey(key),
+        key_name: "sk-...6789",
+        user_id: userId,
+        team_id: teamId,
+      });
+      await plane.authenticate!(key, request()); // cached
+      expect(attempt(key, 2).refused).toBe(false); // 2 pending for the key, the user and the team
+
+      // sent: GET /user/info?user_id=… with no batch written since the call; read back: the answer
+      const route = plane.routes!.find((candidate) => candidate.path === "/user/info")!;
+      const incoming = request();
+      incoming.url = `/user/info?user_id=${userId}`;
+      incoming.method = "GET";
+      const response = new ServerResponse(incoming);
+      let text = "";
+      response.end = ((chunk?: unknown) => {
+        if (typeof chunk === "string") text += chunk;
+        return response;
+      }) as typeof response.end;
+      await route.handle(incoming, response, undefined, { admin: true });
+      const answer = JSON.parse(text) as {
+        user_info: { spend: number };
+        keys: Array<{ spend: number }>;
+        teams: Array<{ team_id: string; spend: number }>;
+      };
+      expect(answer.user_info.spend).toBe(2);
+      expect(answer.keys.map((row) => row.spend)).toEqual([2]);
+      expect(answer.teams.map((team) => [team.team_id, team.spend])).toEqual([[teamId, 2]]);
+    });
+
     it("a management update answered after a batch was reported does not lose the batch's spend", async () => {
       const key = await newKey("update", 3);
       expect(attempt(key, 3)).toEqual({ spend: 0, refused: false }); // 3 pending

@@ -92,9 +92,14 @@ export function userRoutes(control: ControlContext): PluginRoute[] {
       // and teams are read leaves the pending counts, and the record read before it does not hold it.
       const userInfo = present(record);
       const keys = await store.list("key", { user_id: userId, page: 1, page_size: 1000 });
-      const teams = (await Promise.all(record.teams.map((team) => store.get("team", team)))).filter(
-        (team) => team !== undefined,
-      );
+      const teams = (
+        await Promise.all(
+          record.teams.map(async (id) => {
+            const team = await store.get("team", id);
+            return team && { ...team, spend: team.spend + control.pendingSpend("team", team.team_id) };
+          }),
+        )
+      ).filter((team) => team !== undefined);
       return {
         user_id: userId,
         user_info: userInfo,
