@@ -203,7 +203,7 @@ function presentedToken(request: IncomingMessage): string | undefined {
   return typeof apiKey === "string" ? apiKey : undefined;
 }
 
-/** Connection failures of pg/PGlite (refused, reset, terminated, timeout, admin shutdown). */
+/** Connection failures of pg/PGlite (refused, reset, terminated, timeout, admin shutdown, closed or closing). */
 function isDatabaseError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   const message = String((error as Error)?.message ?? "");
@@ -212,7 +212,7 @@ function isDatabaseError(error: unknown): boolean {
     code === "ECONNRESET" ||
     code === "57P01" ||
     code === "57P03" ||
-    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|closed/i.test(
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|closed|PGlite is closing/i.test(
       message,
     )
   );
