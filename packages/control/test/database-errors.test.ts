@@ -3,10 +3,9 @@
  * store's query fails as a lost or closing database would. Sent: POST /key/generate through the plane's
  * route while the store's insert rejects with each error; read back: the status and the error type.
  */
-import { IncomingMessage, ServerResponse } from "node:http";
-import { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type ControlStore, createControlPlane, openStore } from "../src/index";
+import { callRoute } from "./route-call";
 
 let store: ControlStore;
 let plane: ControlPlane;
@@ -25,21 +24,8 @@ async function generateWhileInsertFails(error: Error): Promise<{ status: number;
   const insert = store.insert;
   store.insert = () => Promise.reject(error);
   try {
-    const route = plane.routes!.find((candidate) => candidate.path === "/key/generate")!;
-    const incoming = new IncomingMessage(new Socket());
-    incoming.method = "POST";
-    incoming.url = "/key/generate";
-    const response = new ServerResponse(incoming);
-    let text = "";
-    response.end = ((chunk?: unknown) => {
-      if (typeof chunk === "string") text += chunk;
-      return response;
-    }) as typeof response.end;
-    await route.handle(incoming, response, { key_alias: "while-failing" }, { admin: true });
-    return {
-      status: response.statusCode,
-      type: (JSON.parse(text) as { error: { type: string } }).error.type,
-    };
+    const answer = await callRoute(plane, "POST", "/key/generate", { key_alias: "while-failing" });
+    return { status: answer.status, type: (answer.body as { error: { type: string } }).error.type };
   } finally {
     store.insert = insert;
   }

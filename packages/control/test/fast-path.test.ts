@@ -10,6 +10,7 @@ import type { BeforeCallContext, PluginSharedState } from "@llmux/callbacks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type ControlStore, createControlPlane, hashKey, openStore } from "../src/index";
 import { MemoryCounters } from "../src/memory-counters";
+import { successEvent } from "./call-events";
 
 const PLAIN_KEY = "sk-fast-path-key-without-limits-0123456789";
 const LIMITED_KEY = "sk-fast-path-key-with-an-rpm-limit-0123456789";
@@ -113,19 +114,7 @@ describe("cached identities are checked without promises", () => {
     const access = plane.authenticate!(PLAIN_KEY, request());
     const previous = beforeContext("call-over-previous", access);
     expect(plane.hooks!.beforeCall!(previous)).toBeUndefined();
-    plane.hooks!.afterCall!({
-      ...previous,
-      event: {
-        callId: "call-over-previous",
-        callType: "chat",
-        status: "success",
-        modelGroup: "gpt-4o",
-        requestedModel: "gpt-4o",
-        tags: [],
-        cost: { total: 150 },
-        timings: { startTime: Date.now(), endTime: Date.now(), durationMs: 1 },
-      },
-    } as never);
+    plane.hooks!.afterCall!({ ...previous, event: successEvent("call-over-previous", 150) } as never);
     const context = beforeContext("call-over", access);
     expect(() => plane.hooks!.beforeCall!(context)).toThrow(/Budget has been exceeded/);
     // A look-alike (a copy of the access, or another plugin's) names no key of this plane: the call is
@@ -134,16 +123,7 @@ describe("cached identities are checked without promises", () => {
     expect(plane.hooks!.beforeCall!(beforeContext("call-look-alike", copy))).toBeUndefined();
     plane.hooks!.afterCall!({
       ...beforeContext("call-look-alike", copy),
-      event: {
-        callId: "call-look-alike",
-        callType: "chat",
-        status: "success",
-        modelGroup: "gpt-4o",
-        requestedModel: "gpt-4o",
-        tags: [],
-        cost: { total: 0 },
-        timings: { startTime: Date.now(), endTime: Date.now(), durationMs: 1 },
-      },
+      event: successEvent("call-look-alike", 0),
     } as never);
   });
 });

@@ -19,7 +19,9 @@ import { Socket } from "node:net";
 import type { BeforeCallContext } from "@llmux/callbacks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type ControlStore, createControlPlane, hashKey, openStore } from "../src/index";
+import { successEvent } from "./call-events";
 import { createTestDatabase } from "./postgres";
+import { callRoute } from "./route-call";
 
 interface Deferred<T = void> {
   promise: Promise<T>;
@@ -187,16 +189,7 @@ function suite(name: string, open: () => Promise<{ store: ControlStore; cleanup(
       if (!refused) {
         plane.hooks!.afterCall!({
           ...context,
-          event: {
-            callId,
-            callType: "chat",
-            status: "success",
-            modelGroup: "gpt-4o",
-            requestedModel: "gpt-4o",
-            tags: [],
-            cost: { total: cost },
-            timings: { startTime: time, endTime: time, durationMs: 1 },
-          },
+          event: successEvent(callId, cost, time),
         } as never);
       }
       return { spend, refused };
@@ -286,18 +279,8 @@ function suite(name: string, open: () => Promise<{ store: ControlStore; cleanup(
       expect(attempt(key, 2).refused).toBe(false); // 2 pending for the key, the user and the team
 
       // sent: GET /user/info?user_id=… with no batch written since the call; read back: the answer
-      const route = plane.routes!.find((candidate) => candidate.path === "/user/info")!;
-      const incoming = request();
-      incoming.url = `/user/info?user_id=${userId}`;
-      incoming.method = "GET";
-      const response = new ServerResponse(incoming);
-      let text = "";
-      response.end = ((chunk?: unknown) => {
-        if (typeof chunk === "string") text += chunk;
-        return response;
-      }) as typeof response.end;
-      await route.handle(incoming, response, undefined, { admin: true });
-      const answer = JSON.parse(text) as {
+      const { body } = await callRoute(plane, "GET", `/user/info?user_id=${userId}`);
+      const answer = body as {
         user_info: { spend: number };
         keys: Array<{ spend: number }>;
         teams: Array<{ team_id: string; spend: number }>;
