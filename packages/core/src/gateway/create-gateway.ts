@@ -48,6 +48,7 @@ import { paramsForDeployment } from "./drop-params";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { importOptional } from "./import-optional";
+import { isThenable } from "./is-thenable";
 import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
@@ -1136,14 +1137,6 @@ function countsTokens(config: ResolvedConfig): boolean {
     router.preCallChecks === true ||
     router.routingStrategy === "cost-based-routing" ||
     router.routingStrategy === "usage-based-routing"
-  );
-}
-
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<T>).then === "function"
   );
 }
 

@@ -2,6 +2,7 @@ import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { LlmuxPlugin, PluginAccess, RouteAccess, RouteAuth } from "@llmux/callbacks";
 import { isLlmuxError, LlmuxError } from "../errors/llmux-error";
+import { isThenable } from "../gateway/is-thenable";
 import type { AuthorizeResult, GatewayOptions } from "../gateway/types";
 
 /** What authentication resolved for a request (the 4th argument of a route's `handle`). */
@@ -82,7 +83,7 @@ function pluginAccess(
     const plugin = plugins[index]!;
     if (!plugin.authenticate) continue;
     const found = plugin.authenticate(presented, request, keyHash);
-    if (isPromiseLike(found)) {
+    if (isThenable<PluginAccess | undefined>(found)) {
       return Promise.resolve(found).then((answer) =>
         answer
           ? admitted(answer, masterKey, authorize, level)
@@ -92,10 +93,6 @@ function pluginAccess(
     if (found) return admitted(found, masterKey, authorize, level);
   }
   return fallbackAccess(request, masterKey, authorize, level, presented);
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<PluginAccess | undefined> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }
 
 /** The access of a key a plugin recognised (its context, models and admin role). */
