@@ -4,7 +4,7 @@
  * (in its batch's sum per key) once, and never taken off the pending count a second time (which would hide the spend of rows still
  * buffered from the budget check).
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { REQUEST_ID, type SpendEntry, toSpendEntry } from "../src/spend/spend-entry";
 import { SpendWriter } from "../src/spend/spend-writer";
 import type { ControlStore } from "../src/store/control-store";
@@ -71,6 +71,59 @@ describe("SpendWriter", () => {
     release();
     await flushing;
     expect(writer.pending("key", "key-hash")).toBe(0);
+    await writer.close();
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("writes once per interval under steady load: rows that come in during a write wait for the next tick", async () => {
+    vi.useFakeTimers();
+    // Each statement takes 10 ms; a row arrives every millisecond; the writer ticks every 50 ms.
+    const batches: number[] = [];
+    const store = {
+      writeSpend: (batch: { rows: SpendEntry[] }) => {
+        batches.push(batch.rows.length);
+        return new Promise<void>((resolve) => setTimeout(resolve, 10));
+      },
+    } as unknown as ControlStore;
+    const writer = new SpendWriter(store, { flushIntervalMs: 50 });
+    for (let index = 0; index < 1_000; index++) {
+      writer.add(row(`call-${index}`, 0.001));
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    // 1 000 ms: 20 ticks, one statement each, each with the ~50 rows of its interval. Writing until the
+    // buffer was empty made ~90 statements of ~10 rows (the rows of the previous statement's 10 ms).
+    expect(batches.length).toBeGreaterThanOrEqual(19);
+    expect(batches.length).toBeLessThanOrEqual(20);
+    for (const size of batches.slice(1)) expect(size).toBeGreaterThanOrEqual(45);
+    const flushing = writer.flush(); // what came in after the last tick
+    await vi.advanceTimersByTimeAsync(20);
+    await flushing;
+    expect(batches.reduce((sum, size) => sum + size, 0)).toBe(1_000);
+    expect(writer.stats()).toMatchObject({ buffered: 0, written: 1_000, dropped: 0, errors: 0 });
+    await writer.close();
+  });
+
+  it("a tick keeps writing while a full batch is waiting", async () => {
+    vi.useFakeTimers();
+    const batches: number[] = [];
+    const store = {
+      writeSpend: (batch: { rows: SpendEntry[] }) => {
+        batches.push(batch.rows.length);
+        return new Promise<void>((resolve) => setTimeout(resolve, 10));
+      },
+    } as unknown as ControlStore;
+    const writer = new SpendWriter(store, { flushIntervalMs: 1_000, batchSize: 100 });
+    for (let index = 0; index < 250; index++) writer.add(row(`call-${index}`, 0.001));
+    // the 100th row started a write of a full batch at once; the next full batch follows it without
+    // waiting for the interval, the last 50 rows wait for the tick
+    await vi.advanceTimersByTimeAsync(25);
+    expect(batches).toEqual([100, 100]);
+    expect(writer.stats().buffered).toBe(50);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(batches).toEqual([100, 100, 50]);
     await writer.close();
   });
 });
