@@ -38,6 +38,18 @@ function row(requestId: string, spend: number): SpendEntry {
   });
 }
 
+/** A store whose every statement takes 10 ms (of fake time), with the size of each batch it was given. */
+function slowStore(): { batches: number[]; store: ControlStore } {
+  const batches: number[] = [];
+  const store = {
+    writeSpend: (batch: { rows: SpendEntry[] }) => {
+      batches.push(batch.rows.length);
+      return new Promise<void>((resolve) => setTimeout(resolve, 10));
+    },
+  } as unknown as ControlStore;
+  return { batches, store };
+}
+
 describe("SpendWriter", () => {
   it("a row dropped while its batch is written is reported committed once and leaves pending once", async () => {
     let release = () => {};
@@ -81,13 +93,7 @@ describe("SpendWriter", () => {
   it("writes once per interval under steady load: rows that come in during a write wait for the next tick", async () => {
     vi.useFakeTimers();
     // Each statement takes 10 ms; a row arrives every millisecond; the writer ticks every 50 ms.
-    const batches: number[] = [];
-    const store = {
-      writeSpend: (batch: { rows: SpendEntry[] }) => {
-        batches.push(batch.rows.length);
-        return new Promise<void>((resolve) => setTimeout(resolve, 10));
-      },
-    } as unknown as ControlStore;
+    const { batches, store } = slowStore();
     const writer = new SpendWriter(store, { flushIntervalMs: 50 });
     for (let index = 0; index < 1_000; index++) {
       writer.add(row(`call-${index}`, 0.001));
@@ -108,13 +114,7 @@ describe("SpendWriter", () => {
 
   it("a tick keeps writing while a full batch is waiting", async () => {
     vi.useFakeTimers();
-    const batches: number[] = [];
-    const store = {
-      writeSpend: (batch: { rows: SpendEntry[] }) => {
-        batches.push(batch.rows.length);
-        return new Promise<void>((resolve) => setTimeout(resolve, 10));
-      },
-    } as unknown as ControlStore;
+    const { batches, store } = slowStore();
     const writer = new SpendWriter(store, { flushIntervalMs: 1_000, batchSize: 100 });
     for (let index = 0; index < 250; index++) writer.add(row(`call-${index}`, 0.001));
     // the 100th row started a write of a full batch at once; the next full batch follows it without
