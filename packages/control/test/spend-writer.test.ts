@@ -126,4 +126,30 @@ describe("SpendWriter", () => {
     expect(batches).toEqual([100, 100, 50]);
     await writer.close();
   });
+
+  it("flush writes what was buffered when it was called, and returns under steady load", async () => {
+    vi.useFakeTimers();
+    const { batches, store } = slowStore();
+    const writer = new SpendWriter(store, { flushIntervalMs: 3_600_000 });
+    for (let index = 0; index < 30; index++) writer.add(row(`call-${index}`, 0.001));
+    let flushed = false;
+    const flushing = writer.flush().then(() => {
+      flushed = true;
+    });
+    // a row every millisecond while the flush runs: it must not wait for a moment without rows
+    for (let index = 30; index < 100 && !flushed; index++) {
+      writer.add(row(`call-${index}`, 0.001));
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    await flushing;
+    expect(flushed).toBe(true);
+    expect(batches[0]).toBe(30);
+    expect(batches.reduce((sum, size) => sum + size, 0)).toBeGreaterThanOrEqual(30);
+    expect(writer.stats().buffered).toBeGreaterThan(0); // the rows that came in during it wait
+    const closing = writer.close(); // close writes everything
+    await vi.advanceTimersByTimeAsync(50);
+    await closing;
+    expect(writer.stats().buffered).toBe(0);
+    expect(batches.reduce((sum, size) => sum + size, 0)).toBe(writer.stats().written);
+  });
 });

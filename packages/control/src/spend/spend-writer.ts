@@ -100,9 +100,11 @@ export class SpendWriter {
 
   /** Writes everything buffered now; rejects when the database refuses (rows stay buffered). */
   async flush(): Promise<void> {
-    while (this.buffer.length > 0) {
-      await this.writeBatch();
-    }
+    // The rows buffered when it was called (rows that come in meanwhile are the next tick's: under
+    // steady traffic "until the buffer is empty" might never come); after close, everything.
+    let due = this.buffer.length;
+    while (this.buffer.length > 0 && (due > 0 || this.closed))
+      due -= await this.writeBatch(due > 0 ? due : this.batchSize);
   }
 
   async close(): Promise<void> {
