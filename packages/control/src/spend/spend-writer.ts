@@ -100,11 +100,7 @@ export class SpendWriter {
 
   /** Writes everything buffered now; rejects when the database refuses (rows stay buffered). */
   async flush(): Promise<void> {
-    // The rows buffered when it was called (rows that come in meanwhile are the next tick's: under
-    // steady traffic "until the buffer is empty" might never come); after close, everything.
-    let due = this.buffer.length;
-    while (this.buffer.length > 0 && (due > 0 || this.closed))
-      due -= await this.writeBatch(due > 0 ? due : this.batchSize);
+    await this.writeBuffered();
   }
 
   async close(): Promise<void> {
@@ -122,20 +118,28 @@ export class SpendWriter {
   private async tick(): Promise<void> {
     if (this.writing || this.buffer.length === 0 || Date.now() < this.nextAttemptAt) return;
     try {
-      // The rows buffered when the tick began, then only full batches: rows that come in during a
-      // write wait for the next tick. (Writing until the buffer was empty wrote without pause under
-      // load: each statement carried only the few dozen rows of the previous write's milliseconds,
-      // and its fixed cost, in this process and in the database, was paid that often.)
-      let due = this.buffer.length;
-      while (!this.closed && this.buffer.length > 0 && (due > 0 || this.buffer.length >= this.batchSize))
-        due -= await this.writeBatch(due > 0 ? due : this.batchSize);
+      await this.writeBuffered();
     } catch {
       // counted and logged in writeBatch; retried after the backoff
     }
   }
 
-  /** One batch at a time: a second caller waits for the running write, then takes the next rows. */
-  /** Writes the first rows of the buffer (at most `limit` and the batch size); resolves with how many. */
+  /**
+   * The rows buffered now, then only full batches (after close, everything): rows that come in during
+   * a write wait for the next tick. Writing until the buffer was empty wrote without pause under load
+   * (each statement carried the few dozen rows of the previous write's milliseconds, its fixed cost
+   * paid that often), and a flush under steady traffic waited for a moment without new rows.
+   */
+  private async writeBuffered(): Promise<void> {
+    let due = this.buffer.length;
+    while (this.buffer.length > 0 && (due > 0 || this.closed || this.buffer.length >= this.batchSize))
+      due -= await this.writeBatch(due > 0 ? due : this.batchSize);
+  }
+
+  /**
+   * Writes the first rows of the buffer (at most `limit` and the batch size) and resolves with how
+   * many; one batch at a time: a second caller waits for the running write, then takes the next rows.
+   */
   private async writeBatch(limit = this.batchSize): Promise<number> {
     while (this.writing) await this.writing.catch(() => undefined);
     if (this.buffer.length === 0) return 0;
