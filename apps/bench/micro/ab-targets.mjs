@@ -12,7 +12,9 @@
 // logs (@llmux/control), on PostgreSQL and on PGlite, with only auth and with everything on:
 //   llmux-express-with:auth/llmux-express-keys-pg, llmux-express-with:auth/llmux-express-keys,
 //   llmux-express-all/llmux-express-all-keys-pg,   llmux-express-all/llmux-express-all-keys
-// Targets are the bench's (apps/bench/dist/plan.js: findTarget). After `npx turbo run build`. The
+// A name with a `#2` suffix is a second process of that target (llmux-express-with:auth/llmux-express-with:auth#2):
+// an identical twin, whose ratio is the run's noise floor. With --json, each pair's per-round ratios too
+// (pool several runs from them). Targets are the bench's (apps/bench/dist/plan.js: findTarget). After `npx turbo run build`. The
 // PostgreSQL server's own CPU (every `postgres` process, read around each slice) is printed apart as
 // `db ms/call`: it is outside the measured process, as it is outside a host's.
 import { writeFileSync } from "node:fs";
@@ -62,7 +64,9 @@ const names = [...new Set(pairs.flatMap((pair) => [pair.baseline, pair.target]))
 const dist = new URL("../dist/", import.meta.url);
 const { findTarget } = await import(new URL("plan.js", dist).href);
 const definitions = names.map((name) => {
-  const definition = findTarget(name);
+  // "<target>#2": a second process of the same server, under its own name (a twin: its ratio to the
+  // first is the run's noise floor)
+  const definition = findTarget(name.replace(/#\d+$/, ""));
   if (!definition?.script) throw new Error(`no bench server target named ${name}`);
   return definition;
 });
@@ -114,6 +118,7 @@ for (const workload of values.workloads.split(",")) {
       median_slices: round(median(other.perSlice) / median(base.perSlice), 3),
       median_round: round(median(perRound), 3),
       round_quartiles: [round(low, 3), round(high, 3)],
+      per_round: perRound.map((value) => round(value, 4)),
     };
   });
   const result = { workload, slices: Number(values.slices), others_cores: round(others, 2), targets, ratios };
