@@ -110,6 +110,25 @@ describe("cached identities are checked without promises", () => {
     }
   });
 
+  it("a spend write keeps the key's cached record and access (a copy per write deoptimised the checks)", async () => {
+    const key = "sk-fast-path-key-spend-written-in-place-0123456789";
+    await store.insert("key", { token: hashKey(key), key_name: "sk-...6789", max_budget: 100 });
+    const access = await plane.authenticate!(key, request());
+    const before = beforeContext("call-written", access);
+    plane.hooks!.beforeCall!(before);
+    plane.hooks!.afterCall!({ ...before, event: successEvent("call-written", 0.25) } as never);
+    await plane.flushSpend();
+    // sent: the same key after its spend was committed; back: the very same access object (the key's
+    // record was updated in place, not replaced by a copy with another hidden class), and the spend
+    // counts once (committed 0.25, nothing pending).
+    const after = plane.authenticate!(key, request());
+    expect(after).toBe(access);
+    const context = beforeContext("call-after-write", after);
+    plane.hooks!.beforeCall!(context);
+    expect(context.context.metadata.user_api_key_spend).toBeCloseTo(0.25, 10);
+    expect((await store.get("key", hashKey(key)))?.spend).toBeCloseTo(0.25, 10);
+  });
+
   it("a spent budget is refused synchronously too (the call never starts)", () => {
     const access = plane.authenticate!(PLAIN_KEY, request());
     const previous = beforeContext("call-over-previous", access);

@@ -100,10 +100,17 @@ export class RecordCache {
     this.entries[kind].delete(id);
   }
 
-  /** Adds committed spend to a cached record (until the next refresh reads it from the database). */
+  /**
+   * Adds committed spend to a cached record (until the next refresh reads it from the database), in
+   * place: the one field that changes once per write interval. A copy per write (`{ ...record, spend }`)
+   * gave the record another hidden class than the database's rows about once a second, and every
+   * function of the per-call checks that reads it was deoptimised ("wrong map") and compiled again each
+   * time: +11-16 % CPU per plain call with everything on (docs/keys-and-budgets.md, session 12). Nothing
+   * keyed on the record's identity depends on its spend (the key's access and metadata do not hold it).
+   */
   addSpend(kind: EntityKind, id: string, amount: number): void {
-    const entry = this.entries[kind].get(id);
-    if (entry?.value) entry.value = { ...entry.value, spend: entry.value.spend + amount };
+    const record = this.entries[kind].get(id)?.value;
+    if (record) record.spend += amount;
   }
 
   /** Marks every entry stale (e.g. after budgets were reset in the database). */
