@@ -48,13 +48,16 @@ const { values } = parseArgs({
 });
 // Pairs are comma-separated and a target's own name may hold commas (llmux-express-with:auth,hooks): a
 // piece continues the pair before it when it has no "/" or that pair has none yet (a baseline's comma).
+// When both names of a pair hold commas that is ambiguous: separate the pairs with ";" instead.
 const splitPairs = (text) =>
-  text.split(",").reduce((pairs, piece) => {
-    if (pairs.length === 0 || (piece.includes("/") && pairs[pairs.length - 1].includes("/")))
-      pairs.push(piece);
-    else pairs[pairs.length - 1] += `,${piece}`;
-    return pairs;
-  }, []);
+  text.includes(";")
+    ? text.split(";").filter(Boolean)
+    : text.split(",").reduce((pairs, piece) => {
+        if (pairs.length === 0 || (piece.includes("/") && pairs[pairs.length - 1].includes("/")))
+          pairs.push(piece);
+        else pairs[pairs.length - 1] += `,${piece}`;
+        return pairs;
+      }, []);
 const pairs = (values.pairs === "control" ? CONTROL_PAIRS : splitPairs(values.pairs)).map((pair) => {
   const [baseline, target] = pair.split("/");
   if (!baseline || !target) throw new Error(`--pairs: "${pair}" is not <baseline>/<target>`);

@@ -1,5 +1,5 @@
 /** What each mode runs: the targets, the workloads and their bounds (count and time). */
-import { CONTROL_TARGETS } from "./control-target";
+import { CONTROL_POSTGRES_TARGET, CONTROL_TARGETS } from "./control-target";
 import type { TargetDefinition, TargetName, WorkloadDefinition } from "./types";
 
 export type BenchMode = "short" | "smoke" | "soak" | "profile";
@@ -257,6 +257,19 @@ export function nodeComponentsTarget(components: string): TargetDefinition {
   };
 }
 
+/**
+ * The virtual key (PostgreSQL) with only the given components on (comma-separated), to set beside
+ * `llmux-express-with:<the same components>`: what the key costs with each telemetry part.
+ */
+export function controlComponentsTarget(components: string): TargetDefinition {
+  return {
+    ...CONTROL_POSTGRES_TARGET,
+    name: `llmux-express-keys-pg-with:${components}`,
+    description: `llmux on Express 5, a virtual key (@llmux/control, PostgreSQL) with only ${components} on`,
+    env: { ...CONTROL_POSTGRES_TARGET.env, BENCH_LLMUX_MODE: components },
+  };
+}
+
 /** The ablation targets: each part of "everything on" alone. */
 export const ABLATION_TARGETS: TargetName[] = [
   "llmux-express-with:auth",
@@ -269,6 +282,8 @@ export const ABLATION_TARGETS: TargetName[] = [
 export function findTarget(name: TargetName): TargetDefinition | undefined {
   const control = CONTROL_TARGETS.find((target) => target.name === name);
   if (control) return control;
+  if (name.startsWith("llmux-express-keys-pg-with:"))
+    return controlComponentsTarget(name.slice("llmux-express-keys-pg-with:".length));
   if (name.startsWith("llmux-express-with:"))
     return componentsTarget(name.slice("llmux-express-with:".length));
   if (name.startsWith("llmux-node-with:")) return nodeComponentsTarget(name.slice("llmux-node-with:".length));

@@ -25,7 +25,9 @@ export type TargetName =
   /** llmux on Express with only some parts of "everything on" (ablation; see servers/llmux-options.ts). */
   | `llmux-express-with:${string}`
   /** llmux's createHandler on node:http with only some parts on (e.g. `llmux-node-with:cache`). */
-  | `llmux-node-with:${string}`;
+  | `llmux-node-with:${string}`
+  /** The virtual key (PostgreSQL) with only some parts on, beside `llmux-express-with:<the same>`. */
+  | `llmux-express-keys-pg-with:${string}`;
 
 export interface TargetDefinition {
   name: TargetName;
