@@ -368,10 +368,12 @@ export class Enforcer {
     const resetAt = subject.record.budget_reset_at;
     if (resetAt !== null && Date.parse(resetAt) <= this.now()) {
       // The period ended: roll the cached record forward now (the database does the same at the next
-      // write), so spend committed from here on counts in the new period.
-      const next = budgetPeriodEnd(subject.record.budget_duration, this.now());
-      subject.record = { ...subject.record, spend: 0, budget_reset_at: next };
-      this.options.cache.set(subject.kind, subject.id, subject.record);
+      // write), so spend committed from here on counts in the new period. In place, as the cache adds
+      // committed spend (RecordCache.addSpend): the record keeps the hidden class of the database's rows.
+      const record = subject.record;
+      record.spend = 0;
+      record.budget_reset_at = budgetPeriodEnd(record.budget_duration, this.now());
+      this.options.cache.set(subject.kind, subject.id, record);
     }
     // Other instances' spend reaches this one through the shared counter at once, and through the
     // database at the next cache refresh; the larger of the two views counts.
