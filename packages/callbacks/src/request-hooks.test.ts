@@ -12,6 +12,7 @@ function beforeContext(body: Record<string, unknown>): BeforeCallContext {
     body,
     context: { user: "alice", tags: [], metadata: {} },
     request: undefined,
+    state: {},
   };
 }
 

@@ -215,6 +215,12 @@ export interface BeforeCallContext {
    * for the master key, the authorize hook, an open gateway and the in-process API.
    */
   access?: PluginAccess | undefined;
+  /**
+   * An object of this call's own, the same one in its beforeCall and afterCall hooks: a plugin keeps
+   * what it must carry from one to the other (a budget hold, a limiter's slot) under a name of its own
+   * (its plugin name), instead of in a map keyed by call id. Empty when the call starts.
+   */
+  state: Record<string, unknown>;
 }
 
 export interface AfterCallContext extends BeforeCallContext {

@@ -6,7 +6,8 @@
  * is another one. Compare with `llmux-express-with:auth` (the same key as the master key) in one run:
  *   npm run bench -- --targets llmux-express-with:auth,llmux-express-keys
  * With BENCH_LLMUX_MODE=all (targets llmux-express-all-keys[-pg]) everything else is on too, as in
- * llmux-express-all.
+ * llmux-express-all. With BENCH_CONTROL_METER=1 it prints the control plane's own time per call every
+ * 5 s (see control-meter.ts).
  */
 import type { AddressInfo } from "node:net";
 import { abbreviateKey, createControlPlane, hashKey, openStore } from "@llmux/control";
@@ -15,6 +16,7 @@ import express from "express";
 import pg from "pg";
 import { serveChild } from "../server-protocol";
 import { BENCH_MASTER_KEY } from "./bench-keys";
+import { meterControlPlane } from "./control-meter";
 import { llmuxOptions, llmuxTelemetry } from "./llmux-options";
 
 /** A database of this run's own on the PostgreSQL server (the bench's "-pg" target), dropped at close. */
@@ -51,6 +53,7 @@ serveChild(async () => {
   });
   const adminKey = "sk-bench-admin-key-not-sent-by-the-loader";
   const plane = await createControlPlane({ store, isMasterKey: (token) => token === adminKey });
+  if (process.env.BENCH_CONTROL_METER) meterControlPlane(plane, store);
   // "auth" (compare with llmux-express-with:auth) or "all" (compare with llmux-express-all).
   const options = llmuxOptions(process.env.BENCH_LLMUX_MODE ?? "auth");
   const config = options.config as { general_settings?: Record<string, unknown> };

@@ -54,7 +54,12 @@ interface Reservation {
   reserved: number;
   parallel: string[];
   startedAt: number;
+  /** Its place in the enforcer's list of calls in flight; -1 once released (afterCall, or swept). */
+  index: number;
 }
+
+/** The name of the control plane's entry in a call's hook state (BeforeCallContext.state). */
+const STATE_NAME = "control";
 
 export interface EnforcerOptions {
   cache: RecordCache;
@@ -73,7 +78,14 @@ export interface EnforcerOptions {
  * queues the spend log row (which adds the spend in memory at once).
  */
 export class Enforcer {
-  private readonly reservations = new Map<string, Reservation>();
+  /**
+   * The holds of the calls in flight, for the sweep (a call whose afterCall never comes). Each call
+   * finds its own on its hook state, so no per-call map keyed by call id: a hold leaves by swapping
+   * the list's last one into its place.
+   */
+  private readonly inFlight: Reservation[] = [];
+  /** Holds by call id, for a gateway that gives its hooks no per-call state (an older @llmux/core). */
+  private readonly byCallId = new Map<string, Reservation>();
   private readonly now: () => number;
   /** Every subject this instance has checked (as the average costs were before: one entry per id). */
   private readonly subjects: Record<EntityKind, Map<string, Subject>> = {
@@ -244,13 +256,13 @@ export class Enforcer {
     // Spend of other instances (Redis): one round trip, bounded by the shared state's deadline.
     const state = this.options.state;
     if (state.kind !== "memory" && state.getMany && subjects.some((subject) => hasBudget(subject.record)))
-      return this.sharedSpend(subjects).then((shared) => this.hold(context.callId, key, subjects, shared));
-    return this.hold(context.callId, key, subjects, []);
+      return this.sharedSpend(subjects).then((shared) => this.hold(context, key, subjects, shared));
+    return this.hold(context, key, subjects, []);
   }
 
   /** Checks the budgets and holds the call's cost in one synchronous step, then takes the limits. */
   private hold(
-    callId: string,
+    context: BeforeCallContext,
     key: KeyRecord | undefined,
     subjects: Subject[],
     shared: number[],
@@ -262,7 +274,7 @@ export class Enforcer {
     for (const subject of subjects) reserved = Math.max(reserved, subject.averageCost ?? 0);
     for (const subject of subjects) subject.held += reserved;
     if (!subjects.some(hasLimit)) {
-      this.reservations.set(callId, { subjects, key, reserved, parallel: NO_SLOTS, startedAt: this.now() });
+      this.remember(context, subjects, key, reserved, NO_SLOTS);
       return;
     }
     if (this.local) {
@@ -273,12 +285,12 @@ export class Enforcer {
         for (const subject of subjects) release(subject, reserved);
         throw error;
       }
-      this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
+      this.remember(context, subjects, key, reserved, parallel);
       return;
     }
     return this.takeLimits(subjects).then(
       (parallel) => {
-        this.reservations.set(callId, { subjects, key, reserved, parallel, startedAt: this.now() });
+        this.remember(context, subjects, key, reserved, parallel);
       },
       (error: unknown) => {
         for (const subject of subjects) release(subject, reserved);
@@ -287,13 +299,63 @@ export class Enforcer {
     );
   }
 
+  /** Keeps a call's hold on its hook state (and in the list of calls in flight) until its afterCall. */
+  private remember(
+    context: BeforeCallContext,
+    subjects: Subject[],
+    key: KeyRecord | undefined,
+    reserved: number,
+    parallel: string[],
+  ): void {
+    const inFlight = this.inFlight;
+    const reservation: Reservation = {
+      subjects,
+      key,
+      reserved,
+      parallel,
+      startedAt: this.now(),
+      index: inFlight.length,
+    };
+    inFlight.push(reservation);
+    const state = context.state as Record<string, unknown> | undefined;
+    if (state) state[STATE_NAME] = reservation;
+    else this.byCallId.set(context.callId, reservation);
+  }
+
+  /** The call's hold, taken off its hook state; undefined when it has none. */
+  private reservationOf(context: AfterCallContext): Reservation | undefined {
+    const state = context.state as Record<string, unknown> | undefined;
+    if (!state) {
+      const reservation = this.byCallId.get(context.callId);
+      this.byCallId.delete(context.callId);
+      return reservation;
+    }
+    const reservation = state[STATE_NAME] as Reservation | undefined;
+    if (reservation) state[STATE_NAME] = undefined;
+    return reservation;
+  }
+
+  /** Takes a hold off the list of calls in flight; false when it was released already (swept). */
+  private settle(reservation: Reservation): boolean {
+    const index = reservation.index;
+    if (index < 0) return false;
+    const inFlight = this.inFlight;
+    const last = inFlight.pop()!;
+    if (last !== reservation) {
+      inFlight[index] = last;
+      last.index = index;
+    }
+    reservation.index = -1;
+    return true;
+  }
+
   afterCall(context: AfterCallContext): void {
-    const reservation = this.reservations.get(context.callId);
-    this.reservations.delete(context.callId);
+    const reservation = this.reservationOf(context);
     const event = context.event;
     const cost = event.cost?.total ?? 0;
     const tokens = event.usage?.totalTokens ?? 0;
-    if (reservation) {
+    // A swept hold (its call outlived the sweep's age) was released then: its row still names the key.
+    if (reservation && this.settle(reservation)) {
       for (const subject of reservation.subjects) {
         release(subject, reservation.reserved);
         if (cost > 0) {
@@ -322,12 +384,17 @@ export class Enforcer {
   /** Calls whose afterCall never came (abandoned before the run began) release their hold after a while. */
   sweep(maxAgeMs = PARALLEL_SLOT_TTL_MS): void {
     const oldest = this.now() - maxAgeMs;
-    for (const [callId, reservation] of this.reservations) {
+    const inFlight = this.inFlight;
+    // from the end: a released hold is replaced by the list's last one, already looked at
+    for (let index = inFlight.length - 1; index >= 0; index--) {
+      const reservation = inFlight[index]!;
       if (reservation.startedAt > oldest) continue;
-      this.reservations.delete(callId);
+      this.settle(reservation);
       for (const subject of reservation.subjects) release(subject, reservation.reserved);
       this.releaseSlots(reservation.parallel);
     }
+    for (const [callId, reservation] of this.byCallId)
+      if (reservation.index < 0) this.byCallId.delete(callId);
   }
 
   /** Spend a budget is compared with: the record's spend + spend not yet written + cost held in flight. */

@@ -40,6 +40,8 @@ export interface CallInput {
   hooksSkipped?: boolean;
   /** The plugin's answer for the caller's virtual key, for the hooks (`BeforeCallContext.access`). */
   pluginAccess?: PluginAccess | undefined;
+  /** The request hooks' per-call state (BeforeCallContext.state), handed to the afterCall hooks. */
+  hookState?: Record<string, unknown>;
 }
 
 export interface CallSuccess {

@@ -723,6 +723,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         context: run.input.context,
         request: run.input.request,
         access: run.input.pluginAccess,
+        state: run.input.hookState ?? {},
         event,
       };
       for (const hook of afterCallHooks) {

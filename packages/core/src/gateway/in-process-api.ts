@@ -172,6 +172,7 @@ export function createGatewayClient(gatewayOrOptions: Gateway | GatewayOptions):
       ...options.context,
     };
     const context = buildCallContext(raw, request?.headers ?? {}, fromHost);
+    const hookState: Record<string, unknown> = {};
     const body = await gateway.runBeforeCall({
       callId,
       callType,
@@ -179,6 +180,7 @@ export function createGatewayClient(gatewayOrOptions: Gateway | GatewayOptions):
       body: raw,
       context,
       request,
+      state: hookState,
     });
 
     const controller = new AbortController();
@@ -202,6 +204,7 @@ export function createGatewayClient(gatewayOrOptions: Gateway | GatewayOptions):
       request,
       noLog: options.noLog === true || body.no_log === true,
       startTime,
+      hookState,
     };
     if (options.timeout !== undefined) input.timeoutMs = options.timeout;
     return { input, controller, release: () => outer?.removeEventListener("abort", abort) };

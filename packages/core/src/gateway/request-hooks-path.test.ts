@@ -115,6 +115,7 @@ describe("beforeCall hooks", () => {
       body: { model: "hooks" },
       context: { tags: [], metadata: {} },
       request: undefined,
+      state: {},
     });
     expect(pending).toBeInstanceOf(Promise);
     await expect(pending).rejects.toThrow("refused by the test hook");

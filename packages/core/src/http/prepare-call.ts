@@ -80,7 +80,9 @@ export async function prepareCall(
       ? { ...fromAccess, ...fromHost, tags: [...(fromAccess.tags ?? []), ...(fromHost.tags ?? [])] }
       : (fromHost ?? fromAccess),
   );
+  let hookState: Record<string, unknown> | undefined;
   if (options.hooks !== false) {
+    hookState = {};
     const replaced = gateway.beforeCall({
       callId,
       callType,
@@ -89,6 +91,7 @@ export async function prepareCall(
       context,
       request,
       access: access.pluginAccess,
+      state: hookState,
     });
     // no promise (nor microtask) when every hook answered synchronously
     body = replaced instanceof Promise ? await replaced : replaced;
@@ -111,7 +114,8 @@ export async function prepareCall(
     startTime: options.startTime,
     pluginAccess: access.pluginAccess,
   };
-  if (options.hooks === false) input.hooksSkipped = true;
+  if (hookState) input.hookState = hookState;
+  else input.hooksSkipped = true;
   const timeout = timeoutOverride(request, body);
   if (timeout !== undefined) input.timeoutMs = timeout;
   return input;
