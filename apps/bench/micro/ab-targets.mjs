@@ -17,6 +17,8 @@
 // (pool several runs from them). Targets are the bench's (apps/bench/dist/plan.js: findTarget). After `npx turbo run build`. The
 // PostgreSQL server's own CPU (every `postgres` process, read around each slice) is printed apart as
 // `db ms/call`: it is outside the measured process, as it is outside a host's.
+// `GC pauses ms/call` is the main thread's time in garbage collection (V8's "gc" performance entries, which
+// each server reports), a part of its main-thread CPU.
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
@@ -95,6 +97,7 @@ for (const workload of values.workloads.split(",")) {
     body: chatBody(workload),
     flush: true,
     helpers: [upstream],
+    gcTime: true,
     ...(usesPostgres ? { alsoMeasure: () => commandCpuMs("postgres"), alsoGrowth: cpuGrowthMs } : {}),
   });
   const targets = Object.fromEntries(
@@ -105,6 +108,7 @@ for (const workload of values.workloads.split(",")) {
         ms_per_call: round(total.cpu / total.calls, 4),
         main_thread_ms_per_call: round(total.main / total.calls, 4),
         median_slice: round(median(total.perSlice), 4),
+        gc_ms_per_call: round(total.gc / total.calls, 4),
       };
       if (usesPostgres) figures.db_ms_per_call = round(total.other / total.calls, 4);
       return [name, figures];
@@ -138,10 +142,10 @@ function printResult({ workload, slices, others_cores, targets, ratios }) {
   console.log(
     `\n${workload}, c${values.concurrency}, ${slices} slices of ${values["slice-ms"]} ms each (others ${others_cores} cores)`,
   );
-  console.log("target | CPU ms/call | main thread ms/call | median slice | db ms/call");
+  console.log("target | CPU ms/call | main thread ms/call | GC pauses ms/call | median slice | db ms/call");
   for (const [name, figures] of Object.entries(targets))
     console.log(
-      `${name} | ${figures.ms_per_call} | ${figures.main_thread_ms_per_call} | ${figures.median_slice} | ${figures.db_ms_per_call ?? "-"}`,
+      `${name} | ${figures.ms_per_call} | ${figures.main_thread_ms_per_call} | ${figures.gc_ms_per_call} | ${figures.median_slice} | ${figures.db_ms_per_call ?? "-"}`,
     );
   console.log("pair | whole run | median slices | median round [quartiles]");
   for (const ratio of ratios)

@@ -157,12 +157,13 @@ export function sliceOrder(count, slice) {
  * With `alsoMeasure` (a function reading the CPU of processes outside the servers, e.g. the database,
  * and `alsoGrowth(before, after)`, the milliseconds between two readings), that CPU is read around
  * each slice too. Answers per server { calls, cpu, main (the main thread's part of cpu), perSlice: ms per call of each
- * slice, other, perSliceOther }; and `others`, the cores the rest of the machine used meanwhile (not the
+ * slice, other, perSliceOther, gc (with `gcTime`: the main thread's GC pauses in ms, which the servers
+ * report) }; and `others`, the cores the rest of the machine used meanwhile (not the
  * servers, this process, the `helpers` (e.g. the upstream) or what alsoMeasure read: the noise).
  */
 export async function runSlices(servers, options) {
   const { slices = 12, sliceMs = 1500, warmupRounds = 3, flush = false, helpers = [] } = options;
-  const { alsoMeasure = () => 0, alsoGrowth = (before, after) => after - before } = options;
+  const { alsoMeasure = () => 0, alsoGrowth = (before, after) => after - before, gcTime = false } = options;
   const slice = async (server) => {
     const calls = await load(server, { ...options, ms: sliceMs });
     if (flush) await server.request("flush");
@@ -176,6 +177,7 @@ export async function runSlices(servers, options) {
     perSlice: [],
     other: 0,
     perSliceOther: [],
+    gc: 0,
   }));
   const startedAt = Date.now();
   const busyBefore = machineBusyMs();
@@ -188,6 +190,7 @@ export async function runSlices(servers, options) {
       const server = servers[at];
       const before = processCpuMs(server.child.pid);
       const mainBefore = mainThreadCpuMs(server.child.pid);
+      const gcBefore = gcTime ? await server.request("gcTime") : 0;
       const otherBefore = alsoMeasure();
       const calls = await slice(server);
       const used = processCpuMs(server.child.pid) - before;
@@ -198,6 +201,7 @@ export async function runSlices(servers, options) {
       total.cpu += used;
       total.main += mainThreadCpuMs(server.child.pid) - mainBefore;
       total.perSlice.push(used / calls);
+      if (gcTime) total.gc += (await server.request("gcTime")) - gcBefore;
       total.other += other;
       total.perSliceOther.push(other / calls);
     }

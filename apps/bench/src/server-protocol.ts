@@ -3,6 +3,7 @@
  * child announces its URL once listening; the parent asks it to flush telemetry, report memory,
  * collect garbage, report telemetry counts, or stop.
  */
+import { PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
 
 export type ParentMessage =
@@ -12,6 +13,7 @@ export type ParentMessage =
   | { type: "gc"; id: number }
   | { type: "telemetry"; id: number }
   | { type: "clock"; id: number }
+  | { type: "gcTime"; id: number }
   | { type: "stop"; id: number };
 
 export type ChildMessage =
@@ -36,6 +38,12 @@ export interface ChildServer {
  */
 export function serveChild(start: () => Promise<ChildServer>): void {
   const send = (message: ChildMessage) => process.send?.(message);
+  // The main thread's time in garbage collection pauses since start, in ms (V8's "gc" performance
+  // entries, read by the A/B harness around each slice).
+  let gcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  }).observe({ entryTypes: ["gc"] });
   start().then(
     (server) => {
       process.on("message", (raw) => {
@@ -59,6 +67,8 @@ export function serveChild(start: () => Promise<ChildServer>): void {
               }
               return { collected: gc !== undefined, memory: process.memoryUsage() };
             }
+            case "gcTime":
+              return gcMs;
             case "clock":
               // CLOCK_MONOTONIC in µs: the clock of V8's CPU profile timestamps
               return Number(process.hrtime.bigint() / 1000n);
