@@ -3,6 +3,9 @@
  * child announces its URL once listening; the parent asks it to flush telemetry, report memory,
  * collect garbage, report telemetry counts, or stop.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
 
@@ -44,6 +47,7 @@ export function serveChild(start: () => Promise<ChildServer>): void {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcMs += entry.duration;
   }).observe({ entryTypes: ["gc"] });
+  const heapSampling = sampleAllocations(process.env.BENCH_HEAP_SAMPLE_DIR);
   start().then(
     (server) => {
       process.on("message", (raw) => {
@@ -76,6 +80,7 @@ export function serveChild(start: () => Promise<ChildServer>): void {
               return (await server.telemetry?.()) ?? {};
             case "stop":
               await server.close().catch(() => undefined);
+              await heapSampling?.();
               return true;
           }
         };
@@ -104,6 +109,28 @@ export function serveChild(start: () => Promise<ChildServer>): void {
       setImmediate(() => process.exit(1));
     },
   );
+}
+
+/**
+ * With BENCH_HEAP_SAMPLE_DIR: V8's sampling heap profiler from start to "stop", counting the objects
+ * the garbage collector freed too (what a call allocates, not what stays), written to
+ * `<dir>/<pid>.heapprofile` (Chrome DevTools' format). Answers the function that writes it.
+ */
+function sampleAllocations(directory: string | undefined): (() => Promise<void>) | undefined {
+  if (!directory) return undefined;
+  const session = new Session();
+  session.connect();
+  const started = session.post("HeapProfiler.startSampling", {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    await started;
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    writeFileSync(join(directory, `${process.pid}.heapprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 /** Reads a required environment variable of a child. */
