@@ -85,6 +85,27 @@ function suite(
       expect(after.body.info.spend).toBeCloseTo(cost, 12);
     });
 
+    it("a /v1/completions call with three prompts: three spend rows, each naming the key, all counted in its spend", async () => {
+      const created = await generate({ key_alias: `prompts-${name}` });
+      // sent: one legacy completion with three prompts (the gateway makes one chat call per prompt);
+      // back: 200 with a choice per prompt, and a spend row per prompt attributed to the key
+      const call = await harness.call("POST", "/v1/completions", created.key, {
+        model: "gpt-4o-mini",
+        prompt: ["one", "two", "three"],
+      });
+      expect(call.status, JSON.stringify(call.body)).toBe(200);
+      expect(call.body.choices).toHaveLength(3);
+      await harness.gateway.flush();
+      const logs = await harness.call("GET", `/spend/logs?api_key=${created.key}`, MASTER_KEY);
+      expect(logs.body).toHaveLength(3);
+      for (const row of logs.body)
+        expect(row).toMatchObject({ api_key: created.token, key_alias: `prompts-${name}` });
+      const total = logs.body.reduce((sum: number, row: { spend: number }) => sum + row.spend, 0);
+      expect(total).toBeGreaterThan(0);
+      const info = await harness.call("GET", `/key/info?key=${created.key}`, MASTER_KEY);
+      expect(info.body.info.spend).toBeCloseTo(total, 12);
+    });
+
     it("answers 401 for unknown, blocked and expired keys and for a model outside the key's list (LiteLLM's key_model_access_denied)", async () => {
       const unknown = await harness.chat("sk-unknown-key-that-was-never-issued");
       expect(unknown.status).toBe(401);

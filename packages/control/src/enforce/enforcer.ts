@@ -371,7 +371,11 @@ export class Enforcer {
       }
       this.releaseSlots(reservation.parallel);
     }
-    this.options.writer.add(spendEntry(event, context.body, reservation));
+    // The key from the hold, or from the access when the call has none: the other calls a request made
+    // (a /v1/completions with several prompts: one chat call each, one hold for the request) are the
+    // key's spend too.
+    const key = reservation ? reservation.key : context.access ? keyOfAccess.get(context.access) : undefined;
+    this.options.writer.add(spendEntry(event, context.body, reservation, key));
   }
 
   private releaseSlots(names: string[]): void {
@@ -690,9 +694,9 @@ function spendEntry(
   event: CallEvent,
   body: Record<string, unknown>,
   reservation: Reservation | undefined,
+  key: KeyRecord | undefined,
 ): SpendEntry {
   const usage = event.usage;
-  const key = reservation?.key;
   let user: string | null | undefined;
   let team: string | null | undefined;
   if (reservation) {
