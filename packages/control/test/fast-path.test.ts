@@ -6,11 +6,11 @@
  */
 import { IncomingMessage } from "node:http";
 import { Socket } from "node:net";
-import type { BeforeCallContext, PluginSharedState } from "@llmux/callbacks";
+import type { PluginSharedState } from "@llmux/callbacks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type ControlStore, createControlPlane, hashKey, openStore } from "../src/index";
 import { MemoryCounters } from "../src/memory-counters";
-import { successEvent } from "./call-events";
+import { hookContext, successEvent } from "./call-events";
 
 const PLAIN_KEY = "sk-fast-path-key-without-limits-0123456789";
 const LIMITED_KEY = "sk-fast-path-key-with-an-rpm-limit-0123456789";
@@ -33,18 +33,7 @@ function request(): IncomingMessage {
   return new IncomingMessage(new Socket());
 }
 
-/** A call's context as the gateway hands it to the hooks: `access` is what authenticate returned. */
-function beforeContext(callId: string, access: unknown): BeforeCallContext {
-  return {
-    callId,
-    callType: "chat",
-    modelGroup: "gpt-4o",
-    body: { model: "gpt-4o", messages: [] },
-    context: { metadata: {}, tags: [] },
-    request: request(),
-    access,
-  } as unknown as BeforeCallContext;
-}
+const beforeContext = (callId: string, access: unknown) => hookContext(callId, access);
 
 describe("cached identities are checked without promises", () => {
   it("authenticate: a promise for the first load, the access itself once the key is cached", async () => {

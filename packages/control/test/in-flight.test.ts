@@ -3,8 +3,6 @@
  * hook state (BeforeCallContext.state) — or by call id when the gateway gives none (an older
  * @llmux/core) — and a call whose afterCall never comes gives its hold back at the sweep, once.
  */
-import { IncomingMessage } from "node:http";
-import { Socket } from "node:net";
 import type { AfterCallContext, BeforeCallContext, PluginAccess } from "@llmux/callbacks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Enforcer } from "../src/enforce/enforcer";
@@ -12,7 +10,7 @@ import { RecordCache } from "../src/enforce/record-cache";
 import { type ControlStore, hashKey, openStore } from "../src/index";
 import { MemoryCounters } from "../src/memory-counters";
 import { SpendWriter } from "../src/spend/spend-writer";
-import { successEvent } from "./call-events";
+import { hookContext, successEvent } from "./call-events";
 
 const KEY = "sk-in-flight-key-with-one-parallel-call-0123456789";
 const MINUTE = 60_000;
@@ -51,18 +49,7 @@ async function accessOf(enforcer: Enforcer): Promise<PluginAccess> {
 
 /** A call's context as the gateway hands it to the hooks; `withState: false` as an older core does. */
 function callContext(callId: string, access: PluginAccess, withState = true): BeforeCallContext {
-  const context = {
-    callId,
-    callType: "chat",
-    modelGroup: "gpt-4o",
-    body: { model: "gpt-4o", messages: [] },
-    context: { metadata: {}, tags: [] },
-    request: new IncomingMessage(new Socket()),
-    access,
-    state: {},
-  } as BeforeCallContext;
-  if (!withState) delete (context as Partial<BeforeCallContext>).state;
-  return context;
+  return hookContext(callId, access, { withState });
 }
 
 function finished(context: BeforeCallContext, cost = 0.01): AfterCallContext {

@@ -16,10 +16,9 @@
  */
 import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
-import type { BeforeCallContext } from "@llmux/callbacks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type ControlStore, createControlPlane, hashKey, openStore } from "../src/index";
-import { successEvent } from "./call-events";
+import { hookContext, successEvent } from "./call-events";
 import { createTestDatabase } from "./postgres";
 import { callRoute } from "./route-call";
 
@@ -168,16 +167,8 @@ function suite(name: string, open: () => Promise<{ store: ControlStore; cleanup(
       const access = plane.authenticate!(key, incoming);
       expect(access).not.toBeInstanceOf(Promise); // cached
       const callId = `call-${++calls}`;
-      const context = {
-        callId,
-        callType: "chat",
-        modelGroup: "gpt-4o",
-        body: { model: "gpt-4o", messages: [] },
-        context: { metadata: {}, tags: [] },
-        request: incoming,
-        // what the gateway hands the hooks: the object authenticate returned for the key
-        access,
-      } as unknown as BeforeCallContext;
+      // what the gateway hands the hooks: the object authenticate returned for the key
+      const context = hookContext(callId, access, { request: incoming });
       let refused = false;
       try {
         expect(plane.hooks!.beforeCall!(context)).toBeUndefined();
