@@ -17,7 +17,7 @@ import { renderResults } from "./report-table";
 import { runComparison } from "./run-bench";
 import { runSoak } from "./soak";
 import { startTarget, startUpstream } from "./start-servers";
-import type { BenchResults, SoakResult, TargetResult } from "./types";
+import type { BenchResults, SoakResult, TargetResult, TelemetryPairResult } from "./types";
 
 const distDirectory = dirname(fileURLToPath(import.meta.url));
 const benchDirectory = resolve(distDirectory, "..");
@@ -83,6 +83,7 @@ async function main(): Promise<number> {
 
   let targets: TargetResult[] = [];
   let soak: SoakResult | undefined;
+  let telemetryPairs: TelemetryPairResult[] = [];
   if (options.mode === "soak") {
     const name = options.targets[0]!;
     const definition = findTarget(name)!;
@@ -100,7 +101,7 @@ async function main(): Promise<number> {
       await upstream.stop();
     }
   } else {
-    ({ targets, soak } = await runComparison({
+    ({ targets, soak, telemetryPairs } = await runComparison({
       mode: options.mode,
       distDirectory,
       targets: options.targets,
@@ -127,9 +128,10 @@ async function main(): Promise<number> {
       priority: machine.priority ?? null,
     },
     targets,
-    checks: evaluateChecks(targets, soak, options.mode),
+    checks: evaluateChecks(targets, soak, options.mode, telemetryPairs),
   };
   if (soak) results.soak = soak;
+  if (telemetryPairs.length > 0) results.telemetryPairs = telemetryPairs;
 
   console.log(renderResults(results));
   const foreign = results.meta.foreignCpuCores;
@@ -147,7 +149,8 @@ async function main(): Promise<number> {
   const broken =
     targets.some((target) => target.status === "failed") ||
     targets.some((target) => target.workloads.some((workload) => workload.errors > 0)) ||
-    (soak !== undefined && soak.errors > 0);
+    (soak !== undefined && soak.errors > 0) ||
+    telemetryPairs.some((pair) => pair.errors > 0);
   return broken ? 1 : 0;
 }
 

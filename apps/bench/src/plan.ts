@@ -182,6 +182,15 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
 }
 
 /**
+ * The telemetry pair (telemetry-pair.ts) after the comparison: rounds of two alternating slices of
+ * llmux-express-off and llmux-express-all, per concurrency-50 workload. Six rounds of 1 s each read
+ * within about ±0.01 ms of each other on a quiet machine (micro/ab-targets.mjs, same method).
+ */
+export function telemetryPairPlan(mode: BenchMode): { rounds: number; sliceSeconds: number } {
+  return mode === "smoke" ? { rounds: 1, sliceSeconds: 0.3 } : { rounds: 6, sliceSeconds: 1 };
+}
+
+/**
  * Calls every server gets once, before any workload (half streamed, concurrency 20): V8 compiles
  * the hot paths with its optimising tier only after thousands of calls, and a large code path
  * (llmux) would otherwise be measured half-interpreted against a small one (the bare proxy).

@@ -1,5 +1,5 @@
 /** Renders results as plain-text tables for the terminal (and docs/performance.md). */
-import type { BenchResults, CheckResult, SoakResult } from "./types";
+import type { BenchResults, CheckResult, SoakResult, TelemetryPairResult } from "./types";
 
 function cell(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
@@ -101,6 +101,7 @@ export function renderResults(results: BenchResults): string {
   );
   parts.push(...errors);
   if (results.soak) parts.push(renderSoak(results.soak));
+  if (results.telemetryPairs?.length) parts.push(renderTelemetryPairs(results.telemetryPairs));
   parts.push(renderChecks(results.checks));
   return parts.join("\n\n");
 }
@@ -118,6 +119,35 @@ export function renderSoak(soak: SoakResult): string {
     `  RSS samples (calls:MB): ${soak.samples.map((sample) => `${sample.calls}:${sample.rssMb.toFixed(0)}`).join(" ")}`,
   );
   return lines.join("\n");
+}
+
+export function renderTelemetryPairs(pairs: TelemetryPairResult[]): string {
+  const rows = pairs.map((pair) => [
+    pair.workload,
+    String(pair.rounds),
+    `${pair.offCalls} / ${pair.allCalls}`,
+    cell(pair.offCpuMsPerCall, 3),
+    cell(pair.allCpuMsPerCall, 3),
+    cell(pair.differenceMsPerCall, 3),
+    cell(pair.medianRoundDifferenceMs, 3),
+    pair.perRoundDifferenceMs.map((value) => value.toFixed(3)).join(" "),
+    cell(pair.foreignCpuCores),
+  ]);
+  return `Telemetry pair: llmux-express-off and llmux-express-all in alternating slices (CPU ms/call)\n${renderTable(
+    [
+      "workload",
+      "rounds",
+      "calls off / all",
+      "off",
+      "all",
+      "all − off",
+      "median round",
+      "rounds: all − off",
+      "others",
+    ],
+    rows,
+    ["l", "r", "r", "r", "r", "r", "r", "l", "r"],
+  )}`;
 }
 
 export function renderChecks(checks: CheckResult[]): string {

@@ -6,13 +6,14 @@
  */
 import type { ChildServerHandle } from "./child-server";
 import { closedLoop } from "./load/closed-loop";
-import { type BenchMode, findTarget, serverWarmup, soakPlan, workloads } from "./plan";
+import { type BenchMode, findTarget, serverWarmup, soakPlan, telemetryPairPlan, workloads } from "./plan";
 import { rssMb, rssPeakMb } from "./process-stats";
 import { Cell } from "./run-cell";
 import { runSoak } from "./soak";
 import { type StartedTarget, startTarget, startUpstream } from "./start-servers";
 import { collectTelemetry } from "./telemetry-check";
-import type { SoakResult, TargetName, TargetResult } from "./types";
+import { measureTelemetryPair } from "./telemetry-pair";
+import type { SoakResult, TargetName, TargetResult, TelemetryPairResult, WorkloadDefinition } from "./types";
 
 export interface RunOptions {
   mode: BenchMode;
@@ -25,7 +26,7 @@ export interface RunOptions {
 
 export async function runComparison(
   options: RunOptions,
-): Promise<{ targets: TargetResult[]; soak?: SoakResult }> {
+): Promise<{ targets: TargetResult[]; soak?: SoakResult; telemetryPairs: TelemetryPairResult[] }> {
   const upstream = await startUpstream(options.distDirectory);
   const started: StartedTarget[] = [];
   try {
@@ -134,6 +135,8 @@ export async function runComparison(
       result.rssAfterMb = rssMb(target.server.pid);
       result.rssPeakMb = rssPeakMb(target.server.pid);
     }
+    // after the RSS figures (its extra load on two servers must not change theirs), before the live heap
+    const telemetryPairs = await measureTelemetryPairs(options, running, results, upstream, selected);
     // the live heap, read after every RSS figure (a forced GC shrinks the heap and RSS)
     for (const target of running) {
       const result = results.get(target.definition.name)!;
@@ -150,11 +153,42 @@ export async function runComparison(
       const subject = running.find((target) => target.definition.name === "llmux-express-all")?.server;
       if (subject) soak = await runSoak(subject, soakPlan("smoke", undefined), options.log);
     }
-    return { targets: [...results.values()], soak };
+    return { targets: [...results.values()], soak, telemetryPairs };
   } finally {
     await Promise.all(started.map((target) => target.server?.stop()));
     await upstream.stop();
   }
+}
+
+/**
+ * Telemetry's CPU per call (llmux-express-all − llmux-express-off) in alternating slices of the two
+ * servers, for each concurrency-50 workload of the run; none when either server did not run.
+ */
+async function measureTelemetryPairs(
+  options: RunOptions,
+  running: StartedTarget[],
+  results: Map<TargetName, TargetResult>,
+  upstream: ChildServerHandle,
+  selected: WorkloadDefinition[],
+): Promise<TelemetryPairResult[]> {
+  const cellTarget = (name: TargetName) => {
+    const target = running.find((candidate) => candidate.definition.name === name);
+    if (!target?.server || results.get(name)?.status !== "ran") return undefined;
+    return { url: target.url!, headers: target.headers, server: target.server };
+  };
+  const off = cellTarget("llmux-express-off");
+  const all = cellTarget("llmux-express-all");
+  if (!off || !all) return [];
+  const plan = telemetryPairPlan(options.mode);
+  const pairs: TelemetryPairResult[] = [];
+  for (const workload of selected.filter((candidate) => candidate.concurrency === 50)) {
+    const pair = await measureTelemetryPair({ off, all, upstream, workload, ...plan });
+    pairs.push(pair);
+    options.log(
+      `telemetry pair ${workload.name.padEnd(11)} off ${pair.offCpuMsPerCall.toFixed(3)}, all ${pair.allCpuMsPerCall.toFixed(3)} CPU ms/call: telemetry ${pair.differenceMsPerCall.toFixed(3)} ms/call (median round ${pair.medianRoundDifferenceMs?.toFixed(3) ?? "–"})${pair.errors ? `, ${pair.errors} errors` : ""}`,
+    );
+  }
+  return pairs;
 }
 
 /** Latency and time to first chunk added over direct-to-mock, workload by workload. */

@@ -92,6 +92,11 @@ export class Cell {
     this.foreignCoreSeconds += foreign * elapsedSeconds;
   }
 
+  /** CPU ms per call of each slice run so far (the server's, flush included), in order. */
+  get sliceCpuMsPerCalls(): readonly number[] {
+    return this.sliceCpuMsPerCall;
+  }
+
   result(): WorkloadResult {
     const { workload, target } = this;
     const summary = this.recorder.summary();

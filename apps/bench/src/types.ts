@@ -143,6 +143,31 @@ export interface SoakResult {
   serverCpuMsPerCall: number;
 }
 
+/**
+ * Telemetry's CPU measured as a pair: llmux-express-all and llmux-express-off loaded in alternating
+ * slices of the same workload (one round: both servers, in an order that flips every round), so the
+ * difference is taken between figures seconds apart rather than between two cells of the run.
+ */
+export interface TelemetryPairResult {
+  workload: WorkloadName;
+  rounds: number;
+  /** Calls measured on each server. */
+  offCalls: number;
+  allCalls: number;
+  /** Calls that failed (on either server): a pair with errors is not a measurement. */
+  errors: number;
+  /** Whole-process CPU per call over all the pair's slices. */
+  offCpuMsPerCall: number;
+  allCpuMsPerCall: number;
+  /** all − off over the whole pair: what the telemetry check judges. */
+  differenceMsPerCall: number;
+  /** all − off of each round (the two slices of a round are seconds apart). */
+  perRoundDifferenceMs: number[];
+  medianRoundDifferenceMs: number | null;
+  /** Cores the rest of the machine used meanwhile (the noise). */
+  foreignCpuCores: number;
+}
+
 export interface CheckResult {
   id: string;
   description: string;
@@ -173,5 +198,7 @@ export interface BenchResults {
   };
   targets: TargetResult[];
   soak?: SoakResult;
+  /** Telemetry's CPU per call measured in alternating slices (short and smoke runs). */
+  telemetryPairs?: TelemetryPairResult[];
   checks: CheckResult[];
 }

@@ -57,10 +57,50 @@ describe("issue 16 checks", () => {
     expect(cpu?.note).toBe("lowest slices: 2.00");
     const telemetry = checks.find((check) => check.id === "telemetry-cpu-plain-c50");
     expect(telemetry?.value).toBeCloseTo(0.2, 9);
-    expect(telemetry?.note).toBe("lowest slices: 0.100 ms");
+    expect(telemetry?.note).toBe(
+      "the two cells apart (no telemetry pair in this run); lowest slices: 0.100 ms",
+    );
     // a check whose figures are missing keeps its reason
     const node = checks.find((check) => check.id === "cpu-llmux-node-all-plain-c50");
     expect(node?.pass).toBeNull();
     expect(node?.note).toBe("not measured in this run");
+  });
+
+  it("judge telemetry on the telemetry pair (alternating slices) when the run measured one, not on the two cells", () => {
+    const targets = [
+      target("express-proxy", 0.4, 0.3),
+      target("llmux-express-off", 0.6, 0.5),
+      target("llmux-express-all", 0.8, 0.6),
+    ];
+    const pair = {
+      workload: "stream-c50" as const,
+      rounds: 4,
+      offCalls: 4000,
+      allCalls: 3500,
+      errors: 0,
+      offCpuMsPerCall: 0.45,
+      allCpuMsPerCall: 0.52,
+      differenceMsPerCall: 0.07,
+      perRoundDifferenceMs: [0.06, 0.073, 0.075, 0.08],
+      medianRoundDifferenceMs: 0.074,
+      foreignCpuCores: 0.02,
+    };
+    const checks = evaluateChecks(targets, undefined, "short", [pair]);
+    const stream = checks.find((check) => check.id === "telemetry-cpu-stream-c50");
+    // the cells say 0.2 ms (FAIL); the pair says 0.07 ms (PASS), and the pair decides
+    expect(stream?.value).toBe(0.07);
+    expect(stream?.pass).toBe(true);
+    expect(stream?.note).toBe(
+      "alternating slices, 4 rounds: median round 0.074 ms; the two cells apart: 0.200 ms",
+    );
+    // a workload without a pair falls back to the cells and says so
+    const plain = checks.find((check) => check.id === "telemetry-cpu-plain-c50");
+    expect(plain?.value).toBeCloseTo(0.2, 9);
+    expect(plain?.note).toContain("no telemetry pair in this run");
+    // a pair with failed calls is not a measurement: the cells decide, and the note says why
+    const failed = evaluateChecks(targets, undefined, "short", [{ ...pair, errors: 3 }]);
+    const fallback = failed.find((check) => check.id === "telemetry-cpu-stream-c50");
+    expect(fallback?.value).toBeCloseTo(0.2, 9);
+    expect(fallback?.note).toContain("the telemetry pair had 3 errors");
   });
 });

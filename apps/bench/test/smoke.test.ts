@@ -121,6 +121,22 @@ describe("npm run bench -- --smoke", () => {
     expect(jsonl?.dropped).toBe(0);
   });
 
+  it("measures telemetry as a pair: llmux-express-off and llmux-express-all in alternating slices, judged by the check", () => {
+    const pairs = results.telemetryPairs!;
+    expect(pairs.map((pair) => pair.workload)).toEqual(["plain-c50", "stream-c50"]);
+    for (const pair of pairs) {
+      expect(pair.errors, pair.workload).toBe(0);
+      expect(pair.offCalls > 0 && pair.allCalls > 0, pair.workload).toBe(true);
+      expect(pair.perRoundDifferenceMs).toHaveLength(pair.rounds);
+      expect(pair.differenceMsPerCall).toBeCloseTo(pair.allCpuMsPerCall - pair.offCpuMsPerCall, 9);
+      const check = results.checks.find((candidate) => candidate.id === `telemetry-cpu-${pair.workload}`)!;
+      // the check judges the pair's figure, not the two cells' difference
+      expect(check.value).toBe(pair.differenceMsPerCall);
+      expect(check.note).toContain("alternating slices");
+    }
+    expect(output).toContain("Telemetry pair: llmux-express-off and llmux-express-all in alternating slices");
+  });
+
   it("runs the soak path and reports RSS figures", () => {
     const soak = results.soak!;
     expect(soak.target).toBe("llmux-express-all");
