@@ -3,12 +3,13 @@
  * figures of that run. A check whose figures are missing (scenario skipped, soak not run) passes
  * nothing and fails nothing: it says why.
  */
+import { medianRound } from "./alternating-group";
 import type {
+  AlternatingGroupResult,
   CheckResult,
   SoakResult,
   TargetName,
   TargetResult,
-  TelemetryPairResult,
   WorkloadName,
   WorkloadResult,
 } from "./types";
@@ -60,42 +61,83 @@ function rssAfter(targets: TargetResult[], name: TargetName): number | null {
   return targets.find((target) => target.name === name && target.status === "ran")?.rssAfterMb ?? null;
 }
 
-/**
- * Telemetry's CPU per call: from the telemetry pair (alternating slices of llmux-express-all and
- * llmux-express-off, telemetry-pair.ts) when the run measured one; else the difference of the two
- * servers' cells, which carries both cells' swing, and the note says so.
- */
-function telemetryCheck(
-  targets: TargetResult[],
+/** How a check combines a subject's figure with its baseline's: a ratio, or a difference in ms. */
+interface Comparison {
+  combine: (top: number, bottom: number) => number;
+  format: (value: number) => string;
+}
+const RATIO: Comparison = { combine: (top, bottom) => top / bottom, format: (value) => value.toFixed(2) };
+const DIFFERENCE: Comparison = {
+  combine: (top, bottom) => top - bottom,
+  format: (value) => `${value.toFixed(3)} ms`,
+};
+
+/** The group (alternating slices) holding both targets on this workload, if it ran without errors. */
+function groupOf(
+  groups: AlternatingGroupResult[] | undefined,
   workload: WorkloadName,
-  pair: TelemetryPairResult | undefined,
-): CheckResult {
-  const id = `telemetry-cpu-${workload}`;
-  const description = `${workload}: telemetry CPU ms/call (llmux-express-all − llmux-express-off)`;
-  const passes = (value: number) => value <= 0.08;
-  const cells = difference(
-    figure(targets, SUBJECT, workload)?.serverCpuMsPerCall,
-    figure(targets, "llmux-express-off", workload)?.serverCpuMsPerCall,
+  names: TargetName[],
+): AlternatingGroupResult | undefined {
+  return groups?.find(
+    (group) =>
+      group.workload === workload &&
+      names.every((name) => group.targets.some((target) => target.name === name && target.calls > 0)) &&
+      group.targets.every((target) => target.errors === 0),
   );
-  const ms = (value: number | null) => (value === null ? "–" : `${value.toFixed(3)} ms`);
-  if (pair && pair.errors === 0 && pair.offCalls > 0 && pair.allCalls > 0) {
-    const result = check(id, description, pair.differenceMsPerCall, "≤ 0.08 ms", passes, "");
-    result.note = `alternating slices, ${pair.rounds} rounds: median round ${ms(pair.medianRoundDifferenceMs)}; the two cells apart: ${ms(cells)}`;
-    return result;
-  }
-  const result = check(id, description, cells, "≤ 0.08 ms", passes, "not measured in this run");
-  if (result.note) return result;
-  const lowest = difference(
-    figure(targets, SUBJECT, workload)?.serverCpuMsPerCallMin,
-    figure(targets, "llmux-express-off", workload)?.serverCpuMsPerCallMin,
-  );
-  const why = pair ? `the telemetry pair had ${pair.errors} errors` : "no telemetry pair in this run";
-  result.note = `the two cells apart (${why})${lowest === null ? "" : `; lowest slices: ${ms(lowest)}`}`;
-  return result;
 }
 
-function difference(top: number | null | undefined, bottom: number | null | undefined): number | null {
-  return top !== null && top !== undefined && bottom !== null && bottom !== undefined ? top - bottom : null;
+/**
+ * A check of `subject` against `baseline` on a CPU or throughput figure: judged on the alternating
+ * group that holds both (alternating-group.ts) when the run measured one, with the median round and the
+ * comparison's cells in the note; else on the cells, and the note says so.
+ */
+function comparedCheck(
+  spec: {
+    id: string;
+    description: string;
+    limit: string;
+    passes: (value: number) => boolean;
+    subject: TargetName;
+    baseline: TargetName;
+    workload: WorkloadName;
+    figure: "cpu" | "throughput";
+    comparison: Comparison;
+  },
+  targets: TargetResult[],
+  groups: AlternatingGroupResult[] | undefined,
+): CheckResult {
+  const { comparison, workload } = spec;
+  const combine = (top: number | null | undefined, bottom: number | null | undefined) =>
+    top !== null && top !== undefined && bottom !== null && bottom !== undefined && bottom !== 0
+      ? comparison.combine(top, bottom)
+      : null;
+  const cellOf = (name: TargetName) => figure(targets, name, workload);
+  const cellValue = (name: TargetName) =>
+    spec.figure === "cpu" ? cellOf(name)?.serverCpuMsPerCall : cellOf(name)?.callsPerSecond;
+  const cells = combine(cellValue(spec.subject), cellValue(spec.baseline));
+  const lowest =
+    spec.figure === "cpu"
+      ? combine(cellOf(spec.subject)?.serverCpuMsPerCallMin, cellOf(spec.baseline)?.serverCpuMsPerCallMin)
+      : null;
+  const shown = (value: number | null) => (value === null ? "–" : comparison.format(value));
+  const cellsNote = `the cells: ${shown(cells)}${lowest === null ? "" : ` (lowest slices ${shown(lowest)})`}`;
+  const group = groupOf(groups, workload, [spec.subject, spec.baseline]);
+  if (group) {
+    const member = (name: TargetName) => group.targets.find((target) => target.name === name)!;
+    const value =
+      spec.figure === "cpu"
+        ? combine(member(spec.subject).cpuMsPerCall, member(spec.baseline).cpuMsPerCall)
+        : combine(member(spec.subject).callsPerSecond, member(spec.baseline).callsPerSecond);
+    const result = check(spec.id, spec.description, value, spec.limit, spec.passes, "not measured");
+    const median =
+      spec.figure === "cpu" ? medianRound(group, spec.subject, spec.baseline, comparison.combine) : null;
+    result.note = `alternating slices, ${group.rounds} rounds${median === null ? "" : `, median round ${shown(median)}`}; ${cellsNote}`;
+    return result;
+  }
+  const result = check(spec.id, spec.description, cells, spec.limit, spec.passes, "not measured in this run");
+  if (!result.note)
+    result.note = `${cellsNote.replace("the cells: ", "the cells (no alternating slices in this run): ")}`;
+  return result;
 }
 
 /** The targets of issue 16 (a host's framework is judged against the same framework's passthrough). */
@@ -103,7 +145,7 @@ export function evaluateChecks(
   targets: TargetResult[],
   soak: SoakResult | undefined,
   mode: string,
-  pairs?: TelemetryPairResult[],
+  groups?: AlternatingGroupResult[],
 ): CheckResult[] {
   const checks: CheckResult[] = [];
   const missing = "not measured in this run";
@@ -113,38 +155,56 @@ export function evaluateChecks(
   ] as const;
   for (const workload of ["plain-c50", "stream-c50"] as const) {
     for (const pair of floors) {
-      const subject = figure(targets, pair.subject, workload);
-      const floor = figure(targets, pair.floor, workload);
       checks.push(
-        check(
-          `throughput-${pair.subject}-${workload}`,
-          `${workload}: ${pair.subject} calls/s ÷ ${pair.floor} calls/s`,
-          ratio(subject?.callsPerSecond, floor?.callsPerSecond),
-          `≥ ${pair.minThroughput.toFixed(2)}`,
-          (value) => value >= pair.minThroughput,
-          missing,
+        comparedCheck(
+          {
+            id: `throughput-${pair.subject}-${workload}`,
+            description: `${workload}: ${pair.subject} calls/s ÷ ${pair.floor} calls/s`,
+            limit: `≥ ${pair.minThroughput.toFixed(2)}`,
+            passes: (value) => value >= pair.minThroughput,
+            subject: pair.subject,
+            baseline: pair.floor,
+            workload,
+            figure: "throughput",
+            comparison: RATIO,
+          },
+          targets,
+          groups,
         ),
       );
       checks.push(
-        withLowestSlices(
-          check(
-            `cpu-${pair.subject}-${workload}`,
-            `${workload}: ${pair.subject} CPU ms/call ÷ ${pair.floor} CPU ms/call`,
-            ratio(subject?.serverCpuMsPerCall, floor?.serverCpuMsPerCall),
-            `≤ ${pair.maxCpu.toFixed(2)}`,
-            (value) => value <= pair.maxCpu,
-            missing,
-          ),
-          ratio(subject?.serverCpuMsPerCallMin, floor?.serverCpuMsPerCallMin),
-          (value) => value.toFixed(2),
+        comparedCheck(
+          {
+            id: `cpu-${pair.subject}-${workload}`,
+            description: `${workload}: ${pair.subject} CPU ms/call ÷ ${pair.floor} CPU ms/call`,
+            limit: `≤ ${pair.maxCpu.toFixed(2)}`,
+            passes: (value) => value <= pair.maxCpu,
+            subject: pair.subject,
+            baseline: pair.floor,
+            workload,
+            figure: "cpu",
+            comparison: RATIO,
+          },
+          targets,
+          groups,
         ),
       );
     }
     checks.push(
-      telemetryCheck(
+      comparedCheck(
+        {
+          id: `telemetry-cpu-${workload}`,
+          description: `${workload}: telemetry CPU ms/call (llmux-express-all − llmux-express-off)`,
+          limit: "≤ 0.08 ms",
+          passes: (value) => value <= 0.08,
+          subject: SUBJECT,
+          baseline: "llmux-express-off",
+          workload,
+          figure: "cpu",
+          comparison: DIFFERENCE,
+        },
         targets,
-        workload,
-        pairs?.find((pair) => pair.workload === workload),
+        groups,
       ),
     );
   }

@@ -17,7 +17,7 @@ import { renderResults } from "./report-table";
 import { runComparison } from "./run-bench";
 import { runSoak } from "./soak";
 import { startTarget, startUpstream } from "./start-servers";
-import type { BenchResults, SoakResult, TargetResult, TelemetryPairResult } from "./types";
+import type { AlternatingGroupResult, BenchResults, SoakResult, TargetResult } from "./types";
 
 const distDirectory = dirname(fileURLToPath(import.meta.url));
 const benchDirectory = resolve(distDirectory, "..");
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
 
   let targets: TargetResult[] = [];
   let soak: SoakResult | undefined;
-  let telemetryPairs: TelemetryPairResult[] = [];
+  let groups: AlternatingGroupResult[] = [];
   if (options.mode === "soak") {
     const name = options.targets[0]!;
     const definition = findTarget(name)!;
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
       await upstream.stop();
     }
   } else {
-    ({ targets, soak, telemetryPairs } = await runComparison({
+    ({ targets, soak, groups } = await runComparison({
       mode: options.mode,
       distDirectory,
       targets: options.targets,
@@ -128,10 +128,10 @@ async function main(): Promise<number> {
       priority: machine.priority ?? null,
     },
     targets,
-    checks: evaluateChecks(targets, soak, options.mode, telemetryPairs),
+    checks: evaluateChecks(targets, soak, options.mode, groups),
   };
   if (soak) results.soak = soak;
-  if (telemetryPairs.length > 0) results.telemetryPairs = telemetryPairs;
+  if (groups.length > 0) results.groups = groups;
 
   console.log(renderResults(results));
   const foreign = results.meta.foreignCpuCores;
@@ -150,7 +150,7 @@ async function main(): Promise<number> {
     targets.some((target) => target.status === "failed") ||
     targets.some((target) => target.workloads.some((workload) => workload.errors > 0)) ||
     (soak !== undefined && soak.errors > 0) ||
-    telemetryPairs.some((pair) => pair.errors > 0);
+    groups.some((group) => group.targets.some((target) => target.errors > 0));
   return broken ? 1 : 0;
 }
 

@@ -182,12 +182,19 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
 }
 
 /**
- * The telemetry pair (telemetry-pair.ts) after the comparison: rounds of two alternating slices of
- * llmux-express-off and llmux-express-all, per concurrency-50 workload. Six rounds of 1 s each read
- * within about ±0.01 ms of each other on a quiet machine (micro/ab-targets.mjs, same method).
+ * The alternating groups after the comparison (alternating-group.ts), each measured on every
+ * concurrency-50 workload of the run: Express's floor with llmux on Express, telemetry off and on (the
+ * CPU target and the telemetry difference), and node:http's floor with llmux's handler on it.
+ * Ten rounds of 1.5 s slices: on a quiet machine ab-targets (the same method) reads an identical twin
+ * within about ±3 % of its sibling over such a run.
  */
-export function telemetryPairPlan(mode: BenchMode): { rounds: number; sliceSeconds: number } {
-  return mode === "smoke" ? { rounds: 1, sliceSeconds: 0.3 } : { rounds: 6, sliceSeconds: 1 };
+export const ALTERNATING_GROUPS: ReadonlyArray<readonly TargetName[]> = [
+  ["express-proxy", "llmux-express-off", "llmux-express-all"],
+  ["bare-proxy", "llmux-node-all"],
+];
+
+export function alternatingGroupPlan(mode: BenchMode): { rounds: number; sliceSeconds: number } {
+  return mode === "smoke" ? { rounds: 2, sliceSeconds: 0.2 } : { rounds: 10, sliceSeconds: 1.5 };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Renders results as plain-text tables for the terminal (and docs/performance.md). */
-import type { BenchResults, CheckResult, SoakResult, TelemetryPairResult } from "./types";
+import type { AlternatingGroupResult, BenchResults, CheckResult, SoakResult } from "./types";
 
 function cell(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
@@ -101,7 +101,7 @@ export function renderResults(results: BenchResults): string {
   );
   parts.push(...errors);
   if (results.soak) parts.push(renderSoak(results.soak));
-  if (results.telemetryPairs?.length) parts.push(renderTelemetryPairs(results.telemetryPairs));
+  if (results.groups?.length) parts.push(renderGroups(results.groups));
   parts.push(renderChecks(results.checks));
   return parts.join("\n\n");
 }
@@ -121,32 +121,25 @@ export function renderSoak(soak: SoakResult): string {
   return lines.join("\n");
 }
 
-export function renderTelemetryPairs(pairs: TelemetryPairResult[]): string {
-  const rows = pairs.map((pair) => [
-    pair.workload,
-    String(pair.rounds),
-    `${pair.offCalls} / ${pair.allCalls}`,
-    cell(pair.offCpuMsPerCall, 3),
-    cell(pair.allCpuMsPerCall, 3),
-    cell(pair.differenceMsPerCall, 3),
-    cell(pair.medianRoundDifferenceMs, 3),
-    pair.perRoundDifferenceMs.map((value) => value.toFixed(3)).join(" "),
-    cell(pair.foreignCpuCores),
-  ]);
-  return `Telemetry pair: llmux-express-off and llmux-express-all in alternating slices (CPU ms/call)\n${renderTable(
-    [
-      "workload",
-      "rounds",
-      "calls off / all",
-      "off",
-      "all",
-      "all − off",
-      "median round",
-      "rounds: all − off",
-      "others",
-    ],
+/** The alternating groups: each member's CPU per call over its slices, and the slices themselves. */
+export function renderGroups(groups: AlternatingGroupResult[]): string {
+  const rows = groups.flatMap((group) =>
+    group.targets.map((target, index) => [
+      index === 0 ? group.workload : "",
+      target.name,
+      String(target.calls),
+      cell(target.callsPerSecond, 0),
+      cell(target.cpuMsPerCall, 3),
+      index === 0 ? "" : cell(target.cpuMsPerCall / group.targets[0]!.cpuMsPerCall),
+      target.sliceCpuMsPerCall.map((value) => value.toFixed(3)).join(" "),
+      index === 0 ? cell(group.foreignCpuCores) : "",
+    ]),
+  );
+  const first = groups[0]!;
+  return `Alternating slices (${first.rounds} rounds of ${first.sliceSeconds} s per target; the CPU checks judge these)\n${renderTable(
+    ["workload", "target", "calls", "calls/s", "CPU ms/call", "÷ first", "slices: CPU ms/call", "others"],
     rows,
-    ["l", "r", "r", "r", "r", "r", "r", "l", "r"],
+    ["l", "l", "r", "r", "r", "r", "l", "r"],
   )}`;
 }
 

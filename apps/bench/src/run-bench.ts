@@ -4,16 +4,31 @@
  * targets, before the next workload, so the ratios compare figures taken close together in time
  * and every target shares whatever else the machine was doing.
  */
+
+import { measureAlternatingGroup } from "./alternating-group";
 import type { ChildServerHandle } from "./child-server";
 import { closedLoop } from "./load/closed-loop";
-import { type BenchMode, findTarget, serverWarmup, soakPlan, telemetryPairPlan, workloads } from "./plan";
+import {
+  ALTERNATING_GROUPS,
+  alternatingGroupPlan,
+  type BenchMode,
+  findTarget,
+  serverWarmup,
+  soakPlan,
+  workloads,
+} from "./plan";
 import { rssMb, rssPeakMb } from "./process-stats";
 import { Cell } from "./run-cell";
 import { runSoak } from "./soak";
 import { type StartedTarget, startTarget, startUpstream } from "./start-servers";
 import { collectTelemetry } from "./telemetry-check";
-import { measureTelemetryPair } from "./telemetry-pair";
-import type { SoakResult, TargetName, TargetResult, TelemetryPairResult, WorkloadDefinition } from "./types";
+import type {
+  AlternatingGroupResult,
+  SoakResult,
+  TargetName,
+  TargetResult,
+  WorkloadDefinition,
+} from "./types";
 
 export interface RunOptions {
   mode: BenchMode;
@@ -26,7 +41,7 @@ export interface RunOptions {
 
 export async function runComparison(
   options: RunOptions,
-): Promise<{ targets: TargetResult[]; soak?: SoakResult; telemetryPairs: TelemetryPairResult[] }> {
+): Promise<{ targets: TargetResult[]; soak?: SoakResult; groups: AlternatingGroupResult[] }> {
   const upstream = await startUpstream(options.distDirectory);
   const started: StartedTarget[] = [];
   try {
@@ -135,8 +150,8 @@ export async function runComparison(
       result.rssAfterMb = rssMb(target.server.pid);
       result.rssPeakMb = rssPeakMb(target.server.pid);
     }
-    // after the RSS figures (its extra load on two servers must not change theirs), before the live heap
-    const telemetryPairs = await measureTelemetryPairs(options, running, results, upstream, selected);
+    // after the RSS figures (their extra load on some servers must not change those), before the live heap
+    const groups = await measureGroups(options, running, results, upstream, selected);
     // the live heap, read after every RSS figure (a forced GC shrinks the heap and RSS)
     for (const target of running) {
       const result = results.get(target.definition.name)!;
@@ -153,7 +168,7 @@ export async function runComparison(
       const subject = running.find((target) => target.definition.name === "llmux-express-all")?.server;
       if (subject) soak = await runSoak(subject, soakPlan("smoke", undefined), options.log);
     }
-    return { targets: [...results.values()], soak, telemetryPairs };
+    return { targets: [...results.values()], soak, groups };
   } finally {
     await Promise.all(started.map((target) => target.server?.stop()));
     await upstream.stop();
@@ -161,34 +176,36 @@ export async function runComparison(
 }
 
 /**
- * Telemetry's CPU per call (llmux-express-all − llmux-express-off) in alternating slices of the two
- * servers, for each concurrency-50 workload of the run; none when either server did not run.
+ * The alternating groups (plan.ts ALTERNATING_GROUPS) on each concurrency-50 workload of the run, with
+ * the members that ran; a group left with fewer than two is not measured.
  */
-async function measureTelemetryPairs(
+async function measureGroups(
   options: RunOptions,
   running: StartedTarget[],
   results: Map<TargetName, TargetResult>,
   upstream: ChildServerHandle,
   selected: WorkloadDefinition[],
-): Promise<TelemetryPairResult[]> {
-  const cellTarget = (name: TargetName) => {
-    const target = running.find((candidate) => candidate.definition.name === name);
-    if (!target?.server || results.get(name)?.status !== "ran") return undefined;
-    return { url: target.url!, headers: target.headers, server: target.server };
-  };
-  const off = cellTarget("llmux-express-off");
-  const all = cellTarget("llmux-express-all");
-  if (!off || !all) return [];
-  const plan = telemetryPairPlan(options.mode);
-  const pairs: TelemetryPairResult[] = [];
+): Promise<AlternatingGroupResult[]> {
+  const plan = alternatingGroupPlan(options.mode);
+  const groups: AlternatingGroupResult[] = [];
   for (const workload of selected.filter((candidate) => candidate.concurrency === 50)) {
-    const pair = await measureTelemetryPair({ off, all, upstream, workload, ...plan });
-    pairs.push(pair);
-    options.log(
-      `telemetry pair ${workload.name.padEnd(11)} off ${pair.offCpuMsPerCall.toFixed(3)}, all ${pair.allCpuMsPerCall.toFixed(3)} CPU ms/call: telemetry ${pair.differenceMsPerCall.toFixed(3)} ms/call (median round ${pair.medianRoundDifferenceMs?.toFixed(3) ?? "–"})${pair.errors ? `, ${pair.errors} errors` : ""}`,
-    );
+    for (const names of ALTERNATING_GROUPS) {
+      const members = names.flatMap((name) => {
+        const started = running.find((candidate) => candidate.definition.name === name);
+        const workloads = started?.definition.workloads;
+        if (!started?.server || results.get(name)?.status !== "ran") return [];
+        if (workloads && !workloads.includes(workload.name)) return [];
+        return [{ name, target: { url: started.url!, headers: started.headers, server: started.server } }];
+      });
+      if (members.length < 2) continue;
+      const group = await measureAlternatingGroup({ targets: members, upstream, workload, ...plan });
+      groups.push(group);
+      options.log(
+        `group ${workload.name.padEnd(11)} ${group.targets.map((target) => `${target.name} ${target.cpuMsPerCall.toFixed(3)}`).join(", ")} CPU ms/call${group.targets.some((target) => target.errors) ? " (with errors)" : ""}`,
+      );
+    }
   }
-  return pairs;
+  return groups;
 }
 
 /** Latency and time to first chunk added over direct-to-mock, workload by workload. */

@@ -144,26 +144,25 @@ export interface SoakResult {
 }
 
 /**
- * Telemetry's CPU measured as a pair: llmux-express-all and llmux-express-off loaded in alternating
- * slices of the same workload (one round: both servers, in an order that flips every round), so the
- * difference is taken between figures seconds apart rather than between two cells of the run.
+ * Targets measured together after the comparison, in rounds of alternating slices of one workload
+ * (alternating-group.ts): the CPU targets and the telemetry difference are judged on these figures.
  */
-export interface TelemetryPairResult {
+export interface AlternatingGroupResult {
   workload: WorkloadName;
   rounds: number;
-  /** Calls measured on each server. */
-  offCalls: number;
-  allCalls: number;
-  /** Calls that failed (on either server): a pair with errors is not a measurement. */
-  errors: number;
-  /** Whole-process CPU per call over all the pair's slices. */
-  offCpuMsPerCall: number;
-  allCpuMsPerCall: number;
-  /** all − off over the whole pair: what the telemetry check judges. */
-  differenceMsPerCall: number;
-  /** all − off of each round (the two slices of a round are seconds apart). */
-  perRoundDifferenceMs: number[];
-  medianRoundDifferenceMs: number | null;
+  sliceSeconds: number;
+  /** The group's floor first. */
+  targets: Array<{
+    name: TargetName;
+    calls: number;
+    /** Calls that failed: a group with errors is not a measurement. */
+    errors: number;
+    callsPerSecond: number;
+    /** Whole-process CPU per call over all the target's slices. */
+    cpuMsPerCall: number;
+    /** Each slice's, one per round. */
+    sliceCpuMsPerCall: number[];
+  }>;
   /** Cores the rest of the machine used meanwhile (the noise). */
   foreignCpuCores: number;
 }
@@ -198,7 +197,7 @@ export interface BenchResults {
   };
   targets: TargetResult[];
   soak?: SoakResult;
-  /** Telemetry's CPU per call measured in alternating slices (short and smoke runs). */
-  telemetryPairs?: TelemetryPairResult[];
+  /** Targets measured together in alternating slices (short and smoke runs): what the CPU checks judge. */
+  groups?: AlternatingGroupResult[];
   checks: CheckResult[];
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { evaluateChecks } from "../src/checks";
-import type { TargetName, TargetResult, WorkloadResult } from "../src/types";
+import type { AlternatingGroupResult, TargetName, TargetResult, WorkloadResult } from "../src/types";
 
 function target(name: TargetName, cpu: number, lowest: number): TargetResult {
   const workload = (name: WorkloadResult["workload"]): WorkloadResult =>
@@ -54,11 +54,11 @@ describe("issue 16 checks", () => {
     const cpu = checks.find((check) => check.id === "cpu-llmux-express-all-plain-c50");
     expect(cpu?.value).toBeCloseTo(2, 9);
     expect(cpu?.pass).toBe(false);
-    expect(cpu?.note).toBe("lowest slices: 2.00");
+    expect(cpu?.note).toBe("the cells (no alternating slices in this run): 2.00 (lowest slices 2.00)");
     const telemetry = checks.find((check) => check.id === "telemetry-cpu-plain-c50");
     expect(telemetry?.value).toBeCloseTo(0.2, 9);
     expect(telemetry?.note).toBe(
-      "the two cells apart (no telemetry pair in this run); lowest slices: 0.100 ms",
+      "the cells (no alternating slices in this run): 0.200 ms (lowest slices 0.100 ms)",
     );
     // a check whose figures are missing keeps its reason
     const node = checks.find((check) => check.id === "cpu-llmux-node-all-plain-c50");
@@ -66,41 +66,56 @@ describe("issue 16 checks", () => {
     expect(node?.note).toBe("not measured in this run");
   });
 
-  it("judge telemetry on the telemetry pair (alternating slices) when the run measured one, not on the two cells", () => {
+  it("judge CPU, throughput and telemetry on the alternating slices when the run measured them, not on the cells", () => {
     const targets = [
       target("express-proxy", 0.4, 0.3),
       target("llmux-express-off", 0.6, 0.5),
       target("llmux-express-all", 0.8, 0.6),
     ];
-    const pair = {
-      workload: "stream-c50" as const,
-      rounds: 4,
-      offCalls: 4000,
-      allCalls: 3500,
+    const member = (name: TargetName, cpu: number[], callsPerSecond: number) => ({
+      name,
+      calls: 4000,
       errors: 0,
-      offCpuMsPerCall: 0.45,
-      allCpuMsPerCall: 0.52,
-      differenceMsPerCall: 0.07,
-      perRoundDifferenceMs: [0.06, 0.073, 0.075, 0.08],
-      medianRoundDifferenceMs: 0.074,
+      callsPerSecond,
+      cpuMsPerCall: cpu.reduce((sum, value) => sum + value, 0) / cpu.length,
+      sliceCpuMsPerCall: cpu,
+    });
+    const group: AlternatingGroupResult = {
+      workload: "stream-c50",
+      rounds: 3,
+      sliceSeconds: 1.5,
+      targets: [
+        member("express-proxy", [0.25, 0.26, 0.27], 4000),
+        member("llmux-express-off", [0.34, 0.35, 0.36], 2800),
+        member("llmux-express-all", [0.4, 0.42, 0.44], 2400),
+      ],
       foreignCpuCores: 0.02,
     };
-    const checks = evaluateChecks(targets, undefined, "short", [pair]);
-    const stream = checks.find((check) => check.id === "telemetry-cpu-stream-c50");
-    // the cells say 0.2 ms (FAIL); the pair says 0.07 ms (PASS), and the pair decides
-    expect(stream?.value).toBe(0.07);
-    expect(stream?.pass).toBe(true);
-    expect(stream?.note).toBe(
-      "alternating slices, 4 rounds: median round 0.074 ms; the two cells apart: 0.200 ms",
+    const checks = evaluateChecks(targets, undefined, "short", [group]);
+    const byId = (id: string) => checks.find((check) => check.id === id);
+    // the cells say 0.2 ms of telemetry (FAIL); the alternating slices say 0.07 (PASS), and they decide
+    const telemetry = byId("telemetry-cpu-stream-c50");
+    expect(telemetry?.value).toBeCloseTo(0.07, 9);
+    expect(telemetry?.pass).toBe(true);
+    expect(telemetry?.note).toBe(
+      "alternating slices, 3 rounds, median round 0.070 ms; the cells: 0.200 ms (lowest slices 0.100 ms)",
     );
-    // a workload without a pair falls back to the cells and says so
-    const plain = checks.find((check) => check.id === "telemetry-cpu-plain-c50");
-    expect(plain?.value).toBeCloseTo(0.2, 9);
-    expect(plain?.note).toContain("no telemetry pair in this run");
-    // a pair with failed calls is not a measurement: the cells decide, and the note says why
-    const failed = evaluateChecks(targets, undefined, "short", [{ ...pair, errors: 3 }]);
-    const fallback = failed.find((check) => check.id === "telemetry-cpu-stream-c50");
-    expect(fallback?.value).toBeCloseTo(0.2, 9);
-    expect(fallback?.note).toContain("the telemetry pair had 3 errors");
+    const cpu = byId("cpu-llmux-express-all-stream-c50");
+    expect(cpu?.value).toBeCloseTo(0.42 / 0.26, 9);
+    expect(cpu?.note).toBe(
+      "alternating slices, 3 rounds, median round 1.62; the cells: 2.00 (lowest slices 2.00)",
+    );
+    expect(byId("throughput-llmux-express-all-stream-c50")?.value).toBeCloseTo(0.6, 9);
+    // a workload the group did not measure falls back to the cells and says so
+    expect(byId("telemetry-cpu-plain-c50")?.value).toBeCloseTo(0.2, 9);
+    expect(byId("telemetry-cpu-plain-c50")?.note).toContain("no alternating slices in this run");
+    // a group with failed calls is not a measurement: the cells decide
+    const failed = evaluateChecks(targets, undefined, "short", [
+      {
+        ...group,
+        targets: group.targets.map((entry, index) => (index === 1 ? { ...entry, errors: 3 } : entry)),
+      },
+    ]);
+    expect(failed.find((check) => check.id === "telemetry-cpu-stream-c50")?.value).toBeCloseTo(0.2, 9);
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * A group of targets measured together after the comparison: each loaded alone in turn, in rounds of
+ * one slice each, the order changing every round, every slice ended with the server's flush (deferred
+ * export lands in its own slice). The method of micro/ab-targets.mjs, inside the bench run.
+ *
+ * Why: the comparison's cells give each target three short slices among eight servers, so a ratio
+ * (or the telemetry difference, of two figures about 20 % apart) carries both cells' swing. One run
+ * read llmux-express-all ÷ express-proxy 1.99 from its cells where alternating slices of the same
+ * build read 1.53, and the telemetry difference 0.20 ms where they read 0.05-0.09 ms.
+ */
+import type { ChildServerHandle } from "./child-server";
+import { closedLoop } from "./load/closed-loop";
+import { Cell, type CellTarget } from "./run-cell";
+import type { AlternatingGroupResult, TargetName, WorkloadDefinition } from "./types";
+
+export interface AlternatingGroupOptions {
+  /** Two or more targets; the first is the group's floor (what the others are divided by). */
+  targets: Array<{ name: TargetName; target: CellTarget }>;
+  upstream: ChildServerHandle;
+  workload: WorkloadDefinition;
+  rounds: number;
+  /** Seconds per slice (each target's share of a round). */
+  sliceSeconds: number;
+}
+
+export async function measureAlternatingGroup(
+  options: AlternatingGroupOptions,
+): Promise<AlternatingGroupResult> {
+  const { rounds, sliceSeconds } = options;
+  // a cell splits maxSeconds and maxCalls evenly over its rounds
+  const workload: WorkloadDefinition = {
+    ...options.workload,
+    maxSeconds: sliceSeconds * rounds,
+    maxCalls: Number.MAX_SAFE_INTEGER,
+  };
+  // One unmeasured round first: a server that sat idle while the other group ran has lost some of its
+  // optimised code (a first measured round read 1.5-3x the rest), more than a cell's warm-up restores.
+  for (const { target } of options.targets)
+    await closedLoop({
+      url: target.url,
+      headers: target.headers,
+      kind: workload.kind,
+      concurrency: workload.concurrency ?? 50,
+      maxCalls: Number.MAX_SAFE_INTEGER,
+      maxSeconds: sliceSeconds,
+    });
+  const cells = options.targets.map(({ target }) => new Cell(target, options.upstream, workload, rounds));
+  for (let round = 0; round < rounds; round++)
+    for (const index of sliceOrder(cells.length, round)) await cells[index]!.slice();
+  const measured = cells.map((cell, index) => {
+    const result = cell.result();
+    return {
+      name: options.targets[index]!.name,
+      calls: result.calls,
+      errors: result.errors,
+      callsPerSecond: result.callsPerSecond,
+      cpuMsPerCall: result.serverCpuMsPerCall ?? Number.NaN,
+      sliceCpuMsPerCall: [...cell.sliceCpuMsPerCalls],
+      foreignCpuCores: result.foreignCpuCores,
+    };
+  });
+  return {
+    workload: options.workload.name,
+    rounds,
+    sliceSeconds,
+    targets: measured.map(({ foreignCpuCores: _foreign, ...figures }) => figures),
+    foreignCpuCores: measured.reduce((sum, target) => sum + target.foreignCpuCores, 0) / measured.length,
+  };
+}
+
+/**
+ * The order of `count` targets in round `round`: rotated by one every two rounds, reversed every other
+ * round, so each runs first, last and between the others as often (micro/alternating-slices.mjs).
+ */
+export function sliceOrder(count: number, round: number): number[] {
+  const shift = Math.floor(round / 2) % count;
+  const order = Array.from({ length: count }, (_, index) => (index + shift) % count);
+  return round % 2 === 1 ? order.reverse() : order;
+}
+
+/** The median of each round's `top` ÷ `bottom` (or − with `difference`); null without whole rounds. */
+export function medianRound(
+  group: AlternatingGroupResult,
+  top: TargetName,
+  bottom: TargetName,
+  combine: (top: number, bottom: number) => number,
+): number | null {
+  const upper = group.targets.find((target) => target.name === top)?.sliceCpuMsPerCall;
+  const lower = group.targets.find((target) => target.name === bottom)?.sliceCpuMsPerCall;
+  if (!upper || !lower || upper.length !== lower.length || upper.length === 0) return null;
+  const values = upper.map((value, index) => combine(value, lower[index]!)).sort((a, b) => a - b);
+  const middle = Math.floor(values.length / 2);
+  return values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+}
