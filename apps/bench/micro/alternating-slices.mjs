@@ -19,7 +19,7 @@ const TICKS_PER_SECOND = 100; // CLK_TCK
  * answers { child, url, details, request(type) } once it listens; request sends one of the protocol's
  * messages (flush, gc, stop, ...) and resolves with the child's reply.
  */
-export function startServer(path, env, nodeArgs = ["--expose-gc"]) {
+export function startServer(path, env, nodeArgs = ["--expose-gc", ...serverNodeArgs()]) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, path], {
       env: { ...process.env, ...env, NODE_ENV: "production" },
@@ -48,6 +48,14 @@ export function startServer(path, env, nodeArgs = ["--expose-gc"]) {
     });
     child.on("exit", (code) => reject(new Error(`${path} exited (${code})`)));
   });
+}
+
+/**
+ * Extra node flags for every server started (e.g. BENCH_SERVER_NODE_ARGS="--max-semi-space-size=32"), so a
+ * V8 setting can be tried on the servers alone, not on this load generator (as NODE_OPTIONS would).
+ */
+function serverNodeArgs() {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 }
 
 /** CPU milliseconds (user + system, every thread) process `pid` has used since it started. */
