@@ -75,6 +75,7 @@ async function main(): Promise<number> {
       resultsDirectory,
       target: options.profileTarget!,
       seconds: options.seconds,
+      concurrency: options.concurrency,
       log,
     });
     log(`profiles and summaries in ${relative(process.cwd(), join(resultsDirectory, "profiles"))}`);

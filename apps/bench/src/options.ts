@@ -17,6 +17,7 @@ Options:
   --calls N            soak length (default 200000)
   --rate N             calls/s of the fixed-rate workload (default 300)
   --seconds N          profile load duration per call kind (default 15)
+  --concurrency N      profile load concurrency (default 50; 1 shows what a lone call costs)
   --ablation           also run llmux on Express with each part of "everything on" alone (auth, jsonl,
                        prometheus, otel without content, otel with content): what each part costs
   --workloads a,b      only these workloads (plain-c1, plain-c50, stream-c1, stream-c50, plain-rate)
@@ -32,6 +33,8 @@ export interface BenchOptions {
   calls?: number;
   rate: number;
   seconds: number;
+  /** The profile's load concurrency. */
+  concurrency: number;
   profileTarget?: TargetName;
   json?: string;
   help: boolean;
@@ -66,6 +69,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       calls: { type: "string" },
       rate: { type: "string" },
       seconds: { type: "string" },
+      concurrency: { type: "string" },
       json: { type: "string" },
       experiment: { type: "string", multiple: true },
       ablation: { type: "boolean" },
@@ -85,6 +89,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       : defaultTargets(mode),
     rate: positive("--rate", values.rate) ?? 300,
     seconds: positive("--seconds", values.seconds) ?? 15,
+    concurrency: Math.round(positive("--concurrency", values.concurrency) ?? 50),
     help: values.help === true,
     nice: values.nice === true,
   };

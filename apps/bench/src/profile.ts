@@ -1,6 +1,6 @@
 /**
  * Profile mode: runs one target's server under `node --cpu-prof` (one server process per call kind,
- * so plain and streamed calls get a profile each), loads it at concurrency 50, stops it cleanly so
+ * so plain and streamed calls get a profile each), loads it at concurrency 50 (or --concurrency), stops it cleanly so
  * V8 writes the profile, and summarises it.
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
@@ -18,6 +18,8 @@ export interface ProfileOptions {
   resultsDirectory: string;
   target: TargetName;
   seconds: number;
+  /** Concurrency of the measured load (the warm-up runs at 50). */
+  concurrency: number;
   log: (line: string) => void;
 }
 
@@ -30,7 +32,7 @@ export async function runProfile(options: ProfileOptions): Promise<Record<CallKi
   const summaries = {} as Record<CallKind, ProfileSummary>;
   try {
     for (const kind of ["plain", "stream"] as const) {
-      const prefix = `${options.target}-${kind}`;
+      const prefix = `${options.target}-${kind}${options.concurrency === 50 ? "" : `-c${options.concurrency}`}`;
       const started = await startTarget(options.distDirectory, definition, upstream, [
         "--cpu-prof",
         `--cpu-prof-dir=${directory}`,
@@ -38,7 +40,7 @@ export async function runProfile(options: ProfileOptions): Promise<Record<CallKi
       ]);
       if (!started.server) throw new Error(`${options.target}: ${started.skipped ?? started.failed}`);
       options.log(
-        `profiling ${options.target} (${kind} calls, concurrency 50, ${options.seconds} s after a 6000-call warm-up)`,
+        `profiling ${options.target} (${kind} calls, concurrency ${options.concurrency}, ${options.seconds} s after a 6000-call warm-up)`,
       );
       // warm up (JIT, pools), then keep only the samples of the measured load: start-up and module
       // loading are in the profile file but not in the summary
@@ -57,7 +59,7 @@ export async function runProfile(options: ProfileOptions): Promise<Record<CallKi
         url: started.server.url,
         headers: started.headers,
         kind,
-        concurrency: 50,
+        concurrency: options.concurrency,
         maxCalls: 2_000_000,
         maxSeconds: options.seconds,
       });
