@@ -176,6 +176,32 @@ describe("a batched stream through the gateway", () => {
     expect(event?.error?.type).toBe("timeout");
   });
 
+  it("a call deadline inside the idle window ends a stream that keeps sending: reads do not push it back", async () => {
+    let interval: NodeJS.Timeout | undefined;
+    script = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      let index = 0;
+      // one event every 40 ms, never [DONE]: only the call's 0.25 s deadline can end it
+      interval = setInterval(() => response.write(sse([content(index++)])), 40);
+      response.on("close", () => clearInterval(interval));
+    };
+    const started = Date.now();
+    const response = await openStream({ timeout: 0.25 });
+    const text = await response.text();
+    const elapsed = Date.now() - started;
+    clearInterval(interval);
+    // sent: timeout 0.25 s (idle gap 0.4 s); got: the events of ~0.25 s, then the deadline's in-band error
+    expect(text).toContain(`data: ${content(2)}\n\n`);
+    expect(text).toMatch(/exceeded its timeout of 250 ms/);
+    expect(text).not.toContain("[DONE]");
+    expect(elapsed).toBeGreaterThanOrEqual(240);
+    expect(elapsed).toBeLessThan(390);
+    await upstreamClosed;
+    const [event] = await app.flushEvents();
+    expect(event?.status).toBe("failure");
+    expect(event?.error?.type).toBe("timeout");
+  });
+
   it("a client that leaves mid-stream releases the upstream; the call is recorded as aborted", async () => {
     let writeMore: (() => void) | undefined;
     script = (_request, response) => {

@@ -713,7 +713,10 @@ class RouterAttempt implements ActiveAttempt {
   touch(): void {
     const left = this.deadline - this.host.clock.now();
     if (left <= this.idleMs) {
-      this.arm(left, "deadline");
+      // Within the idle window of the deadline, the deadline's timer bounds the call: once armed it
+      // stays (later reads cannot move the deadline), so a read costs no new timer. With the default
+      // settings (idle gap = timeout) that is every read after the first.
+      if (this.timerKind !== "deadline" || this.timer === undefined) this.arm(left, "deadline");
     } else if (this.timerIdle && this.timer) {
       this.timer.refresh();
     } else {
