@@ -185,7 +185,7 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
  * The alternating groups after the comparison (alternating-group.ts), each measured on every
  * concurrency-50 workload of the run: Express's floor with llmux on Express, telemetry off and on (the
  * CPU target and the telemetry difference), and node:http's floor with llmux's handler on it.
- * Ten rounds of 1.5 s slices: on a quiet machine ab-targets (the same method) reads an identical twin
+ * Eight rounds of 1.5 s slices after 3 s of unmeasured load per target: on a quiet machine ab-targets (the same method) reads an identical twin
  * within about ±3 % of its sibling over such a run.
  */
 export const ALTERNATING_GROUPS: ReadonlyArray<readonly TargetName[]> = [
@@ -194,7 +194,7 @@ export const ALTERNATING_GROUPS: ReadonlyArray<readonly TargetName[]> = [
 ];
 
 export function alternatingGroupPlan(mode: BenchMode): { rounds: number; sliceSeconds: number } {
-  return mode === "smoke" ? { rounds: 2, sliceSeconds: 0.2 } : { rounds: 10, sliceSeconds: 1.5 };
+  return mode === "smoke" ? { rounds: 2, sliceSeconds: 0.2 } : { rounds: 8, sliceSeconds: 1.5 };
 }
 
 /**
