@@ -32,6 +32,9 @@ export async function measureAlternatingGroup(
     ...options.workload,
     maxSeconds: sliceSeconds * rounds,
     maxCalls: Number.MAX_SAFE_INTEGER,
+    // the group warms its targets up itself (below), not each cell before its first slice
+    warmupCalls: 0,
+    warmupSeconds: 0,
   };
   // Unmeasured load first (two slices' worth per target): a server that sat idle while the other group
   // ran, or ran the other kind of call, has lost some of its optimised code: a first measured round
