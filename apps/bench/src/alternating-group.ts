@@ -9,7 +9,6 @@
  * build read 1.53, and the telemetry difference 0.20 ms where they read 0.05-0.09 ms.
  */
 import type { ChildServerHandle } from "./child-server";
-import { closedLoop } from "./load/closed-loop";
 import { Cell, type CellTarget } from "./run-cell";
 import type { AlternatingGroupResult, TargetName, WorkloadDefinition } from "./types";
 
@@ -27,48 +26,34 @@ export async function measureAlternatingGroup(
   options: AlternatingGroupOptions,
 ): Promise<AlternatingGroupResult> {
   const { rounds, sliceSeconds } = options;
-  // a cell splits maxSeconds and maxCalls evenly over its rounds
+  // A cell splits maxSeconds and maxCalls evenly over its rounds, and warms its server up before its
+  // first slice: here for two slices' worth, since a server that sat idle while the other group ran,
+  // or ran the other kind of call, has lost some of its optimised code (after one slice's worth the
+  // first measured round still read up to 1.6x the rest: streams after the plain calls' groups).
   const workload: WorkloadDefinition = {
     ...options.workload,
     maxSeconds: sliceSeconds * rounds,
     maxCalls: Number.MAX_SAFE_INTEGER,
-    // the group warms its targets up itself (below), not each cell before its first slice
-    warmupCalls: 0,
-    warmupSeconds: 0,
+    warmupCalls: Number.MAX_SAFE_INTEGER,
+    warmupSeconds: 2 * sliceSeconds,
   };
-  // Unmeasured load first (two slices' worth per target): a server that sat idle while the other group
-  // ran, or ran the other kind of call, has lost some of its optimised code: a first measured round
-  // after one slice of warm-up still read up to 1.6x the rest (streams after the plain calls' groups).
-  for (const { target } of options.targets)
-    await closedLoop({
-      url: target.url,
-      headers: target.headers,
-      kind: workload.kind,
-      concurrency: workload.concurrency ?? 50,
-      maxCalls: Number.MAX_SAFE_INTEGER,
-      maxSeconds: 2 * sliceSeconds,
-    });
   const cells = options.targets.map(({ target }) => new Cell(target, options.upstream, workload, rounds));
   for (let round = 0; round < rounds; round++)
     for (const index of sliceOrder(cells.length, round)) await cells[index]!.slice();
-  const measured = cells.map((cell, index) => {
-    const result = cell.result();
-    return {
+  const results = cells.map((cell) => cell.result());
+  return {
+    workload: options.workload.name,
+    rounds,
+    sliceSeconds,
+    targets: results.map((result, index) => ({
       name: options.targets[index]!.name,
       calls: result.calls,
       errors: result.errors,
       callsPerSecond: result.callsPerSecond,
       cpuMsPerCall: result.serverCpuMsPerCall ?? Number.NaN,
-      sliceCpuMsPerCall: [...cell.sliceCpuMsPerCalls],
-      foreignCpuCores: result.foreignCpuCores,
-    };
-  });
-  return {
-    workload: options.workload.name,
-    rounds,
-    sliceSeconds,
-    targets: measured.map(({ foreignCpuCores: _foreign, ...figures }) => figures),
-    foreignCpuCores: measured.reduce((sum, target) => sum + target.foreignCpuCores, 0) / measured.length,
+      sliceCpuMsPerCall: [...cells[index]!.sliceCpuMsPerCalls],
+    })),
+    foreignCpuCores: results.reduce((sum, result) => sum + result.foreignCpuCores, 0) / results.length,
   };
 }
 

@@ -121,7 +121,8 @@ function comparedCheck(
       ? combine(cellOf(spec.subject)?.serverCpuMsPerCallMin, cellOf(spec.baseline)?.serverCpuMsPerCallMin)
       : null;
   const shown = (value: number | null) => (value === null ? "–" : comparison.format(value));
-  const cellsNote = `the cells: ${shown(cells)}${lowest === null ? "" : ` (lowest slices ${shown(lowest)})`}`;
+  const cellFigures = `${shown(cells)}${lowest === null ? "" : ` (lowest slices ${shown(lowest)})`}`;
+  const cellsNote = `the cells: ${cellFigures}`;
   const group = groupOf(groups, workload, [spec.subject, spec.baseline]);
   if (group) {
     const member = (name: TargetName) => group.targets.find((target) => target.name === name)!;
@@ -140,8 +141,7 @@ function comparedCheck(
     return result;
   }
   const result = check(spec.id, spec.description, cells, spec.limit, spec.passes, "not measured in this run");
-  if (!result.note)
-    result.note = `${cellsNote.replace("the cells: ", "the cells (no alternating slices in this run): ")}`;
+  if (!result.note) result.note = `the cells (no alternating slices in this run): ${cellFigures}`;
   return result;
 }
 
