@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { countProtobufSpans } from "./count-spans";
 import { decodeJsonTraces, decodeProtobufTraces } from "./decode";
 import type { DecodedSpan, OtlpReceiver, OtlpReceiverOptions, ReceivedRequest, ReceivedScore } from "./types";
 
@@ -121,16 +122,23 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       );
       return;
     }
-    let decoded: DecodedSpan[];
+    let spanCount: number;
     try {
-      decoded = json ? decodeJsonTraces(body.toString("utf8"), path) : decodeProtobufTraces(body, path);
+      if (options.countOnly) {
+        spanCount = json ? decodeJsonTraces(body.toString("utf8"), path).length : countProtobufSpans(body);
+      } else {
+        const decoded = json
+          ? decodeJsonTraces(body.toString("utf8"), path)
+          : decodeProtobufTraces(body, path);
+        spans.push(...decoded);
+        spanCount = decoded.length;
+      }
     } catch (error) {
       record(request, path, 400, 0);
       reply(response, 400, "application/json", JSON.stringify({ error: `cannot decode: ${String(error)}` }));
       return;
     }
-    spans.push(...decoded);
-    record(request, path, 200, decoded.length);
+    record(request, path, 200, spanCount);
     // An empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON.
     if (json) reply(response, 200, "application/json", "{}");
     else reply(response, 200, "application/x-protobuf", Buffer.alloc(0));

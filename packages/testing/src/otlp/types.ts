@@ -67,6 +67,13 @@ export interface OtlpReceiverOptions {
   host?: string;
   /** Default 0 (a free port). */
   port?: number;
+  /**
+   * Counts the spans of each trace request (`requests[i].spanCount`) without decoding them into
+   * `spans`, which stays empty (and `waitForSpans` waits in vain): a structural walk of the protobuf
+   * instead of objects for every attribute, for load tests where the receiver shares the machine
+   * under test (the bench). OTLP/JSON bodies are still decoded to be counted. Default false.
+   */
+  countOnly?: boolean;
 }
 
 export interface OtlpReceiver {
