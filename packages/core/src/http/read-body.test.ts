@@ -1,11 +1,35 @@
+import { once } from "node:events";
 import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { isLlmuxError } from "../errors/llmux-error";
 import { readJsonBody } from "./read-body";
 
-async function post(body: string, options: { chunked?: boolean; limit?: number; parsed?: unknown } = {}) {
+interface PostOptions {
+  chunked?: boolean;
+  limit?: number;
+  parsed?: unknown;
+  /**
+   * Sends the request from a raw socket: the headers and the body in one write (`0`: a body the
+   * parser has when the route runs), or the body that many milliseconds after the headers.
+   */
+  bodyAfterMs?: number;
+  /** Sees how the server read it: whether a 'data' listener was added, and whether the request ended and closed. */
+  seen?: { dataListeners: number; ended: boolean; closed: boolean };
+}
+
+async function post(body: string, options: PostOptions = {}) {
   const server = createServer((request, response) => {
+    const seen = options.seen;
+    if (seen) {
+      const on = request.on.bind(request);
+      request.on = ((event: string, listener: (...args: unknown[]) => void) => {
+        if (event === "data") seen.dataListeners++;
+        return on(event, listener);
+      }) as typeof request.on;
+      request.once("end", () => (seen.ended = true));
+      request.once("close", () => (seen.closed = true));
+    }
     readJsonBody(request, options.limit ?? 1024, options.parsed).then(
       (value) => response.end(JSON.stringify({ ok: value })),
       (error) =>
@@ -16,6 +40,11 @@ async function post(body: string, options: { chunked?: boolean; limit?: number; 
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
+  if (options.bodyAfterMs !== undefined) {
+    const text = await rawPost(port, body, options.bodyAfterMs);
+    server.close();
+    return JSON.parse(text) as { ok?: unknown; status?: number; message?: string };
+  }
   const text = await new Promise<string>((resolve, reject) => {
     const request = httpRequest(
       {
@@ -34,18 +63,57 @@ async function post(body: string, options: { chunked?: boolean; limit?: number; 
       },
     );
     request.on("error", reject);
-    if (options.chunked)
-      for (let index = 0; index < body.length; index += 100) request.write(body.slice(index, index + 100));
-    else request.write(body);
+    if (options.chunked) {
+      // 100-byte pieces: multi-byte characters are cut across chunks
+      const bytes = Buffer.from(body);
+      for (let index = 0; index < bytes.length; index += 100)
+        request.write(bytes.subarray(index, index + 100));
+    } else request.write(body);
     request.end();
   });
   server.close();
   return JSON.parse(text) as { ok?: unknown; status?: number; message?: string };
 }
 
+/** An HTTP/1.1 POST from a raw socket (connection: close), the body `bodyAfterMs` after the headers (0: in the same write). */
+async function rawPost(port: number, body: string, bodyAfterMs: number): Promise<string> {
+  const socket = connect(port, "127.0.0.1");
+  await once(socket, "connect");
+  const head = `POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  if (bodyAfterMs === 0) socket.write(head + body);
+  else {
+    socket.write(head);
+    setTimeout(() => socket.write(body), bodyAfterMs);
+  }
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  await once(socket, "end");
+  const response = Buffer.concat(chunks).toString("utf8");
+  return response.slice(response.indexOf("\r\n\r\n") + 4);
+}
+
 describe("readJsonBody", () => {
   it("parses a JSON object", async () => {
     expect(await post('{"model":"m"}')).toEqual({ ok: { model: "m" } });
+  });
+  it("a body that came with the headers is taken from the parser's buffer in one read, and the request still ends and closes", async () => {
+    const seen = { dataListeners: 0, ended: false, closed: false };
+    const body = JSON.stringify({ model: "m", text: "é€😀".repeat(200) });
+    expect(await post(body, { seen, limit: 10_000, bodyAfterMs: 0 })).toEqual({ ok: JSON.parse(body) });
+    expect(seen).toEqual({ dataListeners: 0, ended: true, closed: true });
+    const empty = { dataListeners: 0, ended: false, closed: false };
+    expect(await post("", { seen: empty, bodyAfterMs: 0 })).toMatchObject({ status: 400 });
+    expect(empty).toEqual({ dataListeners: 0, ended: true, closed: true });
+  });
+  it("a body that comes after the headers is read as it arrives (multi-byte characters across chunks)", async () => {
+    const seen = { dataListeners: 0, ended: false, closed: false };
+    const body = JSON.stringify({ model: "m", text: "é€😀".repeat(200) });
+    expect(await post(body, { seen, limit: 10_000, bodyAfterMs: 50 })).toEqual({ ok: JSON.parse(body) });
+    expect(seen.dataListeners).toBe(1);
+    const chunked = { dataListeners: 0, ended: false, closed: false };
+    expect(await post(body, { seen: chunked, limit: 10_000, chunked: true })).toEqual({
+      ok: JSON.parse(body),
+    });
   });
   it("413 from content-length before reading", async () => {
     expect((await post("x".repeat(2000))).status).toBe(413);

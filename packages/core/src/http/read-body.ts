@@ -17,8 +17,7 @@ export async function readJsonBody(
     throw tooLarge(limit);
   }
   if (parsed !== undefined) return asObject(parsed);
-  const chunks = await readChunks(request, limit);
-  const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+  const text = (await bufferedBody(request, limit)) ?? chunksText(await readChunks(request, limit));
   if (text.length === 0)
     throw new LlmuxError({
       kind: "bad_request",
@@ -74,6 +73,33 @@ function tooLarge(limit: number): LlmuxError {
     message: `The request body exceeds the limit of ${limit} bytes (general_settings.max_request_size_mb)`,
     code: "request_too_large",
   });
+}
+
+/**
+ * The body's text when Node's parser already holds all of it, taken in one `read()`; undefined when
+ * it does not (then it is read as it arrives, `readChunks`).
+ *
+ * A route runs inside the request's `'request'` event, which Node emits as soon as the headers are
+ * parsed. Node's parser reads the socket itself and calls into JavaScript once per part of the
+ * message, running the promise jobs and ticks queued after each, so a body in the same packet as the
+ * headers (nearly every JSON call) is parsed before the loop's next `setImmediate`, not before the
+ * next promise job. After that one wait the whole body sits in the request's buffer: no flowing mode,
+ * no four listeners added and removed. Nobody else reads the stream (a host parser would have given
+ * `parsed`), and `read()` on an ended stream emits its `'end'` and `'close'` as reading to the end does.
+ */
+async function bufferedBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+  if (!request.complete) await new Promise<void>((resolve) => setImmediate(resolve));
+  if (!request.complete || request.readableEnded || request.readableFlowing) return undefined;
+  // over the limit (a chunked body, no content-length): refused as it arrives, by readChunks
+  if (request.readableLength > limit) return undefined;
+  // all of it in one Buffer (a string if the host set an encoding); null for an empty body
+  const chunk = request.read() as Buffer | string | null;
+  if (chunk === null) return "";
+  return typeof chunk === "string" ? chunk : chunk.toString("utf8");
+}
+
+function chunksText(chunks: Buffer[]): string {
+  return chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
 }
 
 /** Reads the request with plain listeners (no async iterator and promise per chunk), up to `limit` bytes. */
