@@ -20,12 +20,17 @@ export function hitBody<T>(entry: CacheEntry): HitBody<T> {
     raw = JSON.stringify(entry.body);
     texts.set(entry, raw);
   }
-  let body: T | undefined;
-  return {
-    raw,
-    get body(): T {
-      body ??= JSON.parse(raw) as T;
-      return body;
-    },
-  };
+  return new ParsedOnRead<T>(raw);
+}
+
+/** A class, not a literal with a `body` getter (see gateway/lazy-members.ts). */
+class ParsedOnRead<T> implements HitBody<T> {
+  private parsed: T | undefined;
+
+  constructor(readonly raw: string) {}
+
+  get body(): T {
+    this.parsed ??= JSON.parse(this.raw) as T;
+    return this.parsed;
+  }
 }

@@ -3,6 +3,7 @@ import type { CacheEntry } from "../cache/response-cache";
 import { LlmuxError } from "../errors/llmux-error";
 import type { StreamItem } from "../providers/types";
 import type { CallRun } from "./call-run";
+import { LazyItems } from "./lazy-members";
 
 /**
  * A cached stream replayed (chat chunks or Messages events, already shaped for the client): all its
@@ -54,20 +55,29 @@ export function replayCached<T>(options: {
       aborted();
     }
   }
-  let generator: AsyncGenerator<T> | undefined;
-  return {
+  return new Replayed(
     nextBatch,
-    get items() {
-      generator ??= items();
-      return generator;
-    },
-    cancel: async () => aborted(),
-    served: () => {
+    items,
+    async () => aborted(),
+    () => {
       if (finished) return;
       finished = true;
       options.settle();
     },
-  };
+  );
+}
+
+/** A replayed hit (a class, not a literal with an `items` getter: see lazy-members.ts). */
+class Replayed<T> extends LazyItems<T> {
+  constructor(
+    nextBatch: () => Promise<T[] | undefined>,
+    makeItems: () => AsyncGenerator<T>,
+    readonly cancel: () => Promise<void>,
+    /** The replay was sent whole (not through its items): settles the hit, once. */
+    readonly served: () => void,
+  ) {
+    super(nextBatch, makeItems);
+  }
 }
 
 /** What a replayed chat stream sends for one item: its JSON text, and its usage when it carries one. */

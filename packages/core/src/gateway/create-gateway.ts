@@ -49,6 +49,7 @@ import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { importOptional } from "./import-optional";
 import { isThenable } from "./is-thenable";
+import { HitOutcome, StreamOutcomeView } from "./lazy-members";
 import { loadConfiguredPlugins } from "./load-plugins";
 import { createConsoleLogger } from "./logger";
 import { createMessagesCalls, type MessagesCalls } from "./messages-call";
@@ -777,13 +778,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           const answer = hitBody<ChatCompletion>(cached);
           const hit = settleHit(run, cached, (result) => describeCompletion(result, answer.body, run));
           if (hit) {
-            const outcome: CallOutcome<ChatCompletion> = {
-              get body() {
-                return answer.body;
-              },
-              raw: answer.raw,
-              headers: hit.headers,
-            };
+            const outcome: CallOutcome<ChatCompletion> = new HitOutcome(answer, hit.headers);
             if (hit.event) outcome.event = hit.event;
             return outcome;
           }
@@ -909,15 +904,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           estimateUsage: () => produced.usage(input.body, deployment.model),
           present,
         });
-        return {
-          headers,
-          nextBatch: driven.nextBatch,
-          get chunks() {
-            return driven.items;
-          },
-          cancel: driven.cancel,
-          trailers: driven.trailers,
-        };
+        return new StreamOutcomeView(headers, driven);
       } catch (raw) {
         throw failure(run, raw);
       }
@@ -938,13 +925,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             result.response = { embeddings: (response.data as unknown[] | undefined)?.length ?? 0 };
           });
           if (hit) {
-            const outcome: CallOutcome<Record<string, unknown>> = {
-              get body() {
-                return answer.body;
-              },
-              raw: answer.raw,
-              headers: hit.headers,
-            };
+            const outcome: CallOutcome<Record<string, unknown>> = new HitOutcome(answer, hit.headers);
             if (hit.event) outcome.event = hit.event;
             return outcome;
           }
@@ -1104,15 +1085,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       failure,
       settle: () => settleHit(run, entry, (result) => assembler?.describe(result)),
     });
-    return {
-      headers: hit.headers,
-      nextBatch: replay.nextBatch,
-      get chunks() {
-        return replay.items;
-      },
-      cancel: replay.cancel,
-      whole: { sse: replayedSse(entry, includeUsage, present), served: replay.served },
-    };
+    const outcome: StreamOutcome = new StreamOutcomeView(hit.headers, replay);
+    outcome.whole = { sse: replayedSse(entry, includeUsage, present), served: replay.served };
+    return outcome;
   }
 
   function providerOf(deployment: Deployment): Provider {

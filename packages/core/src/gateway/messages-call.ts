@@ -27,6 +27,7 @@ import { replayCached } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
+import { HitOutcome, StreamOutcomeView } from "./lazy-members";
 import type { AbortSource } from "./provider-call";
 import { driveStream, readFirstItem } from "./stream-driver";
 
@@ -205,13 +206,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
             describeMessage(result, answer.body, run),
           );
           if (hit) {
-            const outcome: MessagesOutcome = {
-              get body() {
-                return answer.body;
-              },
-              raw: answer.raw,
-              headers: hit.headers,
-            };
+            const outcome: MessagesOutcome = new HitOutcome(answer, hit.headers);
             if (hit.event) outcome.event = hit.event;
             return outcome;
           }
@@ -348,15 +343,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
             };
           },
         });
-        return {
-          headers,
-          nextBatch: driven.nextBatch,
-          get events() {
-            return driven.items;
-          },
-          cancel: driven.cancel,
-          trailers: driven.trailers,
-        };
+        return new StreamOutcomeView(headers, driven);
       } catch (raw) {
         throw deps.failure(run, raw);
       }
@@ -418,15 +405,9 @@ function replayMessages(
         describeAssembled(result, assembler, run, gateway.wantsContent()),
       ),
   });
-  return {
-    headers: hit.headers,
-    nextBatch: replay.nextBatch,
-    get events() {
-      return replay.items;
-    },
-    cancel: replay.cancel,
-    trailers: () => ({ "x-llmux-response-cost": "0" }),
-  };
+  const outcome: MessagesStreamOutcome = new StreamOutcomeView(hit.headers, replay);
+  outcome.trailers = () => ({ "x-llmux-response-cost": "0" });
+  return outcome;
 }
 
 /** An OpenAI chunk stream as Anthropic events. */

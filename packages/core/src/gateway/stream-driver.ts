@@ -3,6 +3,7 @@ import { LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { BatchedIterator } from "../providers/types";
 import type { ActiveAttempt, RouteResult } from "../router/router";
 import type { CallRun, CallSuccess } from "./call-run";
+import { LazyItems } from "./lazy-members";
 
 /** The cost header; a stream sends it as an HTTP trailer (declared in its `Trailer` header). */
 export const RESPONSE_COST_HEADER = "x-llmux-response-cost";
@@ -209,18 +210,26 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
     }
   }
 
-  let generator: AsyncGenerator<T> | undefined;
-  return {
+  return new Driven(
     nextBatch,
-    get items() {
-      generator ??= items();
-      return generator;
-    },
-    trailers: (): Record<string, string> =>
+    items,
+    (): Record<string, string> =>
       finalCost === undefined ? {} : { [RESPONSE_COST_HEADER]: String(finalCost) },
-    cancel: async () => {
+    async () => {
       if (!settled) await abandon();
       else untrack?.();
     },
-  };
+  );
+}
+
+/** A driven stream (a class, not a literal with an `items` getter: see lazy-members.ts). */
+class Driven<T> extends LazyItems<T> implements DrivenStream<T> {
+  constructor(
+    nextBatch: () => Promise<T[] | undefined>,
+    makeItems: () => AsyncGenerator<T>,
+    readonly trailers: () => Record<string, string>,
+    readonly cancel: () => Promise<void>,
+  ) {
+    super(nextBatch, makeItems);
+  }
 }

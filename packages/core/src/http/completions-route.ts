@@ -127,7 +127,8 @@ function chatInput(input: CallInput, prompt: string, callId: string): CallInput 
     messages: [{ role: "user", content: prompt }],
   };
   for (const key of SHARED_KEYS) if (input.body[key] !== undefined) body[key] = input.body[key];
-  return { ...input, callId, body };
+  // `signal` named: a spread copies own properties only, and an input's may be a prototype getter
+  return { ...input, signal: input.signal, callId, body };
 }
 
 /** Chat completions (one per prompt) as one text_completion, choices indexed across prompts. */

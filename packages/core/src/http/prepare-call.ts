@@ -97,28 +97,53 @@ export async function prepareCall(
     body = replaced instanceof Promise ? await replaced : replaced;
   }
   if (clientAbort.aborted || response.destroyed) return undefined;
-  const input: CallInput = {
+  const input = new HttpCallInput(
     callId,
     callType,
     body,
     context,
-    stream: callType !== "embeddings" && body.stream === true,
-    // made only if something asks (see ClientAbort)
-    get signal() {
-      return clientAbort.signal;
-    },
+    callType !== "embeddings" && body.stream === true,
     clientAbort,
-    carrier: carrierOf(request),
+    carrierOf(request),
     request,
-    noLog: body.no_log === true || request.headers["x-llmux-no-log"] === "true",
-    startTime: options.startTime,
-    pluginAccess: access.pluginAccess,
-  };
+    body.no_log === true || request.headers["x-llmux-no-log"] === "true",
+    options.startTime,
+    access.pluginAccess,
+  );
   if (hookState) input.hookState = hookState;
   else input.hooksSkipped = true;
   const timeout = timeoutOverride(request, body);
   if (timeout !== undefined) input.timeoutMs = timeout;
   return input;
+}
+
+/**
+ * A call from an HTTP route. `signal` is the client's disconnect as an AbortSignal, made only if
+ * something asks (see ClientAbort), by a getter on the class: a getter in an object literal would keep
+ * each call's graph alive through young-generation collections (see gateway/lazy-members.ts).
+ */
+class HttpCallInput implements CallInput {
+  hookState?: Record<string, unknown>;
+  hooksSkipped?: boolean;
+  timeoutMs?: number;
+
+  constructor(
+    public callId: string,
+    public callType: CallType,
+    public body: Record<string, unknown>,
+    public context: CallInput["context"],
+    public stream: boolean,
+    public clientAbort: ClientAbort,
+    public carrier: CallInput["carrier"],
+    public request: IncomingMessage,
+    public noLog: boolean,
+    public startTime: number,
+    public pluginAccess: CallInput["pluginAccess"],
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.clientAbort.signal;
+  }
 }
 
 /** The whole-call timeout a caller chose: header `x-llmux-timeout` or body `timeout`, in seconds. */
