@@ -115,6 +115,36 @@ describe("readJsonBody", () => {
       ok: JSON.parse(body),
     });
   });
+  it("a client that sends half its body and leaves gets an aborted read, not a hang (also when it left before the read began)", async () => {
+    const read = (destroyFirst: boolean) =>
+      new Promise<{ kind?: string } | "hung">((resolve) => {
+        const timer = setTimeout(() => resolve("hung"), 2000);
+        const server = createServer((request) => {
+          const start = () =>
+            readJsonBody(request, 1024).then(
+              () => resolve({}),
+              (error: { kind?: string }) => {
+                clearTimeout(timer);
+                resolve({ kind: error.kind });
+              },
+            );
+          if (!destroyFirst) return void start();
+          // the request is gone (its 'close' emitted) before anything reads it
+          request.once("close", () => setImmediate(start));
+          request.destroy();
+        });
+        server.listen(0, "127.0.0.1", () => {
+          const socket = connect((server.address() as AddressInfo).port, "127.0.0.1", () => {
+            // headers announcing 100 bytes, 10 of them, and the end of the connection, in one write
+            socket.end('POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"model":');
+          });
+          socket.on("error", () => undefined);
+          socket.on("close", () => server.close());
+        });
+      });
+    expect(await read(false)).toEqual({ kind: "aborted" });
+    expect(await read(true)).toEqual({ kind: "aborted" });
+  });
   it("413 from content-length before reading", async () => {
     expect((await post("x".repeat(2000))).status).toBe(413);
   });

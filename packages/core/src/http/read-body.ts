@@ -104,6 +104,8 @@ function chunksText(chunks: Buffer[]): string {
 
 /** Reads the request with plain listeners (no async iterator and promise per chunk), up to `limit` bytes. */
 function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> {
+  // gone while bufferedBody waited: its 'close' was emitted already, no listener would hear it
+  if (request.destroyed && !request.complete) return Promise.reject(clientLeft());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -136,17 +138,19 @@ function readChunks(request: IncomingMessage, limit: number): Promise<Buffer[]> 
     const onClose = () => {
       if (request.readableEnded) return;
       cleanup();
-      reject(
-        new LlmuxError({
-          kind: "aborted",
-          message: "The client closed the connection while sending the body",
-        }),
-      );
+      reject(clientLeft());
     };
     request.on("data", onData);
     request.on("end", onEnd);
     request.on("error", onError);
     request.on("close", onClose);
+  });
+}
+
+function clientLeft(): LlmuxError {
+  return new LlmuxError({
+    kind: "aborted",
+    message: "The client closed the connection while sending the body",
   });
 }
 
