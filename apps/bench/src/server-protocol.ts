@@ -120,7 +120,10 @@ export function serveChild(start: () => Promise<ChildServer>): void {
 /**
  * With BENCH_HEAP_SAMPLE_DIR: V8's sampling heap profiler from start to "stop", counting the objects
  * the garbage collector freed too (what a call allocates, not what stays), written to
- * `<dir>/<pid>.heapprofile` (Chrome DevTools' format). Answers the function that writes it.
+ * `<dir>/<pid>.heapprofile` (Chrome DevTools' format). Answers the function that writes it. With
+ * BENCH_HEAP_SAMPLE_PROMOTED=1 as well, objects a young-generation collection freed are left out: what
+ * remains survived one (promoted, then freed by a full collection, or still live). That is how the
+ * object literals with getters that kept every call alive were found (docs/performance.md).
  */
 function sampleAllocations(directory: string | undefined): (() => Promise<void>) | undefined {
   if (!directory) return undefined;
@@ -129,7 +132,7 @@ function sampleAllocations(directory: string | undefined): (() => Promise<void>)
   const started = session.post("HeapProfiler.startSampling", {
     samplingInterval: 4096,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_SAMPLE_PROMOTED !== "1",
   });
   return async () => {
     await started;
