@@ -185,8 +185,8 @@ export function workloads(mode: BenchMode, options: WorkloadBounds): WorkloadDef
  * The alternating groups after the comparison (alternating-group.ts), each measured on every
  * concurrency-50 workload of the run: Express's floor with llmux on Express, telemetry off and on (the
  * CPU target and the telemetry difference), and node:http's floor with llmux's handler on it.
- * Eight rounds of 1.5 s slices after 3 s of unmeasured load per target: on a quiet machine ab-targets (the same method) reads an identical twin
- * within about ±3 % of its sibling over such a run.
+ * Eight rounds of 1.5 s slices after 3 s of unmeasured load per target: on a quiet machine
+ * ab-targets (the same method) reads an identical twin within about ±3 % of its sibling over such a run.
  */
 export const ALTERNATING_GROUPS: ReadonlyArray<readonly TargetName[]> = [
   ["express-proxy", "llmux-express-off", "llmux-express-all"],

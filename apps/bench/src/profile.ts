@@ -1,7 +1,7 @@
 /**
  * Profile mode: runs one target's server under `node --cpu-prof` (one server process per call kind,
- * so plain and streamed calls get a profile each), loads it at concurrency 50 (or --concurrency), stops it cleanly so
- * V8 writes the profile, and summarises it.
+ * so plain and streamed calls get a profile each), loads it at concurrency 50 (or --concurrency),
+ * stops it cleanly so V8 writes the profile, and summarises it.
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

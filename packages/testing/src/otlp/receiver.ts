@@ -124,13 +124,12 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     }
     let spanCount: number;
     try {
-      if (options.countOnly) {
-        spanCount = json ? decodeJsonTraces(body.toString("utf8"), path).length : countProtobufSpans(body);
-      } else {
+      if (options.countOnly && !json) spanCount = countProtobufSpans(body);
+      else {
         const decoded = json
           ? decodeJsonTraces(body.toString("utf8"), path)
           : decodeProtobufTraces(body, path);
-        spans.push(...decoded);
+        if (!options.countOnly) spans.push(...decoded);
         spanCount = decoded.length;
       }
     } catch (error) {
