@@ -7,6 +7,9 @@
 //   node apps/bench/micro/ab-builds.mjs <checkoutA> <checkoutB> [off|all] [plain|stream] [slices=12] \
 //        [sliceMs=1500] [script=llmux-node-server.js] [floor framework: "" (node:http) | express]
 //
+// AB_CONCURRENCY=1 loads them one call at a time instead (at concurrency 1 the calls per slice are the
+// latency: `calls` compares them). Each slice ends with the server's flush, so work a server deferred
+// (telemetry drains, batched writes) counts in its own slice.
 // Both checkouts must be built (npx turbo run build). Prints one JSON line: ms per call of A, B and
 // the floor, B ÷ A, and each ÷ the floor (whole run and median slice).
 import { chatBody, median as med, runSlices, startServer as start } from "./alternating-slices.mjs";
@@ -39,6 +42,8 @@ const servers = [
 const { totals, others } = await runSlices(servers, {
   slices: Number(slices),
   sliceMs: Number(sliceMs),
+  concurrency: Number(process.env.AB_CONCURRENCY ?? 50),
+  flush: true,
   body: chatBody(workload),
   helpers: [upstream],
 });
