@@ -110,4 +110,39 @@ describe("startOtlpReceiver({ countOnly: true })", () => {
     expect(counting.spans).toHaveLength(0);
     expect(decoding.spans).toHaveLength(10);
   });
+
+  it("decodes OTLP/JSON to count it (no framing to walk), keeps no spans, and answers invalid JSON with 400", async () => {
+    // the same five spans as OTLP/JSON: ids in hex, the protobuf message's JSON form
+    const message = ExportRequest.toObject(ExportRequest.decode(exportRequest()), { longs: String });
+    const hexIds = (value: unknown): unknown => {
+      if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString("hex");
+      if (Array.isArray(value)) return value.map(hexIds);
+      if (value && typeof value === "object")
+        return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, hexIds(item)]));
+      return value;
+    };
+    const body = JSON.stringify(hexIds(message));
+    const send = (receiver: OtlpReceiver, text: string) =>
+      fetch(`${receiver.url}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: text,
+      });
+    const before = { counting: counting.requests.length, decoding: decoding.requests.length };
+    for (const receiver of [counting, decoding]) {
+      const accepted = await send(receiver, body);
+      expect(accepted.status).toBe(200);
+      expect(await accepted.text()).toBe("{}");
+      expect((await send(receiver, "{not json")).status).toBe(400);
+    }
+    const counts = (receiver: OtlpReceiver, from: number) =>
+      receiver.requests.slice(from).map((request) => [request.status, request.spanCount]);
+    expect(counts(counting, before.counting)).toEqual([
+      [200, 5],
+      [400, 0],
+    ]);
+    expect(counts(decoding, before.decoding)).toEqual(counts(counting, before.counting));
+    expect(counting.spans).toHaveLength(0);
+    expect(decoding.spans.filter((span) => span.encoding === "json")).toHaveLength(5);
+  });
 });
