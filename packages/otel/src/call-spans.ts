@@ -129,7 +129,7 @@ const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
  * serializer, MLflow's exporter, a host's exporter) gets the object, built once.
  */
 class RecordSpan implements ReadableSpan, DirectAttributeSpan, PreEncodedSpan {
-  encodedSpan: Uint8Array | undefined;
+  encodedSpan: string | undefined;
   private collected: AttributeCollector | undefined;
   /**
    * Start and end in epoch ms (the end clamped to the start); the HrTime arrays are made when
@@ -236,7 +236,7 @@ class RecordSpan implements ReadableSpan, DirectAttributeSpan, PreEncodedSpan {
    * now instead of living until the export. Only for spans that nothing but llmux's protobuf
    * encoder reads: `attributes` is empty from then on (unless it was read before).
    */
-  keepEncoded(encoded: Uint8Array): void {
+  keepEncoded(encoded: string): void {
     this.encodedSpan = encoded;
     this.record = undefined;
   }
@@ -410,6 +410,6 @@ export function encodeRecordSpans(spans: readonly ReadableSpan[]): void {
   if (own.length === 0) return;
   const messages = encodeSpanMessages(own);
   for (let index = 0; index < own.length; index++) {
-    (own[index] as RecordSpan).keepEncoded(messages[index] as Uint8Array);
+    (own[index] as RecordSpan).keepEncoded(messages[index] as string);
   }
 }
