@@ -139,6 +139,54 @@ describe("jsonlSink", () => {
     expect(readFileSync(path, "utf8")).toBe(lines[299]);
   });
 
+  it("takes a filled buffer again once the stream wrote it, never while a write from it is in flight", async () => {
+    const path = join(tempFolder(), "calls.jsonl");
+    // every write completes 5 ms late: buffers fill while writes from earlier ones are in flight
+    const writev = WriteStream.prototype._writev as NonNullable<WriteStream["_writev"]>;
+    const write = WriteStream.prototype._write;
+    const slowWritev = vi.spyOn(WriteStream.prototype, "_writev").mockImplementation(function (
+      this: WriteStream,
+      ...args: Parameters<typeof writev>
+    ) {
+      setTimeout(() => writev.apply(this, args), 5);
+    });
+    const slowWrite = vi.spyOn(WriteStream.prototype, "_write").mockImplementation(function (
+      this: WriteStream,
+      ...args: Parameters<typeof write>
+    ) {
+      setTimeout(() => write.apply(this, args), 5);
+    });
+    const allocations = vi.spyOn(Buffer, "allocUnsafe");
+    try {
+      const engine = createCallbackEngine({ sinks: [jsonlSink({ path })], logger: recordingLogger() });
+      // three rounds of 400 lines of about 4.5 kB (about 1.8 MB a round, 512 kB buffers), each flushed
+      const expected: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (let index = 0; index < 400; index++) {
+          const event = makeCallEvent({
+            callId: `round-${round}-${index}`,
+            response: { role: "assistant", content: `${round}:${index}:`.padEnd(4_400, "abcdefgh") },
+          });
+          expected.push(`${JSON.stringify(event)}\n`);
+          engine.success(event);
+        }
+        await engine.flush();
+      }
+      await engine.shutdown();
+      // every line whole and in order: no buffer was written over while the stream still read it
+      expect(readFileSync(path, "utf8") === expected.join("")).toBe(true);
+      const buffers = allocations.mock.calls.filter(([size]) => size === 512 * 1024).length;
+      const filled = Math.floor(expected.join("").length / (512 * 1024));
+      // buffers are taken again: fewer made than filled (13 filled here; 14 made when none is taken again)
+      expect(filled).toBeGreaterThanOrEqual(9);
+      expect(buffers).toBeLessThan(filled);
+    } finally {
+      slowWritev.mockRestore();
+      slowWrite.mockRestore();
+      allocations.mockRestore();
+    }
+  });
+
   it("counts the size of an existing file and rotates it when the next line would not fit", async () => {
     const path = join(tempFolder(), "calls.jsonl");
     const previous = `${JSON.stringify({ callId: "from-yesterday", padding: "x".repeat(1_900) })}\n`;

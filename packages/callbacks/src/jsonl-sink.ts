@@ -29,6 +29,19 @@ const MAX_BATCH_LINES = 256;
 const BATCH_DELAY_MS = 50;
 /** Bytes of a fresh buffer for lines (more when one line needs more). */
 const CHUNK_BYTES = 512 * 1024;
+
+/**
+ * A buffer lines are encoded into, with its writes in flight. Once it is filled and its last write
+ * is done it is taken again, rather than left to the garbage collector: a buffer fills over a few
+ * hundred ms, long enough to outlive V8's young-generation collections, and the malloc'd memory of
+ * one that did comes back only at a full collection (the bench's server held 7 MB more of malloc
+ * heap with a JSONL sink when each buffer was new).
+ */
+interface LineBuffer {
+  readonly buffer: Buffer;
+  writing: number;
+  filled: boolean;
+}
 const NEWLINE = 0x0a;
 
 /** Resolves when the stream takes data again (or closes). */
@@ -89,6 +102,9 @@ class JsonlSink implements CallbackSink {
   private chunk: Buffer = Buffer.allocUnsafe(0);
   private chunkBytes = 0;
   private chunkLines = 0;
+  /** The buffer `chunk` is the unwritten rest of, and a filled one whose writes are all done. */
+  private lineBuffer: LineBuffer = { buffer: this.chunk, writing: 0, filled: false };
+  private spare: Buffer | undefined;
   private batchScheduled = false;
   private readonly writeBatchLater = (): void => {
     this.batchScheduled = false;
@@ -200,7 +216,20 @@ class JsonlSink implements CallbackSink {
   private reserve(bytes: number): void {
     if (this.chunk.length - this.chunkBytes >= bytes) return;
     void this.writeBatch();
-    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    const filled = this.lineBuffer;
+    filled.filled = true;
+    this.takeAgainWhenWritten(filled);
+    const spare = this.spare;
+    this.spare = undefined;
+    const buffer =
+      spare !== undefined && spare.length >= bytes ? spare : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.lineBuffer = { buffer, writing: 0, filled: false };
+    this.chunk = buffer;
+  }
+
+  /** A filled buffer of the usual size becomes the spare once no write reads it (see LineBuffer). */
+  private takeAgainWhenWritten(lines: LineBuffer): void {
+    if (lines.filled && lines.writing === 0 && lines.buffer.length === CHUNK_BYTES) this.spare = lines.buffer;
   }
 
   /** A line encoded before a rotation, appended to the new file. */
@@ -231,7 +260,14 @@ class JsonlSink implements CallbackSink {
     this.chunkBytes = 0;
     this.chunkLines = 0;
     this.pendingWrites++;
-    if (this.stream.write(data, this.onWritten)) return;
+    const lines = this.lineBuffer;
+    lines.writing++;
+    const written = this.stream.write(data, (error?: Error | null) => {
+      lines.writing--;
+      this.takeAgainWhenWritten(lines);
+      this.onWritten(error);
+    });
+    if (written) return;
     return waitForDrain(this.stream);
   }
 
