@@ -29,6 +29,7 @@ const MAX_BATCH_LINES = 256;
 const BATCH_DELAY_MS = 50;
 /** Bytes of a fresh buffer for lines (more when one line needs more). */
 const CHUNK_BYTES = 512 * 1024;
+const NEWLINE = 0x0a;
 
 /**
  * A buffer lines are encoded into, with its writes in flight. Once it is filled and its last write
@@ -42,7 +43,6 @@ interface LineBuffer {
   writing: number;
   filled: boolean;
 }
-const NEWLINE = 0x0a;
 
 /** Resolves when the stream takes data again (or closes). */
 function waitForDrain(stream: WriteStream): Promise<void> {
