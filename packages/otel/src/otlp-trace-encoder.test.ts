@@ -119,6 +119,8 @@ interface LlmuxSpanOptions {
   start?: Parameters<typeof startEvent>[0];
   onLateError?: () => void;
   broken?: boolean;
+  /** The start of the answer's text (default "Hello!"). */
+  reply?: string;
 }
 
 function llmuxSpans(options: LlmuxSpanOptions = {}): ReadableSpan[] {
@@ -137,7 +139,7 @@ function llmuxSpans(options: LlmuxSpanOptions = {}): ReadableSpan[] {
   const spanContext = { traceId: "0af7651916cd43dd8448eb211c80319c", traceFlags: TraceFlags.SAMPLED };
   const event = callEvent(
     {
-      response: { role: "assistant", content: `Hello! ${LONG_TEXT}` },
+      response: { role: "assistant", content: `${options.reply ?? "Hello!"} ${LONG_TEXT}` },
     },
     {
       messages: [
@@ -240,17 +242,23 @@ describe("OTLP/protobuf encoder", () => {
   });
 
   it("spans of successive drains keep their own bytes while the encoder reuses its buffer", () => {
-    // three drains before one export (spans of about 50 kB each): 4 calls, then 1 (written over the
-    // first drain's bytes in the buffer it kept), then 30 (more than that buffer holds: a new one)
-    const drains = [4, 1, 30].map((calls) => {
+    // four drains before one export (spans of about 50 kB each): 4 calls (the buffer grows to fit them
+    // and is kept), 4 (written into the kept buffer from its start), 1 (written over the second
+    // drain's first call there), then 30 (more than it holds: a new one). Every call's answer
+    // differs, so a span whose bytes were written over would not match.
+    const sizes = [4, 4, 1, 30];
+    const reply = (drain: number, call: number) => `Drain ${drain}, call ${call}:`;
+    const drains = sizes.map((calls, drain) => {
       const spans: ReadableSpan[] = [];
-      for (let index = 0; index < calls; index++) spans.push(...llmuxSpans());
+      for (let call = 0; call < calls; call++) spans.push(...llmuxSpans({ reply: reply(drain, call) }));
       encodeRecordSpans(spans);
       return spans;
     });
     const actual = Buffer.from(encodeTraceExportRequest(drains.flat()));
     const reference: ReadableSpan[] = [];
-    for (let index = 0; index < 35; index++) reference.push(...llmuxSpans());
+    sizes.forEach((calls, drain) => {
+      for (let call = 0; call < calls; call++) reference.push(...llmuxSpans({ reply: reply(drain, call) }));
+    });
     const expected = Buffer.from(ProtobufTraceSerializer.serializeRequest(reference)!);
     expect(actual.length).toBe(expected.length);
     expect(actual.equals(expected)).toBe(true);

@@ -512,7 +512,9 @@ function writeLink(writer: Writer, link: ReadableSpan["links"][number]): void {
  * malloc'd outside V8's heap, is then returned only by a full collection, which V8 holds off while
  * external memory is under its allowance (about 64 MB). Measured on the bench's "everything on"
  * server after 50k calls: the process's malloc heap held 26 MB with Buffers, 7 MB with strings,
- * which V8 collects and compacts as it does its own objects.
+ * which V8 collects and compacts as it does its own objects. (A message of about 1 MB or more,
+ * a very long prompt or answer captured, becomes an external string, malloc'd again: Node's
+ * threshold for latin1 decoding.)
  */
 export interface PreEncodedSpan {
   /** The `Span` message's content (without its tag and length) as latin1, or undefined while not encoded. */
@@ -588,7 +590,8 @@ let scratch: Writer | undefined;
  * Each span's `Span` message (its content, as encodeTraceExportRequest writes it inside the
  * request) as a latin1 string (see PreEncodedSpan): a request made of spans carrying these as
  * `encodedSpan` is the same as one encoded from the spans themselves. The spans are written into
- * one reused buffer and copied out, so a batch allocates no Buffer of its own.
+ * a buffer kept from the batch before (while it is large enough and at most SCRATCH_KEPT_BYTES) and
+ * copied out.
  */
 export function encodeSpanMessages(spans: readonly ReadableSpan[]): string[] {
   const writer =
