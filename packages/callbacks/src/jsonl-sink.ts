@@ -32,16 +32,20 @@ const CHUNK_BYTES = 512 * 1024;
 const NEWLINE = 0x0a;
 
 /**
- * A buffer lines are encoded into, with its writes in flight. Once it is filled and its last write
- * is done it is taken again, rather than left to the garbage collector: a buffer fills over a few
- * hundred ms, long enough to outlive V8's young-generation collections, and the malloc'd memory of
- * one that did comes back only at a full collection (the bench's server held 7 MB more of malloc
- * heap with a JSONL sink when each buffer was new).
+ * A buffer lines are encoded into, with its writes in flight. Once it is no longer the one lines go
+ * to and its last write is done it is taken again, rather than left to the garbage collector: a
+ * buffer fills over a few hundred ms, long enough to outlive V8's young-generation collections, and
+ * the malloc'd memory of one that did comes back only at a full collection (the bench's server held
+ * 7 MB more of malloc heap with a JSONL sink when each buffer was new).
  */
 interface LineBuffer {
   readonly buffer: Buffer;
   writing: number;
-  filled: boolean;
+}
+
+/** A buffer of the usual size that no write reads any more (one made for a long line is let go). */
+function takenAgain(lines: LineBuffer): boolean {
+  return lines.writing === 0 && lines.buffer.length === CHUNK_BYTES;
 }
 
 /** Resolves when the stream takes data again (or closes). */
@@ -103,7 +107,7 @@ class JsonlSink implements CallbackSink {
   private chunkBytes = 0;
   private chunkLines = 0;
   /** The buffer `chunk` is the unwritten rest of, and a filled one whose writes are all done. */
-  private lineBuffer: LineBuffer = { buffer: this.chunk, writing: 0, filled: false };
+  private lineBuffer: LineBuffer = { buffer: this.chunk, writing: 0 };
   private spare: Buffer | undefined;
   private batchScheduled = false;
   private readonly writeBatchLater = (): void => {
@@ -216,20 +220,14 @@ class JsonlSink implements CallbackSink {
   private reserve(bytes: number): void {
     if (this.chunk.length - this.chunkBytes >= bytes) return;
     void this.writeBatch();
+    // the filled buffer again when no write reads it any more, else the spare (see LineBuffer)
     const filled = this.lineBuffer;
-    filled.filled = true;
-    this.takeAgainWhenWritten(filled);
-    const spare = this.spare;
-    this.spare = undefined;
-    const buffer =
-      spare !== undefined && spare.length >= bytes ? spare : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
-    this.lineBuffer = { buffer, writing: 0, filled: false };
+    let buffer = takenAgain(filled) ? filled.buffer : this.spare;
+    if (buffer === this.spare) this.spare = undefined;
+    if (buffer === undefined || buffer.length < bytes)
+      buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.lineBuffer = { buffer, writing: 0 };
     this.chunk = buffer;
-  }
-
-  /** A filled buffer of the usual size becomes the spare once no write reads it (see LineBuffer). */
-  private takeAgainWhenWritten(lines: LineBuffer): void {
-    if (lines.filled && lines.writing === 0 && lines.buffer.length === CHUNK_BYTES) this.spare = lines.buffer;
   }
 
   /** A line encoded before a rotation, appended to the new file. */
@@ -264,7 +262,8 @@ class JsonlSink implements CallbackSink {
     lines.writing++;
     const written = this.stream.write(data, (error?: Error | null) => {
       lines.writing--;
-      this.takeAgainWhenWritten(lines);
+      // a filled buffer (no longer the one lines go to) whose last write is done
+      if (lines !== this.lineBuffer && takenAgain(lines)) this.spare = lines.buffer;
       this.onWritten(error);
     });
     if (written) return;

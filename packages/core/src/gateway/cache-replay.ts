@@ -72,11 +72,11 @@ class Replayed<T> extends LazyItems<T> {
   constructor(
     nextBatch: () => Promise<T[] | undefined>,
     makeItems: () => AsyncGenerator<T>,
-    readonly cancel: () => Promise<void>,
+    cancel: () => Promise<void>,
     /** The replay was sent whole (not through its items): settles the hit, once. */
     readonly served: () => void,
   ) {
-    super(nextBatch, makeItems);
+    super(nextBatch, makeItems, cancel);
   }
 }
 

@@ -104,11 +104,12 @@ describe("LazyItems, StreamOutcomeView, HitOutcome", () => {
       yield 1;
       yield 2;
     }
-    const items = new LazyItems(async () => undefined, generate);
-    const view = new StreamOutcomeView(
-      { "x-a": "1" },
-      Object.assign(items, { cancel: async () => undefined }),
+    const items = new LazyItems(
+      async () => undefined,
+      generate,
+      async () => undefined,
     );
+    const view = new StreamOutcomeView({ "x-a": "1" }, items);
     expect(made).toBe(0);
     expect(view.chunks).toBe(view.events);
     const seen: number[] = [];

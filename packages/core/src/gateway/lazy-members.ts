@@ -12,13 +12,17 @@
  */
 import type { CallEvent } from "@llmux/callbacks";
 
-/** A driven stream: its batches, and the same items one at a time, the generator made when first asked. */
+/**
+ * A driven or replayed stream: its batches, the same items one at a time (the generator made when
+ * first asked), and its cancel.
+ */
 export class LazyItems<T> {
   private generator: AsyncGenerator<T> | undefined;
 
   constructor(
     readonly nextBatch: () => Promise<T[] | undefined>,
     private readonly makeItems: () => AsyncGenerator<T>,
+    readonly cancel: () => Promise<void>,
   ) {}
 
   get items(): AsyncGenerator<T> {
@@ -61,14 +65,13 @@ export class StreamOutcomeView<T> {
 /** A non-streamed cache hit's outcome: the stored text to send, and the body parsed when first read. */
 export class HitOutcome<T> {
   event?: CallEvent;
+  readonly raw: string;
 
   constructor(
     private readonly answer: { readonly raw: string; readonly body: T },
     readonly headers: Record<string, string>,
-  ) {}
-
-  get raw(): string {
-    return this.answer.raw;
+  ) {
+    this.raw = answer.raw;
   }
 
   get body(): T {

@@ -213,12 +213,12 @@ export function driveStream<T>(options: StreamDriverOptions<T>): DrivenStream<T>
   return new Driven(
     nextBatch,
     items,
-    (): Record<string, string> =>
-      finalCost === undefined ? {} : { [RESPONSE_COST_HEADER]: String(finalCost) },
     async () => {
       if (!settled) await abandon();
       else untrack?.();
     },
+    (): Record<string, string> =>
+      finalCost === undefined ? {} : { [RESPONSE_COST_HEADER]: String(finalCost) },
   );
 }
 
@@ -227,9 +227,9 @@ class Driven<T> extends LazyItems<T> implements DrivenStream<T> {
   constructor(
     nextBatch: () => Promise<T[] | undefined>,
     makeItems: () => AsyncGenerator<T>,
+    cancel: () => Promise<void>,
     readonly trailers: () => Record<string, string>,
-    readonly cancel: () => Promise<void>,
   ) {
-    super(nextBatch, makeItems);
+    super(nextBatch, makeItems, cancel);
   }
 }
