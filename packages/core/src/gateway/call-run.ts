@@ -1,4 +1,5 @@
 import type {
+  AttemptEvent,
   AttemptRecord,
   CallContext,
   CallEvent,
@@ -176,7 +177,7 @@ export class CallRun {
     }
     // after-call hooks alone make a call listened to; they read the final event's attempts, not these
     const engine = this.gateway.engine;
-    if (this.listening && engine.wantsAttempts) engine.attempt({ ...record, callId: this.input.callId });
+    if (this.listening && engine.wantsAttempts) engine.attempt(attemptEvent(record, this.input.callId));
   }
 
   /** The router's onFallback. */
@@ -418,4 +419,27 @@ function safe(run: () => void): void {
 /** Milliseconds to two decimals (the precision of the x-llmux-overhead-ms header). */
 function roundMs(milliseconds: number): number {
   return Math.round(milliseconds * 100) / 100;
+}
+
+/**
+ * The attempt event: the record's keys and the call id, in one literal (absent keys undefined). Not
+ * `{ ...record, callId }`: on Node 20 (V8 11.3) a key added to a spread copy makes a new hidden class on
+ * every call (about 2 µs, and a map left for the old generation's collector); one literal has one shape.
+ */
+export function attemptEvent(record: AttemptRecord, callId: string): AttemptEvent {
+  return {
+    index: record.index,
+    modelGroup: record.modelGroup,
+    deploymentId: record.deploymentId,
+    provider: record.provider,
+    model: record.model,
+    startTime: record.startTime,
+    endTime: record.endTime,
+    latencyMs: record.latencyMs,
+    outcome: record.outcome,
+    fallback: record.fallback,
+    apiBase: record.apiBase,
+    error: record.error,
+    callId,
+  };
 }
