@@ -49,15 +49,7 @@ function oneCall(index, T0) {
     tags: [],
     metadata: {},
   };
-  const attemptStart = {
-    index: 0,
-    deploymentId: "gpt-4o-0",
-    provider: "openai",
-    model: "gpt-4o",
-    apiBase: "http://127.0.0.1:4000/v1",
-    fallback: false,
-    startTime: T0 + 1,
-  };
+  // the attempt's record; startAttempt reads the keys it was announced with from it
   const attempt = {
     index: 0,
     deploymentId: "gpt-4o-0",
@@ -115,7 +107,7 @@ function oneCall(index, T0) {
     },
   };
   const trace = tracer.startCall(start, {});
-  trace.startAttempt(attemptStart).end(attempt);
+  trace.startAttempt(attempt).end(attempt);
   trace.end(end);
 }
 

@@ -11,6 +11,7 @@ const T0 = Date.now();
 
 function call(index) {
   const callId = `c${index}`;
+  // the attempt event (the record with the call id); the final event's attempts hold it too
   const attempt = {
     index: 0,
     deploymentId: "gpt-4o-0",
@@ -22,6 +23,7 @@ function call(index) {
     endTime: T0 + 5,
     latencyMs: 5,
     fallback: false,
+    callId,
   };
   const start = {
     callId,
@@ -64,23 +66,7 @@ function call(index) {
     deploymentId: "gpt-4o-0",
     provider: "openai",
   };
-  return {
-    start,
-    attempt: {
-      callId,
-      index: 0,
-      deploymentId: "gpt-4o-0",
-      modelGroup: "gpt-4o",
-      provider: "openai",
-      model: "gpt-4o",
-      outcome: "success",
-      startTime: T0,
-      endTime: T0 + 5,
-      latencyMs: 5,
-      fallback: false,
-    },
-    end,
-  };
+  return { start, attempt, end };
 }
 
 const calls = Array.from({ length: 1000 }, (_, index) => call(index));
