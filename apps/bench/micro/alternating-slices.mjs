@@ -54,7 +54,7 @@ export function startServer(path, env, nodeArgs = ["--expose-gc", ...serverNodeA
  * Extra node flags for every server started (e.g. BENCH_SERVER_NODE_ARGS="--max-semi-space-size=32"), so a
  * V8 setting can be tried on the servers alone, not on this load generator (as NODE_OPTIONS would).
  */
-function serverNodeArgs() {
+export function serverNodeArgs() {
   return (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 }
 
@@ -120,9 +120,13 @@ export function chatBody(workload) {
 
 /**
  * Closed-loop load on one server for `ms`: `concurrency` callers, each sending the next call when its
- * last one is read whole (every answer must be 200). Answers the number of calls.
+ * last one is read whole (every answer must be 200). `route` is under /v1 (default /chat/completions).
+ * Answers the number of calls.
  */
-export async function load(server, { ms, body, concurrency = 50, headers = {} }) {
+export async function load(
+  server,
+  { ms, body, concurrency = 50, headers = {}, route = "/chat/completions" },
+) {
   if (!server.pool) server.pool = new Pool(server.url, { connections: concurrency });
   const pool = server.pool;
   const requestHeaders = {
@@ -133,7 +137,7 @@ export async function load(server, { ms, body, concurrency = 50, headers = {} })
   };
   let calls = 0;
   const until = Date.now() + ms;
-  const path = server.url.endsWith("/v1") ? "/chat/completions" : "/v1/chat/completions";
+  const path = server.url.endsWith("/v1") ? route : `/v1${route}`;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < until) {

@@ -6,10 +6,10 @@
  * process.cpuUsage, so V8's GC threads are included. `npm run build`, then
  * `node apps/bench/micro/otel-pipeline.mjs` (OTEL_DIST=<dir> to measure another build of @llmux/otel).
  *
- * The events are literals with every key written out, as core's are: until 2026-12-07 they were made
- * with `{ ...start, status, ... }`, which on Node 20 (V8 11.3) makes a new hidden class per call once the
- * site has run a while; that alone cost about 45 µs per call here, two thirds of the figure this
- * printed (55-60 µs; about 18 µs without it).
+ * The events are literals with every key written out (core writes its own so too): until 2026-12-07 they
+ * were made with `{ ...start, status, ... }`, which on Node 20 (V8 11.3) makes a new hidden class per call
+ * once the site has run a while. That alone was about 40 µs of the 55-60 µs per call this printed; without
+ * it, 17-18 µs (the two versions alternated on one machine: 56.9 and 59.6 against 17.5 and 18.4).
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";

@@ -37,8 +37,8 @@ function call(index) {
     tags: [],
     metadata: {},
   };
-  // every key written out, as core's events are (a spread copy plus keys makes a new hidden class per
-  // call on Node 20, and the sink's property reads would then see a thousand shapes)
+  // every key written out (a spread copy plus keys makes a new hidden class per call on Node 20, and the
+  // sink's property reads would then see a thousand shapes)
   const end = {
     callId,
     callType: "chat",

@@ -425,9 +425,10 @@ function roundMs(milliseconds: number): number {
  * The attempt event: the record's keys and the call id, in one literal (absent keys undefined). Not
  * `{ ...record, callId }`: on Node 20 (V8 11.3) a key added to a spread copy makes a new hidden class on
  * every call (about 2 µs, and a map left for the old generation's collector); one literal has one shape.
+ * Typed so that a key added to AttemptRecord, optional or not, fails to compile until it is copied here.
  */
-export function attemptEvent(record: AttemptRecord, callId: string): AttemptEvent {
-  return {
+function attemptEvent(record: AttemptRecord, callId: string): AttemptEvent {
+  const event: { [Key in keyof Required<AttemptEvent>]: AttemptEvent[Key] } = {
     index: record.index,
     modelGroup: record.modelGroup,
     deploymentId: record.deploymentId,
@@ -442,4 +443,5 @@ export function attemptEvent(record: AttemptRecord, callId: string): AttemptEven
     error: record.error,
     callId,
   };
+  return event;
 }

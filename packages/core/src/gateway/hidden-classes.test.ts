@@ -2,8 +2,10 @@
  * What the call path gives V8's hidden classes (maps). On Node 20 (V8 11.3) a key added to a spread copy
  * (`{ ...record, callId }`) or to an object whose prototype the host changed (Express does, per request)
  * never takes a shared transition: every call makes a new map, copying its descriptors (1-2 µs, and
- * garbage only a full collection frees). These tests fail on Node 20 when the call path does either; on
- * Node 24 the spread copy is cheap, and the first test passes either way there.
+ * garbage only a full collection frees). These tests cover the places found so far (with
+ * apps/bench/micro/hidden-class-churn.mjs): the attempt event, the call id kept beside the response, and
+ * `copyWith`, the routes' request copies. On Node 20 each fails when its place is written the old way; on
+ * Node 24 spread copies are cheap, and the first and last pass either way there.
  * Needs `--allow-natives-syntax` (this package's vitest.config.ts).
  */
 import { IncomingMessage, ServerResponse } from "node:http";
@@ -14,9 +16,18 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rememberCallId, withCallId } from "../http/call-id-header";
 import { startTestGateway, type TestGateway } from "../providers/provider-test-support";
+import { copyWith } from "./copy-with";
 
 /** Whether two objects have the same V8 hidden class. */
-const sameMap = new Function("a", "b", "return %HaveSameMap(a, b);") as (a: object, b: object) => boolean;
+const sameMap = (() => {
+  try {
+    return new Function("a", "b", "return %HaveSameMap(a, b);") as (a: object, b: object) => boolean;
+  } catch (error) {
+    throw new Error(
+      `hidden-classes.test.ts needs node --allow-natives-syntax (vitest.config.ts execArgv): ${error}`,
+    );
+  }
+})();
 
 const CALLS = 60;
 
@@ -61,8 +72,8 @@ describe("hidden classes on the call path", () => {
     expect(attempts.map((event) => event.outcome)).toEqual(Array(CALLS).fill("success"));
     expect(new Set(attempts.map((event) => event.callId)).size).toBe(CALLS);
     expect(attempts[0]?.apiBase).toBe(new URL(mock.url).origin);
-    const maps = attempts.map((event) => sameMap(attempts[0]!, event));
-    expect(maps).toEqual(Array(CALLS).fill(true));
+    const sameMaps = attempts.map((event) => sameMap(attempts[0]!, event));
+    expect(sameMaps).toEqual(Array(CALLS).fill(true));
   });
 
   it("remembering a call id adds nothing to the host's response object", () => {
@@ -87,5 +98,32 @@ describe("hidden classes on the call path", () => {
     expect(withCallId(second, {})).toEqual({ "x-llmux-call-id": "call-2" });
     // a response no call was prepared on gets no id
     expect(withCallId(new ServerResponse(new IncomingMessage(new Socket())), {})).toEqual({});
+  });
+
+  it("copies with an added key share one shape, and keep the spread's keys, order and values", () => {
+    // the routes' request copies: a parsed JSON body, copied (`{ ...body }`), then `stream` added
+    const copies = Array.from({ length: CALLS }, (_, index) => {
+      const body = { ...(JSON.parse(`{"model":"m","max_tokens":${index},"messages":[]}`) as object) };
+      return copyWith(body as Record<string, unknown>, { stream: true });
+    });
+    expect(copies.map((copy) => sameMap(copies[0]!, copy))).toEqual(Array(CALLS).fill(true));
+    expect(copies[7]).toEqual({ model: "m", max_tokens: 7, messages: [], stream: true });
+    expect(Object.keys(copies[7]!)).toEqual(["model", "max_tokens", "messages", "stream"]);
+    // a key the source has keeps its place and takes the addition's value, as in a spread
+    const replaced = copyWith({ stream: false, model: "m" } as Record<string, unknown>, { stream: true });
+    expect(Object.entries(replaced)).toEqual([
+      ["stream", true],
+      ["model", "m"],
+    ]);
+    // a parsed body's "__proto__" key stays an own key (as the spread defines it), not the copy's prototype
+    const hostile = copyWith(
+      JSON.parse('{"__proto__":{"polluted":true},"model":"m"}') as Record<string, unknown>,
+      {
+        stream: true,
+      },
+    );
+    expect(Object.getPrototypeOf(hostile)).toBe(Object.prototype);
+    expect((hostile as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(JSON.stringify(hostile)).toBe('{"__proto__":{"polluted":true},"model":"m","stream":true}');
   });
 });

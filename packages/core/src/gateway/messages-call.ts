@@ -25,6 +25,7 @@ import { countPromptTokens } from "../tokens/count-prompt";
 import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { replayCached } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
+import { copyWith } from "./copy-with";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
 import { HitOutcome, StreamOutcomeView } from "./lazy-members";
@@ -219,7 +220,7 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
             const call = deps.providerCall(attempt.deployment, attempt, input.body);
             const native = nativeFor(attempt.deployment);
             if (native) return native.messages(body, call, options);
-            translated ??= messagesToChatRequest({ ...body, stream: false });
+            translated ??= messagesToChatRequest(copyWith(body, { stream: false }));
             const { completion, usage } = await deps.providerOf(attempt.deployment).chat(translated, call);
             return { message: completionToMessage(completion, usage), usage };
           },
@@ -268,9 +269,9 @@ export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
             const native = nativeFor(attempt.deployment);
             let iterator: AsyncIterator<MessagesStreamItem>;
             if (native) {
-              iterator = await native.messagesStream({ ...body, stream: true }, call, options);
+              iterator = await native.messagesStream(copyWith(body, { stream: true }), call, options);
             } else {
-              translated ??= messagesToChatRequest({ ...body, stream: true });
+              translated ??= messagesToChatRequest(copyWith(body, { stream: true }));
               const chunks = await deps.providerOf(attempt.deployment).chatStream(translated, call);
               iterator = translateStream(chunks, {
                 id: `msg_${input.callId.replace(/-/g, "")}`,

@@ -16,6 +16,7 @@ import {
   type ResponsesStreamItem,
 } from "../responses-format/types";
 import { type CallInput, CallRun } from "./call-run";
+import { copyWith } from "./copy-with";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
 import type { MessagesCallDeps } from "./messages-call";
 import { driveStream, readFirstItem } from "./stream-driver";
@@ -145,7 +146,7 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
             const call = deps.providerCall(attempt.deployment, attempt, input.body);
             const native = nativeFor(attempt.deployment);
             if (native) return native.responses(body, call);
-            translated ??= responsesToChatRequest({ ...body, stream: false });
+            translated ??= responsesToChatRequest(copyWith(body, { stream: false }));
             const { completion, usage } = await deps
               .providerOf(attempt.deployment)
               .chat(translated.request, call);
@@ -187,9 +188,9 @@ export function createResponsesCalls(deps: ResponsesCallDeps): ResponsesCalls {
             const call = deps.providerCall(attempt.deployment, attempt, input.body);
             const native = nativeFor(attempt.deployment);
             let iterator: AsyncIterator<ResponsesStreamItem>;
-            if (native) iterator = await native.responsesStream({ ...body, stream: true }, call);
+            if (native) iterator = await native.responsesStream(copyWith(body, { stream: true }), call);
             else {
-              translated ??= responsesToChatRequest({ ...body, stream: true });
+              translated ??= responsesToChatRequest(copyWith(body, { stream: true }));
               const chunks = await deps.providerOf(attempt.deployment).chatStream(translated.request, call);
               iterator = translateStream(
                 chunks,

@@ -6,7 +6,7 @@ import type { ChatCompletion } from "../providers/types";
 import type { Access } from "./authenticate";
 import { json } from "./create-handler";
 import { openAiErrorBody } from "./error-body";
-import { prepareCall } from "./prepare-call";
+import { prepareCall, withIdAndBody } from "./prepare-call";
 import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
 
 /** Body keys of a legacy completion that mean the same in chat. */
@@ -127,8 +127,7 @@ function chatInput(input: CallInput, prompt: string, callId: string): CallInput 
     messages: [{ role: "user", content: prompt }],
   };
   for (const key of SHARED_KEYS) if (input.body[key] !== undefined) body[key] = input.body[key];
-  // `signal` named: a spread copies own properties only, and an input's may be a prototype getter
-  return { ...input, signal: input.signal, callId, body };
+  return withIdAndBody(input, callId, body);
 }
 
 /** Chat completions (one per prompt) as one text_completion, choices indexed across prompts. */

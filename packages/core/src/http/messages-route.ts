@@ -118,14 +118,13 @@ function sendJson(
   serialized?: string,
 ) {
   const text = serialized ?? JSON.stringify(body);
-  response.writeHead(
-    status,
-    withCallId(response, {
-      ...headers,
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-    }),
-  );
+  // copied key by key onto a fresh object, not spread: on Node 20 keys added to a spread copy make a new
+  // hidden class on every call
+  const all: Record<string, string | number> = {};
+  for (const name in headers) all[name] = headers[name] as string;
+  all["content-type"] = "application/json";
+  all["content-length"] = Buffer.byteLength(text);
+  response.writeHead(status, withCallId(response, all));
   response.end(text);
 }
 

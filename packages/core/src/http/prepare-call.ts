@@ -4,6 +4,7 @@ import { LlmuxError } from "../errors/llmux-error";
 import { buildCallContext } from "../gateway/call-context";
 import type { CallInput } from "../gateway/call-run";
 import { ClientAbort } from "../gateway/client-abort";
+import { copyWith } from "../gateway/copy-with";
 import type { Gateway } from "../gateway/create-gateway";
 import { modelAllowed } from "../gateway/model-access";
 import type { Access } from "./authenticate";
@@ -144,6 +145,33 @@ class HttpCallInput implements CallInput {
   get signal(): AbortSignal {
     return this.clientAbort.signal;
   }
+}
+
+/**
+ * The same call under another id and body (the legacy completions route makes one chat call per prompt).
+ * An HTTP route's input stays one, so its `signal` is still made only if asked; any other is copied key
+ * by key (not spread: keys added to a spread copy make a new hidden class per call on Node 20), with its
+ * `signal` named, as it may be a getter.
+ */
+export function withIdAndBody(input: CallInput, callId: string, body: Record<string, unknown>): CallInput {
+  if (!(input instanceof HttpCallInput)) return copyWith(input, { signal: input.signal, callId, body });
+  const copy = new HttpCallInput(
+    callId,
+    input.callType,
+    body,
+    input.context,
+    input.stream,
+    input.clientAbort,
+    input.carrier,
+    input.request,
+    input.noLog,
+    input.startTime,
+    input.pluginAccess,
+  );
+  if (input.hookState !== undefined) copy.hookState = input.hookState;
+  if (input.hooksSkipped !== undefined) copy.hooksSkipped = input.hooksSkipped;
+  if (input.timeoutMs !== undefined) copy.timeoutMs = input.timeoutMs;
+  return copy;
 }
 
 /** The whole-call timeout a caller chose: header `x-llmux-timeout` or body `timeout`, in seconds. */

@@ -3,6 +3,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Deployment } from "../../config/types";
 import { classifyStreamError } from "../../errors/classify";
 import { LlmuxError } from "../../errors/llmux-error";
+import { copyWith } from "../../gateway/copy-with";
 import type {
   ResponseObject,
   ResponseStreamEvent,
@@ -41,7 +42,7 @@ export async function openAiResponses(
   body: ResponsesRequest,
   call: ProviderCall,
 ): Promise<ResponsesResult> {
-  const upstream = { ...body, model: target.model(call), stream: false };
+  const upstream = copyWith(body, { model: target.model(call), stream: false });
   const { data, text } = await call.http.json({
     url: responsesUrl(call),
     headers: target.headers(call),
@@ -69,10 +70,10 @@ export async function openAiResponsesStream(
   body: ResponsesRequest,
   call: ProviderCall,
 ): Promise<AsyncIterator<ResponsesStreamItem>> {
-  const upstream = { ...body, model: target.model(call), stream: true };
+  const upstream = copyWith(body, { model: target.model(call), stream: true });
   const response = await call.http.send({
     url: responsesUrl(call),
-    headers: { ...target.headers(call), accept: "text/event-stream" },
+    headers: copyWith(target.headers(call), { accept: "text/event-stream" }),
     body: JSON.stringify(upstream),
     signal: call.upstreamSignal ?? call.signal,
     provider: name,
