@@ -40,9 +40,11 @@ const WORKLOADS = {
   stream: { body: chatBody("stream") },
   messages: {
     route: "/messages",
+    // with the metadata.user_id Claude Code sends on every call
     body: JSON.stringify({
       model: "gpt-4o",
       max_tokens: 64,
+      metadata: { user_id: "user_bench" },
       messages: [{ role: "user", content: "hello there" }],
     }),
   },

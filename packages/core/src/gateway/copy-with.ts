@@ -14,6 +14,19 @@ export function copyWith<T extends object>(source: T, additions: Partial<T> & Re
   return copy as T;
 }
 
+/**
+ * `source` without the `omitted` keys, for a copy made on every call: filled key by key, not spread and
+ * then `delete`d (a deleted key turns the copy into a dictionary-mode object, slower to read and to
+ * serialise, and made again on every call). The source's own enumerable string keys in their order; a
+ * `__proto__` key stays an own key.
+ */
+export function copyWithout<T extends object>(source: T, omitted: ReadonlySet<string>): T {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(source))
+    if (!omitted.has(key)) put(copy, key, (source as Record<string, unknown>)[key]);
+  return copy as T;
+}
+
 function put(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === "__proto__")
     Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });

@@ -44,6 +44,7 @@ import { encodingForModel, loadTokenizer } from "../tokens/tokenizer";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { replayCached, replayedSse, replayStreamItems } from "./cache-replay";
 import { type CallInput, CallRun, type CallSuccess } from "./call-run";
+import { copyWithout } from "./copy-with";
 import { paramsForDeployment } from "./drop-params";
 import { estimatePromptTokens, estimateTokens } from "./estimate-tokens";
 import type { GatewayInternals } from "./gateway-internals";
@@ -528,9 +529,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         code: "client_credentials_not_allowed",
       });
     }
-    const copy = { ...upstreamBody(body) };
-    for (const key of present) delete copy[key];
-    return copy;
+    return copyWithout(upstreamBody(body), new Set(present));
   };
 
   const failure = (run: CallRun, raw: unknown): LlmuxError => {

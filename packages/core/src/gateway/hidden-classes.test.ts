@@ -17,17 +17,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rememberCallId, withCallId } from "../http/call-id-header";
 import { startTestGateway, type TestGateway } from "../providers/provider-test-support";
 import { copyWith } from "./copy-with";
+import { upstreamBody } from "./request-params";
 
-/** Whether two objects have the same V8 hidden class. */
-const sameMap = (() => {
+function natives<F>(parameters: string[], body: string): F {
   try {
-    return new Function("a", "b", "return %HaveSameMap(a, b);") as (a: object, b: object) => boolean;
+    return new Function(...parameters, body) as F;
   } catch (error) {
     throw new Error(
       `hidden-classes.test.ts needs node --allow-natives-syntax (vitest.config.ts execArgv): ${error}`,
     );
   }
-})();
+}
+
+/** Whether two objects have the same V8 hidden class. */
+const sameMap = natives<(a: object, b: object) => boolean>(["a", "b"], "return %HaveSameMap(a, b);");
+/** Whether an object keeps fast properties (not a dictionary, as a `delete` makes it). */
+const fastProperties = natives<(a: object) => boolean>(["a"], "return %HasFastProperties(a);");
 
 const CALLS = 60;
 
@@ -125,5 +130,24 @@ describe("hidden classes on the call path", () => {
     expect(Object.getPrototypeOf(hostile)).toBe(Object.prototype);
     expect((hostile as { polluted?: boolean }).polluted).toBeUndefined();
     expect(JSON.stringify(hostile)).toBe('{"__proto__":{"polluted":true},"model":"m","stream":true}');
+  });
+
+  it("a body without its gateway keys keeps fast properties and one shape, the other keys in order", () => {
+    // sent: LiteLLM-style bodies with gateway keys (metadata, as Claude Code sends on every call)
+    const bodies = Array.from({ length: CALLS }, (_, index) =>
+      upstreamBody(
+        JSON.parse(
+          `{"model":"m","metadata":{"user_id":"u${index}"},"max_tokens":${index},"num_retries":2,"messages":[]}`,
+        ) as Record<string, unknown>,
+      ),
+    );
+    // came back: copies without the gateway keys, fast, all of one map
+    expect(bodies.map((body) => fastProperties(body))).toEqual(Array(CALLS).fill(true));
+    expect(bodies.map((body) => sameMap(bodies[0]!, body))).toEqual(Array(CALLS).fill(true));
+    expect(Object.keys(bodies[5]!)).toEqual(["model", "max_tokens", "messages"]);
+    expect(bodies[5]).toEqual({ model: "m", max_tokens: 5, messages: [] });
+    // a body without gateway keys is not copied
+    const plain = { model: "m", messages: [] };
+    expect(upstreamBody(plain)).toBe(plain);
   });
 });

@@ -136,10 +136,13 @@ export interface MessagesCallDeps {
 export function createMessagesCalls(deps: MessagesCallDeps): MessagesCalls {
   /** The body sent to native providers: gateway keys removed, Anthropic's metadata.user_id kept. */
   const nativeBody = (input: CallInput): AnthropicRequest => {
-    const body = { ...deps.stripCredentials(input.body) } as AnthropicRequest;
+    const stripped = deps.stripCredentials(input.body) as AnthropicRequest;
     const userId = (input.body.metadata as { user_id?: unknown } | undefined)?.user_id;
-    if (typeof userId === "string") body.metadata = { user_id: userId };
-    return body;
+    // a copy with metadata set (Claude Code sends a user_id on every call), made without a key added to
+    // a spread copy (see copy-with.ts)
+    return typeof userId === "string"
+      ? copyWith(stripped, { metadata: { user_id: userId } })
+      : { ...stripped };
   };
 
   /** The provider as a native Messages provider when it takes this deployment's Messages bodies. */

@@ -1,3 +1,5 @@
+import { copyWithout } from "./copy-with";
+
 /** Body keys that belong to the gateway and are never sent upstream. */
 export const GATEWAY_KEYS = [
   "metadata",
@@ -70,12 +72,8 @@ export function requestParams(body: Record<string, unknown>): Record<string, unk
 
 /** The body as sent upstream: gateway keys removed (the original is not modified). */
 export function upstreamBody<T extends Record<string, unknown>>(body: T): T {
-  let copy: Record<string, unknown> | undefined;
-  for (const key of GATEWAY_KEYS) {
-    if (key in body) {
-      copy ??= { ...body };
-      delete copy[key];
-    }
-  }
-  return (copy ?? body) as T;
+  for (const key of GATEWAY_KEYS) if (key in body) return copyWithout(body, GATEWAY_KEY_SET);
+  return body;
 }
+
+const GATEWAY_KEY_SET: ReadonlySet<string> = new Set(GATEWAY_KEYS);

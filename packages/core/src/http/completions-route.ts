@@ -6,7 +6,7 @@ import type { ChatCompletion } from "../providers/types";
 import type { Access } from "./authenticate";
 import { json } from "./create-handler";
 import { openAiErrorBody } from "./error-body";
-import { prepareCall, withIdAndBody } from "./prepare-call";
+import { type HttpCallInput, prepareCall } from "./prepare-call";
 import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
 
 /** Body keys of a legacy completion that mean the same in chat. */
@@ -121,13 +121,13 @@ export async function handleCompletionsRoute(
   }
 }
 
-function chatInput(input: CallInput, prompt: string, callId: string): CallInput {
+function chatInput(input: HttpCallInput, prompt: string, callId: string): CallInput {
   const body: Record<string, unknown> = {
     model: input.body.model,
     messages: [{ role: "user", content: prompt }],
   };
   for (const key of SHARED_KEYS) if (input.body[key] !== undefined) body[key] = input.body[key];
-  return withIdAndBody(input, callId, body);
+  return input.withIdAndBody(callId, body);
 }
 
 /** Chat completions (one per prompt) as one text_completion, choices indexed across prompts. */

@@ -4,7 +4,7 @@ import { isLlmuxError, LlmuxError, toLlmuxError } from "../errors/llmux-error";
 import type { Gateway } from "../gateway/create-gateway";
 import { validateRequest } from "../validation/validate-request";
 import type { Access } from "./authenticate";
-import { withCallId } from "./call-id-header";
+import { json, sendOutcome } from "./create-handler";
 import { anthropicErrorBody } from "./error-body";
 import { prepareCall } from "./prepare-call";
 import { SseWriter, STREAM_TRAILERS } from "./sse-writer";
@@ -58,15 +58,14 @@ async function serve(
     const count = await gateway.countMessagesTokens(input, nativeOptions(request));
     const headers: Record<string, string> = { "x-llmux-token-count-source": count.source };
     if (count.deploymentId) headers["x-llmux-model-id"] = count.deploymentId;
-    sendJson(response, 200, { input_tokens: count.inputTokens }, headers);
+    json(response, 200, { input_tokens: count.inputTokens }, headers);
     return;
   }
   const options = nativeOptions(request);
 
   if (!input.stream) {
     const outcome = await gateway.messages(input, options);
-    if (outcome.raw !== undefined) sendJson(response, 200, undefined, outcome.headers, outcome.raw);
-    else sendJson(response, 200, outcome.body, outcome.headers);
+    sendOutcome(response, outcome);
     return;
   }
   const outcome = await gateway.messagesStream(input, options);
@@ -109,25 +108,6 @@ function nativeOptions(request: IncomingMessage): NativeMessagesOptions {
   return values.length > 0 ? { beta: values } : {};
 }
 
-function sendJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers?: Record<string, string>,
-  /** `body` already serialised, sent as is. */
-  serialized?: string,
-) {
-  const text = serialized ?? JSON.stringify(body);
-  // copied key by key onto a fresh object, not spread: on Node 20 keys added to a spread copy make a new
-  // hidden class on every call
-  const all: Record<string, string | number> = {};
-  for (const name in headers) all[name] = headers[name] as string;
-  all["content-type"] = "application/json";
-  all["content-length"] = Buffer.byteLength(text);
-  response.writeHead(status, withCallId(response, all));
-  response.end(text);
-}
-
 /** Anthropic's error shape with the right status (and retry-after when the upstream gave one). */
 function sendAnthropicError(
   response: ServerResponse,
@@ -150,5 +130,5 @@ function sendAnthropicError(
   const headers: Record<string, string> = {};
   if (error.retryAfterMs !== undefined)
     headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-  sendJson(response, error.status, anthropicErrorBody(safe), headers);
+  json(response, error.status, anthropicErrorBody(safe), headers);
 }

@@ -4,7 +4,6 @@ import { LlmuxError } from "../errors/llmux-error";
 import { buildCallContext } from "../gateway/call-context";
 import type { CallInput } from "../gateway/call-run";
 import { ClientAbort } from "../gateway/client-abort";
-import { copyWith } from "../gateway/copy-with";
 import type { Gateway } from "../gateway/create-gateway";
 import { modelAllowed } from "../gateway/model-access";
 import type { Access } from "./authenticate";
@@ -36,7 +35,7 @@ export interface PrepareCallOptions {
 export async function prepareCall(
   gateway: Gateway,
   options: PrepareCallOptions,
-): Promise<CallInput | undefined> {
+): Promise<HttpCallInput | undefined> {
   const { request, response, callType } = options;
   const callId = gateway.newCallId();
   rememberCallId(response, callId);
@@ -123,7 +122,7 @@ export async function prepareCall(
  * something asks (see ClientAbort), by a getter on the class: a getter in an object literal would keep
  * each call's graph alive through young-generation collections (see gateway/lazy-members.ts).
  */
-class HttpCallInput implements CallInput {
+export class HttpCallInput implements CallInput {
   hookState?: Record<string, unknown>;
   hooksSkipped?: boolean;
   timeoutMs?: number;
@@ -145,33 +144,32 @@ class HttpCallInput implements CallInput {
   get signal(): AbortSignal {
     return this.clientAbort.signal;
   }
-}
 
-/**
- * The same call under another id and body (the legacy completions route makes one chat call per prompt).
- * An HTTP route's input stays one, so its `signal` is still made only if asked; any other is copied key
- * by key (not spread: keys added to a spread copy make a new hidden class per call on Node 20), with its
- * `signal` named, as it may be a getter.
- */
-export function withIdAndBody(input: CallInput, callId: string, body: Record<string, unknown>): CallInput {
-  if (!(input instanceof HttpCallInput)) return copyWith(input, { signal: input.signal, callId, body });
-  const copy = new HttpCallInput(
-    callId,
-    input.callType,
-    body,
-    input.context,
-    input.stream,
-    input.clientAbort,
-    input.carrier,
-    input.request,
-    input.noLog,
-    input.startTime,
-    input.pluginAccess,
-  );
-  if (input.hookState !== undefined) copy.hookState = input.hookState;
-  if (input.hooksSkipped !== undefined) copy.hooksSkipped = input.hooksSkipped;
-  if (input.timeoutMs !== undefined) copy.timeoutMs = input.timeoutMs;
-  return copy;
+  /**
+   * The same call under another id and body (the legacy completions route makes one chat call per
+   * prompt): another input of this class, so its `signal` is still made only if asked (a spread copy
+   * would have to read it, making the call's AbortController, and on Node 20 its added keys make new
+   * hidden classes on every call).
+   */
+  withIdAndBody(callId: string, body: Record<string, unknown>): HttpCallInput {
+    const copy = new HttpCallInput(
+      callId,
+      this.callType,
+      body,
+      this.context,
+      this.stream,
+      this.clientAbort,
+      this.carrier,
+      this.request,
+      this.noLog,
+      this.startTime,
+      this.pluginAccess,
+    );
+    if (this.hookState !== undefined) copy.hookState = this.hookState;
+    if (this.hooksSkipped !== undefined) copy.hooksSkipped = this.hooksSkipped;
+    if (this.timeoutMs !== undefined) copy.timeoutMs = this.timeoutMs;
+    return copy;
+  }
 }
 
 /** The whole-call timeout a caller chose: header `x-llmux-timeout` or body `timeout`, in seconds. */

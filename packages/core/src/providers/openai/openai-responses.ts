@@ -71,9 +71,12 @@ export async function openAiResponsesStream(
   call: ProviderCall,
 ): Promise<AsyncIterator<ResponsesStreamItem>> {
   const upstream = copyWith(body, { model: target.model(call), stream: true });
+  // the target's headers are made per call (as for chat streams): added to, not copied
+  const headers = target.headers(call);
+  headers.accept = "text/event-stream";
   const response = await call.http.send({
     url: responsesUrl(call),
-    headers: copyWith(target.headers(call), { accept: "text/event-stream" }),
+    headers,
     body: JSON.stringify(upstream),
     signal: call.upstreamSignal ?? call.signal,
     provider: name,
