@@ -25,6 +25,15 @@ export class ChunksToEvents {
 
   push(item: StreamItem): AnthropicStreamEvent[] {
     const events: AnthropicStreamEvent[] = [];
+    const content = item.deltaContent;
+    if (content !== undefined && this.started) {
+      // a delta of one content string and nothing else (no usage, no finish reason): not parsed
+      if (content.length > 0) {
+        this.ensure("text", events);
+        events.push(this.delta({ type: "text_delta", text: content }));
+      }
+      return events;
+    }
     if (!this.started) events.push(this.start(item.chunk));
     if (item.usage) this.usage = item.usage;
     const choice = (item.chunk.choices as Array<Record<string, unknown>> | undefined)?.[0];

@@ -1,5 +1,7 @@
 import { makeUsage, type Usage } from "@llmux/pricing";
+import { plainContentEnd, plainContentOpen } from "../providers/openai/content-event-shape";
 import type { StreamItem } from "../providers/types";
+import { closingQuote, stringValue } from "../upstream/json-string";
 import { quotedPatternFinder } from "../upstream/quoted-pattern";
 import type { CallSuccess } from "./call-run";
 import { countTextTokens, estimatePromptTokens } from "./estimate-tokens";
@@ -30,7 +32,7 @@ export class StreamAssembler {
       if (this.metadataOnly) return;
       // The text of a plain content event read from its raw JSON, without parsing the whole chunk.
       if (item.raw !== undefined) {
-        const content = deltaContentOf(item.raw);
+        const content = item.deltaContent ?? deltaContentOf(item.raw);
         if (content !== undefined) {
           this.text += content;
           return;
@@ -96,16 +98,12 @@ export class StreamAssembler {
  * quote and parsed alone.
  */
 export function deltaContentOf(raw: string): string | undefined {
-  const delta = findDelta(raw);
-  if (delta === -1) return undefined;
   // The usual event: a delta that holds one content string and nothing else, read in one pass (no
   // other key of the delta can hold tool calls or a second content; a second delta makes it parsed).
-  if (raw.startsWith(CONTENT_ONLY_DELTA, delta + 8)) {
-    const open = delta + 8 + CONTENT_ONLY_DELTA.length - 1;
-    const end = closingQuote(raw, open);
-    if (end !== -1 && raw.charCodeAt(end + 1) === 125 /* } */ && findDelta(raw, end) === -1)
-      return stringValue(raw, open, end);
-  }
+  const open = plainContentOpen(raw);
+  if (open !== -1) return stringValue(raw, open, plainContentEnd());
+  const delta = findDelta(raw);
+  if (delta === -1) return undefined;
   if (findDelta(raw, delta + 8) !== -1) return undefined;
   if (findToolCalls(raw) !== -1) return undefined;
   const key = findContent(raw, delta);
@@ -127,47 +125,6 @@ export function deltaContentOf(raw: string): string | undefined {
   if (raw.charCodeAt(at) !== 34 /* " */) return undefined;
   const end = closingQuote(raw, at);
   return end === -1 ? undefined : stringValue(raw, at, end);
-}
-
-/** A delta whose first key is a content string. */
-const CONTENT_ONLY_DELTA = '{"content":"';
-
-/**
- * Whether the string closed by `closingQuote` held a backslash or a control character (which
- * JSON.parse refuses): then it is parsed, else the text between the quotes is its value. Set by
- * every `closingQuote`, read right after it (one flag, not an object per string).
- */
-let escapedString = false;
-
-/** Index of the quote that closes the JSON string opened at `open`, or -1 when the text ends first. */
-function closingQuote(raw: string, open: number): number {
-  let end = open + 1;
-  let escaped = false;
-  while (end < raw.length) {
-    const code = raw.charCodeAt(end);
-    if (code === 92 /* \ */) {
-      escaped = true;
-      end += 2;
-    } else if (code === 34 /* " */) {
-      escapedString = escaped;
-      return end;
-    } else {
-      if (code < 32) escaped = true;
-      end++;
-    }
-  }
-  return -1;
-}
-
-/** The value of the JSON string from `open` to `end` (its quotes), just scanned by `closingQuote`. */
-function stringValue(raw: string, open: number, end: number): string | undefined {
-  if (!escapedString) return raw.slice(open + 1, end);
-  try {
-    const value: unknown = JSON.parse(raw.slice(open, end + 1));
-    return typeof value === "string" ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const findDelta = quotedPatternFinder('"delta":');

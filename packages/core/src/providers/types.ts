@@ -57,6 +57,11 @@ export interface StreamItem {
    * the call's metadata may skip it.
    */
   contentOnly?: boolean;
+  /**
+   * Set on a content-only event whose first choice's delta is exactly one content string, to that
+   * string (possibly empty): a reader of the content need not parse the chunk.
+   */
+  deltaContent?: string;
 }
 
 /**

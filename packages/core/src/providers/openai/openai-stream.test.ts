@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { ChunksToEvents } from "../../anthropic-format/chunks-to-events";
 import { isLlmuxError } from "../../errors/llmux-error";
 import type { StreamItem } from "../types";
 import { isContentOnly, openAiStream } from "./openai-stream";
@@ -65,4 +66,56 @@ describe("openAiStream: events forwarded without parsing", () => {
     const content = '{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}';
     await expect(collect([content])).rejects.toThrow("stream ended before [DONE]");
   });
+});
+
+describe("openAiStream: the content of plain content events", () => {
+  const event = (delta: string, finish = "null", usage = "null") =>
+    `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish}}],"usage":${usage}}`;
+  const events = [
+    event('{"role":"assistant","content":"","refusal":null}'),
+    ...["Mock", " reply", ' with "quotes"', "", " and 東京"].map((text) =>
+      event(`{"content":${JSON.stringify(text)}}`),
+    ),
+    event('{"content":"a","tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}'),
+    event('{"content":"again"}'),
+    event("{}", '"stop"'),
+    event("{}", "null", '{"prompt_tokens":3,"completion_tokens":6,"total_tokens":9}').replace(
+      '"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":null}]',
+      '"choices":[]',
+    ),
+    "[DONE]",
+  ];
+
+  it("is on each item whose delta is one content string, as parsing the event gives it", async () => {
+    const items = await collect(events);
+    expect(items).toHaveLength(events.length - 1);
+    const expected = events.slice(0, -1).map((raw) => {
+      const delta = (JSON.parse(raw) as { choices: Array<{ delta: Record<string, unknown> }> }).choices[0]
+        ?.delta;
+      return delta && Object.keys(delta).length === 1 && typeof delta.content === "string"
+        ? delta.content
+        : undefined;
+    });
+    expect(items.map((item) => item.deltaContent)).toEqual(expected);
+    // the first plain event was checked in full and learned; the next ones matched its shape
+    expect(expected.filter((content) => content !== undefined)).toHaveLength(6);
+  });
+
+  it.each([
+    ["with", events],
+    ["without", events.slice(1)],
+  ])(
+    "Anthropic events translated from the items are the same as from the parsed chunks (%s a role event first)",
+    async (_, stream) => {
+      const items = await collect(stream);
+      const fromItems = new ChunksToEvents({ id: "msg_1", model: "gpt-4o", estimatedInputTokens: 3 });
+      const fromChunks = new ChunksToEvents({ id: "msg_1", model: "gpt-4o", estimatedInputTokens: 3 });
+      for (const item of items) {
+        const parsed: StreamItem = { chunk: JSON.parse(item.raw!) as Record<string, unknown> };
+        if (item.usage) parsed.usage = item.usage;
+        expect(fromItems.push(item)).toEqual(fromChunks.push(parsed));
+      }
+      expect(fromItems.finish()).toEqual(fromChunks.finish());
+    },
+  );
 });

@@ -8,6 +8,7 @@ import { BodyReader } from "../../upstream/body-reader";
 import { quotedPatternFinder } from "../../upstream/quoted-pattern";
 import { transportError } from "../../upstream/upstream-client";
 import type { BatchedIterator, StreamItem } from "../types";
+import { ContentEventShape } from "./content-event-shape";
 
 /**
  * Decodes an OpenAI SSE stream into chunks. Each chunk keeps its raw JSON so the handler can forward
@@ -37,6 +38,8 @@ class OpenAiStream implements AsyncIterableIterator<StreamItem>, BatchedIterator
   private readonly pending: string[] = [];
   private readonly parser = createParser({ onEvent: (event) => this.pending.push(event.data) });
   private readonly reader: BodyReader;
+  /** The text around the content of this stream's plain content events, once one was checked in full. */
+  private readonly shape = new ContentEventShape();
   /** [DONE] seen: the stream is over and the rest of the body is drained. */
   private complete = false;
   /** No more items: [DONE], the end of the body, a failure or an early return. */
@@ -141,8 +144,11 @@ class OpenAiStream implements AsyncIterableIterator<StreamItem>, BatchedIterator
     const { context } = this;
     // Most events only carry content on its way to the client: forwarded as they came, parsed only
     // if something reads their chunk (content capture, translation). Usage, errors and finish
-    // reasons are found without parsing and those events are parsed here.
-    if (isContentOnly(data)) return new ContentOnlyItem(data, context);
+    // reasons are found without parsing and those events are parsed here. An event shaped like the
+    // last plain content event (the same text around its content) is known content-only at once.
+    const content = this.shape.contentOf(data);
+    if (content !== undefined) return new ContentOnlyItem(data, context, content);
+    if (isContentOnly(data)) return new ContentOnlyItem(data, context, this.shape.learn(data));
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(data) as Record<string, unknown>;
@@ -192,6 +198,7 @@ class ContentOnlyItem implements StreamItem {
   constructor(
     readonly raw: string,
     private readonly context: { provider: string; deploymentId: string },
+    readonly deltaContent: string | undefined,
   ) {}
 
   get chunk(): Record<string, unknown> {
