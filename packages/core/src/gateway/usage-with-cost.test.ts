@@ -47,6 +47,9 @@ describe("usageTextWithCost", () => {
       [JSON.stringify({ ...base, usage: [1] }), [1]],
       // the last member is another key whose value ends like the usage
       [`{"usage":{"a":1},"x":{"a":1}}`, { a: 1 }],
+      // no room for the key before the usage's text
+      [`{"a":1}`, { a: 1 }],
+      [`{"a":{"b":1}}`, { b: 1 }],
     ];
     for (const [raw, parsedUsage] of cases)
       expect(usageTextWithCost(raw, parsedUsage, 0.5), raw).toBeUndefined();

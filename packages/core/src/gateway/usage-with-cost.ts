@@ -31,6 +31,8 @@ export class UsageWithCostItem implements StreamItem {
   }
 }
 
+const USAGE_KEY = '"usage":';
+
 /**
  * `raw` (a chunk's JSON text whose parsed `usage` is `usage`) with `"cost":<cost>` as the usage
  * object's last member, or undefined when that cannot be done plainly: the text must end with
@@ -44,8 +46,15 @@ export function usageTextWithCost(raw: string, usage: unknown, cost: number | nu
   if (Object.hasOwn(usage, "cost")) return undefined;
   const usageText = JSON.stringify(usage);
   const end = raw.length - 1;
-  if (raw.charCodeAt(end) !== 125 /* } */ || !raw.endsWith(usageText, end)) return undefined;
-  if (!raw.endsWith('"usage":', end - usageText.length)) return undefined;
+  const usageAt = end - usageText.length;
+  // a slice compared with `===` (memory), not endsWith (a character at a time in V8 11.3)
+  if (
+    raw.charCodeAt(end) !== 125 /* } */ ||
+    usageAt < USAGE_KEY.length ||
+    raw.slice(usageAt, end) !== usageText
+  )
+    return undefined;
+  if (raw.slice(usageAt - USAGE_KEY.length, usageAt) !== USAGE_KEY) return undefined;
   const member = `"cost":${JSON.stringify(cost)}`;
   return `${raw.slice(0, end - 1)}${usageText === "{}" ? "" : ","}${member}}}`;
 }
