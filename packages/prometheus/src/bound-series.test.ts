@@ -123,4 +123,42 @@ describe("bound series", () => {
     // not a number: prom-client's own error
     expect(() => a(Number.NaN)).toThrow(TypeError);
   });
+
+  it("a bound observer counts into prom-client's buckets exactly, with fractional, negative and default bounds and after zero()", async () => {
+    const bucketSets: Array<number[] | undefined> = [
+      undefined,
+      [-1, 0, 0.25, 1e-7, 2.5],
+      [-5, -1, 0.1],
+      [0.000001, 0.3333333333333333, 1e21],
+    ];
+    for (const buckets of bucketSets) {
+      const bound = new Registry();
+      const plain = new Registry();
+      const make = (registry: Registry) =>
+        new Histogram({
+          name: "bound_buckets_seconds",
+          help: "test",
+          labelNames: ["group"],
+          ...(buckets === undefined ? {} : { buckets }),
+          registers: [registry],
+        });
+      const boundHistogram = make(bound);
+      const plainHistogram = make(plain);
+      const observe = observerOf(boundHistogram, { group: "a" });
+      const values = [-7, -1, -0, 0, 1e-7, 0.005, 0.0051, 0.1, 1 / 3, 0.25, 2.5, 7, 10, 11, 1e21, 1e300];
+      const observeBoth = () => {
+        for (const value of values) {
+          observe(value);
+          plainHistogram.observe({ group: "a" }, value);
+        }
+      };
+      observeBoth();
+      observeBoth();
+      expect(await bound.metrics()).toBe(await plain.metrics());
+      boundHistogram.zero({ group: "a" });
+      plainHistogram.zero({ group: "a" });
+      observeBoth();
+      expect(await bound.metrics()).toBe(await plain.metrics());
+    }
+  });
 });

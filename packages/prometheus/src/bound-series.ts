@@ -89,12 +89,34 @@ function sameLabels(a: Labels, b: Labels): boolean {
 }
 
 /**
+ * The property names of a series' buckets, by index of the upper bounds: `String(bound)`, the key
+ * prom-client's `bucketValues[bound]` converts the number to. Computed once per binding because that
+ * conversion is what a number key costs on every access (a fractional bound is no array index: V8
+ * turns it into a string and looks that up, three times per observation in prom-client's
+ * hasOwnProperty, read and write), most of an observation. Undefined, and the series left to
+ * prom-client's child, when a bound has no bucket of its own or "-1" is one: prom-client's
+ * findBound answers -1 above the last bound, and such a bucket would then count those values.
+ */
+function bucketKeysOf(buckets: unknown, upperBounds: readonly number[]): string[] | undefined {
+  if (typeof buckets !== "object" || buckets === null || Object.hasOwn(buckets, "-1")) return undefined;
+  const keys: string[] = [];
+  for (const bound of upperBounds) {
+    const key = String(bound);
+    if (typeof (buckets as Record<string, unknown>)[key] !== "number" || !Object.hasOwn(buckets, key))
+      return undefined;
+    keys.push(key);
+  }
+  return keys;
+}
+
+/**
  * A histogram observer bound to one label set. prom-client's child (`histogram.labels(...)`)
  * validates and hashes the label object on every observation; this one observes through it once,
  * finds the series it created, and from then on adds to that series directly (sum, count, bucket:
- * what prom-client's observe does after its hash lookup). Whenever the series is no longer the
- * histogram's (reset, remove, another prom-client version, exemplars on) it goes through the
- * child again, so the exposition is always prom-client's own.
+ * what prom-client's observe does after its hash lookup), with the bucket names computed once
+ * (bucketKeysOf). Whenever the series is no longer the histogram's (reset, remove, zero, another
+ * prom-client version, exemplars on) it goes through the child again, so the exposition is always
+ * prom-client's own.
  */
 export function observerOf(histogram: Histogram<string>, labels: Labels): Observer {
   const child = histogram.labels(labels);
@@ -102,35 +124,49 @@ export function observerOf(histogram: Histogram<string>, labels: Labels): Observ
   let map: Record<string, HistogramSeries> | undefined;
   let key = "";
   let series: HistogramSeries | undefined;
+  let bounds: readonly number[] = [];
+  let bucketKeys: readonly string[] = [];
+  let buckets: Record<string, number> | undefined;
   const bind = (): void => {
     series = undefined;
     map = internals.hashMap;
-    if (internals.enableExemplars !== false || !map || !Array.isArray(internals.upperBounds)) return;
+    const upperBounds = internals.upperBounds;
+    if (internals.enableExemplars !== false || !map || !Array.isArray(upperBounds)) return;
     for (const name in map) {
       const candidate = map[name];
       if (candidate?.labels && sameLabels(candidate.labels, labels)) {
-        if (typeof candidate.sum !== "number" || typeof candidate.bucketValues !== "object") return;
+        if (typeof candidate.sum !== "number" || typeof candidate.count !== "number") return;
+        const keys = bucketKeysOf(candidate.bucketValues, upperBounds);
+        if (keys === undefined) return;
         key = name;
         series = candidate;
+        bounds = upperBounds;
+        bucketKeys = keys;
+        buckets = candidate.bucketValues;
         return;
       }
     }
   };
   return (value: number): void => {
     const bound = series;
-    if (bound !== undefined && internals.hashMap === map && map?.[key] === bound && Number.isFinite(value)) {
-      const bounds = internals.upperBounds as number[];
-      let bucket = -1;
-      for (let index = 0; index < bounds.length; index++) {
-        if (value <= bounds[index]!) {
-          bucket = bounds[index]!;
-          break;
-        }
-      }
+    const values = bound?.bucketValues;
+    if (
+      bound !== undefined &&
+      internals.hashMap === map &&
+      map?.[key] === bound &&
+      values === buckets &&
+      values !== undefined &&
+      internals.upperBounds === bounds &&
+      Number.isFinite(value)
+    ) {
       bound.sum += value;
       bound.count += 1;
-      const buckets = bound.bucketValues;
-      if (Object.hasOwn(buckets, bucket)) buckets[bucket]! += 1;
+      for (let index = 0; index < bounds.length; index++) {
+        if (value <= bounds[index]!) {
+          values[bucketKeys[index]!]! += 1;
+          return;
+        }
+      }
       return;
     }
     child.observe(value);
