@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { createServer, request as httpRequest } from "node:http";
+import { Agent, createServer, request as httpRequest, IncomingMessage } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { isLlmuxError } from "../errors/llmux-error";
@@ -104,6 +104,53 @@ describe("readJsonBody", () => {
     const empty = { dataListeners: 0, ended: false, closed: false };
     expect(await post("", { seen: empty, bodyAfterMs: 0 })).toMatchObject({ status: 400 });
     expect(empty).toEqual({ dataListeners: 0, ended: true, closed: true });
+  });
+  it("a body read whole from the parser's buffer is not drained again when the response finishes; the connection serves the next call", async () => {
+    // Node drains (`_dump`) a request it thinks nobody read; counted on the prototype for this test
+    const prototype = IncomingMessage.prototype as unknown as { _dump: () => void };
+    const drain = prototype._dump;
+    let drained = 0;
+    prototype._dump = function counted(this: IncomingMessage) {
+      drained++;
+      drain.call(this);
+    };
+    const server = createServer((request, response) => {
+      readJsonBody(request, 1024).then(
+        (value) => response.end(JSON.stringify(value)),
+        (error: Error) => response.end(error.message),
+      );
+    });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const port = (server.address() as AddressInfo).port;
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const sockets = new Set<unknown>();
+      const answers: string[] = [];
+      for (let index = 0; index < 3; index++) {
+        answers.push(
+          await new Promise<string>((resolve, reject) => {
+            const request = httpRequest(
+              { port, host: "127.0.0.1", method: "POST", path: "/", agent },
+              (response) => {
+                sockets.add(response.socket);
+                let data = "";
+                response.on("data", (chunk) => (data += chunk));
+                response.on("end", () => resolve(data));
+              },
+            );
+            request.on("error", reject);
+            request.end(JSON.stringify({ call: index }));
+          }),
+        );
+      }
+      agent.destroy();
+      expect(answers).toEqual(['{"call":0}', '{"call":1}', '{"call":2}']);
+      expect(sockets.size).toBe(1);
+      expect(drained).toBe(0);
+    } finally {
+      prototype._dump = drain;
+      server.close();
+    }
   });
   it("a body that comes after the headers is read as it arrives (multi-byte characters across chunks)", async () => {
     const seen = { dataListeners: 0, ended: false, closed: false };

@@ -94,8 +94,23 @@ async function bufferedBody(request: IncomingMessage, limit: number): Promise<st
   if (request.readableLength > limit) return undefined;
   // all of it in one Buffer (a string if the host set an encoding); null for an empty body
   const chunk = request.read() as Buffer | string | null;
+  markConsumed(request);
   if (chunk === null) return "";
   return typeof chunk === "string" ? chunk : chunk.toString("utf8");
+}
+
+/**
+ * Tells Node that the body was read. When the response finishes, Node drains a request nobody read
+ * (`_dump`: its listeners removed, the stream resumed, a tick of stream events) so that the socket
+ * can serve the next request; it knows a request was read by `_consuming`, which only its `_read`
+ * sets, and a `read()` of a body that had all arrived never calls `_read`. This one was read to its
+ * end, so there is nothing to drain: without the mark every call paid the drain (a few µs on
+ * Express, whose requests have a hidden class each, so every property access in it misses).
+ */
+function markConsumed(request: IncomingMessage): void {
+  const internals = request as IncomingMessage & { _consuming?: unknown };
+  if (request.complete && request.readableLength === 0 && internals._consuming === false)
+    internals._consuming = true;
 }
 
 function chunksText(chunks: Buffer[]): string {
