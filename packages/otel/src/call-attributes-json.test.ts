@@ -117,6 +117,50 @@ const EVENTS: Array<[string, CallEvent]> = [
     ),
   ],
   ["parameters holding the messages too", callEvent({}, { requestParams: { messages: [], n: 2 } })],
+  [
+    "a parameter whose toJSON reads its key",
+    callEvent({}, { requestParams: { keyed: { toJSON: (key: string) => `key:${key}` }, n: 1 } }),
+  ],
+  [
+    "parameters of every kind, an id without a model",
+    callEvent(
+      { responseModel: undefined, finishReasons: ["length"] },
+      {
+        requestParams: {
+          temperature: 0.7,
+          top_p: Number.NaN,
+          max_tokens: -0,
+          stream: true,
+          user: 'quoted " name \u0001',
+          'key "quoted"': "value",
+          stop: ["\n", "END"],
+          response_format: { type: "json_schema", json_schema: { name: "x", strict: true } },
+          tools: [{ type: "function", function: { name: "f", parameters: {} } }],
+          tool_choice: null,
+          omitted: undefined,
+          callback: () => 1,
+          when: new Date(0),
+          __proto__: "own",
+        },
+      },
+    ),
+  ],
+  [
+    "parameters whose copy moves a key (an array index), a numeric response id",
+    callEvent({ responseId: 42 as unknown as string }, { requestParams: { temperature: 1, 2: "two" } }),
+  ],
+  [
+    "parameters of a class, a model without an id",
+    callEvent(
+      { responseId: undefined },
+      {
+        requestParams: Object.assign(new (class Params {})(), { temperature: 0.5 }) as unknown as Record<
+          string,
+          unknown
+        >,
+      },
+    ),
+  ],
   ["no parameters at all", callEvent({}, { requestParams: {} })],
   [
     "an Anthropic prompt (system beside the messages) and a choices response",
@@ -149,6 +193,12 @@ describe("JSON attributes written as text", () => {
     });
   }
 
+  it("leave out MLflow's inputs when a parameter cannot be encoded (a BigInt), as before", () => {
+    const attributes = attributesOf(callEvent({}, { requestParams: { seed: 1n, temperature: 0 } }));
+    expect(attributes["mlflow.spanInputs"]).toBeUndefined();
+    expect(attributes["langfuse.trace.input"]).toBe(JSON.stringify(callEvent().messages));
+  });
+
   it("leave out a document that cannot be encoded (a cycle), as before", () => {
     const cyclic: Record<string, unknown> = { role: "assistant" };
     cyclic.self = cyclic;
@@ -177,10 +227,50 @@ describe("GenAI messages written as text", () => {
 
   it("equal JSON.stringify of the converted messages, as input and as output with finish reasons", () => {
     for (const list of lists) {
-      expect(textMessagesJson(list), JSON.stringify(list)).toBe(JSON.stringify(toInputMessages(list)));
+      expect(textMessagesJson(list)?.converted, JSON.stringify(list)).toBe(
+        JSON.stringify(toInputMessages(list)),
+      );
       for (const reasons of [[], ["stop"], ["stop", "length"]]) {
-        expect(textMessagesJson(list, reasons)).toBe(JSON.stringify(toOutputMessages(list, reasons)));
+        expect(textMessagesJson(list, reasons)?.converted).toBe(
+          JSON.stringify(toOutputMessages(list, reasons)),
+        );
       }
+    }
+  });
+
+  it("give the list's own JSON too when every message has a role and a content only", () => {
+    const twoKeys: unknown[][] = [
+      [],
+      [{ role: "user", content: "hello there" }],
+      [{ content: "no order", role: "assistant" }],
+      [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: 'quotes " and \\ and é ✓ \u2028 \ud800' },
+        { role: "critic", content: "" },
+      ],
+      // neither key enumerable: an empty object in the list's JSON
+      [Object.defineProperties({}, { role: { value: "user" }, content: { value: "hidden" } })],
+    ];
+    for (const list of twoKeys) expect(textMessagesJson(list)?.raw).toBe(JSON.stringify(list));
+    const inherited = Object.assign(Object.create({ extra: 1 }), { role: "user", content: "hi" });
+    const serializing = { role: "user", content: "hi", toJSON: () => "replaced" };
+    Object.defineProperty(serializing, "toJSON", { enumerable: false });
+    const serializingList = Object.assign([{ role: "user", content: "hi" }], { toJSON: () => [] });
+    const others: unknown[][] = [
+      [{ role: "assistant", content: "Mock reply", refusal: null, annotations: [] }],
+      [
+        { role: "user", content: "hi" },
+        { role: "user", content: "hi", extra: true },
+      ],
+      [Object.assign(Object.create(null), { role: "user", content: "hi" })],
+      [inherited],
+      [serializing],
+      serializingList,
+    ];
+    for (const list of others) {
+      const documents = textMessagesJson(list);
+      expect(documents?.converted).toBe(JSON.stringify(toInputMessages(list)));
+      expect(documents?.raw, JSON.stringify(list)).toBeUndefined();
     }
   });
 

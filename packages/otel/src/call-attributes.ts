@@ -5,7 +5,13 @@
 import type { AttemptRecord, CallEvent, CallStartEvent } from "@llmux/callbacks";
 import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import * as A from "./attributes";
-import { textMessagesJson, toInputMessages, toOutputMessages } from "./messages";
+import {
+  jsonString,
+  type TextMessagesJson,
+  textMessagesJson,
+  toInputMessages,
+  toOutputMessages,
+} from "./messages";
 
 type Usage = NonNullable<CallEvent["usage"]>;
 type CostBreakdown = NonNullable<CallEvent["cost"]>;
@@ -397,12 +403,59 @@ function appendMember(head: object, key: string, valueJson: string): string | un
   return json.length === 2 ? `{"${key}":${valueJson}}` : `${json.slice(0, -1)},"${key}":${valueJson}}`;
 }
 
+/**
+ * The members of `{ model, ...params }` after the model, as JSON.stringify writes them
+ * (`,"key":value` each), without the object's copy. Undefined when only JSON.stringify of the copy
+ * can tell: an object that is not a plain one, a key the literal would move (an array index, the
+ * model) or that would make the copy serialize itself (toJSON). Null when a value cannot be
+ * encoded (a cycle, a BigInt), which leaves the whole document out.
+ */
+function paramMembersJson(params: Record<string, unknown> | undefined): string | undefined | null {
+  if (params === undefined || params === null) return "";
+  if (Object.getPrototypeOf(params) !== Object.prototype) return undefined;
+  let json = "";
+  for (const key in params) {
+    if (!Object.hasOwn(params, key)) continue;
+    const first = key.charCodeAt(0);
+    if ((first >= 48 && first <= 57) || key === "model" || key === "toJSON") return undefined;
+    const value = params[key];
+    let valueJson: string | undefined;
+    if (typeof value === "number") valueJson = jsonNumber(value);
+    else if (typeof value === "string") valueJson = jsonString(value);
+    else if (typeof value === "boolean") valueJson = value ? "true" : "false";
+    // a toJSON is called with its member's key in the object's JSON: the object's own JSON then
+    else if (typeof (value as { toJSON?: unknown } | null | undefined)?.toJSON === "function")
+      return undefined;
+    else {
+      try {
+        valueJson = JSON.stringify(value);
+      } catch {
+        return null;
+      }
+    }
+    // undefined, a function, a symbol: no member, as in the object's JSON
+    if (valueJson !== undefined) json += `,${jsonString(key)}:${valueJson}`;
+  }
+  return json;
+}
+
 /** MLflow's inputs of a chat call: `{ model, ...requestParams, messages }` as JSON. */
 function mlflowChatInputs(event: CallEvent, messagesJson: string): string | undefined {
   const params = event.requestParams;
   if (params && Object.hasOwn(params, "messages"))
     return jsonOf({ model: event.requestedModel, ...params, messages: event.messages });
-  return appendMember({ model: event.requestedModel, ...params }, "messages", messagesJson);
+  const model = event.requestedModel;
+  if (typeof model === "string") {
+    const members = paramMembersJson(params);
+    if (members === null) return undefined;
+    if (members !== undefined) return `{"model":${jsonString(model)}${members},"messages":${messagesJson}}`;
+  }
+  return appendMember({ model, ...params }, "messages", messagesJson);
+}
+
+/** JSON of a value that is usually a string (an id, a model, a finish reason). */
+function usuallyStringJson(value: unknown): string | undefined {
+  return typeof value === "string" ? jsonString(value) : jsonOf(value);
 }
 
 /**
@@ -410,19 +463,20 @@ function mlflowChatInputs(event: CallEvent, messagesJson: string): string | unde
  * shape `{ id, model, choices: [{ index: 0, message, finish_reason }] }` as JSON.
  */
 function mlflowChatOutputs(event: CallEvent, responseJson: string): string | undefined {
-  const head = jsonOf({ id: event.responseId, model: event.responseModel });
-  if (head === undefined) return undefined;
-  const reason = jsonOf(event.finishReasons?.[0] ?? null);
-  const choice = `[{"index":0,"message":${responseJson}${reason === undefined ? "" : `,"finish_reason":${reason}`}}]`;
-  return head.length === 2 ? `{"choices":${choice}}` : `${head.slice(0, -1)},"choices":${choice}}`;
-}
-
-/** `gen_ai.output.messages` of a plain-text answer (a list of messages or one), else undefined. */
-function textOutputJson(response: unknown, finishReasons: readonly string[]): string | undefined {
-  if (Array.isArray(response)) return textMessagesJson(response, finishReasons);
-  if (isMessageRecord(response) && !Array.isArray((response as { choices?: unknown }).choices))
-    return textMessagesJson([response], finishReasons);
-  return undefined;
+  const id = event.responseId;
+  const model = event.responseModel;
+  let head: string | undefined;
+  // an id or a model that is undefined is left out, as in the object's JSON
+  if (typeof id === "string" && typeof model === "string")
+    head = `{"id":${jsonString(id)},"model":${jsonString(model)},`;
+  else if (id === undefined && model === undefined) head = "{";
+  else {
+    const json = jsonOf({ id, model });
+    if (json === undefined) return undefined;
+    head = json.length === 2 ? "{" : `${json.slice(0, -1)},`;
+  }
+  const reason = usuallyStringJson(event.finishReasons?.[0] ?? null);
+  return `${head}"choices":[{"index":0,"message":${responseJson}${reason === undefined ? "" : `,"finish_reason":${reason}`}}]}`;
 }
 
 /** Output messages of a call that reported no finish reason (none is written). */
@@ -433,65 +487,83 @@ function isMessageRecord(value: unknown): boolean {
 }
 
 /**
+ * `gen_ai.output.messages` of a plain-text answer (a list of messages or one) and the answer's own
+ * JSON when textMessagesJson could write it too; else undefined.
+ */
+function textOutputJson(response: unknown, finishReasons: readonly string[]): TextMessagesJson | undefined {
+  if (Array.isArray(response)) return textMessagesJson(response, finishReasons);
+  if (isMessageRecord(response) && !Array.isArray((response as { choices?: unknown }).choices)) {
+    const documents = textMessagesJson([response], finishReasons);
+    // the list's JSON is `[` + the message's + `]`
+    if (documents?.raw !== undefined) documents.raw = documents.raw.slice(1, -1);
+    return documents;
+  }
+  return undefined;
+}
+
+/**
  * Prompt and response content (opt-in; the caller checks captureContent and redaction), added to
  * `out`. The prompt and the response are each encoded to JSON once: Langfuse's trace input and
- * output are those texts, and MLflow's inputs and outputs wrap them (the GenAI messages are
- * another document, the converted parts).
+ * output are those texts, and MLflow's inputs and outputs wrap them. A plain-text prompt or answer
+ * has its roles and contents encoded once for both its own JSON and its GenAI messages (another
+ * document, the converted parts).
  */
 export function writeContentAttributes(event: CallEvent, vendors: VendorKeys, out: AttributeTarget): void {
-  const messagesJson = jsonOf(event.messages);
-  const responseJson = jsonOf(event.response);
+  if (event.callType === "embeddings") {
+    writeEmbeddingsContent(event, vendors, out);
+    return;
+  }
+  const messages = event.messages;
+  const response = event.response;
+  const finishReasons = event.finishReasons;
+  const input = Array.isArray(messages) ? textMessagesJson(messages) : undefined;
+  const output = textOutputJson(response, finishReasons ?? NO_REASONS);
+  const messagesJson = input?.raw ?? jsonOf(messages);
+  const responseJson = output?.raw ?? jsonOf(response);
   if (vendors.langfuse) {
     // the trace's input and output are the call's (Langfuse takes the latest span's that has them)
     putText(out, A.LANGFUSE_TRACE_INPUT, messagesJson);
     putText(out, A.LANGFUSE_TRACE_OUTPUT, responseJson);
   }
-  if (event.callType === "embeddings") {
-    if (vendors.langfuse) {
-      // the GenAI conventions have no embeddings input attribute: Langfuse's own observation keys
-      putText(out, A.LANGFUSE_OBSERVATION_INPUT, messagesJson);
-      putText(out, A.LANGFUSE_OBSERVATION_OUTPUT, responseJson);
-    }
-    if (!vendors.mlflow) return;
-    if (messagesJson !== undefined) {
-      putText(
-        out,
-        A.MLFLOW_SPAN_INPUTS,
-        appendMember({ model: event.requestedModel }, "input", messagesJson),
-      );
-    }
-    putText(out, A.MLFLOW_SPAN_OUTPUTS, responseJson);
-    return;
-  }
-  const messages = event.messages;
-  putText(
-    out,
-    A.GEN_AI_INPUT_MESSAGES,
-    (Array.isArray(messages) ? textMessagesJson(messages) : undefined) ?? jsonOf(toInputMessages(messages)),
-  );
-  const response = event.response;
-  const finishReasons = event.finishReasons;
+  putText(out, A.GEN_AI_INPUT_MESSAGES, input?.converted ?? jsonOf(toInputMessages(messages)));
   putText(
     out,
     A.GEN_AI_OUTPUT_MESSAGES,
-    textOutputJson(response, finishReasons ?? NO_REASONS) ??
-      jsonOf(toOutputMessages(response, finishReasons)),
+    output?.converted ?? jsonOf(toOutputMessages(response, finishReasons)),
   );
   if (!vendors.mlflow) return;
   if (messagesJson !== undefined) {
     putText(
       out,
       A.MLFLOW_SPAN_INPUTS,
-      Array.isArray(event.messages) ? mlflowChatInputs(event, messagesJson) : messagesJson,
+      Array.isArray(messages) ? mlflowChatInputs(event, messagesJson) : messagesJson,
     );
   }
   if (responseJson !== undefined) {
     putText(
       out,
       A.MLFLOW_SPAN_OUTPUTS,
-      isMessageRecord(event.response) ? mlflowChatOutputs(event, responseJson) : responseJson,
+      isMessageRecord(response) ? mlflowChatOutputs(event, responseJson) : responseJson,
     );
   }
+}
+
+/** The content of an embeddings call: the GenAI conventions have no attribute for its input. */
+function writeEmbeddingsContent(event: CallEvent, vendors: VendorKeys, out: AttributeTarget): void {
+  const messagesJson = jsonOf(event.messages);
+  const responseJson = jsonOf(event.response);
+  if (vendors.langfuse) {
+    putText(out, A.LANGFUSE_TRACE_INPUT, messagesJson);
+    putText(out, A.LANGFUSE_TRACE_OUTPUT, responseJson);
+    // Langfuse's own observation keys instead
+    putText(out, A.LANGFUSE_OBSERVATION_INPUT, messagesJson);
+    putText(out, A.LANGFUSE_OBSERVATION_OUTPUT, responseJson);
+  }
+  if (!vendors.mlflow) return;
+  if (messagesJson !== undefined) {
+    putText(out, A.MLFLOW_SPAN_INPUTS, appendMember({ model: event.requestedModel }, "input", messagesJson));
+  }
+  putText(out, A.MLFLOW_SPAN_OUTPUTS, responseJson);
 }
 
 /** Attributes of one attempt span (no usage: the call span carries it). */

@@ -36,6 +36,7 @@ import {
 } from "./call-attributes";
 import {
   type DirectAttributeSpan,
+  type EpochMillisSpan,
   encodeSpanMessages,
   type PreEncodedSpan,
   truncateAttribute,
@@ -128,20 +129,21 @@ const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
  * otlp-trace-encoder.ts's DirectAttributeSpan); any other reader of `attributes` (the JSON
  * serializer, MLflow's exporter, a host's exporter) gets the object, built once.
  */
-class RecordSpan implements ReadableSpan, DirectAttributeSpan, PreEncodedSpan {
+class RecordSpan implements ReadableSpan, DirectAttributeSpan, PreEncodedSpan, EpochMillisSpan {
   encodedSpan: string | undefined;
   private collected: AttributeCollector | undefined;
   /**
    * Start and end in epoch ms (the end clamped to the start); the HrTime arrays are made when
-   * read, so a span waiting for its export holds no array of its own.
+   * read, so a span waiting for its export holds no array of its own (and llmux's encoder, which
+   * reads the milliseconds, makes none).
    */
   constructor(
     readonly name: string,
     readonly kind: SpanKind,
     private readonly context: SpanContext,
     readonly parentSpanContext: SpanContext | undefined,
-    private readonly startMs: number,
-    private readonly endMs: number,
+    readonly startEpochMillis: number,
+    readonly endEpochMillis: number,
     readonly status: SpanStatus,
     private record: SpanRecord | undefined,
     private readonly limits: SpanLimits,
@@ -170,11 +172,11 @@ class RecordSpan implements ReadableSpan, DirectAttributeSpan, PreEncodedSpan {
   }
 
   get startTime(): HrTime {
-    return millisToHrTime(this.startMs);
+    return millisToHrTime(this.startEpochMillis);
   }
 
   get endTime(): HrTime {
-    return millisToHrTime(this.endMs);
+    return millisToHrTime(this.endEpochMillis);
   }
 
   get duration(): HrTime {

@@ -133,30 +133,96 @@ export function toOutputMessages(response: unknown, finishReasons?: string[]): S
 }
 
 /**
+ * `JSON.stringify(text)` of a string, without the call when nothing in it needs an escape (a
+ * role, a finish reason, an id, a model name: measured, the call costs several times the scan).
+ * Long texts go to JSON.stringify, which is quicker than a loop over them.
+ */
+export function jsonString(text: string): string {
+  if (text.length > 32) return JSON.stringify(text);
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    // what JSON.stringify escapes: control characters, quote, backslash, lone surrogates (any
+    // surrogate or higher code unit is left to it: rare in prompts, and it knows the pairs)
+    if (code < 0x20 || code === 0x22 || code === 0x5c || code >= 0xd800) return JSON.stringify(text);
+  }
+  return `"${text}"`;
+}
+
+/** A message's role as JSON: the usual ones written out. */
+function roleJson(role: string): string {
+  if (role === "user") return '"user"';
+  if (role === "assistant") return '"assistant"';
+  if (role === "system") return '"system"';
+  return jsonString(role);
+}
+
+/**
+ * `{"role":…,"content":…}` (in the message's own key order) when `message` is a plain object with
+ * those two keys only, as JSON.stringify(message) writes it, from their JSON; else undefined.
+ */
+function twoKeyMessageJson(
+  message: Record<string, unknown>,
+  role: string,
+  content: string,
+): string | undefined {
+  if (Object.getPrototypeOf(message) !== Object.prototype || "toJSON" in message) return undefined;
+  let json = "";
+  // for-in: the own keys in JSON.stringify's order (inherited enumerable ones too, which end it here)
+  for (const key in message) {
+    if (key === "role") json += json === "" ? `{"role":${role}` : `,"role":${role}`;
+    else if (key === "content") json += json === "" ? `{"content":${content}` : `,"content":${content}`;
+    else return undefined;
+  }
+  // neither key enumerable (defined so on purpose): JSON.stringify writes an empty object
+  return json === "" ? "{}" : `${json}}`;
+}
+
+/** A list of plain-text messages as JSON, two ways (see textMessagesJson). */
+export interface TextMessagesJson {
+  /** `JSON.stringify` of the converted messages: `gen_ai.input.messages` / `gen_ai.output.messages`. */
+  converted: string;
+  /**
+   * `JSON.stringify(messages)` when the list is a plain array of plain objects with a role and a
+   * content only (the usual prompt); else undefined (the caller stringifies the list).
+   */
+  raw: string | undefined;
+}
+
+/**
  * `JSON.stringify(toInputMessages(messages))` (or of `toOutputMessages(messages, finishReasons)` when
  * finish reasons are given) written as text when every message is plain text (a role other than
  * "tool", a string content, no tool calls, no name): the usual chat prompt and answer, converted
- * without a message object and a parts array per message. Undefined for anything else (the caller
- * converts and stringifies).
+ * without a message object and a parts array per message. Each role and content is encoded to JSON
+ * once, for this document and for the list's own JSON (`raw`), which the vendors' attributes hold.
+ * Undefined for anything else (the caller converts and stringifies).
  */
 export function textMessagesJson(
   messages: readonly unknown[],
   finishReasons?: readonly string[],
-): string | undefined {
-  let json = "[";
+): TextMessagesJson | undefined {
+  let converted = "[";
+  let raw: string | undefined =
+    Object.getPrototypeOf(messages) === Array.prototype && !("toJSON" in messages) ? "[" : undefined;
   for (let index = 0; index < messages.length; index++) {
     const message = messages[index];
     if (!isRecord(message)) return undefined;
     const { role, content } = message;
     if (typeof role !== "string" || role === "tool" || typeof content !== "string") return undefined;
     if (typeof message.name === "string" || Array.isArray(message.tool_calls)) return undefined;
-    if (index > 0) json += ",";
-    json += `{"role":${JSON.stringify(role)},"parts":[{"type":"text","content":${JSON.stringify(content)}}]`;
+    const roleText = roleJson(role);
+    const contentText = JSON.stringify(content);
+    if (index > 0) converted += ",";
+    converted += `{"role":${roleText},"parts":[{"type":"text","content":${contentText}}]`;
     if (finishReasons !== undefined) {
       const reason = finishReasons[index] ?? finishReasons[0];
-      if (reason !== undefined) json += `,"finish_reason":${JSON.stringify(reason)}`;
+      if (reason !== undefined)
+        converted += `,"finish_reason":${typeof reason === "string" ? jsonString(reason) : JSON.stringify(reason)}`;
     }
-    json += "}";
+    converted += "}";
+    if (raw !== undefined) {
+      const own = twoKeyMessageJson(message, roleText, contentText);
+      raw = own === undefined ? undefined : index > 0 ? `${raw},${own}` : `${raw}${own}`;
+    }
   }
-  return `${json}]`;
+  return { converted: `${converted}]`, raw: raw === undefined ? undefined : `${raw}]` };
 }

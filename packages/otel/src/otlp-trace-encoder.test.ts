@@ -21,6 +21,7 @@ import {
   type DirectAttributeSpan,
   encodeTraceExportRequest,
   type PreEncodedSpan,
+  repeatedValuesCached,
 } from "./otlp-trace-encoder";
 import { attempt, callEvent, startEvent, T0 } from "./test-fixtures";
 
@@ -213,6 +214,14 @@ describe("OTLP/protobuf encoder", () => {
     expectSameBytes([]);
   });
 
+  it("encodes batches far smaller and far larger than the one before exactly as the transformer does", () => {
+    // each batch's messages reserve their length prefixes by the batch before: too long, then too short
+    const large: ReadableSpan[] = [];
+    for (let index = 0; index < 60; index++) large.push(...llmuxSpans());
+    const tiny = sdkSpans().filter((span) => span.name !== "root span");
+    for (const batch of [large, tiny, large, tiny, tiny]) expectSameBytes(batch);
+  });
+
   it("encodes llmux's spans straight from their records (no attributes object) to the transformer's bytes", () => {
     expectDirectSameBytes(() => llmuxSpans());
     const many = () => {
@@ -314,5 +323,106 @@ describe("OTLP/protobuf encoder", () => {
     const again = llmuxSpans({ broken: true, onLateError: () => errors++ });
     expect(bytes.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(again)!))).toBe(true);
     expect(errors).toBe(2);
+  });
+
+  it("writes a record span's times from its milliseconds as the transformer does from startTime and endTime", () => {
+    // fractional milliseconds (rounded to the nanosecond), an end before the start (clamped)
+    for (const startTime of [T0 + 0.1234567, 1_700_000_000_999.9995, 0.5]) {
+      const spans = llmuxSpans({ start: { startTime } });
+      expectSameBytes(spans);
+      expectDirectSameBytes(() => llmuxSpans({ start: { startTime } }));
+    }
+  });
+
+  it("writes texts around every length boundary, and repeated values (kept encoded, to a bound), as the transformer does", () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": "cache" }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    }).getTracer("cache");
+    const values = [
+      "gpt-4o",
+      "",
+      "modèle-ü",
+      "🙂 emoji",
+      LONE_SURROGATE,
+      "x".repeat(128),
+      // longer than a cached value may be: written each time
+      "y".repeat(129),
+      LONG_ASCII,
+    ];
+    // texts whose UTF-8 length needs a longer length prefix than one byte per character would
+    // (written after a guessed prefix, then moved), around each varint boundary and past the
+    // length written unmeasured
+    for (const length of [20, 24, 25, 42, 43, 64, 127, 128, 8191, 16383, 16384, 70_000]) {
+      values.push("é".repeat(length), `${"a".repeat(length - 1)}€`, "€".repeat(length));
+    }
+    // a flood of distinct models after the usual ones (which stay cached: a full cache takes no
+    // new value until it has missed a thousand times)
+    for (let index = 0; index < 500; index++) values.push(`model-${index}`);
+    for (const round of [0, 1]) {
+      for (const value of values) {
+        tracer
+          .startSpan(`span ${round} ${value}`, {
+            attributes: {
+              "gen_ai.request.model": value,
+              "gen_ai.provider.name": "openai",
+              "server.address": value,
+              "llmux.call_id": value,
+            },
+          })
+          .end();
+      }
+    }
+    const spans = exporter.getFinishedSpans();
+    expectSameBytes(spans);
+    // encoded again after the flood: the same bytes whether a value is met fresh or cached
+    expect(
+      Buffer.from(encodeTraceExportRequest(spans)).equals(Buffer.from(encodeTraceExportRequest(spans))),
+    ).toBe(true);
+    // the usual values: cached by the first encoding, written from the cache by the second
+    const usual = spans.slice(0, 8);
+    expectSameBytes(usual);
+    expectSameBytes(usual);
+    expect(repeatedValuesCached("gen_ai.request.model")).toBeGreaterThan(0);
+    expect(repeatedValuesCached("gen_ai.request.model")).toBeLessThanOrEqual(64);
+    expect(repeatedValuesCached("server.address")).toBeLessThanOrEqual(64);
+    expect(repeatedValuesCached("gen_ai.provider.name")).toBe(1);
+    // a key whose values differ per call is not cached at all
+    expect(repeatedValuesCached("llmux.call_id")).toBe(0);
+  });
+
+  it("a key with more values than the cache holds: every value written right, the cache full, then renewed", () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": "renewal" }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    }).getTracer("renewal");
+    // new values fill the cache (other tests' calls may have put some in), the next 1023 miss it
+    // (written directly), the 1024th miss renews it
+    const filling = 64 - repeatedValuesCached("llmux.team");
+    for (let index = 0; index < filling + 1024; index++)
+      tracer.startSpan(`span ${index}`, { attributes: { "llmux.team": `renewal-team-${index}` } }).end();
+    const spans = exporter.getFinishedSpans();
+    expectSameBytes(spans.slice(0, filling + 1023));
+    expect(repeatedValuesCached("llmux.team")).toBe(64);
+    expectSameBytes(spans.slice(filling + 1023));
+    expect(repeatedValuesCached("llmux.team")).toBe(1);
+    // hits do not count as misses
+    expectSameBytes(spans.slice(filling + 1023));
+    expect(repeatedValuesCached("llmux.team")).toBe(1);
+  });
+
+  it("a long text reserves about its own size in the request's buffer, not three bytes per character", () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": "reserve" }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    }).getTracer("reserve");
+    tracer.startSpan("prompt", { attributes: { prompt: "a".repeat(60_000) } }).end();
+    const spans = exporter.getFinishedSpans();
+    expectSameBytes(spans);
+    const request = encodeTraceExportRequest(spans);
+    expect(request.buffer.byteLength).toBeLessThan(2.5 * request.length);
   });
 });

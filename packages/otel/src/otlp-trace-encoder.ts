@@ -2,29 +2,40 @@
  * OTLP/protobuf encoding of a span batch (ExportTraceServiceRequest), for llmux's OTLP/HTTP
  * exporters: the same bytes as @opentelemetry/otlp-transformer's ProtobufTraceSerializer (same
  * field order, canonical varints; otlp-trace-encoder.test.ts compares them byte for byte), in one
- * pass instead of two and with the strings encoded by Node's native UTF-8 writer instead of a
- * JavaScript loop per character (twice: size estimate, then write). Attribute keys, which repeat
- * on every span, are encoded once and copied.
+ * pass instead of two and with each string gone over once: short ASCII ones by a JavaScript loop,
+ * the others by Node's native UTF-8 writer, without measuring them first (the transformer's
+ * writer goes over each twice: size estimate, then write). Attribute keys, which repeat on every
+ * span, are encoded once and copied; so are the values of keys whose values repeat (models,
+ * providers, deployments: REPEATED_VALUE_KEYS).
  *
- * Nested messages reserve one byte for their length and move their content forward when the
- * length needs more (as the transformer's writer does); attribute values, the bulk of a span
- * (prompt and response content), know their length before they are written.
+ * Nested messages reserve room for their length as their expected size needs (a span, the batch's
+ * ResourceSpans and ScopeSpans: from the last batch's bytes per span; others one byte) and move
+ * their content when the length needs another number of bytes; a string attribute value, the bulk of a
+ * span (prompt and response content), is written after a length prefix sized for one byte per
+ * character, and moved in the rare case that it needed a longer one.
  */
 import type { AttributeValue, HrTime, SpanContext } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import * as A from "./attributes";
 
 type AnyValue = AttributeValue | Uint8Array | Record<string, unknown> | null | undefined;
 
-/** Bytes of a string, by the UTF-8 encoder Node uses for Buffer.write (lone surrogates → U+FFFD). */
-function utf8Length(text: string): number {
-  const length = text.length;
-  if (length < 64) {
-    for (let index = 0; index < length; index++)
-      if (text.charCodeAt(index) > 127) return Buffer.byteLength(text);
-    return length;
-  }
-  return Buffer.byteLength(text);
-}
+/**
+ * Strings up to this many characters are written by a JavaScript loop while they are ASCII:
+ * below it the loop is quicker than a call into Buffer#write (measured: 20 ns against 60 ns at
+ * 6 characters, about even at 24).
+ */
+const SHORT_STRING = 24;
+/**
+ * Strings up to this many characters are written before their length is known (room for three
+ * bytes per character, the most UTF-8 takes), then moved if their length prefix turned out longer
+ * than guessed: one pass over the text instead of two (Buffer.byteLength, then Buffer#write).
+ * Longer ones (prompts, responses) are measured first, so that a long text does not reserve three
+ * times its size in the batch's buffer (which would then grow, and be kept while the export runs).
+ */
+const WRITTEN_UNMEASURED = 2048;
+/** Room for an attribute's tag and the four varints around its key and value (5 bytes each suffice). */
+const PAIR_HEADER_ROOM = 32;
 
 function varintSize(value: number): number {
   if (value < 0) return 10;
@@ -39,7 +50,10 @@ function varintSize(value: number): number {
   return value < 2 ** 63 ? 9 : 10;
 }
 
-/** Bytes per span of the last batch: the next batch's first guess (grown by doubling if short). */
+/**
+ * Bytes per span of the last batch: the next batch's first guess at its buffer (grown by doubling
+ * if short) and at the length prefixes of its spans, ScopeSpans and ResourceSpans.
+ */
 let bytesPerSpan = 2048;
 
 const MIN_INT64 = -(2 ** 63);
@@ -109,33 +123,61 @@ class Writer {
     this.varint((field << 3) | wireType);
   }
 
-  /** A string's bytes (length known: `bytes`). */
-  stringBody(text: string, bytes: number): void {
-    this.ensure(bytes);
-    if (bytes === text.length && bytes < 64) {
+  /**
+   * Writes `text` as UTF-8 at `at` (not moving `pos`; the caller ensured three bytes per
+   * character) and returns its byte count.
+   */
+  utf8At(text: string, at: number): number {
+    const length = text.length;
+    if (length <= SHORT_STRING) {
       const buffer = this.buffer;
-      let pos = this.pos;
-      for (let index = 0; index < bytes; index++) buffer[pos++] = text.charCodeAt(index);
-      this.pos = pos;
-    } else {
-      this.pos += this.buffer.write(text, this.pos, bytes, "utf8");
+      let pos = at;
+      for (let index = 0; index < length; index++) {
+        const code = text.charCodeAt(index);
+        if (code > 127) return buffer.write(text, at, buffer.length - at, "utf8");
+        buffer[pos++] = code;
+      }
+      return length;
     }
+    return this.buffer.write(text, at, this.buffer.length - at, "utf8");
   }
 
+  /** A length-prefixed string. */
   string(text: string): void {
-    const bytes = utf8Length(text);
-    this.varint(bytes);
-    this.stringBody(text, bytes);
+    const length = text.length;
+    if (length > WRITTEN_UNMEASURED) {
+      const bytes = Buffer.byteLength(text);
+      this.varint(bytes);
+      this.ensure(bytes);
+      this.pos += this.buffer.write(text, this.pos, bytes, "utf8");
+      return;
+    }
+    this.ensure(10 + 3 * length);
+    // written after a prefix as long as one byte per character needs, moved if it needed more
+    const guessed = varintSize(length);
+    const bodyStart = this.pos + guessed;
+    const bytes = this.utf8At(text, bodyStart);
+    const size = varintSize(bytes);
+    if (size !== guessed) this.buffer.copyWithin(this.pos + size, bodyStart, bodyStart + bytes);
+    this.varintUnchecked(bytes);
+    this.pos += bytes;
   }
 
   /**
-   * An encoded attribute key (room ensured by the caller), byte by byte: keys are a few dozen
-   * bytes, for which Buffer#copy's argument checks cost more than the copy.
+   * Encoded bytes (room ensured by the caller): an attribute key, or a key and its value. Up to a
+   * couple of dozen bytes one by one, for which TypedArray#set's own cost (about 30 ns) is more
+   * than the copy; set above that.
    */
-  copyKey(bytes: Uint8Array): void {
+  copyBytes(bytes: Uint8Array): void {
     const buffer = this.buffer;
+    const length = bytes.length;
+    if (length > 24) {
+      buffer.set(bytes, this.pos);
+      this.pos += length;
+      return;
+    }
     let pos = this.pos;
-    for (let index = 0; index < bytes.length; index++) buffer[pos++] = bytes[index] as number;
+    for (let index = 0; index < length; index++) buffer[pos++] = bytes[index] as number;
     this.pos = pos;
   }
 
@@ -182,11 +224,22 @@ class Writer {
 
   /** [seconds, nanoseconds] as fixed64 nanoseconds, exact past 2^53 (the transformer's arithmetic). */
   hrTime(time: HrTime): void {
+    this.nanoseconds(time[0], time[1]);
+  }
+
+  /**
+   * Epoch milliseconds as fixed64 nanoseconds: the [seconds, nanoseconds] that @opentelemetry/core's
+   * millisToHrTime makes of them (what a span's startTime and endTime read), without the array.
+   */
+  epochMillis(millis: number): void {
+    this.nanoseconds(Math.trunc(millis / 1000), Math.round((millis % 1000) * 1_000_000));
+  }
+
+  private nanoseconds(seconds: number, nanos: number): void {
     this.ensure(8);
-    const seconds = time[0];
     const lower = (seconds & 0xffff) * 1_000_000_000;
     const upper = ((seconds / 0x10000) >>> 0) * 1_000_000_000;
-    const lowWithCarry = (lower >>> 0) + (((upper & 0xffff) * 0x10000) >>> 0) + time[1];
+    const lowWithCarry = (lower >>> 0) + (((upper & 0xffff) * 0x10000) >>> 0) + nanos;
     const high =
       (Math.floor(lower / 0x100000000) +
         ((upper / 0x10000) >>> 0) +
@@ -197,24 +250,35 @@ class Writer {
     this.pos += 8;
   }
 
-  /** Reserves one byte for a nested message's length; returns where its content starts. */
-  start(): number {
-    this.ensure(1);
-    this.pos += 1;
+  /**
+   * Reserves room for a nested message's length, as much as `expected` bytes of content need (one
+   * byte unless told); returns where its content starts. finish is told the same `expected`.
+   */
+  start(expected = 0): number {
+    const reserved = varintSize(expected);
+    this.ensure(reserved);
+    this.pos += reserved;
     return this.pos;
   }
 
-  /** Writes the length of the message whose content started at `contentStart`. */
-  finish(contentStart: number): void {
+  /**
+   * Writes the length of the message whose content started at `contentStart`, moving the content
+   * when the length needs another number of bytes than start reserved for `expected` (a message
+   * of more than 127 bytes that expected none: a memmove of all of it, which a batch's
+   * ResourceSpans and ScopeSpans, holding every span, avoid by telling their size).
+   */
+  finish(contentStart: number, expected = 0): void {
+    const lengthStart = contentStart - varintSize(expected);
     const length = this.pos - contentStart;
     const size = varintSize(length);
-    if (size > 1) {
-      this.ensure(size - 1);
-      this.buffer.copyWithin(contentStart + size - 1, contentStart, this.pos);
-      this.pos += size - 1;
+    const moved = lengthStart + size;
+    if (moved !== contentStart) {
+      if (moved > contentStart) this.ensure(moved - contentStart);
+      this.buffer.copyWithin(moved, contentStart, this.pos);
+      this.pos += moved - contentStart;
     }
     const end = this.pos;
-    this.pos = contentStart - 1;
+    this.pos = lengthStart;
     this.varintUnchecked(length);
     this.pos = end;
   }
@@ -231,23 +295,119 @@ const HEX_VALUES = (() => {
   return values;
 })();
 
-/** `KeyValue.key` (tag, length, bytes) of attribute keys seen before. */
-const keyCache = new Map<string, Buffer>();
-const KEY_CACHE_LIMIT = 2048;
+/**
+ * Keys whose string values repeat from call to call (a few models, providers, deployments and
+ * upstreams, and constants): the encoder keeps each value's encoded attribute instead of
+ * encoding it on every span. Per-call values (ids, content) stay out.
+ */
+const REPEATED_VALUE_KEYS: ReadonlySet<string> = new Set([
+  A.GEN_AI_OPERATION_NAME,
+  A.GEN_AI_PROVIDER_NAME,
+  A.GEN_AI_REQUEST_MODEL,
+  A.GEN_AI_RESPONSE_MODEL,
+  A.GEN_AI_OUTPUT_TYPE,
+  A.SERVER_ADDRESS,
+  A.ERROR_TYPE,
+  A.LANGFUSE_OBSERVATION_TYPE,
+  A.LANGFUSE_OBSERVATION_MODEL_NAME,
+  A.LANGFUSE_TRACE_NAME,
+  A.LANGFUSE_ENVIRONMENT,
+  A.LANGFUSE_RELEASE,
+  A.MLFLOW_SPAN_TYPE,
+  A.LLMUX_MODEL_GROUP,
+  A.LLMUX_CALL_TYPE,
+  A.LLMUX_TEAM,
+  A.LLMUX_DEPLOYMENT_ID,
+  A.LLMUX_COST_REASON,
+  A.LLMUX_ATTEMPT_OUTCOME,
+]);
 
-function encodedKey(key: string): Buffer {
-  let encoded = keyCache.get(key);
-  if (encoded === undefined) {
-    const bytes = Buffer.byteLength(key);
-    const writer = new Writer(1 + varintSize(bytes) + bytes);
+/** How an attribute key is written (see keyEncoding). */
+interface KeyEncoding {
+  /** `KeyValue.key`: tag, length, bytes. */
+  readonly key: Uint8Array;
+  /**
+   * For a key whose string values repeat from span to span (REPEATED_VALUE_KEYS): each value's
+   * whole `KeyValue` content (key and value), encoded once; otherwise undefined.
+   */
+  readonly values: Map<string, Uint8Array> | undefined;
+  /** Values missed since `values` was full (see REPEATED_VALUES_RENEWAL). */
+  missedWhileFull: number;
+}
+
+/** The encodings of the attribute keys seen before. */
+const keyCache = new Map<string, KeyEncoding>();
+const KEY_CACHE_LIMIT = 2048;
+/**
+ * Bounds of a repeated key's values: at most this many, each at most this many characters. A full
+ * cache takes no new value (a miss is written directly, as an uncached key's) until it has missed
+ * REPEATED_VALUES_RENEWAL times, then starts over: a key with more values than the cache holds
+ * (teams, deployments in a large gateway) costs one Map lookup per miss, not an encoding and an
+ * insertion per span, and a cache filled by one-off values is renewed.
+ */
+const REPEATED_VALUES_LIMIT = 64;
+const REPEATED_VALUE_MAX_LENGTH = 128;
+const REPEATED_VALUES_RENEWAL = 1024;
+
+/**
+ * What `writer` wrote, in memory of its own: a slice of its buffer could keep a pooled 8 KB slab
+ * alive (small Buffers share one).
+ */
+function ownCopy(writer: Writer): Uint8Array {
+  const bytes = new Uint8Array(writer.pos);
+  bytes.set(writer.buffer.subarray(0, writer.pos));
+  return bytes;
+}
+
+function keyEncoding(key: string): KeyEncoding {
+  let encoding = keyCache.get(key);
+  if (encoding === undefined) {
+    const writer = new Writer(1 + 10 + 3 * key.length);
     writer.byte((1 << 3) | 2);
-    writer.varintUnchecked(bytes);
-    writer.stringBody(key, bytes);
-    encoded = writer.buffer.subarray(0, writer.pos);
+    writer.string(key);
+    encoding = {
+      key: ownCopy(writer),
+      values: REPEATED_VALUE_KEYS.has(key) ? new Map() : undefined,
+      missedWhileFull: 0,
+    };
     if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
-    keyCache.set(key, encoded);
+    keyCache.set(key, encoding);
   }
-  return encoded;
+  return encoding;
+}
+
+/**
+ * The `KeyValue` content (key, then the string value) of a repeated key's value, encoded once;
+ * undefined when the value is not cached and the cache is full (the caller writes it directly).
+ */
+function repeatedPair(
+  encoding: KeyEncoding,
+  values: Map<string, Uint8Array>,
+  value: string,
+): Uint8Array | undefined {
+  let pair = values.get(value);
+  if (pair === undefined) {
+    if (values.size >= REPEATED_VALUES_LIMIT) {
+      if (++encoding.missedWhileFull < REPEATED_VALUES_RENEWAL) return undefined;
+      encoding.missedWhileFull = 0;
+      values.clear();
+    }
+    const writer = new Writer(PAIR_HEADER_ROOM + encoding.key.length + 3 * value.length);
+    writer.copyBytes(encoding.key);
+    writer.byte((2 << 3) | 2);
+    const anyValue = writer.start();
+    writer.tag(1, 2);
+    writer.string(value);
+    writer.finish(anyValue);
+    pair = ownCopy(writer);
+    values.set(value, pair);
+  }
+  return pair;
+}
+
+/** How many values of `key` the encoder holds encoded (for tests of the bound). */
+export function repeatedValuesCached(key: string): number {
+  return keyCache.get(key)?.values?.size ?? 0;
 }
 
 function writeAnyValue(writer: Writer, value: AnyValue): void {
@@ -301,29 +461,112 @@ function writeAnyValue(writer: Writer, value: AnyValue): void {
   // anything else (undefined, a function): nothing, as the transformer
 }
 
-/** One KeyValue under `field`; a string value's length is known before it is written. */
+/**
+ * Bytes of a string attribute's KeyValue before the string's own bytes: the tag, the pair's
+ * length, the key, the value's tag and length, the string's tag and length.
+ */
+function stringPairHeaderSize(tag: number, key: Uint8Array, bytes: number): number {
+  const anyValue = 1 + varintSize(bytes) + bytes;
+  const pair = key.length + 1 + varintSize(anyValue) + anyValue;
+  return varintSize(tag) + varintSize(pair) + pair - bytes;
+}
+
+/**
+ * A string attribute, written in one pass over its text: the text goes after a header sized as
+ * if it were one byte per character (ASCII, the usual attribute), and is moved forward in the
+ * rare case that its real length needs longer varints.
+ */
+function writeStringAttribute(writer: Writer, key: Uint8Array, value: string, tag: number): void {
+  const length = value.length;
+  let bytes: number;
+  let header: number;
+  if (length > WRITTEN_UNMEASURED) {
+    bytes = Buffer.byteLength(value);
+    header = stringPairHeaderSize(tag, key, bytes);
+    writer.ensure(header + bytes);
+    writer.buffer.write(value, writer.pos + header, bytes, "utf8");
+  } else {
+    writer.ensure(PAIR_HEADER_ROOM + key.length + 3 * length);
+    header = stringPairHeaderSize(tag, key, length);
+    const bodyStart = writer.pos + header;
+    bytes = writer.utf8At(value, bodyStart);
+    if (bytes !== length) {
+      const needed = stringPairHeaderSize(tag, key, bytes);
+      if (needed !== header) {
+        writer.buffer.copyWithin(writer.pos + needed, bodyStart, bodyStart + bytes);
+        header = needed;
+      }
+    }
+  }
+  const anyValue = 1 + varintSize(bytes) + bytes;
+  writer.varintUnchecked(tag);
+  writer.varintUnchecked(key.length + 1 + varintSize(anyValue) + anyValue);
+  writer.copyBytes(key);
+  writer.byte((2 << 3) | 2);
+  writer.varintUnchecked(anyValue);
+  writer.byte((1 << 3) | 2);
+  writer.varintUnchecked(bytes);
+  writer.pos += bytes;
+}
+
+/** The head of an attribute whose AnyValue is `anyValue` bytes long (room ensured here), up to that value. */
+function writeFixedValueHead(writer: Writer, key: Uint8Array, tag: number, anyValue: number): void {
+  const pair = key.length + 1 + varintSize(anyValue) + anyValue;
+  writer.ensure(10 + 10 + pair);
+  writer.varintUnchecked(tag);
+  writer.varintUnchecked(pair);
+  writer.copyBytes(key);
+  writer.byte((2 << 3) | 2);
+  writer.varintUnchecked(anyValue);
+}
+
+/**
+ * One KeyValue under `field`. Strings, numbers and booleans know their encoded length before
+ * they are written (no nested message to measure afterwards); the rest goes through writeAnyValue.
+ */
 function writeAttribute(writer: Writer, key: string, value: unknown, tag: number): void {
-  const encodedKeyBytes = encodedKey(key);
-  if (typeof value === "string") {
-    const bytes = utf8Length(value);
-    // AnyValue { string_value }: tag + length + bytes
-    const anyValue = 1 + varintSize(bytes) + bytes;
-    const pair = encodedKeyBytes.length + 1 + varintSize(anyValue) + anyValue;
-    writer.ensure(10 + 10 + pair);
-    writer.varintUnchecked(tag);
-    writer.varintUnchecked(pair);
-    writer.copyKey(encodedKeyBytes);
-    writer.byte((2 << 3) | 2);
-    writer.varintUnchecked(anyValue);
-    writer.byte((1 << 3) | 2);
-    writer.varintUnchecked(bytes);
-    writer.stringBody(value, bytes);
+  const encoding = keyEncoding(key);
+  const encodedKeyBytes = encoding.key;
+  const type = typeof value;
+  if (type === "string") {
+    const values = encoding.values;
+    if (values !== undefined && (value as string).length <= REPEATED_VALUE_MAX_LENGTH) {
+      const pair = repeatedPair(encoding, values, value as string);
+      if (pair !== undefined) {
+        writer.ensure(10 + 10 + pair.length);
+        writer.varintUnchecked(tag);
+        writer.varintUnchecked(pair.length);
+        writer.copyBytes(pair);
+        return;
+      }
+    }
+    writeStringAttribute(writer, encodedKeyBytes, value as string, tag);
+    return;
+  }
+  if (type === "number") {
+    const number = value as number;
+    if (Number.isInteger(number) && number >= MIN_INT64 && number < MAX_INT64) {
+      writeFixedValueHead(writer, encodedKeyBytes, tag, 1 + varintSize(number));
+      writer.byte((3 << 3) | 0);
+      writer.varintUnchecked(number);
+    } else {
+      writeFixedValueHead(writer, encodedKeyBytes, tag, 9);
+      writer.byte((4 << 3) | 1);
+      writer.buffer.writeDoubleLE(number, writer.pos);
+      writer.pos += 8;
+    }
+    return;
+  }
+  if (type === "boolean") {
+    writeFixedValueHead(writer, encodedKeyBytes, tag, 2);
+    writer.byte((2 << 3) | 0);
+    writer.byte(value ? 1 : 0);
     return;
   }
   writer.varint(tag);
   const pair = writer.start();
   writer.ensure(encodedKeyBytes.length);
-  writer.copyKey(encodedKeyBytes);
+  writer.copyBytes(encodedKeyBytes);
   writer.tag(2, 2);
   const inner = writer.start();
   writeAnyValue(writer, value as AnyValue);
@@ -521,15 +764,28 @@ export interface PreEncodedSpan {
   readonly encodedSpan: string | undefined;
 }
 
+/**
+ * A span that holds its start and end as epoch milliseconds (llmux's record spans, whose
+ * `startTime` and `endTime` make their [seconds, nanoseconds] arrays when read): the encoder
+ * writes the times from these, without the arrays.
+ */
+export interface EpochMillisSpan {
+  readonly startEpochMillis: number;
+  readonly endEpochMillis: number;
+}
+
 function writeSpan(writer: Writer, span: ReadableSpan): void {
   const encoded = (span as ReadableSpan & Partial<PreEncodedSpan>).encodedSpan;
   if (encoded !== undefined) {
     writer.latin1Bytes(encoded);
     return;
   }
-  const start = writer.start();
+  // the length prefix sized for the last batch's bytes per span: a span whose length needs as many
+  // varint bytes (128 B-16 KiB for the usual 2-3 KB) is not moved
+  const expected = bytesPerSpan;
+  const start = writer.start(expected);
   writeSpanFields(writer, span);
-  writer.finish(start);
+  writer.finish(start, expected);
 }
 
 /** The fields of a `Span` message. */
@@ -556,10 +812,15 @@ function writeSpanFields(writer: Writer, span: ReadableSpan): void {
     writer.tag(6, 0);
     writer.varint(kind);
   }
+  const millis = span as ReadableSpan & Partial<EpochMillisSpan>;
+  const startMillis = millis.startEpochMillis;
+  const endMillis = millis.endEpochMillis;
   writer.tag(7, 1);
-  writer.hrTime(span.startTime);
+  if (startMillis !== undefined) writer.epochMillis(startMillis);
+  else writer.hrTime(span.startTime);
   writer.tag(8, 1);
-  writer.hrTime(span.endTime);
+  if (endMillis !== undefined) writer.epochMillis(endMillis);
+  else writer.hrTime(span.endTime);
   writeSpanAttributes(writer, span);
   for (const event of span.events) {
     writer.tag(11, 2);
@@ -661,12 +922,17 @@ export function encodeTraceExportRequest(spans: readonly ReadableSpan[]): Uint8A
   }
   const writer = new Writer(Math.max(256, spans.length * bytesPerSpan + 1024));
   for (const [resource, byScope] of byResource) {
+    // the messages' sizes as the last batch's spans suggest: their length prefixes are reserved
+    // at that size, so that these messages, which hold every span, are not moved when finished
+    let resourceExpected = 0;
+    for (const list of byScope.values()) resourceExpected += list.length * bytesPerSpan;
     writer.tag(1, 2);
-    const resourceSpans = writer.start();
+    const resourceSpans = writer.start(resourceExpected);
     writeResource(writer, resource);
     for (const [scope, list] of byScope) {
+      const scopeExpected = list.length * bytesPerSpan;
       writer.tag(2, 2);
-      const scopeSpans = writer.start();
+      const scopeSpans = writer.start(scopeExpected);
       writeScope(writer, scope);
       for (const span of list) {
         writer.tag(2, 2);
@@ -676,13 +942,13 @@ export function encodeTraceExportRequest(spans: readonly ReadableSpan[]): Uint8A
         writer.tag(3, 2);
         writer.string(scope.schemaUrl);
       }
-      writer.finish(scopeSpans);
+      writer.finish(scopeSpans, scopeExpected);
     }
     if (resource.schemaUrl) {
       writer.tag(3, 2);
       writer.string(resource.schemaUrl);
     }
-    writer.finish(resourceSpans);
+    writer.finish(resourceSpans, resourceExpected);
   }
   if (spans.length > 0) bytesPerSpan = Math.max(256, Math.ceil((writer.pos / spans.length) * 1.25));
   return writer.buffer.subarray(0, writer.pos);
