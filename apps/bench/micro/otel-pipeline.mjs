@@ -10,6 +10,8 @@
  * were made with `{ ...start, status, ... }`, which on Node 20 (V8 11.3) makes a new hidden class per call
  * once the site has run a while. That alone was about 40 µs of the 55-60 µs per call this printed; without
  * it, 17-18 µs (the two versions alternated on one machine: 56.9 and 59.6 against 17.5 and 18.4).
+ * After the encoder's one pass over each string and its cache of repeated values (2026-12-07, late):
+ * 14.7-14.8 µs against 17.6-18.0 for the build before, alternated.
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";

@@ -25,6 +25,16 @@ import {
 } from "./otlp-trace-encoder";
 import { attempt, callEvent, startEvent, T0 } from "./test-fixtures";
 
+/** A tracer whose finished spans `exporter` keeps, under a resource of its own. */
+function recordingTracer(name: string) {
+  const exporter = new InMemorySpanExporter();
+  const tracer = new BasicTracerProvider({
+    resource: resourceFromAttributes({ "service.name": name }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  }).getTracer(name);
+  return { exporter, tracer };
+}
+
 function expectSameBytes(spans: ReadableSpan[]): void {
   const expected = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
   const actual = Buffer.from(encodeTraceExportRequest(spans));
@@ -335,11 +345,7 @@ describe("OTLP/protobuf encoder", () => {
   });
 
   it("writes texts around every length boundary, and repeated values (kept encoded, to a bound), as the transformer does", () => {
-    const exporter = new InMemorySpanExporter();
-    const tracer = new BasicTracerProvider({
-      resource: resourceFromAttributes({ "service.name": "cache" }),
-      spanProcessors: [new SimpleSpanProcessor(exporter)],
-    }).getTracer("cache");
+    const { exporter, tracer } = recordingTracer("cache");
     const values = [
       "gpt-4o",
       "",
@@ -393,11 +399,7 @@ describe("OTLP/protobuf encoder", () => {
   });
 
   it("a key with more values than the cache holds: every value written right, the cache full, then renewed", () => {
-    const exporter = new InMemorySpanExporter();
-    const tracer = new BasicTracerProvider({
-      resource: resourceFromAttributes({ "service.name": "renewal" }),
-      spanProcessors: [new SimpleSpanProcessor(exporter)],
-    }).getTracer("renewal");
+    const { exporter, tracer } = recordingTracer("renewal");
     // new values fill the cache (other tests' calls may have put some in), the next 1023 miss it
     // (written directly), the 1024th miss renews it
     const filling = 64 - repeatedValuesCached("llmux.team");
@@ -414,11 +416,7 @@ describe("OTLP/protobuf encoder", () => {
   });
 
   it("a long text reserves about its own size in the request's buffer, not three bytes per character", () => {
-    const exporter = new InMemorySpanExporter();
-    const tracer = new BasicTracerProvider({
-      resource: resourceFromAttributes({ "service.name": "reserve" }),
-      spanProcessors: [new SimpleSpanProcessor(exporter)],
-    }).getTracer("reserve");
+    const { exporter, tracer } = recordingTracer("reserve");
     tracer.startSpan("prompt", { attributes: { prompt: "a".repeat(60_000) } }).end();
     const spans = exporter.getFinishedSpans();
     expectSameBytes(spans);
