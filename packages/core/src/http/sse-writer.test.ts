@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { SseWriter } from "./sse-writer";
 
@@ -51,6 +51,40 @@ describe("SseWriter", () => {
     expect(written).toBe(200);
     expect(blockedWrites).toBeGreaterThan(0);
     expect(received).toBeGreaterThan(200 * payload.length);
+    server.close();
+  });
+
+  it("answers the connection the client asked for: kept alive, or closed after the stream", async () => {
+    const { server, port } = await withServer(async (writer) => {
+      writer.end("data: [DONE]\n\n");
+    });
+    const stream = (connection: string) =>
+      new Promise<{ connection: string | undefined; body: string; closedByServer: boolean }>((resolve) => {
+        const socket = connect(port, "127.0.0.1", () =>
+          socket.write(`GET / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: ${connection}\r\n\r\n`),
+        );
+        let text = "";
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString("latin1");
+          // the chunked body's last chunk: the stream is over, whatever the socket does next
+          if (text.endsWith("0\r\n\r\n")) setTimeout(() => finish(false), 300);
+        });
+        socket.on("end", () => finish(true));
+        const finish = (closedByServer: boolean) => {
+          if (socket.destroyed) return;
+          socket.destroy();
+          const [head = "", body = ""] = text.split("\r\n\r\n");
+          const line = head.split("\r\n").find((header) => header.toLowerCase().startsWith("connection:"));
+          resolve({ connection: line?.slice(11).trim().toLowerCase(), body, closedByServer });
+        };
+      });
+    // sent: `Connection: close`; came back: `Connection: close`, and the server closed the socket
+    expect(await stream("close")).toMatchObject({ connection: "close", closedByServer: true });
+    // sent: `Connection: keep-alive`; came back: `keep-alive`, the socket left open for the next call
+    const kept = await stream("keep-alive");
+    expect(kept).toMatchObject({ connection: "keep-alive", closedByServer: false });
+    expect(kept.body).toContain("data: [DONE]");
+    server.closeAllConnections();
     server.close();
   });
 

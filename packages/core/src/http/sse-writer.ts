@@ -10,10 +10,14 @@ const WRITE_AT = 16 * 1024;
 /** What `data` returns when the socket can take more: one settled promise, shared. */
 const WRITABLE: Promise<void> = Promise.resolve();
 
+/**
+ * No `connection` header: Node writes `keep-alive` or `close` as the client asked. Setting it here
+ * kept the socket open for a client that sent `Connection: close` (Node takes a `connection` header
+ * of the response as the server's decision).
+ */
 const STREAM_HEADERS: ReadonlyArray<[string, string]> = [
   ["content-type", "text/event-stream; charset=utf-8"],
   ["cache-control", "no-cache, no-transform"],
-  ["connection", "keep-alive"],
   ["x-accel-buffering", "no"],
 ];
 
