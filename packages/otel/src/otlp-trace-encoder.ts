@@ -498,12 +498,8 @@ function writeStringAttribute(writer: Writer, key: Uint8Array, value: string, ta
       }
     }
   }
-  const anyValue = 1 + varintSize(bytes) + bytes;
-  writer.varintUnchecked(tag);
-  writer.varintUnchecked(key.length + 1 + varintSize(anyValue) + anyValue);
-  writer.copyBytes(key);
-  writer.byte((2 << 3) | 2);
-  writer.varintUnchecked(anyValue);
+  // the header in the room left for it before the text (already in the buffer)
+  writeValueHead(writer, key, tag, 1 + varintSize(bytes) + bytes);
   writer.byte((1 << 3) | 2);
   writer.varintUnchecked(bytes);
   writer.pos += bytes;
@@ -511,10 +507,17 @@ function writeStringAttribute(writer: Writer, key: Uint8Array, value: string, ta
 
 /** The head of an attribute whose AnyValue is `anyValue` bytes long (room ensured here), up to that value. */
 function writeFixedValueHead(writer: Writer, key: Uint8Array, tag: number, anyValue: number): void {
-  const pair = key.length + 1 + varintSize(anyValue) + anyValue;
-  writer.ensure(10 + 10 + pair);
+  writer.ensure(10 + 10 + key.length + 1 + varintSize(anyValue) + anyValue);
+  writeValueHead(writer, key, tag, anyValue);
+}
+
+/**
+ * An attribute's KeyValue up to its AnyValue's content (room ensured by the caller): the field's
+ * tag, the pair's length, the key, the value's tag and length. stringPairHeaderSize counts the same.
+ */
+function writeValueHead(writer: Writer, key: Uint8Array, tag: number, anyValue: number): void {
   writer.varintUnchecked(tag);
-  writer.varintUnchecked(pair);
+  writer.varintUnchecked(key.length + 1 + varintSize(anyValue) + anyValue);
   writer.copyBytes(key);
   writer.byte((2 << 3) | 2);
   writer.varintUnchecked(anyValue);
