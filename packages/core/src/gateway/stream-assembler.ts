@@ -1,5 +1,5 @@
 import { makeUsage, type Usage } from "@llmux/pricing";
-import { plainContentEnd, plainContentOpen } from "../providers/openai/content-event-shape";
+import { findDelta, plainContentEnd, plainContentOpen } from "../providers/openai/content-event-shape";
 import type { StreamItem } from "../providers/types";
 import { closingQuote, stringValue } from "../upstream/json-string";
 import { quotedPatternFinder } from "../upstream/quoted-pattern";
@@ -127,7 +127,6 @@ export function deltaContentOf(raw: string): string | undefined {
   return end === -1 ? undefined : stringValue(raw, at, end);
 }
 
-const findDelta = quotedPatternFinder('"delta":');
 const findToolCalls = quotedPatternFinder('"tool_calls"');
 const findContent = quotedPatternFinder('"content"');
 

@@ -86,6 +86,27 @@ describe("ContentEventShape", () => {
     expect(shape.contentOf(content("c"))).toBeUndefined();
   });
 
+  it("stops learning when the stream's events never match what it learned; a matching stream keeps learning", () => {
+    const differing = new ContentEventShape();
+    const answers: Array<string | undefined> = [];
+    for (let index = 0; index < 6; index++) {
+      const raw = event(`{"content":"part ${index}"}`, { id: `chatcmpl-${index}` });
+      expect(differing.contentOf(raw)).toBeUndefined();
+      answers.push(differing.learn(raw));
+    }
+    // three shapes learned and never matched; from the fourth try on it no longer learns
+    expect(answers).toEqual(["part 0", "part 1", "part 2", undefined, undefined, undefined]);
+
+    const changing = learned();
+    for (let index = 2; index < 8; index++) {
+      // every new id is learned once and then matched by the next event
+      const first = event('{"content":"a"}', { id: `chatcmpl-${index}` });
+      expect(changing.contentOf(first)).toBeUndefined();
+      expect(changing.learn(first)).toBe("a");
+      expect(changing.contentOf(event('{"content":"b"}', { id: `chatcmpl-${index}` }))).toBe("b");
+    }
+  });
+
   it("learns only a delta of one content string in the first choice", () => {
     const refused = [
       event('{"role":"assistant","content":""}'),

@@ -2,7 +2,10 @@ import { closingQuote, stringValue } from "../../upstream/json-string";
 import { quotedPatternFinder } from "../../upstream/quoted-pattern";
 
 const DELTA_KEY = '"delta":';
-const findDelta = quotedPatternFinder(DELTA_KEY);
+/** Finds a `"delta":` key (see quotedPatternFinder). */
+export const findDelta = quotedPatternFinder(DELTA_KEY);
+/** Shapes a stream may learn without any event matching them before it stops learning. */
+const UNPRODUCTIVE_LEARNS = 3;
 /** A delta whose first key is a content string. */
 const CONTENT_ONLY_DELTA = '{"content":"';
 
@@ -46,6 +49,10 @@ export class ContentEventShape {
   private head = "";
   /** The learned event from the content's closing quote. */
   private tail = "";
+  /** Whether an event matched the shape learned last. */
+  private matched = false;
+  /** Shapes learned that no event matched: past UNPRODUCTIVE_LEARNS the stream's events differ too much. */
+  private unproductive = 0;
 
   /** The content of an event with the learned shape (a string, possibly empty), else undefined. */
   contentOf(raw: string): string | undefined {
@@ -58,14 +65,20 @@ export class ContentEventShape {
     if (end < head.length || raw.slice(0, head.length) !== head || raw.slice(end) !== tail) return undefined;
     const open = head.length - 1;
     if (closingQuote(raw, open) !== end) return undefined;
-    return stringValue(raw, open, end);
+    const content = stringValue(raw, open, end);
+    if (content !== undefined) this.matched = true;
+    return content;
   }
 
   /**
    * Learns the shape of an event found content-only by a full check, when its first choice's delta is
-   * one content string; answers that content (undefined when the event is not of that form).
+   * one content string; answers that content (undefined when the event is not of that form). A
+   * stream whose events never match what was learned (an id or a time that changes on every event)
+   * stops learning after a few tries: the check of the first choice is not paid on every event, and
+   * the reader of its content reads it as it would without the shape (`deltaContentOf`).
    */
   learn(raw: string): string | undefined {
+    if (this.head.length > 0 && !this.matched && ++this.unproductive >= UNPRODUCTIVE_LEARNS) return undefined;
     const open = plainContentOpen(raw);
     if (open === -1) return undefined;
     const end = plainContentClose;
@@ -77,6 +90,7 @@ export class ContentEventShape {
       return undefined;
     this.head = raw.slice(0, open + 1);
     this.tail = raw.slice(end);
+    this.matched = false;
     return content;
   }
 }
