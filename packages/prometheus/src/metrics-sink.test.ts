@@ -399,4 +399,21 @@ describe("metrics from a known event sequence", () => {
     expect(sum(samples, "llmux_requests_total", { key: "__redacted__" })).toBe(1);
     expect(text).not.toContain("sk-proj");
   });
+
+  it("keeps apart label sets whose values, joined with a separator, would read the same", async () => {
+    // Sent: user "alice<U+0001>red" of team "blue", then user "alice" of team "red<U+0001>blue", then
+    // the first again. Joined with U+0001 both label sets read "alice<U+0001>red<U+0001>blue".
+    const plugin = prometheusPlugin({ userLabels: true, teamLabels: true });
+    const served = () => [attempt({ deploymentId: "d" })];
+    const first = { user: "alice\u0001red", team: "blue" };
+    const second = { user: "alice", team: "red\u0001blue" };
+    plugin.sink.onSuccess!(callEvent({ callId: "x", ...first, attempts: served() }));
+    plugin.sink.onSuccess!(callEvent({ callId: "y", ...second, attempts: served() }));
+    plugin.sink.onSuccess!(callEvent({ callId: "z", ...first, attempts: served() }));
+    const { samples } = await scrape(plugin);
+    // Came back: each call on its own label set (joined keys counted the second call on the first's
+    // series: 3 requests for the first label set, none for the second).
+    expect(sum(samples, "llmux_requests_total", first)).toBe(2);
+    expect(sum(samples, "llmux_requests_total", second)).toBe(1);
+  });
 });

@@ -87,6 +87,17 @@ function lazyObserver(create: () => Observer): Observer {
   };
 }
 
+/**
+ * The cache key of a label set: each value with its length before it, so that no two label sets
+ * share one whatever their values hold (a caller's `user` is the client's own text; joined with a
+ * separator, "a<sep>b" and no team read as user "a" of team "b").
+ */
+function seriesKey(...values: string[]): string {
+  let key = "";
+  for (const value of values) key += `${value.length}:${value}`;
+  return key;
+}
+
 function newCallSeries(metrics: LlmuxMetrics, values: CallLabelValues): CallSeries {
   const base = {
     model_group: values.model_group,
@@ -182,7 +193,16 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
     )
       return last.series;
     const series = calls.get(
-      `${values.model_group}\u0001${values.model}\u0001${values.provider}\u0001${values.deployment}\u0001${values.status_code}\u0001${values.user}\u0001${values.team}\u0001${values.key}`,
+      seriesKey(
+        values.model_group,
+        values.model,
+        values.provider,
+        values.deployment,
+        values.status_code,
+        values.user,
+        values.team,
+        values.key,
+      ),
       () => newCallSeries(metrics, values),
     );
     lastCall = { values, series };
@@ -206,16 +226,14 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
       last.values[4] === statusCode
     )
       return last.observe;
-    const observe = attemptSeries.get(
-      `${modelGroup}\u0001${model}\u0001${provider}\u0001${deployment}\u0001${statusCode}`,
-      () =>
-        observerOf(metrics.upstreamDuration, {
-          model_group: modelGroup,
-          model,
-          provider,
-          deployment,
-          status_code: statusCode,
-        }),
+    const observe = attemptSeries.get(seriesKey(modelGroup, model, provider, deployment, statusCode), () =>
+      observerOf(metrics.upstreamDuration, {
+        model_group: modelGroup,
+        model,
+        provider,
+        deployment,
+        status_code: statusCode,
+      }),
     );
     lastAttempt = { values: [modelGroup, model, provider, deployment, statusCode], observe };
     return observe;
