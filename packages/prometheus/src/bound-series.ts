@@ -13,6 +13,7 @@
  * and the bindings start afresh, so memory stays bounded whatever the label cardinality.
  */
 import type { Counter, Histogram } from "prom-client";
+import { findSeriesKey } from "./series-key";
 
 type Labels = Record<string, string>;
 
@@ -74,18 +75,9 @@ interface HistogramSeries {
 /** The prom-client Histogram fields the bound observer reads (private but stable in 15.x). */
 interface HistogramInternals {
   hashMap?: Record<string, HistogramSeries>;
+  sortedLabelNames?: string[];
   upperBounds?: number[];
   enableExemplars?: boolean;
-}
-
-function sameLabels(a: Labels, b: Labels): boolean {
-  let count = 0;
-  for (const key in a) {
-    if (a[key] !== b[key]) return false;
-    count++;
-  }
-  for (const _ in b) count--;
-  return count === 0;
 }
 
 /**
@@ -112,11 +104,11 @@ function bucketKeysOf(buckets: unknown, upperBounds: readonly number[]): string[
 /**
  * A histogram observer bound to one label set. prom-client's child (`histogram.labels(...)`)
  * validates and hashes the label object on every observation; this one observes through it once,
- * finds the series it created, and from then on adds to that series directly (sum, count, bucket:
- * what prom-client's observe does after its hash lookup), with the bucket names computed once
- * (bucketKeysOf). Whenever the series is no longer the histogram's (reset, remove, zero, another
- * prom-client version, exemplars on) it goes through the child again, so the exposition is always
- * prom-client's own.
+ * finds the series it created (by its name in the histogram's map: series-key.ts), and from then on
+ * adds to that series directly (sum, count, bucket: what prom-client's observe does after its hash
+ * lookup), with the bucket names computed once (bucketKeysOf). Whenever the series is no longer
+ * the histogram's (reset, remove, zero, another prom-client version, exemplars on) it goes through
+ * the child again, so the exposition is always prom-client's own.
  */
 export function observerOf(histogram: Histogram<string>, labels: Labels): Observer {
   const child = histogram.labels(labels);
@@ -132,20 +124,17 @@ export function observerOf(histogram: Histogram<string>, labels: Labels): Observ
     map = internals.hashMap;
     const upperBounds = internals.upperBounds;
     if (internals.enableExemplars !== false || !map || !Array.isArray(upperBounds)) return;
-    for (const name in map) {
-      const candidate = map[name];
-      if (candidate?.labels && sameLabels(candidate.labels, labels)) {
-        if (typeof candidate.sum !== "number" || typeof candidate.count !== "number") return;
-        const keys = bucketKeysOf(candidate.bucketValues, upperBounds);
-        if (keys === undefined) return;
-        key = name;
-        series = candidate;
-        bounds = upperBounds;
-        bucketKeys = keys;
-        buckets = candidate.bucketValues;
-        return;
-      }
-    }
+    const name = findSeriesKey(map, internals.sortedLabelNames, labels);
+    const candidate = name === undefined ? undefined : map[name];
+    if (name === undefined || candidate === undefined) return;
+    if (typeof candidate.sum !== "number" || typeof candidate.count !== "number") return;
+    const keys = bucketKeysOf(candidate.bucketValues, upperBounds);
+    if (keys === undefined) return;
+    key = name;
+    series = candidate;
+    bounds = upperBounds;
+    bucketKeys = keys;
+    buckets = candidate.bucketValues;
   };
   return (value: number): void => {
     const bound = series;

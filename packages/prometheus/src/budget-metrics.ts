@@ -3,7 +3,10 @@
  * plane): `plugin.budgets.setKeyBudget(...)` after each spend update. No-ops unless the LiteLLM names
  * are exported (`prometheus_metric_names: litellm | both`).
  */
+import { type Setter, setterOf } from "./bound-gauge";
+import { BoundSeriesCache } from "./bound-series";
 import type { LitellmMetrics } from "./litellm-metrics";
+import { MAX_BOUND_LABEL_SETS } from "./litellm-series";
 import type { BudgetMetrics, KeyBudget, KeyModelLimits, TeamBudget } from "./types";
 
 const SECRET_LIKE = /^(sk|pk|rk|sess|key)[-_]|^bearer\s|^eyJ/i;
@@ -22,6 +25,48 @@ function resetTime(value: Date | number | undefined): number | undefined {
   return Number.isFinite(time) ? time : undefined;
 }
 
+/** The max and remaining gauges of one key or team label set, bound once (bound-gauge.ts). */
+interface BudgetSeries {
+  /** The id (hashed key or team id) and alias as given. */
+  id: string;
+  alias: string;
+  labels: Record<string, string>;
+  max: Setter;
+  remaining: Setter;
+}
+
+/**
+ * Budget series by id and alias, bound as the per-call series are (litellm-series.ts): the call's
+ * budget metadata sets the same key's and team's gauges on every call. The last one is found again
+ * by comparing the values; the others by their joined key, checked against the values.
+ */
+class BudgetSeriesCache {
+  readonly #series = new BoundSeriesCache<BudgetSeries>(MAX_BOUND_LABEL_SETS, () => undefined);
+  #last: BudgetSeries | undefined;
+  constructor(private readonly create: (id: string, alias: string) => BudgetSeries) {}
+
+  get(id: string, alias: string): BudgetSeries {
+    const last = this.#last;
+    if (last !== undefined && last.id === id && last.alias === alias) return last;
+    let series = this.#series.get(`${id}\u0001${alias}`, () => this.create(id, alias));
+    if (series.id !== id || series.alias !== alias) series = this.create(id, alias);
+    this.#last = series;
+    return series;
+  }
+}
+
+/** Where a budget's reset time is kept for the remaining-hours gauge: one entry per id, updated in place. */
+function keepReset(
+  resets: Map<string, { labels: Record<string, string>; resetAt: number }>,
+  id: string,
+  labels: Record<string, string>,
+  resetAt: number,
+): void {
+  const entry = resets.get(id);
+  if (entry !== undefined && entry.labels === labels) entry.resetAt = resetAt;
+  else resets.set(id, { labels, resetAt });
+}
+
 export function createBudgetMetrics(metrics: LitellmMetrics | undefined): BudgetMetrics {
   if (!metrics) {
     const none = () => undefined;
@@ -34,34 +79,52 @@ export function createBudgetMetrics(metrics: LitellmMetrics | undefined): Budget
       removeKey: none,
     };
   }
+  // The label objects are checked (labelValue throws for a raw-looking key) and bound once per value.
+  const teams = new BudgetSeriesCache((id, alias) => {
+    const labels = { team: labelValue(id, "teamId"), team_alias: alias };
+    return {
+      id,
+      alias,
+      labels,
+      max: setterOf(metrics.teamMaxBudget, labels),
+      remaining: setterOf(metrics.remainingTeamBudget, labels),
+    };
+  });
+  const keys = new BudgetSeriesCache((id, alias) => {
+    const labels = { hashed_api_key: labelValue(id, "hashedKey"), api_key_alias: alias };
+    return {
+      id,
+      alias,
+      labels,
+      max: setterOf(metrics.keyMaxBudget, labels),
+      remaining: setterOf(metrics.remainingKeyBudget, labels),
+    };
+  });
   return {
     enabled: true,
     setTeamBudget(budget: TeamBudget): void {
-      const labels = { team: labelValue(budget.teamId, "teamId"), team_alias: budget.teamAlias ?? "" };
-      if (budget.maxBudget !== undefined) metrics.teamMaxBudget.set(labels, budget.maxBudget);
+      const series = teams.get(budget.teamId, budget.teamAlias ?? "");
+      if (budget.maxBudget !== undefined) series.max(budget.maxBudget);
       const remaining =
         budget.remaining ??
         (budget.maxBudget !== undefined && budget.spend !== undefined
           ? budget.maxBudget - budget.spend
           : undefined);
-      if (remaining !== undefined) metrics.remainingTeamBudget.set(labels, remaining);
+      if (remaining !== undefined) series.remaining(remaining);
       const reset = resetTime(budget.resetAt);
-      if (reset !== undefined) metrics.teamResets.set(budget.teamId, { labels, resetAt: reset });
+      if (reset !== undefined) keepReset(metrics.teamResets, budget.teamId, series.labels, reset);
     },
     setKeyBudget(budget: KeyBudget): void {
-      const labels = {
-        hashed_api_key: labelValue(budget.hashedKey, "hashedKey"),
-        api_key_alias: budget.keyAlias ?? "",
-      };
-      if (budget.maxBudget !== undefined) metrics.keyMaxBudget.set(labels, budget.maxBudget);
+      const series = keys.get(budget.hashedKey, budget.keyAlias ?? "");
+      if (budget.maxBudget !== undefined) series.max(budget.maxBudget);
       const remaining =
         budget.remaining ??
         (budget.maxBudget !== undefined && budget.spend !== undefined
           ? budget.maxBudget - budget.spend
           : undefined);
-      if (remaining !== undefined) metrics.remainingKeyBudget.set(labels, remaining);
+      if (remaining !== undefined) series.remaining(remaining);
       const reset = resetTime(budget.resetAt);
-      if (reset !== undefined) metrics.keyResets.set(budget.hashedKey, { labels, resetAt: reset });
+      if (reset !== undefined) keepReset(metrics.keyResets, budget.hashedKey, series.labels, reset);
     },
     setKeyModelLimits(limits: KeyModelLimits): void {
       const labels = {

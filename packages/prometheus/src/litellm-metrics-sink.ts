@@ -8,6 +8,7 @@ import type {
   AttemptEvent,
   AttemptRecord,
   CallbackSink,
+  CallError,
   CallEvent,
   CooldownEvent,
   DeploymentRateLimits,
@@ -15,6 +16,7 @@ import type {
   ErrorKind,
 } from "@llmux/callbacks";
 import type { LitellmMetrics } from "./litellm-metrics";
+import { type CallLabelValues, type LitellmCallSeries, LitellmSeries } from "./litellm-series";
 import type { BudgetMetrics, KeyBudget, TeamBudget } from "./types";
 
 /** LiteLLM's exception class names (litellm.exceptions) per llmux error kind. */
@@ -48,7 +50,27 @@ function seconds(milliseconds: number | undefined): number | undefined {
   return milliseconds / 1000;
 }
 
-type Who = Record<"end_user" | "hashed_api_key" | "api_key_alias" | "team" | "team_alias" | "user", string>;
+/**
+ * A reset time as the metadata gives it (epoch milliseconds or a date string). The last string is
+ * kept with its time: a key's (or team's) reset date is the same on every call until it resets, and
+ * Date.parse was most of the budget metadata's cost per call.
+ */
+function resetTimeReader(): (value: unknown) => number | undefined {
+  let lastText: string | undefined;
+  let lastTime = Number.NaN;
+  return (value) => {
+    if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+    if (typeof value !== "string") return undefined;
+    if (value !== lastText) {
+      lastText = value;
+      lastTime = Date.parse(value);
+    }
+    return Number.isFinite(lastTime) ? lastTime : undefined;
+  };
+}
+
+const keyResetTime = resetTimeReader();
+const teamResetTime = resetTimeReader();
 
 /**
  * The remaining-budget gauges from a call's metadata, as LiteLLM sets them after each call: the
@@ -70,7 +92,7 @@ export function applyBudgetMetadata(budgets: BudgetMetrics, event: CallEvent): v
       budget.maxBudget = max;
       budget.spend = spend;
     } else budget.remaining = Number.POSITIVE_INFINITY;
-    const reset = resetTime(metadata.user_api_key_budget_reset_at);
+    const reset = keyResetTime(metadata.user_api_key_budget_reset_at);
     if (reset !== undefined) budget.resetAt = reset;
     budgets.setKeyBudget(budget);
   }
@@ -85,22 +107,45 @@ export function applyBudgetMetadata(budgets: BudgetMetrics, event: CallEvent): v
       budget.maxBudget = max;
       budget.spend = spend;
     } else budget.remaining = Number.POSITIVE_INFINITY;
-    const reset = resetTime(metadata.user_api_key_team_budget_reset_at);
+    const reset = teamResetTime(metadata.user_api_key_team_budget_reset_at);
     if (reset !== undefined) budget.resetAt = reset;
     budgets.setTeamBudget(budget);
   }
 }
 
-function resetTime(value: unknown): number | undefined {
-  if (typeof value !== "string" && typeof value !== "number") return undefined;
-  const time = typeof value === "number" ? value : Date.parse(value);
-  return Number.isFinite(time) ? time : undefined;
+export interface LitellmMetricsSinkOptions {
+  /** Label sets bound at most per kind of binding (litellm-series.ts); tests lower it. */
+  maxBoundLabelSets?: number;
 }
 
-export function createLitellmMetricsSink(metrics: LitellmMetrics, budgets?: BudgetMetrics): CallbackSink {
-  const { guards } = metrics;
+/** The attempt that served the call: the last one to its deployment, else the last one. */
+function servedAttempt(event: CallEvent, attempts: readonly AttemptRecord[]): AttemptRecord | undefined {
+  for (let index = attempts.length - 1; index >= 0; index--) {
+    const attempt = attempts[index]!;
+    if (attempt.deploymentId === event.deploymentId) return attempt;
+  }
+  return attempts[attempts.length - 1];
+}
 
-  const who = (event: CallEvent): Who => {
+function exceptionStatus(error: CallError | undefined): string {
+  return error ? String(error.upstreamStatus ?? error.status) : "";
+}
+
+export function createLitellmMetricsSink(
+  metrics: LitellmMetrics,
+  budgets?: BudgetMetrics,
+  options: LitellmMetricsSinkOptions = {},
+): CallbackSink {
+  const { guards } = metrics;
+  // Label objects and prom-client series bound once per label set (litellm-series.ts).
+  const series = new LitellmSeries(metrics, options.maxBoundLabelSets);
+
+  /** A call's label values; the guards see the values in the order the label objects listed them. */
+  const callValues = (
+    event: CallEvent,
+    served: AttemptRecord | undefined,
+    success: boolean,
+  ): CallLabelValues => {
     const metadata = event.metadata ?? {};
     return {
       end_user: guards.endUser.value(text(event.user ?? metadata.user_api_key_end_user_id)),
@@ -109,133 +154,90 @@ export function createLitellmMetricsSink(metrics: LitellmMetrics, budgets?: Budg
       team: guards.team.value(text(event.team ?? metadata.user_api_key_team_id)),
       team_alias: text(metadata.user_api_key_team_alias ?? metadata.team_alias),
       user: guards.user.value(text(metadata.user_api_key_user_id)),
+      requested_model: guards.requestedModel.value(event.requestedModel || event.modelGroup),
+      model: served?.model ?? event.responseModel ?? "",
+      status_code: success ? "200" : String(event.error?.status ?? 500),
+      exception_class: !success && event.error ? EXCEPTION_CLASS[event.error.type] : "",
+      success,
     };
   };
 
-  const deployment = (attempt: Pick<AttemptRecord, "provider" | "model" | "deploymentId" | "apiBase">) => ({
-    litellm_model_name: `${attempt.provider}/${attempt.model}`,
-    model_id: attempt.deploymentId,
-    api_base: attempt.apiBase ?? "",
-    api_provider: attempt.provider,
-  });
-
-  const end = (event: CallEvent): void => {
-    const person = who(event);
-    const requested = guards.requestedModel.value(event.requestedModel || event.modelGroup);
-    const attempts = event.attempts ?? [];
-    const served =
-      [...attempts].reverse().find((attempt) => attempt.deploymentId === event.deploymentId) ??
-      attempts.at(-1);
-    const model = served?.model ?? event.responseModel ?? "";
-    const success = event.status === "success";
-    const status = success ? "200" : String(event.error?.status ?? 500);
-
-    metrics.proxyTotalRequests.inc({ ...person, requested_model: requested, status_code: status });
-    if (!success) {
-      metrics.proxyFailedRequests.inc({
-        ...person,
-        requested_model: requested,
-        exception_status: status,
-        exception_class: event.error ? EXCEPTION_CLASS[event.error.type] : "",
-      });
-    }
+  const end = (
+    event: CallEvent,
+    attempts: readonly AttemptRecord[],
+    served: AttemptRecord | undefined,
+    values: CallLabelValues,
+    call: LitellmCallSeries,
+  ): void => {
+    const success = values.success;
+    call.totalRequests(1);
+    if (!success) call.failedRequests(1);
     const total = seconds(event.timings?.durationMs);
-    if (total !== undefined)
-      metrics.requestTotalLatency.observe({ ...person, requested_model: requested, model }, total);
+    if (total !== undefined) call.totalLatency(total);
 
-    // Fallbacks: the call moved to another group; it succeeded or failed there.
+    // Fallbacks: the call moved to another group; it succeeded or failed there (rare: not bound).
     if (event.fallbacks > 0) {
       const firstFailure = attempts.find((attempt) => attempt.outcome === "failure")?.error;
       const labels = {
-        requested_model: requested,
+        requested_model: values.requested_model,
         fallback_model: guards.requestedModel.value(served?.modelGroup ?? event.modelGroup),
-        hashed_api_key: person.hashed_api_key,
-        api_key_alias: person.api_key_alias,
-        team: person.team,
-        team_alias: person.team_alias,
-        exception_status: firstFailure ? String(firstFailure.upstreamStatus ?? firstFailure.status) : "",
+        hashed_api_key: values.hashed_api_key,
+        api_key_alias: values.api_key_alias,
+        team: values.team,
+        team_alias: values.team_alias,
+        exception_status: exceptionStatus(firstFailure),
         exception_class: firstFailure ? EXCEPTION_CLASS[firstFailure.type] : "",
       };
       (success ? metrics.successfulFallbacks : metrics.failedFallbacks).inc(labels);
     }
     if (!success || !served) return;
 
-    metrics.requests.inc({ ...person, model });
+    call.requests(1);
     const overhead = seconds(event.timings?.overheadMs);
-    if (overhead !== undefined)
-      metrics.overheadLatency.observe({ ...person, requested_model: requested, model }, overhead);
+    if (overhead !== undefined) call.overheadLatency(overhead);
     const api = seconds(served.latencyMs);
-    if (api !== undefined)
-      metrics.llmApiLatency.observe({ ...person, requested_model: requested, model }, api);
+    if (api !== undefined) call.apiLatency(api);
     const ttft = event.stream ? seconds(event.timings?.ttftMs) : undefined;
-    const keyTeam = {
-      hashed_api_key: person.hashed_api_key,
-      api_key_alias: person.api_key_alias,
-      team: person.team,
-      team_alias: person.team_alias,
-    };
-    if (ttft !== undefined) metrics.timeToFirstToken.observe({ model, ...keyTeam }, ttft);
+    if (ttft !== undefined) call.timeToFirstToken(ttft);
 
     const usage = event.usage;
     if (usage) {
-      const labels = { ...person, model, requested_model: requested };
-      if (Number.isFinite(usage.inputTokens) && usage.inputTokens >= 0)
-        metrics.inputTokens.inc(labels, usage.inputTokens);
+      if (Number.isFinite(usage.inputTokens) && usage.inputTokens >= 0) call.inputTokens(usage.inputTokens);
       if (Number.isFinite(usage.outputTokens) && usage.outputTokens >= 0)
-        metrics.outputTokens.inc(labels, usage.outputTokens);
-      if (Number.isFinite(usage.totalTokens) && usage.totalTokens >= 0)
-        metrics.totalTokens.inc(labels, usage.totalTokens);
+        call.outputTokens(usage.outputTokens);
+      if (Number.isFinite(usage.totalTokens) && usage.totalTokens >= 0) call.totalTokens(usage.totalTokens);
       if (api !== undefined && usage.outputTokens > 0)
-        metrics.latencyPerOutputToken.observe(
-          { ...deployment(served), ...keyTeam },
-          api / usage.outputTokens,
-        );
+        series.attempt(call, served).latencyPerOutputToken(api / usage.outputTokens);
     }
     const cost = event.cost?.total;
-    if (cost !== undefined && Number.isFinite(cost) && cost >= 0)
-      metrics.spend.inc({ ...person, model }, cost);
+    if (cost !== undefined && Number.isFinite(cost) && cost >= 0) call.spend(cost);
 
     // Per-deployment outcomes of this call (attempts carry no caller, so they are counted here).
     for (const attempt of attempts) {
       if (attempt.outcome === "aborted") continue;
-      const labels = { requested_model: requested, ...deployment(attempt), ...keyTeam };
-      metrics.deploymentTotal.inc(labels);
-      if (attempt.outcome === "success") metrics.deploymentSuccess.inc(labels);
+      const deployment = series.attempt(call, attempt);
+      deployment.total(1);
+      if (attempt.outcome === "success") deployment.success(1);
     }
   };
 
-  const failedAttempts = (event: CallEvent): void => {
-    // A failed call still counts its deployment attempts.
-    const person = who(event);
-    const requested = guards.requestedModel.value(event.requestedModel || event.modelGroup);
-    const keyTeam = {
-      hashed_api_key: person.hashed_api_key,
-      api_key_alias: person.api_key_alias,
-      team: person.team,
-      team_alias: person.team_alias,
-    };
-    for (const attempt of event.attempts ?? []) {
+  // A failed call still counts its deployment attempts.
+  const failedAttempts = (attempts: readonly AttemptRecord[], call: LitellmCallSeries): void => {
+    for (const attempt of attempts) {
       if (attempt.outcome === "aborted") continue;
-      metrics.deploymentTotal.inc({ requested_model: requested, ...deployment(attempt), ...keyTeam });
+      series.attempt(call, attempt).total(1);
     }
   };
 
-  const failureResponses = (event: CallEvent): void => {
-    const person = who(event);
-    const requested = guards.requestedModel.value(event.requestedModel || event.modelGroup);
-    for (const attempt of event.attempts ?? []) {
+  const failureResponses = (attempts: readonly AttemptRecord[], call: LitellmCallSeries): void => {
+    for (const attempt of attempts) {
       if (attempt.outcome !== "failure") continue;
       const error = attempt.error;
-      metrics.deploymentFailure.inc({
-        requested_model: requested,
-        ...deployment(attempt),
-        hashed_api_key: person.hashed_api_key,
-        api_key_alias: person.api_key_alias,
-        team: person.team,
-        team_alias: person.team_alias,
-        exception_status: error ? String(error.upstreamStatus ?? error.status) : "",
-        exception_class: error ? EXCEPTION_CLASS[error.type] : "",
-      });
+      series.failure(
+        series.attempt(call, attempt),
+        exceptionStatus(error),
+        error ? EXCEPTION_CLASS[error.type] : "",
+      )(1);
     }
   };
 
@@ -245,22 +247,30 @@ export function createLitellmMetricsSink(metrics: LitellmMetrics, budgets?: Budg
     onSuccess(event: CallEvent): void {
       // count_tokens is no model call (LiteLLM's proxy does not count it either): no request, no tokens
       if (event.callType === "count_tokens") return;
-      end(event);
-      failureResponses(event);
+      const attempts = event.attempts ?? [];
+      const served = servedAttempt(event, attempts);
+      const values = callValues(event, served, event.status === "success");
+      const call = series.call(values);
+      end(event, attempts, served, values, call);
+      failureResponses(attempts, call);
       if (budgets) applyBudgetMetadata(budgets, event);
     },
     onFailure(event: CallEvent): void {
       if (event.callType === "count_tokens") return;
-      end(event);
+      const attempts = event.attempts ?? [];
+      const served = servedAttempt(event, attempts);
+      const values = callValues(event, served, event.status === "success");
+      const call = series.call(values);
+      end(event, attempts, served, values, call);
       if (budgets) applyBudgetMetadata(budgets, event);
-      failedAttempts(event);
-      failureResponses(event);
+      failedAttempts(attempts, call);
+      failureResponses(attempts, call);
     },
     onAttempt(event: AttemptEvent): void {
       metrics.learn(event.deploymentId, event.model, event.apiBase);
       if (event.outcome === "aborted") return;
       // 0 healthy after a success; 1 partial outage after a failure (2 comes with a cooldown).
-      metrics.deploymentState.set(deployment(event), event.outcome === "success" ? 0 : 1);
+      series.state(event)(event.outcome === "success" ? 0 : 1);
     },
     onCooldown(event: CooldownEvent): void {
       const labels = {
