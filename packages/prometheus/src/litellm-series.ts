@@ -7,16 +7,16 @@
  * the order the per-call label objects had (the exposition lists them in that order), and then
  * writes prom-client's series directly (observerOf, incrementerOf, setterOf).
  *
- * Each kind of binding is cached by its values joined in a key, at most `limit` keys per kind
- * (BoundSeriesCache: past the cap the bindings start afresh), and the last one used is found again
- * by comparing the values, without building the key. A binding found by its key is checked against
- * the values too: a value that holds the separator could give two label sets one key.
+ * Each kind of binding is cached by its values' key (bindingKey: no two label sets share one), at
+ * most `limit` keys per kind (BoundSeriesCache: past the cap the bindings start afresh), and the
+ * last one used is found again by comparing the values, without building the key.
  */
 import type { AttemptRecord } from "@llmux/callbacks";
 import { incrementerOf } from "./bound-counter";
 import { type Setter, setterOf } from "./bound-gauge";
 import { BoundSeriesCache, observerOf } from "./bound-series";
 import type { LitellmMetrics } from "./litellm-metrics";
+import { bindingKey } from "./series-key";
 
 type Labels = Record<string, string>;
 
@@ -25,8 +25,6 @@ export type Writer = (value: number) => void;
 
 /** Label sets bound at most, per kind of binding; past it the bindings of that kind start afresh. */
 export const MAX_BOUND_LABEL_SETS = 10_000;
-
-const SEPARATOR = "\u0001";
 
 /** The deployment an attempt went to, as LiteLLM's deployment labels name it. */
 export type DeploymentValues = Pick<AttemptRecord, "provider" | "model" | "deploymentId" | "apiBase">;
@@ -60,17 +58,6 @@ function sameCallValues(a: CallLabelValues, b: CallLabelValues): boolean {
     a.status_code === b.status_code &&
     a.exception_class === b.exception_class &&
     a.success === b.success
-  );
-}
-
-/** The requested model and key/team labels, which a call's deployment series share with it. */
-function sameKeyTeam(a: CallLabelValues, b: CallLabelValues): boolean {
-  return (
-    a.requested_model === b.requested_model &&
-    a.hashed_api_key === b.hashed_api_key &&
-    a.api_key_alias === b.api_key_alias &&
-    a.team === b.team &&
-    a.team_alias === b.team_alias
   );
 }
 
@@ -132,7 +119,7 @@ function deploymentValues(deployment: DeploymentValues): DeploymentValues {
 }
 
 function deploymentKey(deployment: DeploymentValues): string {
-  return `${deployment.provider}${SEPARATOR}${deployment.model}${SEPARATOR}${deployment.deploymentId}${SEPARATOR}${deployment.apiBase ?? ""}`;
+  return bindingKey(deployment.provider, deployment.model, deployment.deploymentId, deployment.apiBase ?? "");
 }
 
 /** The metrics of one call label set. */
@@ -187,13 +174,13 @@ export class LitellmCallSeries {
     this.outputTokens = onFirstUse(() => incrementerOf(metrics.outputTokens, tokenLabels()));
     this.totalTokens = onFirstUse(() => incrementerOf(metrics.totalTokens, tokenLabels()));
     this.spend = onFirstUse(() => incrementerOf(metrics.spend, { ...callerLabels(values), model }));
-    this.deploymentKeyPrefix = [
+    this.deploymentKeyPrefix = bindingKey(
       requested,
       values.hashed_api_key,
       values.api_key_alias,
       values.team,
       values.team_alias,
-    ].join(SEPARATOR);
+    );
   }
 }
 
@@ -228,11 +215,6 @@ export class LitellmDeploymentSeries {
       observerOf(metrics.latencyPerOutputToken, { ...deploymentLabels(deployment), ...keyTeamLabels(call) }),
     );
   }
-
-  /** Whether this series is the one of `deployment` for calls with `call`'s requested model and key/team. */
-  boundFor(call: CallLabelValues, deployment: DeploymentValues): boolean {
-    return sameDeployment(this.deployment, deployment) && sameKeyTeam(this.call, call);
-  }
 }
 
 /** The failure responses of one attempt label set with one exception status and class. */
@@ -253,14 +235,6 @@ export class LitellmFailureSeries {
         exception_status: status,
         exception_class: exceptionClass,
       }),
-    );
-  }
-
-  boundFor(attempt: LitellmDeploymentSeries, status: string, exceptionClass: string): boolean {
-    return (
-      this.status === status &&
-      this.exceptionClass === exceptionClass &&
-      (this.attempt === attempt || this.attempt.boundFor(attempt.call, attempt.deployment))
     );
   }
 }
@@ -306,7 +280,7 @@ export class LitellmSeries {
   call(values: CallLabelValues): LitellmCallSeries {
     const last = this.#lastCall;
     if (last !== undefined && sameCallValues(last.values, values)) return last;
-    const key = [
+    const key = bindingKey(
       values.end_user,
       values.hashed_api_key,
       values.api_key_alias,
@@ -318,10 +292,8 @@ export class LitellmSeries {
       values.status_code,
       values.exception_class,
       values.success ? "1" : "0",
-    ].join(SEPARATOR);
-    let series = this.#calls.get(key, () => new LitellmCallSeries(this.#metrics, values));
-    if (series.values !== values && !sameCallValues(series.values, values))
-      series = new LitellmCallSeries(this.#metrics, values);
+    );
+    const series = this.#calls.get(key, () => new LitellmCallSeries(this.#metrics, values));
     this.#lastCall = series;
     return series;
   }
@@ -330,11 +302,11 @@ export class LitellmSeries {
   attempt(call: LitellmCallSeries, deployment: DeploymentValues): LitellmDeploymentSeries {
     const last = call.lastDeployment;
     if (last !== undefined && sameDeployment(last.deployment, deployment)) return last;
-    const key = `${call.deploymentKeyPrefix}${SEPARATOR}${deploymentKey(deployment)}`;
-    const create = () =>
-      new LitellmDeploymentSeries(this.#metrics, call.values, deploymentValues(deployment), key);
-    let series = this.#attempts.get(key, create);
-    if (!series.boundFor(call.values, deployment)) series = create();
+    const key = call.deploymentKeyPrefix + deploymentKey(deployment);
+    const series = this.#attempts.get(
+      key,
+      () => new LitellmDeploymentSeries(this.#metrics, call.values, deploymentValues(deployment), key),
+    );
     call.lastDeployment = series;
     return series;
   }
@@ -344,10 +316,10 @@ export class LitellmSeries {
     const last = attempt.lastFailure;
     if (last !== undefined && last.status === status && last.exceptionClass === exceptionClass)
       return last.write;
-    const key = `${attempt.key}${SEPARATOR}${status}${SEPARATOR}${exceptionClass}`;
-    const create = () => new LitellmFailureSeries(this.#metrics, attempt, status, exceptionClass);
-    let series = this.#failures.get(key, create);
-    if (!series.boundFor(attempt, status, exceptionClass)) series = create();
+    const series = this.#failures.get(
+      attempt.key + bindingKey(status, exceptionClass),
+      () => new LitellmFailureSeries(this.#metrics, attempt, status, exceptionClass),
+    );
     attempt.lastFailure = series;
     return series.write;
   }
@@ -356,10 +328,10 @@ export class LitellmSeries {
   state(deployment: DeploymentValues): Setter {
     const last = this.#lastState;
     if (last !== undefined && sameDeployment(last.deployment, deployment)) return last.set;
-    const key = deploymentKey(deployment);
-    const create = () => new LitellmStateSeries(this.#metrics, deploymentValues(deployment));
-    let series = this.#states.get(key, create);
-    if (!sameDeployment(series.deployment, deployment)) series = create();
+    const series = this.#states.get(
+      deploymentKey(deployment),
+      () => new LitellmStateSeries(this.#metrics, deploymentValues(deployment)),
+    );
     this.#lastState = series;
     return series.set;
   }

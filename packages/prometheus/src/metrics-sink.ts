@@ -14,6 +14,7 @@ import type {
 } from "@llmux/callbacks";
 import { BoundSeriesCache, type CounterChild, type Observer, observerOf } from "./bound-series";
 import type { LlmuxMetrics } from "./llmux-metrics";
+import { bindingKey } from "./series-key";
 
 /** Key labels that look like credentials are never exported. */
 const SECRET_LIKE = /^(sk|pk|rk|sess|key)[-_]|^bearer\s|^eyJ/i;
@@ -85,17 +86,6 @@ function lazyObserver(create: () => Observer): Observer {
     observe ??= create();
     observe(value);
   };
-}
-
-/**
- * The cache key of a label set: each value with its length before it, so that no two label sets
- * share one whatever their values hold (a caller's `user` is the client's own text; joined with a
- * separator, "a<sep>b" and no team read as user "a" of team "b").
- */
-function seriesKey(...values: string[]): string {
-  let key = "";
-  for (const value of values) key += `${value.length}:${value}`;
-  return key;
 }
 
 function newCallSeries(metrics: LlmuxMetrics, values: CallLabelValues): CallSeries {
@@ -193,7 +183,7 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
     )
       return last.series;
     const series = calls.get(
-      seriesKey(
+      bindingKey(
         values.model_group,
         values.model,
         values.provider,
@@ -226,7 +216,7 @@ export function createMetricsSink(metrics: LlmuxMetrics, options: MetricsSinkOpt
       last.values[4] === statusCode
     )
       return last.observe;
-    const observe = attemptSeries.get(seriesKey(modelGroup, model, provider, deployment, statusCode), () =>
+    const observe = attemptSeries.get(bindingKey(modelGroup, model, provider, deployment, statusCode), () =>
       observerOf(metrics.upstreamDuration, {
         model_group: modelGroup,
         model,

@@ -66,3 +66,15 @@ export function findSeriesKey(
   }
   return undefined;
 }
+
+/**
+ * The key under which a sink caches the binding of a label set: each value with its length before
+ * it, so that no two label sets share one whatever their values hold (joined with a separator,
+ * user "a<sep>b" of team "c" and user "a" of team "b<sep>c" would). Keys of a fixed number of
+ * values stay distinct when concatenated.
+ */
+export function bindingKey(...values: string[]): string {
+  let key = "";
+  for (const value of values) key += `${value.length}:${value}`;
+  return key;
+}
