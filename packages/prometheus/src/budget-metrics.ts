@@ -3,10 +3,12 @@
  * plane): `plugin.budgets.setKeyBudget(...)` after each spend update. No-ops unless the LiteLLM names
  * are exported (`prometheus_metric_names: litellm | both`).
  */
+import type { Gauge } from "prom-client";
 import { type Setter, setterOf } from "./bound-gauge";
 import { BoundSeriesCache } from "./bound-series";
 import type { LitellmMetrics } from "./litellm-metrics";
 import { MAX_BOUND_LABEL_SETS } from "./litellm-series";
+import { bindingKey } from "./series-key";
 import type { BudgetMetrics, KeyBudget, KeyModelLimits, TeamBudget } from "./types";
 
 const SECRET_LIKE = /^(sk|pk|rk|sess|key)[-_]|^bearer\s|^eyJ/i;
@@ -38,20 +40,39 @@ interface BudgetSeries {
 /**
  * Budget series by id and alias, bound as the per-call series are (litellm-series.ts): the call's
  * budget metadata sets the same key's and team's gauges on every call. The last one is found again
- * by comparing the values; the others by their joined key, checked against the values.
+ * by comparing the values; the others by their key (bindingKey).
  */
 class BudgetSeriesCache {
   readonly #series = new BoundSeriesCache<BudgetSeries>(MAX_BOUND_LABEL_SETS, () => undefined);
   #last: BudgetSeries | undefined;
-  constructor(private readonly create: (id: string, alias: string) => BudgetSeries) {}
+
+  /** `idLabel` and `aliasLabel` name the labels; `field` names the id in the error for a raw-looking key. */
+  constructor(
+    private readonly max: Gauge<string>,
+    private readonly remaining: Gauge<string>,
+    private readonly idLabel: string,
+    private readonly aliasLabel: string,
+    private readonly field: string,
+  ) {}
 
   get(id: string, alias: string): BudgetSeries {
     const last = this.#last;
     if (last !== undefined && last.id === id && last.alias === alias) return last;
-    let series = this.#series.get(`${id}\u0001${alias}`, () => this.create(id, alias));
-    if (series.id !== id || series.alias !== alias) series = this.create(id, alias);
+    const series = this.#series.get(bindingKey(id, alias), () => this.create(id, alias));
     this.#last = series;
     return series;
+  }
+
+  /** The label object is checked (labelValue throws for a raw-looking key) and bound once. */
+  private create(id: string, alias: string): BudgetSeries {
+    const labels = { [this.idLabel]: labelValue(id, this.field), [this.aliasLabel]: alias };
+    return {
+      id,
+      alias,
+      labels,
+      max: setterOf(this.max, labels),
+      remaining: setterOf(this.remaining, labels),
+    };
   }
 }
 
@@ -79,27 +100,20 @@ export function createBudgetMetrics(metrics: LitellmMetrics | undefined): Budget
       removeKey: none,
     };
   }
-  // The label objects are checked (labelValue throws for a raw-looking key) and bound once per value.
-  const teams = new BudgetSeriesCache((id, alias) => {
-    const labels = { team: labelValue(id, "teamId"), team_alias: alias };
-    return {
-      id,
-      alias,
-      labels,
-      max: setterOf(metrics.teamMaxBudget, labels),
-      remaining: setterOf(metrics.remainingTeamBudget, labels),
-    };
-  });
-  const keys = new BudgetSeriesCache((id, alias) => {
-    const labels = { hashed_api_key: labelValue(id, "hashedKey"), api_key_alias: alias };
-    return {
-      id,
-      alias,
-      labels,
-      max: setterOf(metrics.keyMaxBudget, labels),
-      remaining: setterOf(metrics.remainingKeyBudget, labels),
-    };
-  });
+  const teams = new BudgetSeriesCache(
+    metrics.teamMaxBudget,
+    metrics.remainingTeamBudget,
+    "team",
+    "team_alias",
+    "teamId",
+  );
+  const keys = new BudgetSeriesCache(
+    metrics.keyMaxBudget,
+    metrics.remainingKeyBudget,
+    "hashed_api_key",
+    "api_key_alias",
+    "hashedKey",
+  );
   return {
     enabled: true,
     setTeamBudget(budget: TeamBudget): void {
